@@ -1,0 +1,201 @@
+"""The only door to PyNaCl and argon2-cffi.
+
+Every other module calls these small functions; none imports nacl or argon2 itself.
+Foreign exceptions are translated here: any failed authentication (AEAD tag, signature,
+sealed box) raises the single opaque :class:`~vault_core.errors.IntegrityError`.
+Randomness is never drawn here: callers pass the nonces and keys they got from their
+I/O shell (``os.urandom`` in the client), so the core stays deterministic and testable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import argon2.low_level as _argon2
+import nacl.bindings as _b
+import nacl.exceptions as _nacl_exc
+
+from .errors import FormatError, IntegrityError
+
+KEY_SIZE = 32
+XNONCE_SIZE = 24
+TAG_SIZE = 16
+SIGN_PK_SIZE = 32
+SIGN_SK_SEED_SIZE = 32
+SIGNATURE_SIZE = 64
+BOX_PK_SIZE = 32
+SEAL_OVERHEAD = 48  # ephemeral public key (32) + tag (16)
+
+# Client-enforced Argon2id floor (SPEC §Key derivation).
+ARGON2_MIN_MEMORY_KIB = 64 * 1024
+ARGON2_MIN_PASSES = 3
+ARGON2_MAX_MEMORY_KIB = 4 * 1024 * 1024
+ARGON2_MAX_PASSES = 64
+ARGON2_MAX_LANES = 16
+ARGON2_SALT_SIZE = 16
+
+
+def _need_len(value: bytes, size: int, what: str) -> None:
+    if not isinstance(value, bytes | bytearray | memoryview) or len(value) != size:
+        raise FormatError(f"{what} must be {size} bytes")
+
+
+# -- hashing and KDF ------------------------------------------------------------------
+
+
+def sha256(data: bytes | memoryview) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def kdf(key: bytes, label: str, size: int = 32) -> bytes:
+    """Domain-separated subkey: BLAKE2b(key=key, message=label, digest_size=size).
+
+    Identical to libsodium's ``crypto_generichash(size, label, key)``.
+    """
+    if not label.startswith("vault.v1/"):
+        raise ValueError("KDF labels must start with vault.v1/")
+    if not 16 <= len(key) <= 64:
+        raise FormatError("KDF key must be 16..64 bytes")
+    return hashlib.blake2b(label.encode("ascii"), key=key, digest_size=size).digest()
+
+
+def mac(key: bytes, data: bytes | memoryview) -> bytes:
+    """HMAC-SHA-256 (keyed ids and derived per-chunk keys)."""
+    return hmac.digest(key, data, "sha256")
+
+
+def equal(a: bytes, b: bytes) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+def argon2id(secret: bytes, salt: bytes, m_kib: int, t: int, p: int, size: int = 32) -> bytes:
+    """Argon2id v1.3, raw output. The floor is checked by the caller (keys.KdfParams)."""
+    _need_len(salt, ARGON2_SALT_SIZE, "salt")
+    return _argon2.hash_secret_raw(
+        secret=secret,
+        salt=salt,
+        time_cost=t,
+        memory_cost=m_kib,
+        parallelism=p,
+        hash_len=size,
+        type=_argon2.Type.ID,
+        version=19,
+    )
+
+
+# -- AEAD -----------------------------------------------------------------------------
+
+
+def aead_encrypt(key: bytes, nonce: bytes, plaintext: bytes | memoryview, ad: bytes) -> bytes:
+    """XChaCha20-Poly1305-IETF; returns ciphertext || tag."""
+    _need_len(key, KEY_SIZE, "key")
+    _need_len(nonce, XNONCE_SIZE, "nonce")
+    return _b.crypto_aead_xchacha20poly1305_ietf_encrypt(bytes(plaintext), ad, nonce, key)
+
+
+def aead_decrypt(key: bytes, nonce: bytes, ciphertext: bytes | memoryview, ad: bytes) -> bytes:
+    _need_len(key, KEY_SIZE, "key")
+    if len(nonce) != XNONCE_SIZE or len(ciphertext) < TAG_SIZE:
+        raise IntegrityError()
+    try:
+        return _b.crypto_aead_xchacha20poly1305_ietf_decrypt(bytes(ciphertext), ad, nonce, key)
+    except (_nacl_exc.CryptoError, ValueError, TypeError):
+        raise IntegrityError() from None
+
+
+# -- signatures -----------------------------------------------------------------------
+
+
+def sign_keypair(seed: bytes) -> tuple[bytes, bytes]:
+    """Ed25519 key pair from a 32-byte seed: (public key, secret key 64 bytes)."""
+    _need_len(seed, SIGN_SK_SEED_SIZE, "seed")
+    pk, sk = _b.crypto_sign_seed_keypair(seed)
+    return bytes(pk), bytes(sk)
+
+
+def sign(secret_key: bytes, message: bytes) -> bytes:
+    _need_len(secret_key, 64, "signing key")
+    signed = _b.crypto_sign(message, secret_key)
+    return bytes(signed[:SIGNATURE_SIZE])
+
+
+def check_sign_pk(public_key: bytes) -> None:
+    """Reject malformed, all-zero, small-order or non-canonical Ed25519 public keys."""
+    if not isinstance(public_key, bytes) or len(public_key) != SIGN_PK_SIZE:
+        raise IntegrityError()
+    if public_key == bytes(SIGN_PK_SIZE):
+        raise IntegrityError()
+    try:
+        # Conversion fails for small-order and non-canonical points.
+        _b.crypto_sign_ed25519_pk_to_curve25519(public_key)
+    except (_nacl_exc.CryptoError, ValueError, RuntimeError):
+        raise IntegrityError() from None
+    if not _b.crypto_core_ed25519_is_valid_point(public_key):
+        raise IntegrityError()
+
+
+def verify(public_key: bytes, message: bytes, signature: bytes) -> None:
+    """Strict Ed25519 verification; any failure is the opaque IntegrityError."""
+    check_sign_pk(public_key)
+    if not isinstance(signature, bytes) or len(signature) != SIGNATURE_SIZE:
+        raise IntegrityError()
+    try:
+        _b.crypto_sign_open(signature + message, public_key)
+    except (_nacl_exc.BadSignatureError, _nacl_exc.CryptoError, ValueError, TypeError):
+        raise IntegrityError() from None
+
+
+# -- X25519 sealed boxes --------------------------------------------------------------
+
+
+def box_keypair(secret: bytes) -> tuple[bytes, bytes]:
+    """X25519 key pair from 32 secret bytes: (public key, secret key)."""
+    _need_len(secret, KEY_SIZE, "secret")
+    pk = _b.crypto_scalarmult_base(secret)
+    return bytes(pk), bytes(secret)
+
+
+def check_box_pk(public_key: bytes) -> None:
+    """Reject malformed, all-zero and low-order X25519 public keys."""
+    if not isinstance(public_key, bytes) or len(public_key) != BOX_PK_SIZE:
+        raise IntegrityError()
+    # A low-order point gives an all-zero shared secret with any scalar; libsodium's
+    # scalarmult refuses it.
+    try:
+        _b.crypto_scalarmult(b"\x01" + bytes(31), public_key)
+    except (_nacl_exc.CryptoError, ValueError, RuntimeError):
+        raise IntegrityError() from None
+
+
+def seal(recipient_pk: bytes, ephemeral_secret: bytes, message: bytes, ad: bytes) -> bytes:
+    """Seal to an X25519 public key (SPEC §Sealing): epk || XChaCha20-Poly1305(k, 0^24, m, ad).
+
+    ``k = BLAKE2b-256(key=X25519(esk, rpk), message="vault.v1/seal" || epk || rpk)``; the key
+    is fresh for every ephemeral secret, so the fixed nonce is never reused with one key.
+    """
+    check_box_pk(recipient_pk)
+    _need_len(ephemeral_secret, KEY_SIZE, "ephemeral secret")
+    epk = bytes(_b.crypto_scalarmult_base(ephemeral_secret))
+    key = _seal_key(ephemeral_secret, recipient_pk, epk, recipient_pk)
+    return epk + aead_encrypt(key, bytes(XNONCE_SIZE), message, ad)
+
+
+def seal_open(recipient_sk: bytes, sealed: bytes, ad: bytes) -> bytes:
+    if len(sealed) < BOX_PK_SIZE + TAG_SIZE:
+        raise IntegrityError()
+    epk = bytes(sealed[:BOX_PK_SIZE])
+    check_box_pk(epk)
+    rpk = bytes(_b.crypto_scalarmult_base(recipient_sk))
+    key = _seal_key(recipient_sk, epk, epk, rpk)
+    return aead_decrypt(key, bytes(XNONCE_SIZE), sealed[BOX_PK_SIZE:], ad)
+
+
+def _seal_key(secret: bytes, peer: bytes, epk: bytes, rpk: bytes) -> bytes:
+    try:
+        shared = bytes(_b.crypto_scalarmult(secret, peer))
+    except (_nacl_exc.CryptoError, ValueError, RuntimeError):
+        raise IntegrityError() from None
+    if shared == bytes(32):
+        raise IntegrityError()
+    return hashlib.blake2b(b"vault.v1/seal" + epk + rpk, key=shared, digest_size=32).digest()

@@ -1,0 +1,104 @@
+"""Canonical encodings shared by every format (SPEC §Conventions).
+
+* ``b64u``: base64url without padding; decoding rejects padding, whitespace, any character
+  outside the alphabet and non-canonical trailing bits.
+* Canonical JSON: UTF-8, objects with keys sorted by code point, no insignificant whitespace,
+  integers only (no floats, |n| < 2**53), strings with the minimal escapes of ``json.dumps``
+  with ``ensure_ascii=False``. A parser re-encodes what it read and rejects any difference.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+from .errors import FormatError
+
+_B64U = re.compile(r"^[A-Za-z0-9_-]*$")
+MAX_SAFE_INT = 2**53 - 1
+
+
+def b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64u(text: object, size: int | None = None, what: str = "value") -> bytes:
+    if not isinstance(text, str) or not _B64U.match(text) or len(text) % 4 == 1:
+        raise FormatError(f"{what}: not base64url")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise FormatError(f"{what}: not base64url") from None
+    if b64u(raw) != text:
+        raise FormatError(f"{what}: non-canonical base64url")
+    if size is not None and len(raw) != size:
+        raise FormatError(f"{what}: must be {size} bytes")
+    return raw
+
+
+def _check(value: Any, depth: int) -> None:
+    if depth > 16:
+        raise FormatError("JSON nested too deeply")
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INT:
+            raise FormatError("integer out of range")
+        return
+    if isinstance(value, list):
+        for item in value:
+            _check(item, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise FormatError("object keys must be strings")
+            _check(item, depth + 1)
+        return
+    raise FormatError(f"type not allowed in canonical JSON: {type(value).__name__}")
+
+
+def canonical_json(value: Any) -> bytes:
+    _check(value, 0)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def _no_floats(text: str) -> Any:
+    raise FormatError("floats are not allowed")
+
+
+def _no_constants(text: str) -> Any:
+    raise FormatError("NaN and Infinity are not allowed")
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise FormatError("duplicate key")
+        out[key] = value
+    return out
+
+
+def parse_canonical_json(data: bytes, max_size: int = 16 * 1024 * 1024) -> Any:
+    """Parse bytes that MUST be canonical JSON; anything else raises FormatError."""
+    if len(data) > max_size:
+        raise FormatError("document too large")
+    try:
+        text = bytes(data).decode("utf-8")
+        value = json.loads(
+            text,
+            parse_float=_no_floats,
+            parse_constant=_no_constants,
+            object_pairs_hook=_pairs,
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise FormatError("not valid JSON") from None
+    if canonical_json(value) != bytes(data):
+        raise FormatError("JSON is not canonical")
+    return value
