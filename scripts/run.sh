@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs the product, starts the server on the embedded default (SQLite + files under
+# ./vault-data) and runs a short demo: an account, a synced folder, a second device.
+# The server keeps running in the foreground afterwards (Ctrl-C stops it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+. .venv/bin/activate
+python -m pip install --quiet --upgrade pip
+python -m pip install --quiet -e .
+
+PORT=${PORT:-8700}
+DATA=${DATA:-./vault-data}
+LOG=$(mktemp)
+vault-server serve --data "$DATA" --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  grep -q "listening on" "$LOG" && break
+  sleep 0.1
+done
+cat "$LOG"
+URL="http://127.0.0.1:$PORT"
+
+DEMO=$(mktemp -d)
+export VAULT_PASSPHRASE="correct horse battery staple"
+USER_HANDLE="jean-$(date +%s)"
+echo
+echo "== demo: $USER_HANDLE creates his vault (device A)"
+vault --home "$DEMO/a" init --server "$URL" --user "$USER_HANDLE" --folder "$DEMO/jean-a" | tail -n 1 > "$DEMO/recovery.txt"
+echo "recovery key saved in $DEMO/recovery.txt"
+mkdir -p "$DEMO/jean-a/papiers"
+echo "Acte de naissance de Jean" > "$DEMO/jean-a/papiers/acte-de-naissance.txt"
+echo "Avis d'imposition 2026" > "$DEMO/jean-a/papiers/avis-imposition.txt"
+vault --home "$DEMO/a" sync
+echo "== demo: a second device (B) logs in and syncs"
+vault --home "$DEMO/b" login --server "$URL" --user "$USER_HANDLE" --folder "$DEMO/jean-b"
+vault --home "$DEMO/b" sync
+find "$DEMO/jean-b" -path '*/.vault' -prune -o -type f -print
+echo "== demo: an edit on B reaches A; history keeps both versions"
+echo "Avis d'imposition 2026 (corrigé)" > "$DEMO/jean-b/papiers/avis-imposition.txt"
+vault --home "$DEMO/b" sync
+vault --home "$DEMO/a" sync
+cat "$DEMO/jean-a/papiers/avis-imposition.txt"
+(cd "$DEMO/jean-a" && vault --home "$DEMO/a" history papiers/avis-imposition.txt)
+echo
+echo "server running at $URL (data in $DATA); Ctrl-C to stop"
+wait $SERVER

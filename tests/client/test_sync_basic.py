@@ -1,0 +1,177 @@
+"""Two and three devices syncing through a real server: create, edit, rename, delete,
+restore, conflicts, and the recovery / revocation flows."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from vault_core.errors import EXIT_AUTH, EXIT_USAGE
+
+
+def test_init_prints_recovery_key_last(account):
+    dev, recovery = account()
+    assert len(recovery.replace("-", "")) >= 54
+    assert (dev.home / "secrets.bin").exists()
+    mode = os.stat(dev.home / "secrets.bin").st_mode & 0o777
+    assert mode == 0o600
+    assert b"correct horse" not in (dev.home / "secrets.bin").read_bytes()
+
+
+def test_two_devices_create_edit_delete(account, second_device):
+    a, _ = account()
+    a.write("papiers/acte.txt", "acte de naissance")
+    a.write("avis.pdf", os.urandom(300_000))
+    a.sync()
+    b = second_device()
+    b.sync()
+    assert b.tree() == a.tree()
+
+    b.write("papiers/acte.txt", "acte de naissance v2")
+    b.sync()
+    a.sync()
+    assert a.read("papiers/acte.txt") == b"acte de naissance v2"
+
+    (a.folder / "avis.pdf").unlink()
+    a.sync()
+    b.sync()
+    assert not (b.folder / "avis.pdf").exists()
+    assert b.tree() == a.tree()
+
+    hist = json.loads(a.run("history", "avis.pdf", "--json").stdout)
+    assert [h["deleted"] for h in hist] == [False, True]
+
+
+def test_rename_and_restore(account, second_device):
+    a, _ = account()
+    a.write("x/old.txt", "contenu")
+    a.sync()
+    os.rename(a.folder / "x/old.txt", a.folder / "x/new.txt")
+    a.sync()
+    b = second_device()
+    b.sync()
+    assert b.tree() == {"x/new.txt": b"contenu"}
+    # restore the deleted old name
+    b.run("restore", "x/old.txt")
+    assert b.read("x/old.txt") == b"contenu"
+    a.sync()
+    assert a.read("x/old.txt") == b"contenu"
+
+
+def test_restore_previous_version(account):
+    a, _ = account()
+    a.write("f.txt", "v1")
+    a.sync()
+    a.write("f.txt", "v2 longer")
+    a.sync()
+    a.run("restore", "f.txt")
+    assert a.read("f.txt") == b"v1"
+    hist = json.loads(a.run("history", "f.txt", "--json").stdout)
+    assert len(hist) == 3
+    a.run("restore", "f.txt", "--version", "2")
+    assert a.read("f.txt") == b"v2 longer"
+
+
+def test_conflict_keeps_both(account, second_device):
+    a, _ = account()
+    a.write("avis.pdf", "original")
+    a.sync()
+    b = second_device()
+    b.sync()
+    a.write("avis.pdf", "edit from A")
+    b.write("avis.pdf", "edit from B, longer")
+    a.sync()
+    b.sync()
+    a.sync()
+    tree_a, tree_b = a.tree(), b.tree()
+    assert tree_a == tree_b
+    assert tree_a["avis.pdf"] == b"edit from A"
+    copies = [k for k in tree_a if k.startswith("avis (conflict, B, ")]
+    assert len(copies) == 1 and copies[0].endswith(".pdf")
+    assert tree_a[copies[0]] == b"edit from B, longer"
+
+
+def test_folder_deleted_while_file_edited(account, second_device):
+    a, _ = account()
+    a.write("dossier/a.txt", "a")
+    a.write("dossier/b.txt", "b")
+    a.sync()
+    b = second_device()
+    b.sync()
+    for name in ("a.txt", "b.txt"):
+        (a.folder / "dossier" / name).unlink()
+    (a.folder / "dossier").rmdir()
+    b.write("dossier/a.txt", "a edited on B")
+    a.sync()
+    b.sync()
+    a.sync()
+    assert a.tree() == b.tree()
+    assert a.tree()["dossier/a.txt"] == b"a edited on B"
+
+
+def test_three_devices_converge(account, second_device):
+    a, _ = account()
+    b = second_device(name="B")
+    c = second_device(name="C")
+    a.write("1.txt", "one")
+    b.write("2.txt", "two")
+    c.write("3.txt", "three")
+    for d in (a, b, c, a, b):
+        d.sync()
+    assert a.tree() == b.tree() == c.tree() == {
+        "1.txt": b"one", "2.txt": b"two", "3.txt": b"three"}
+
+
+def test_mass_delete_guard(account):
+    a, _ = account()
+    for i in range(10):
+        a.write(f"doc{i}.txt", f"doc {i}")
+    a.sync()
+    for i in range(10):
+        (a.folder / f"doc{i}.txt").unlink()
+    r = a.run("sync", check=False)
+    assert r.returncode == EXIT_USAGE
+    assert "delete" in r.stderr
+    a.sync("--yes")
+    assert a.tree() == {}
+
+
+def test_recovery_key_flow(server, account, make_device):
+    a, recovery = account()
+    a.write("f.txt", "keep me")
+    a.sync()
+    r = make_device("R")
+    r.passphrase = "a brand new passphrase"
+    r.run("recover", "--server", server.url, "--user", "jean", "--folder", str(r.folder),
+          env={"VAULT_RECOVERY_KEY": recovery})
+    r.sync()
+    assert r.read("f.txt") == b"keep me"
+    # the old passphrase no longer logs in
+    old = make_device("old")
+    res = old.run("login", "--server", server.url, "--user", "jean", "--folder",
+                  str(old.folder), check=False)
+    assert res.returncode == EXIT_AUTH, res.stderr
+    assert "Traceback" not in res.stderr
+    # the new one does
+    new = make_device("new")
+    new.passphrase = "a brand new passphrase"
+    new.run("login", "--server", server.url, "--user", "jean", "--folder", str(new.folder))
+
+
+def test_revoked_device_refused(account, second_device):
+    a, _ = account()
+    b = second_device()
+    devices = json.loads(a.run("devices", "--json").stdout)
+    b_id = next(d["id"] for d in devices if d["name"] == "B")
+    a.run("devices", "revoke", b_id)
+    res = b.run("sync", check=False)
+    assert res.returncode == EXIT_AUTH, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_wrong_passphrase_exit_3(account):
+    a, _ = account()
+    a.passphrase = "wrong"
+    res = a.run("sync", check=False)
+    assert res.returncode == EXIT_AUTH
+    assert "Traceback" not in res.stderr

@@ -1,0 +1,287 @@
+"""The ``vault`` command line (shared/CONTRACT.md).
+
+Every failure prints one line on stderr and exits with a contract code:
+0 ok, 1 other failure, 2 usage, 3 authentication, 4 integrity, 5 access refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vault_core.errors import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    UsageError,
+    VaultError,
+)
+
+from .profile import Profile, default_home, read_secret
+
+
+def err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+class Ctx:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._profile: Profile | None = None
+
+    @property
+    def profile(self) -> Profile:
+        if self._profile is None:
+            self._profile = Profile(self.home)
+        return self._profile
+
+
+def run(coro_fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
+    """Run an async command body."""
+
+    @functools.wraps(coro_fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return asyncio.run(coro_fn(*args, **kwargs))
+
+    return wrapper
+
+
+def emit_json(items: list[dict[str, Any]]) -> None:
+    click.echo(json.dumps(items, ensure_ascii=False, indent=None))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="Profile directory (default: $VAULT_HOME or the user data directory).")
+@click.version_option("0.1.0", prog_name="vault")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None) -> None:
+    """End-to-end encrypted document vault."""
+    ctx.obj = Ctx(home or default_home())
+
+
+# ---------------------------------------------------------------------------------------------
+# accounts and devices
+
+
+@cli.command()
+@click.option("--server", required=True, help="Server URL, e.g. http://127.0.0.1:8700")
+@click.option("--user", "handle", required=True, help="Account handle to create")
+@click.option("--folder", type=click.Path(path_type=Path), default=None,
+              help="Folder to sync (default: ~/Vault)")
+@click.pass_obj
+@run
+async def init(obj: Ctx, server: str, handle: str, folder: Path | None) -> None:
+    """Create an account; this profile becomes its first device."""
+    from .account import init_account
+
+    passphrase = read_secret("VAULT_PASSPHRASE", "New passphrase: ", confirm=True)
+    recovery = await init_account(obj.profile, server, handle, folder, passphrase)
+    err(f"account {handle} created; folder {obj.profile.folder}")
+    err("Write down this recovery key and keep it safe; it is shown only once:")
+    click.echo(recovery)
+
+
+@cli.command()
+@click.option("--server", required=True)
+@click.option("--user", "handle", required=True)
+@click.option("--folder", type=click.Path(path_type=Path), default=None)
+@click.pass_obj
+@run
+async def login(obj: Ctx, server: str, handle: str, folder: Path | None) -> None:
+    """Add this profile as a new device of an existing account."""
+    from .account import login_device
+
+    passphrase = read_secret("VAULT_PASSPHRASE", "Passphrase: ")
+    await login_device(obj.profile, server, handle, folder, passphrase)
+    click.echo(f"logged in as {handle}; device {obj.profile.device_id}; "
+               f"folder {obj.profile.folder}")
+
+
+@cli.command()
+@click.option("--server", required=True)
+@click.option("--user", "handle", required=True)
+@click.option("--folder", type=click.Path(path_type=Path), default=None)
+@click.pass_obj
+@run
+async def recover(obj: Ctx, server: str, handle: str, folder: Path | None) -> None:
+    """New device and new passphrase from the recovery key."""
+    from .account import login_device
+
+    recovery = read_secret("VAULT_RECOVERY_KEY", "Recovery key: ")
+    new = read_secret("VAULT_PASSPHRASE", "New passphrase: ", confirm=True)
+    await login_device(obj.profile, server, handle, folder, new, recovery_text=recovery,
+                       new_passphrase=new)
+    click.echo(f"recovered {handle}; new passphrase set; device {obj.profile.device_id}")
+
+
+@cli.command()
+@click.pass_obj
+@run
+async def passphrase(obj: Ctx) -> None:
+    """Change the account passphrase (documents are not re-encrypted)."""
+    from .account import change_passphrase, open_api
+
+    api = await open_api(obj.profile)
+    new = read_secret("VAULT_NEW_PASSPHRASE", "New passphrase: ", confirm=True)
+    async with api:
+        await change_passphrase(obj.profile, api, new)
+    click.echo("passphrase changed; other sessions were ended")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def devices(ctx: click.Context, as_json: bool) -> None:
+    """List this account's devices."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Ctx = ctx.obj
+
+    async def body() -> None:
+        from .account import list_devices, open_api
+
+        api = await open_api(obj.profile)
+        async with api:
+            items = await list_devices(api)
+        out = [
+            {"id": d["id"], "name": d.get("name"), "created_at": d.get("created_at"),
+             "revoked_at": d.get("revoked_at"), "this": d["id"] == obj.profile.device_id}
+            for d in items
+        ]
+        if as_json:
+            emit_json(out)
+        else:
+            for d in out:
+                state = "revoked" if d["revoked_at"] else "active"
+                mark = " (this device)" if d["this"] else ""
+                click.echo(f"{d['id']}  {d['name']}  {state}{mark}")
+
+    asyncio.run(body())
+
+
+@devices.command("revoke")
+@click.argument("device_id")
+@click.pass_obj
+@run
+async def devices_revoke(obj: Ctx, device_id: str) -> None:
+    """Revoke a device: its sessions end at once and its later entries are refused."""
+    from .account import open_api, revoke_device
+
+    api = await open_api(obj.profile)
+    async with api:
+        await revoke_device(obj.profile, api, device_id)
+    click.echo(f"revoked {device_id}")
+
+
+# ---------------------------------------------------------------------------------------------
+# sync
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    return click.confirm(question + ". Continue?", default=False, err=True)
+
+
+@cli.command()
+@click.option("--watch", is_flag=True, help="Keep syncing on local edits and server events.")
+@click.option("--yes", is_flag=True, help="Confirm a sync that deletes most of the folder.")
+@click.pass_obj
+@run
+async def sync(obj: Ctx, watch: bool, yes: bool) -> None:
+    """Two-way sync of the folder."""
+    from .account import open_api
+    from .sync import SyncEngine
+
+    api = await open_api(obj.profile)
+    async with api:
+        engine = SyncEngine(obj.profile, api, warn=err)
+        try:
+            confirm = (lambda q: True) if yes else _confirm
+            report = await engine.sync(confirm=confirm)
+            err(report.summary())
+            if watch:
+                from .watch import watch_loop
+
+                await watch_loop(engine, confirm)
+        finally:
+            engine.close()
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def status(obj: Ctx, as_json: bool) -> None:
+    """What is waiting to sync; inbox items; requests and due dates."""
+    from .status import status as do_status
+
+    await do_status(obj.profile, as_json)
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def history(obj: Ctx, path: str, as_json: bool) -> None:
+    """The versions of a file, a deleted one too."""
+    from .history import history as do_history
+
+    do_history(obj.profile, path, as_json)
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--version", "version", type=int, default=None,
+              help="Version number from 'vault history' (default: the one before the latest).")
+@click.pass_obj
+@run
+async def restore(obj: Ctx, path: str, version: int | None) -> None:
+    """Bring back a version, or a deleted file, as a new version."""
+    from .history import restore as do_restore
+
+    await do_restore(obj.profile, path, version)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False, prog_name="vault")
+    except click.exceptions.Abort:
+        err("aborted")
+        sys.exit(EXIT_FAILURE)
+    except click.UsageError as exc:
+        err(f"usage error: {exc.format_message()}")
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        err(f"error: {exc.format_message()}")
+        sys.exit(exc.exit_code)
+    except UsageError as exc:
+        err(f"error: {exc.message}")
+        sys.exit(exc.exit_code)
+    except VaultError as exc:
+        err(f"error: {exc.message}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err("interrupted")
+        sys.exit(EXIT_FAILURE)
+    except OSError as exc:
+        err(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        sys.exit(EXIT_FAILURE)
+    except Exception as exc:  # noqa: BLE001 — last line of defence: one line, never a traceback
+        err(f"internal error: {type(exc).__name__}: {exc}")
+        if os.environ.get("VAULT_DEBUG"):
+            raise
+        sys.exit(EXIT_FAILURE)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Local sync state of one device (``state.db`` in the profile, SQLite).
+
+Tables:
+    meta(key, value)             verifier checkpoint (seq, head hash, devices) as JSON
+    records(seq, path, file_id, version, deleted, rec)
+                                 every verified file record of the log (history, restore)
+    base(path, content, file_id, version)
+                                 what both sides agreed on at the end of the last sync
+    scan(path, size, mtime_ns, ino, content)
+                                 quick-check cache: a file whose (size, mtime, inode) did not
+                                 change is not hashed again
+    blobs(id)                    blob ids this device knows the server holds (dedup, resume)
+
+The verifier checkpoint and the records it produced are committed in one transaction, so the
+mirror never runs ahead of, or behind, what was verified.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from vault_core.log import FileRecord, record_from_json
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY, path TEXT NOT NULL, file_id TEXT NOT NULL,
+    version INTEGER NOT NULL, deleted INTEGER NOT NULL, rec TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_path ON records(path);
+CREATE INDEX IF NOT EXISTS records_file ON records(file_id, version);
+CREATE TABLE IF NOT EXISTS base (
+    path TEXT PRIMARY KEY, content TEXT NOT NULL, file_id TEXT NOT NULL, version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS scan (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,
+    content TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY);
+"""
+
+
+class State:
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- meta ------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET "
+            "value=excluded.value",
+            (key, json.dumps(value)),
+        )
+
+    # -- verified log mirror ---------------------------------------------------------------
+
+    def commit_verified(self, checkpoint: dict[str, Any],
+                        records: Iterable[tuple[int, FileRecord]]) -> None:
+        with self.transaction():
+            for seq, rec in records:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO records(seq, path, file_id, version, deleted, rec) "
+                    "VALUES(?,?,?,?,?,?)",
+                    (seq, rec.path, rec.file_id, rec.version, int(rec.deleted),
+                     json.dumps(rec.to_json())),
+                )
+            self.set_meta("checkpoint", checkpoint)
+
+    def transaction(self) -> Any:
+        return _Tx(self.db)
+
+    def heads(self) -> dict[str, FileRecord]:
+        """Latest record per path (tombstones included)."""
+        out: dict[str, FileRecord] = {}
+        for (rec,) in self.db.execute("SELECT rec FROM records ORDER BY seq"):
+            r = record_from_json(json.loads(rec))
+            assert isinstance(r, FileRecord)
+            out[r.path] = r
+        return out
+
+    def file_heads(self) -> dict[str, FileRecord]:
+        """Latest record per file id."""
+        out: dict[str, FileRecord] = {}
+        for (rec,) in self.db.execute("SELECT rec FROM records ORDER BY seq"):
+            r = record_from_json(json.loads(rec))
+            assert isinstance(r, FileRecord)
+            out[r.file_id] = r
+        return out
+
+    def history(self, path: str) -> list[tuple[int, FileRecord]]:
+        out = []
+        for seq, rec in self.db.execute(
+            "SELECT seq, rec FROM records WHERE path=? ORDER BY seq", (path,)
+        ):
+            r = record_from_json(json.loads(rec))
+            assert isinstance(r, FileRecord)
+            out.append((seq, r))
+        return out
+
+    def paths_under(self, prefix: str) -> list[str]:
+        like = prefix.rstrip("/") + "/%"
+        return [
+            p for (p,) in self.db.execute(
+                "SELECT DISTINCT path FROM records WHERE path = ? OR path LIKE ?",
+                (prefix, like))
+        ]
+
+    # -- base and scan cache --------------------------------------------------------------
+
+    def base(self) -> dict[str, tuple[str, str, int]]:
+        return {
+            p: (c, f, v)
+            for p, c, f, v in self.db.execute("SELECT path, content, file_id, version FROM base")
+        }
+
+    def set_base(self, path: str, content: str | None, file_id: str = "", version: int = 0) -> None:
+        if content is None:
+            self.db.execute("DELETE FROM base WHERE path=?", (path,))
+        else:
+            self.db.execute(
+                "INSERT OR REPLACE INTO base(path, content, file_id, version) VALUES(?,?,?,?)",
+                (path, content, file_id, version),
+            )
+
+    def scan_cache(self) -> dict[str, tuple[int, int, int, str]]:
+        return {
+            p: (s, m, i, c)
+            for p, s, m, i, c in self.db.execute(
+                "SELECT path, size, mtime_ns, ino, content FROM scan")
+        }
+
+    def set_scan(self, path: str, size: int, mtime_ns: int, ino: int, content: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO scan(path, size, mtime_ns, ino, content) VALUES(?,?,?,?,?)",
+            (path, size, mtime_ns, ino, content),
+        )
+
+    def drop_scan(self, path: str) -> None:
+        self.db.execute("DELETE FROM scan WHERE path=?", (path,))
+
+    # -- known blobs ----------------------------------------------------------------------
+
+    def known_blobs(self, ids: Iterable[str]) -> set[str]:
+        ids = list(ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = ",".join("?" * len(part))
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT id FROM blobs WHERE id IN ({q})", part))  # noqa: S608
+        return found
+
+    def add_blobs(self, ids: Iterable[str]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO blobs(id) VALUES(?)", ((i,) for i in ids))
+
+
+class _Tx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

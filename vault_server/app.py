@@ -1,0 +1,244 @@
+"""The aiohttp application: middlewares, route table, lifecycle of stores and background GC.
+
+Theory of operation
+-------------------
+``build_app`` wires a :class:`ServerContext` (config, stores, clock, event hub, server secret)
+into an aiohttp app whose routes all come from one table (``ALL_ROUTES``, also the source of the
+OpenAPI document). Two middlewares wrap every handler:
+
+* ``access_log``: one JSON line per request on the ``vault_server.access`` logger (method, route
+  pattern, path without query string, status, duration). Never headers, tokens or bodies.
+* ``errors``: turns every :class:`VaultError` into ``{"code","message"}`` with its status,
+  aiohttp's own HTTP errors (unknown route, wrong method, bad framing) into the same shape, and
+  anything unexpected into a generic 500 whose traceback goes to the server log only.
+
+``open_context`` opens the embedded stores under the data directory (creating it), loads or
+creates the server secret, and settles uploads a crash left half-done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Handler
+
+from vault_core.errors import IntegrityError, TooLarge, VaultError
+
+from . import (
+    gc,
+    routes_accounts,
+    routes_blobs,
+    routes_devices,
+    routes_events,
+    routes_grants,
+    routes_inbox,
+    routes_log,
+)
+from .clock import Clock, SystemClock
+from .config import ServerConfig
+from .context import CTX, ServerContext
+from .events import EventHub
+from .httpio import json_response
+from .openapi import build_openapi
+from .routing import Route, register
+from .storage.file_blobs import FileBlobStore
+from .storage.sqlite_meta import SqliteMetadataStore
+
+access_log = logging.getLogger("vault_server.access")
+server_log = logging.getLogger("vault_server")
+
+API_VERSION = 1
+OPENAPI_KEY = web.AppKey("vault_openapi", bytes)
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    return json_response({"status": "ok", "version": API_VERSION})
+
+
+async def openapi(request: web.Request) -> web.StreamResponse:
+    return web.Response(body=request.app[OPENAPI_KEY], content_type="application/json")
+
+
+META_ROUTES = [
+    Route("GET", "/v1/health", health, "Liveness", "meta", auth="none"),
+    Route("GET", "/v1/openapi.json", openapi, "This OpenAPI document", "meta", auth="none"),
+]
+
+ALL_ROUTES: list[Route] = [
+    *META_ROUTES,
+    *routes_accounts.ROUTES,
+    *routes_devices.ROUTES,
+    *routes_blobs.ROUTES,
+    *routes_log.ROUTES,
+    *routes_grants.ROUTES,
+    *routes_inbox.ROUTES,
+    *routes_events.ROUTES,
+]
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "bad_request",
+    409: "conflict",
+    410: "grant_unavailable",
+    413: "too_large",
+    429: "rate_limited",
+}
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return json_response({"code": code, "message": message}, status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except IntegrityError:
+        return _error(400, "bad_request", "invalid input")
+    except VaultError as e:
+        resp = json_response(e.to_wire(), e.http_status)
+        if isinstance(e, TooLarge):
+            resp.force_close()  # do not linger reading the rest of a huge body
+        return resp
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        code = _STATUS_CODES.get(e.status, "bad_request" if e.status < 500 else "internal")
+        message = e.reason if e.status != 404 else "Not found."
+        resp = _error(e.status, code, message)
+        if e.status == 405:
+            resp.headers["Allow"] = e.headers.get("Allow", "")
+        return resp
+    except HttpProcessingError:
+        resp = _error(400, "bad_request", "malformed request body")
+        resp.force_close()
+        return resp
+    except (asyncio.CancelledError, ConnectionError):
+        raise
+    except Exception:  # noqa: BLE001 - last resort: never a traceback in a response
+        server_log.exception("unexpected error on %s %s", request.method, request.path)
+        return _error(500, "internal", "internal error")
+
+
+@web.middleware
+async def access_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    start = time.perf_counter()
+    status = 500
+    try:
+        resp = await handler(request)
+        status = resp.status
+        return resp
+    finally:
+        route = request.match_info.route.resource
+        access_log.info(
+            json.dumps(
+                {
+                    "ts": round(time.time(), 3),
+                    "method": request.method,
+                    "route": route.canonical if route is not None else None,
+                    "path": request.path,
+                    "status": status,
+                    "ms": round((time.perf_counter() - start) * 1000, 2),
+                    "remote": request.remote,
+                },
+                separators=(",", ":"),
+            )
+        )
+
+
+def load_secret(data_dir: Path) -> bytes:
+    """The server secret (HMAC key for fake login salts), created once, owner-only."""
+    path = data_dir / "server.secret"
+    try:
+        secret = path.read_bytes()
+        if len(secret) == 32:
+            return secret
+        raise RuntimeError(f"{path} is damaged (expected 32 bytes)")
+    except FileNotFoundError:
+        pass
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, os.urandom(32))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return path.read_bytes()
+
+
+async def open_context(config: ServerConfig, clock: Clock | None = None) -> ServerContext:
+    data = config.data_dir
+    data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secret = load_secret(data)
+    meta = SqliteMetadataStore(data / "vault.sqlite3")
+    blobs = FileBlobStore(data / "blobs")
+    c = ServerContext(config, meta, blobs, clock or SystemClock(), EventHub(), secret)
+    # The embedded server owns its data directory: settle everything a crash left behind.
+    report = await gc.recover(meta, blobs, older_than=2**62)
+    await blobs.sweep_staging(int(time.time()) + 1)
+    if report.promoted or report.released:
+        server_log.info("recovered uploads: %s", report)
+    return c
+
+
+async def _periodic_gc(c: ServerContext) -> None:
+    lim = c.config.limits
+    while True:
+        await asyncio.sleep(lim.gc_interval)
+        try:
+            report = await gc.collect(
+                c.meta, c.blobs, c.clock.now(), lim.gc_grace, lim.login_fail_window
+            )
+            server_log.info("gc: %s", report)
+        except Exception:  # noqa: BLE001 - the background task must outlive one failed run
+            server_log.exception("gc failed")
+
+
+def build_app(c: ServerContext, *, own_stores: bool = True) -> web.Application:
+    app = web.Application(
+        middlewares=[access_log_middleware, errors_middleware],
+        client_max_size=c.config.limits.json_body,
+    )
+    app[CTX] = c
+    app[OPENAPI_KEY] = json.dumps(build_openapi(ALL_ROUTES), indent=1).encode()
+    register(app, ALL_ROUTES)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(_periodic_gc(c)) if c.config.periodic_gc else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if own_stores:
+            await c.meta.close()
+            await c.blobs.close()
+
+    async def on_shutdown(app: web.Application) -> None:
+        await c.hub.close_all()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(on_shutdown)
+    return app
+
+
+def registered_routes(app: web.Application) -> set[tuple[str, str]]:
+    """(method, path pattern) of every route aiohttp serves (for the OpenAPI test)."""
+    out = set()
+    for route in app.router.routes():
+        info = route.resource.canonical if route.resource is not None else ""
+        out.add((route.method, info))
+    return out

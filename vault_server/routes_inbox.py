@@ -1,0 +1,215 @@
+"""Inbox deposits and document requests: issuers send, the recipient reads and answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from vault_core.encoding import b64u
+from vault_core.errors import AccessDenied, NotFound
+
+from . import limits, validate
+from .context import ServerContext, ctx
+from .httpio import Caller, bearer, json_response, no_content, path_handle, path_id, read_json
+from .routing import Route
+from .storage.base import Account, Deposit, DocRequest
+
+
+async def _issuer_to(request: web.Request) -> tuple[ServerContext, Caller, Account]:
+    c = ctx(request)
+    caller = await bearer(request)
+    handle = path_handle(request)
+    if not caller.account.is_issuer:
+        raise AccessDenied("issuer role required")
+    recipient = await c.meta.get_account_by_handle(handle)
+    if recipient is None:
+        raise NotFound()
+    await limits.take_issuer(c, caller.account.id)
+    return c, caller, recipient
+
+
+async def deposit(request: web.Request) -> web.StreamResponse:
+    c, caller, recipient = await _issuer_to(request)
+    body = await read_json(request)
+    dep = Deposit(
+        id=validate.hex_id(body.get("id")),
+        recipient_id=recipient.id,
+        sender_id=caller.account.id,
+        sender_handle=caller.account.handle,
+        envelope=validate.b64(body.get("envelope"), "envelope", min_size=1),
+        received_at=c.clock.now(),
+    )
+    await c.meta.add_deposit(dep, c.config.limits.inbox_items)
+    await c.hub.publish(recipient.id, {"type": "inbox"})
+    return json_response({"id": dep.id}, 201)
+
+
+async def list_inbox(request: web.Request) -> web.StreamResponse:
+    c = ctx(request)
+    caller = await bearer(request)
+    items = await c.meta.list_deposits(caller.account.id)
+    return json_response(
+        [
+            {"id": d.id, "from": d.sender_handle, "received_at": d.received_at, "size": d.size}
+            for d in items
+        ]
+    )
+
+
+async def get_deposit(request: web.Request) -> web.StreamResponse:
+    c = ctx(request)
+    caller = await bearer(request)
+    d = await c.meta.get_deposit(caller.account.id, path_id(request))
+    if d is None:
+        raise NotFound()
+    return json_response(
+        {
+            "id": d.id,
+            "from": d.sender_handle,
+            "received_at": d.received_at,
+            "envelope": b64u(d.envelope),
+        }
+    )
+
+
+async def delete_deposit(request: web.Request) -> web.StreamResponse:
+    c = ctx(request)
+    caller = await bearer(request)
+    if not await c.meta.delete_deposit(caller.account.id, path_id(request)):
+        raise NotFound()
+    return no_content()
+
+
+async def send_request(request: web.Request) -> web.StreamResponse:
+    c, caller, recipient = await _issuer_to(request)
+    body = await read_json(request)
+    req = DocRequest(
+        id=validate.hex_id(body.get("id")),
+        recipient_id=recipient.id,
+        recipient_handle=recipient.handle,
+        sender_id=caller.account.id,
+        sender_handle=caller.account.handle,
+        envelope=validate.b64(body.get("envelope"), "envelope", min_size=1),
+        due_at=validate.integer(body.get("due_at"), "due_at"),
+        created_at=c.clock.now(),
+    )
+    await c.meta.add_request(req)
+    await c.hub.publish(recipient.id, {"type": "request"})
+    return json_response({"id": req.id}, 201)
+
+
+def _request_view(c: ServerContext, r: DocRequest) -> dict[str, Any]:
+    if r.answer_grant_id is not None:
+        state = "answered"
+    elif c.clock.now() > r.due_at:
+        state = "overdue"
+    else:
+        state = "open"
+    out: dict[str, Any] = {
+        "id": r.id,
+        "from": r.sender_handle,
+        "to": r.recipient_handle,
+        "envelope": b64u(r.envelope),
+        "due_at": r.due_at,
+        "created_at": r.created_at,
+        "state": state,
+    }
+    if r.answer_grant_id is not None:
+        answer: dict[str, Any] = {"grant_id": r.answer_grant_id, "answered_at": r.answered_at}
+        if r.answer_envelope is not None:
+            answer["envelope"] = b64u(r.answer_envelope)
+        out["answer"] = answer
+    return out
+
+
+async def list_received(request: web.Request) -> web.StreamResponse:
+    c = ctx(request)
+    caller = await bearer(request)
+    items = await c.meta.list_requests(caller.account.id, sent=False)
+    return json_response([_request_view(c, r) for r in items])
+
+
+async def list_sent(request: web.Request) -> web.StreamResponse:
+    c = ctx(request)
+    caller = await bearer(request)
+    items = await c.meta.list_requests(caller.account.id, sent=True)
+    return json_response([_request_view(c, r) for r in items])
+
+
+async def answer_request(request: web.Request) -> web.StreamResponse:
+    c = ctx(request)
+    caller = await bearer(request)
+    request_id = path_id(request)
+    body = await read_json(request)
+    grant_id = validate.hex_id(body.get("grant_id"), "grant_id")
+    envelope = None
+    if body.get("envelope") is not None:
+        envelope = validate.b64(body.get("envelope"), "envelope")
+    answered = await c.meta.answer_request(
+        caller.account.id, request_id, grant_id, envelope, c.clock.now()
+    )
+    if answered is None:
+        raise NotFound()
+    await c.hub.publish(answered.sender_id, {"type": "request"})
+    return no_content()
+
+
+ROUTES = [
+    Route(
+        "POST",
+        "/v1/inbox/{handle}",
+        deposit,
+        "Deposit a document (issuer role)",
+        "inbox",
+        body="json",
+        status=201,
+        errors=(401, 403, 404, 409, 429, 507),
+        required=("id", "envelope"),
+    ),
+    Route(
+        "GET",
+        "/v1/inbox",
+        list_inbox,
+        "Deposits waiting in this account's inbox",
+        "inbox",
+        errors=(401,),
+    ),
+    Route("GET", "/v1/inbox/{id}", get_deposit, "One deposit", "inbox", errors=(401, 404)),
+    Route(
+        "DELETE",
+        "/v1/inbox/{id}",
+        delete_deposit,
+        "Remove a deposit",
+        "inbox",
+        status=204,
+        errors=(401, 404),
+    ),
+    Route(
+        "POST",
+        "/v1/requests/{handle}",
+        send_request,
+        "Request documents (issuer role)",
+        "requests",
+        body="json",
+        status=201,
+        errors=(401, 403, 404, 409, 429),
+        required=("id", "envelope", "due_at"),
+    ),
+    Route("GET", "/v1/requests", list_received, "Requests received", "requests", errors=(401,)),
+    Route(
+        "GET", "/v1/requests/sent", list_sent, "Requests sent (issuer)", "requests", errors=(401,)
+    ),
+    Route(
+        "POST",
+        "/v1/requests/{id}/answer",
+        answer_request,
+        "Answer a request with a grant",
+        "requests",
+        body="json",
+        status=204,
+        errors=(401, 404),
+        required=("grant_id",),
+        optional=("envelope",),
+    ),
+]

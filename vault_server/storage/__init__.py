@@ -1,0 +1,1 @@
+"""Storage behind two narrow interfaces (see base.py): metadata and blobs."""

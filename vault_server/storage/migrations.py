@@ -1,0 +1,164 @@
+"""Versioned schema of the SQLite metadata store.
+
+``MIGRATIONS[i]`` brings the schema from version ``i`` to ``i + 1``; the current version is the
+single row of ``schema_version``. Migrations run in one ``BEGIN IMMEDIATE`` transaction at open,
+so two processes starting together cannot both apply one. Never edit a released migration:
+append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[list[str]] = [
+    # 1: initial schema
+    [
+        """CREATE TABLE accounts (
+            id INTEGER PRIMARY KEY,
+            handle TEXT NOT NULL UNIQUE,
+            kdf TEXT NOT NULL,
+            login_pk BLOB NOT NULL,
+            recovery_login_pk BLOB NOT NULL,
+            bundle_pass BLOB NOT NULL,
+            bundle_recovery BLOB NOT NULL,
+            sign_pk BLOB NOT NULL,
+            box_pk BLOB NOT NULL,
+            identity_sig BLOB NOT NULL,
+            is_issuer INTEGER NOT NULL DEFAULT 0,
+            quota INTEGER NOT NULL,
+            used INTEGER NOT NULL DEFAULT 0,
+            log_head INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL)""",
+        """CREATE TABLE devices (
+            id TEXT PRIMARY KEY,
+            account_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            sign_pk BLOB NOT NULL,
+            cert BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER)""",
+        "CREATE INDEX devices_account ON devices(account_id)",
+        """CREATE TABLE sessions (
+            token_hash BLOB PRIMARY KEY,
+            account_id INTEGER NOT NULL,
+            device_id TEXT,
+            expires_at INTEGER NOT NULL) WITHOUT ROWID""",
+        "CREATE INDEX sessions_account ON sessions(account_id)",
+        "CREATE INDEX sessions_device ON sessions(device_id)",
+        """CREATE TABLE challenges (
+            challenge BLOB PRIMARY KEY,
+            handle TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            expires_at INTEGER NOT NULL) WITHOUT ROWID""",
+        "CREATE TABLE rate_events (key TEXT NOT NULL, at INTEGER NOT NULL)",
+        "CREATE INDEX rate_events_key ON rate_events(key, at)",
+        """CREATE TABLE blobs (
+            account_id INTEGER NOT NULL,
+            blob_id TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, blob_id)) WITHOUT ROWID""",
+        "CREATE INDEX blobs_state ON blobs(state, created_at)",
+        """CREATE TABLE log_entries (
+            account_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            entry BLOB NOT NULL,
+            device_id TEXT,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, seq))""",
+        """CREATE TABLE log_refs (
+            account_id INTEGER NOT NULL,
+            blob_id TEXT NOT NULL,
+            seq INTEGER NOT NULL)""",
+        "CREATE INDEX log_refs_blob ON log_refs(account_id, blob_id)",
+        """CREATE TABLE grants (
+            id TEXT PRIMARY KEY,
+            owner_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            to_account_id INTEGER,
+            access_hash BLOB,
+            expires_at INTEGER NOT NULL,
+            max_uses INTEGER,
+            uses INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            password INTEGER NOT NULL,
+            header BLOB NOT NULL,
+            payload BLOB NOT NULL,
+            sealed_key BLOB,
+            revoked_at INTEGER,
+            created_at INTEGER NOT NULL)""",
+        "CREATE INDEX grants_owner ON grants(owner_id)",
+        "CREATE INDEX grants_to ON grants(to_account_id)",
+        """CREATE TABLE grant_blobs (
+            grant_id TEXT NOT NULL,
+            account_id INTEGER NOT NULL,
+            blob_id TEXT NOT NULL,
+            PRIMARY KEY (grant_id, blob_id)) WITHOUT ROWID""",
+        "CREATE INDEX grant_blobs_blob ON grant_blobs(account_id, blob_id)",
+        """CREATE TABLE grant_sessions (
+            token_hash BLOB PRIMARY KEY,
+            grant_id TEXT NOT NULL,
+            account_id INTEGER,
+            expires_at INTEGER NOT NULL) WITHOUT ROWID""",
+        """CREATE TABLE grant_access (
+            grant_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            what TEXT NOT NULL,
+            account_id INTEGER)""",
+        "CREATE INDEX grant_access_grant ON grant_access(grant_id)",
+        """CREATE TABLE deposits (
+            id TEXT PRIMARY KEY,
+            recipient_id INTEGER NOT NULL,
+            sender_id INTEGER NOT NULL,
+            envelope BLOB NOT NULL,
+            received_at INTEGER NOT NULL)""",
+        "CREATE INDEX deposits_recipient ON deposits(recipient_id)",
+        """CREATE TABLE requests (
+            id TEXT PRIMARY KEY,
+            recipient_id INTEGER NOT NULL,
+            sender_id INTEGER NOT NULL,
+            envelope BLOB NOT NULL,
+            due_at INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            answer_grant_id TEXT,
+            answer_envelope BLOB,
+            answered_at INTEGER)""",
+        "CREATE INDEX requests_recipient ON requests(recipient_id)",
+        "CREATE INDEX requests_sender ON requests(sender_id)",
+    ],
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the missing migrations; returns the resulting version.
+
+    The connection must be in autocommit mode (``isolation_level=None``).
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = current_version(conn)
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"database schema {version} is newer than this server ({SCHEMA_VERSION})"
+            )
+        for step in MIGRATIONS[version:]:
+            for statement in step:
+                conn.execute(statement)
+        if version == 0:
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        else:
+            conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return SCHEMA_VERSION
