@@ -349,5 +349,15 @@ def test_any_plan_executes_to_agreement_without_loss(
     assert before <= contents([device], server)
     # Every local content is still on disk or on the server.
     assert set(local.values()) <= set(device.local.values()) | server.contents()
+    # Nothing is dropped into history only: a side's content leaves the tree only when it is
+    # superseded (equal to base while the other side changed), clashes and conflicts included.
+    visible = set(device.local.values())
+    for p in set(base) | set(local) | set(remote):
+        b, loc = base.get(p), local.get(p)
+        rem = remote[p].content if p in remote else None
+        if loc is not None and not (loc == b and rem != b):
+            assert loc in visible, (p, loc)
+        if rem is not None and not (rem == b and loc != b):
+            assert rem in visible, (p, rem)
     # Re-planning after a complete sync has nothing left to do.
     assert make_plan(device, server).actions == ()

@@ -19,7 +19,7 @@ import aiohttp
 from vault_core.encoding import b64u, unb64u
 from vault_core.errors import AuthError, IntegrityError, ServerUnavailable, VaultError, from_wire
 
-TIMEOUT = aiohttp.ClientTimeout(total=None, connect=15, sock_read=120)
+TIMEOUT = aiohttp.ClientTimeout(total=None, connect=15, sock_read=60)
 
 
 def host_of(server: str) -> str:
@@ -119,6 +119,8 @@ class Api:
                         return json.loads(text)
                     except ValueError:
                         raise IntegrityError("the server sent a malformed answer") from None
+            except aiohttp.ClientPayloadError as exc:
+                raise ServerUnavailable(f"the server's answer was cut short ({method} {path})") from exc
             except (aiohttp.ClientConnectionError, asyncio.TimeoutError, OSError) as exc:
                 raise ServerUnavailable(f"cannot reach the server at {self.server}") from exc
         raise AuthError("the session could not be renewed")

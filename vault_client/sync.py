@@ -93,6 +93,7 @@ class SyncReport:
             parts.append(f"{len(self.conflicts)} conflict copies")
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped")
+        parts.append(f"{self.bytes_uploaded} bytes sent")
         return "synced: " + ", ".join(parts)
 
 
@@ -576,7 +577,9 @@ async def write_chunks(
                     f"chunk {position + 1} of {name} failed verification "
                     "(tampered, swapped or truncated)"
                 ) from None
-            os.write(fd, plain)
+            view = memoryview(plain)
+            while view:
+                view = view[os.write(fd, view):]
             position += 1
             launch()
     finally:

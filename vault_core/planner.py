@@ -262,7 +262,7 @@ class _Namer:
         n = 1
         while True:
             candidate = conflict_name(path, self._device, self._today, n)
-            if True:
+            if candidate not in self._taken:
                 self._take(candidate)
                 return candidate
             n += 1

@@ -20,7 +20,7 @@ from .storage.base import Account, Session
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(
-        body=json.dumps(data, separators=(",", ":")).encode("utf-8"),
+        body=json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8"),
         status=status,
         content_type="application/json",
     )

@@ -167,13 +167,19 @@ async def stream_blob(
         first = await anext(chunks)
     except StopAsyncIteration:
         first = b""
-    resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-    resp.content_length = size
-    await resp.prepare(request)
-    await resp.write(first)
-    async for chunk in chunks:
-        await resp.write(chunk)
-    await resp.write_eof()
+    except BaseException:
+        await chunks.aclose()
+        raise
+    try:
+        resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        resp.content_length = size
+        await resp.prepare(request)
+        await resp.write(first)
+        async for chunk in chunks:
+            await resp.write(chunk)
+        await resp.write_eof()
+    finally:
+        await chunks.aclose()
     return resp
 
 

@@ -145,8 +145,9 @@ class Srv:
 
 async def start_srv(tmp: Path, **limits: Any) -> Srv:
     clock = ManualClock(T0)
-    config = ServerConfig(data_dir=tmp, limits=dataclasses.replace(Limits(), **limits),
-                          periodic_gc=False)
+    config = ServerConfig(
+        data_dir=tmp, limits=dataclasses.replace(Limits(), **limits), periodic_gc=False
+    )
     ctx = await open_context(config, clock)
     app = build_app(ctx)
     client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
@@ -166,3 +167,63 @@ async def expect(resp: ClientResponse, status: int, code: str | None = None) -> 
     if resp.content_type == "application/json":
         return await resp.json()
     return text
+
+
+# -- a real `vault-server serve` process ---------------------------------------------------
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Proc:
+    proc: Any
+    url: str
+    stderr_path: Path
+
+    @property
+    def host(self) -> str:
+        return self.url.removeprefix("http://")
+
+
+async def start_process(data: Path, *extra: str) -> Proc:
+    import asyncio
+    import sys
+
+    stderr_path = data.parent / f"{data.name}-stderr-{os.urandom(3).hex()}.log"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "vault_server",
+        "serve",
+        "--data",
+        str(data),
+        "--port",
+        "0",
+        *extra,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=stderr_path.open("wb"),
+        cwd=str(REPO),
+        env=env,
+    )
+    assert proc.stdout is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    assert line.startswith("listening on http://127.0.0.1:"), line
+    return Proc(proc, line.split()[-1], stderr_path)
+
+
+async def run_cli(*args: str) -> tuple[int, str, str]:
+    import asyncio
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "vault_server",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=str(REPO),
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode(), err.decode()

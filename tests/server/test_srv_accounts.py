@@ -53,12 +53,18 @@ async def test_login_failures_look_alike(srv: Srv) -> None:
     b2 = await expect(await srv.login(ghost, "passphrase"), 401, "unauthorized")
     assert b1 == b2
     # unknown handle: same shape, stable salt
-    r1 = await expect(await srv.client.post("/v1/login/start", json={"handle": "ghost",
-                                                                       "purpose": "passphrase"}), 200)
-    r2 = await expect(await srv.client.post("/v1/login/start", json={"handle": "ghost",
-                                                                       "purpose": "passphrase"}), 200)
-    real = await expect(await srv.client.post("/v1/login/start", json={"handle": "alice",
-                                                                         "purpose": "passphrase"}), 200)
+    r1 = await expect(
+        await srv.client.post("/v1/login/start", json={"handle": "ghost", "purpose": "passphrase"}),
+        200,
+    )
+    r2 = await expect(
+        await srv.client.post("/v1/login/start", json={"handle": "ghost", "purpose": "passphrase"}),
+        200,
+    )
+    real = await expect(
+        await srv.client.post("/v1/login/start", json={"handle": "alice", "purpose": "passphrase"}),
+        200,
+    )
     assert r1["kdf"] == r2["kdf"] and set(r1) == set(real) and set(r1["kdf"]) == set(real["kdf"])
     assert r1["challenge"] != r2["challenge"]
 
@@ -104,27 +110,43 @@ async def test_revocation_and_passphrase_change_end_sessions(srv: Srv) -> None:
     alice = await srv.user("alice")
     other = (await expect(await srv.login(alice, "passphrase"), 200))["token"]
     dev_session = (await expect(await srv.login(alice, "device"), 200))["token"]
-    await expect(await srv.client.delete(f"/v1/devices/{alice.device_id}",
-                                         headers={"Authorization": f"Bearer {other}"}), 204)
+    await expect(
+        await srv.client.delete(
+            f"/v1/devices/{alice.device_id}", headers={"Authorization": f"Bearer {other}"}
+        ),
+        204,
+    )
     # the device's sessions (the original one and the refreshed one) end at once
     await expect(await srv.client.get("/v1/log/head", headers=alice.h), 401)
-    await expect(await srv.client.get("/v1/log/head",
-                                      headers={"Authorization": f"Bearer {dev_session}"}), 401)
+    await expect(
+        await srv.client.get("/v1/log/head", headers={"Authorization": f"Bearer {dev_session}"}),
+        401,
+    )
     await expect(await srv.login(alice, "device"), 401)
-    devices = await expect(await srv.client.get(
-        "/v1/devices", headers={"Authorization": f"Bearer {other}"}), 200)
+    devices = await expect(
+        await srv.client.get("/v1/devices", headers={"Authorization": f"Bearer {other}"}), 200
+    )
     assert devices[0]["revoked_at"] == srv.clock.now()
     # passphrase change ends every other session
     third = (await expect(await srv.login(alice, "passphrase"), 200))["token"]
     new_pk, new_sk = keypair()
-    change = {"kdf": {"alg": "argon2id", "m_kib": 65536, "t": 3, "p": 1, "salt": b64u(b"s" * 16)},
-              "login_pk": b64u(new_pk), "bundle_pass": b64u(b"new bundle")}
-    await expect(await srv.client.post("/v1/account/passphrase", json=change,
-                                       headers={"Authorization": f"Bearer {other}"}), 204)
-    await expect(await srv.client.get("/v1/log/head",
-                                      headers={"Authorization": f"Bearer {third}"}), 401)
-    await expect(await srv.client.get("/v1/log/head",
-                                      headers={"Authorization": f"Bearer {other}"}), 200)
+    change = {
+        "kdf": {"alg": "argon2id", "m_kib": 65536, "t": 3, "p": 1, "salt": b64u(b"s" * 16)},
+        "login_pk": b64u(new_pk),
+        "bundle_pass": b64u(b"new bundle"),
+    }
+    await expect(
+        await srv.client.post(
+            "/v1/account/passphrase", json=change, headers={"Authorization": f"Bearer {other}"}
+        ),
+        204,
+    )
+    await expect(
+        await srv.client.get("/v1/log/head", headers={"Authorization": f"Bearer {third}"}), 401
+    )
+    await expect(
+        await srv.client.get("/v1/log/head", headers={"Authorization": f"Bearer {other}"}), 200
+    )
     await expect(await srv.login(alice, "passphrase"), 401)
     body = await expect(await srv.login(alice, "passphrase", sk=new_sk), 200)
     assert body["bundle"] == b64u(b"new bundle")
@@ -132,12 +154,20 @@ async def test_revocation_and_passphrase_change_end_sessions(srv: Srv) -> None:
 
 async def test_device_cert_and_keys(srv: Srv) -> None:
     alice = await srv.user("alice")
-    await expect(await srv.client.put(f"/v1/devices/{alice.device_id}/cert",
-                                      json={"cert": b64u(b"new cert")}, headers=alice.h), 204)
+    await expect(
+        await srv.client.put(
+            f"/v1/devices/{alice.device_id}/cert", json={"cert": b64u(b"new cert")}, headers=alice.h
+        ),
+        204,
+    )
     devices = await expect(await srv.client.get("/v1/devices", headers=alice.h), 200)
     assert devices[0]["cert"] == b64u(b"new cert")
-    await expect(await srv.client.put(f"/v1/devices/{hex_id()}/cert",
-                                      json={"cert": b64u(b"x")}, headers=alice.h), 404)
+    await expect(
+        await srv.client.put(
+            f"/v1/devices/{hex_id()}/cert", json={"cert": b64u(b"x")}, headers=alice.h
+        ),
+        404,
+    )
     keys = await expect(await srv.client.get("/v1/users/alice/keys"), 200)
     assert set(keys) == {"handle", "sign_pk", "box_pk", "sig"}
     await expect(await srv.client.get("/v1/users/nobody/keys"), 404, "not_found")

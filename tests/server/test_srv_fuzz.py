@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from srv_helpers import Srv, User, blob, expect, hex_id, keypair
@@ -27,13 +31,15 @@ json_leaf = (
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=True)
     | st.text(max_size=20)
-    | st.sampled_from(["AA", "", "alice", "=", "0" * 32, "a" * 64, "link", "account",
-                       "passphrase", "device"])
+    | st.sampled_from(
+        ["AA", "", "alice", "=", "0" * 32, "a" * 64, "link", "account", "passphrase", "device"]
+    )
 )
 json_value = st.recursive(
     json_leaf,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                               max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 path_piece = st.one_of(
@@ -47,23 +53,38 @@ def templates(u: User, other: str, state: dict[str, str]) -> dict[str, dict[str,
     pk, _ = keypair()
     kdf = {"alg": "argon2id", "m_kib": 65536, "t": 3, "p": 1, "salt": b64u(bytes(16))}
     return {
-        "/v1/accounts": {"handle": "fz" + os.urandom(4).hex(), "kdf": kdf,
-                         "login_pk": b64u(pk), "recovery_login_pk": b64u(pk),
-                         "bundle_pass": "AA", "bundle_recovery": "AA",
-                         "identity": {"sign_pk": b64u(pk), "box_pk": b64u(pk), "sig": "A" * 86},
-                         "device": {"id": hex_id(), "name": "n", "sign_pk": b64u(pk),
-                                    "cert": "AA"}},
+        "/v1/accounts": {
+            "handle": "fz" + os.urandom(4).hex(),
+            "kdf": kdf,
+            "login_pk": b64u(pk),
+            "recovery_login_pk": b64u(pk),
+            "bundle_pass": "AA",
+            "bundle_recovery": "AA",
+            "identity": {"sign_pk": b64u(pk), "box_pk": b64u(pk), "sig": "A" * 86},
+            "device": {"id": hex_id(), "name": "n", "sign_pk": b64u(pk), "cert": "AA"},
+        },
         "/v1/login/start": {"handle": u.handle, "purpose": "passphrase"},
-        "/v1/login/finish": {"handle": u.handle, "purpose": "device", "challenge": "A" * 43,
-                             "signature": "A" * 86, "device_id": u.device_id},
-        "/v1/account/passphrase": {"kdf": kdf, "login_pk": b64u(u.login_pk),
-                                   "bundle_pass": "AA"},
+        "/v1/login/finish": {
+            "handle": u.handle,
+            "purpose": "device",
+            "challenge": "A" * 43,
+            "signature": "A" * 86,
+            "device_id": u.device_id,
+        },
+        "/v1/account/passphrase": {"kdf": kdf, "login_pk": b64u(u.login_pk), "bundle_pass": "AA"},
         "/v1/devices/{id}/cert": {"cert": "AA"},
         "/v1/blobs/missing": {"ids": [state["blob"]]},
         "/v1/log": {"expected_head": 0, "entries": [{"entry": "AA", "refs": [state["blob"]]}]},
-        "/v1/grants": {"id": hex_id(), "kind": "link", "access_hash": "A" * 43,
-                       "expires_at": 2**40, "password": False, "header": "AA", "payload": "AA",
-                       "blobs": [state["blob"]]},
+        "/v1/grants": {
+            "id": hex_id(),
+            "kind": "link",
+            "access_hash": "A" * 43,
+            "expires_at": 2**40,
+            "password": False,
+            "header": "AA",
+            "payload": "AA",
+            "blobs": [state["blob"]],
+        },
         "/v1/grants/{id}/payload": {"payload": "AA", "blobs": [state["blob"]]},
         "/v1/inbox/{handle}": {"id": hex_id(), "envelope": "AA"},
         "/v1/requests/{handle}": {"id": hex_id(), "envelope": "AA", "due_at": 5},
@@ -94,29 +115,54 @@ def mutate(body: dict[str, Any], draw: Any) -> Any:
 state_blob = blob(b"fuzz-blob")
 
 
-@settings(max_examples=400, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@dataclass
+class Fuzz:
+    srv: Srv
+    alice: User
+    bob: User
+    state: dict[str, str]
+    seen: Counter[int]
+
+
+@pytest.fixture
+async def fuzz(make_srv) -> AsyncIterator[Fuzz]:
+    srv = await make_srv(**FUZZ_LIMITS)
+    alice = await srv.user("alice")
+    bob = await srv.user("bob")
+    await srv.ctx.meta.set_issuer("alice", True)
+    await srv.put_blob(alice, b"fuzz-blob")
+    gid = hex_id()
+    await expect(
+        await srv.client.post(
+            "/v1/grants",
+            headers=alice.h,
+            json={
+                "id": gid,
+                "kind": "link",
+                "access_hash": b64u(bytes(32)),
+                "expires_at": 2**40,
+                "password": False,
+                "header": "AA",
+                "payload": "AA",
+                "blobs": [state_blob],
+            },
+        ),
+        201,
+    )
+    f = Fuzz(srv, alice, bob, {"blob": state_blob, "grant": gid}, Counter())
+    yield f
+    # the fuzzer reached past validation, not only the 400/401 front doors
+    assert set(f.seen) & {200, 201, 204} and set(f.seen) & {404, 409, 410}, f.seen
+
+
+@settings(
+    max_examples=500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
-async def test_junk_everywhere_is_4xx(make_srv, data: st.DataObject) -> None:
-    srv: Srv = getattr(test_junk_everywhere_is_4xx, "_srv", None)  # type: ignore[assignment]
-    if srv is None or srv.client.app is None or getattr(srv, "_loop_id", None) != id(
-        __import__("asyncio").get_running_loop()
-    ):
-        srv = await make_srv(**FUZZ_LIMITS)
-        srv._loop_id = id(__import__("asyncio").get_running_loop())  # type: ignore[attr-defined]
-        alice = await srv.user("alice")
-        bob = await srv.user("bob")
-        await srv.ctx.meta.set_issuer("alice", True)
-        await srv.put_blob(alice, b"fuzz-blob")
-        gid = hex_id()
-        await expect(await srv.client.post("/v1/grants", headers=alice.h, json={
-            "id": gid, "kind": "link", "access_hash": b64u(bytes(32)), "expires_at": 2**40,
-            "password": False, "header": "AA", "payload": "AA", "blobs": [state_blob]}), 201)
-        srv._users = (alice, bob)  # type: ignore[attr-defined]
-        srv._state = {"blob": state_blob, "grant": gid}  # type: ignore[attr-defined]
-        test_junk_everywhere_is_4xx._srv = srv  # type: ignore[attr-defined]
-    alice, bob = srv._users  # type: ignore[attr-defined]
-    state = srv._state  # type: ignore[attr-defined]
+async def test_junk_everywhere_is_4xx(fuzz: Fuzz, data: st.DataObject) -> None:
+    srv, alice, bob, state = fuzz.srv, fuzz.alice, fuzz.bob, fuzz.state
     # keep alice's session alive whatever the previous example did
     if (await srv.client.get("/v1/log/head", headers=alice.h)).status == 401:
         r = await srv.login(alice)
@@ -131,18 +177,24 @@ async def test_junk_everywhere_is_4xx(make_srv, data: st.DataObject) -> None:
         if "{" + name + "}" in path:
             piece = data.draw(path_piece)
             if piece == "VALID":
-                piece = {"id": data.draw(st.sampled_from([state["grant"], alice.device_id,
-                                                          hex_id()])),
-                         "handle": data.draw(st.sampled_from(["alice", "bob", "nobody"])),
-                         "blob_id": state["blob"]}[name]
+                piece = {
+                    "id": data.draw(st.sampled_from([state["grant"], alice.device_id, hex_id()])),
+                    "handle": data.draw(st.sampled_from(["alice", "bob", "nobody"])),
+                    "blob_id": state["blob"],
+                }[name]
             path = path.replace("{" + name + "}", urllib.parse.quote(piece, safe=""))
-    auth = data.draw(st.sampled_from(["none", "alice", "bob", "junk", "grant"]))
+    auth = data.draw(st.sampled_from(["none", "alice", "alice", "alice", "bob", "junk", "grant"]))
     headers = {
         "none": {},
         "alice": alice.h,
         "bob": bob.h,
-        "junk": {"Authorization": data.draw(st.sampled_from(
-            ["Bearer ", "Bearer ***", "Grant x", "Bearer " + "A" * 43, "x" * 300]))},
+        "junk": {
+            "Authorization": data.draw(
+                st.sampled_from(
+                    ["Bearer ", "Bearer ***", "Grant x", "Bearer " + "A" * 43, "x" * 300]
+                )
+            )
+        },
         "grant": {"Authorization": "Grant " + "A" * 43},
     }[auth]
     kwargs: dict[str, Any] = {"headers": headers}
@@ -163,6 +215,7 @@ async def test_junk_everywhere_is_4xx(make_srv, data: st.DataObject) -> None:
         )
     r = await srv.client.request(route.method, path, **kwargs)
     raw = await r.read()
+    fuzz.seen[r.status] += 1
     assert r.status < 500, (route.method, path, r.status, raw[:300])
     if r.status >= 400:
         body = json.loads(raw)

@@ -13,9 +13,15 @@ async def _link_grant(srv: Srv, owner: User, blobs: list[str], **extra: Any) -> 
     token = os.urandom(32)
     gid = hex_id()
     body = {
-        "id": gid, "kind": "link", "access_hash": b64u(hashlib.sha256(token).digest()),
-        "expires_at": srv.clock.now() + 3600, "password": False,
-        "header": b64u(b"header"), "payload": b64u(b"payload"), "blobs": blobs, **extra,
+        "id": gid,
+        "kind": "link",
+        "access_hash": b64u(hashlib.sha256(token).digest()),
+        "expires_at": srv.clock.now() + 3600,
+        "password": False,
+        "header": b64u(b"header"),
+        "payload": b64u(b"payload"),
+        "blobs": blobs,
+        **extra,
     }
     await expect(await srv.client.post("/v1/grants", json=body, headers=owner.h), 201)
     return gid, b64u(token)
@@ -26,8 +32,9 @@ def G(token: str) -> dict[str, str]:
 
 
 async def _open(srv: Srv, gid: str, token: str, status: int = 200, code: str | None = None):
-    return await expect(await srv.client.post(f"/v1/grants/{gid}/open", headers=G(token)),
-                        status, code)
+    return await expect(
+        await srv.client.post(f"/v1/grants/{gid}/open", headers=G(token)), status, code
+    )
 
 
 async def test_link_grant_flow_and_log(srv: Srv) -> None:
@@ -40,8 +47,7 @@ async def test_link_grant_flow_and_log(srv: Srv) -> None:
     session = opened["session"]
     r = await srv.client.get(f"/v1/grants/{gid}/blobs/{inside}", headers=G(session))
     assert r.status == 200 and await r.read() == b"granted bytes"
-    await expect(await srv.client.get(f"/v1/grants/{gid}/blobs/{outside}", headers=G(session)),
-                 404)
+    await expect(await srv.client.get(f"/v1/grants/{gid}/blobs/{outside}", headers=G(session)), 404)
     # the access token is not a session, and a session is not an access token
     await expect(await srv.client.get(f"/v1/grants/{gid}/blobs/{inside}", headers=G(token)), 410)
     await _open(srv, gid, session, 403, "forbidden")
@@ -50,9 +56,14 @@ async def test_link_grant_flow_and_log(srv: Srv) -> None:
     log = await expect(await srv.client.get(f"/v1/grants/{gid}/log", headers=alice.h), 200)
     assert [e["what"] for e in log] == ["open", inside]
     # live payload update
-    await expect(await srv.client.put(f"/v1/grants/{gid}/payload", headers=alice.h,
-                                      json={"payload": b64u(b"p2"), "blobs": [inside, outside]}),
-                 204)
+    await expect(
+        await srv.client.put(
+            f"/v1/grants/{gid}/payload",
+            headers=alice.h,
+            json={"payload": b64u(b"p2"), "blobs": [inside, outside]},
+        ),
+        204,
+    )
     r = await srv.client.get(f"/v1/grants/{gid}/blobs/{outside}", headers=G(session))
     assert r.status == 200
 
@@ -63,11 +74,18 @@ async def test_revocation_ends_sessions_obtained_before(srv: Srv) -> None:
     gid, token = await _link_grant(srv, alice, [bid])
     session = (await _open(srv, gid, token))["session"]
     await expect(await srv.client.delete(f"/v1/grants/{gid}", headers=alice.h), 204)
-    await expect(await srv.client.get(f"/v1/grants/{gid}/blobs/{bid}", headers=G(session)),
-                 410, "grant_unavailable")
+    await expect(
+        await srv.client.get(f"/v1/grants/{gid}/blobs/{bid}", headers=G(session)),
+        410,
+        "grant_unavailable",
+    )
     await _open(srv, gid, token, 410, "grant_unavailable")
-    await expect(await srv.client.put(f"/v1/grants/{gid}/payload", headers=alice.h,
-                                      json={"payload": b64u(b"p2"), "blobs": []}), 410)
+    await expect(
+        await srv.client.put(
+            f"/v1/grants/{gid}/payload", headers=alice.h, json={"payload": b64u(b"p2"), "blobs": []}
+        ),
+        410,
+    )
     grants = await expect(await srv.client.get("/v1/grants", headers=alice.h), 200)
     assert grants[0]["state"] == "revoked"
 
@@ -95,8 +113,9 @@ async def test_expiry_on_open_and_on_fetch(srv: Srv) -> None:
     r = await srv.client.get(f"/v1/grants/{gid}/blobs/{bid}", headers=G(opened["session"]))
     assert r.status == 200
     srv.clock.advance(1)
-    await expect(await srv.client.get(f"/v1/grants/{gid}/blobs/{bid}",
-                                      headers=G(opened["session"])), 410)
+    await expect(
+        await srv.client.get(f"/v1/grants/{gid}/blobs/{bid}", headers=G(opened["session"])), 410
+    )
     await _open(srv, gid, token, 410)
     alice.token = (await expect(await srv.login(alice), 200))["token"]  # 1 h later
     grants = await expect(await srv.client.get("/v1/grants", headers=alice.h), 200)
@@ -133,13 +152,28 @@ async def test_account_grant(srv: Srv) -> None:
     carol = await srv.user("carol")
     bid = await srv.put_blob(alice, b"for bob")
     gid = hex_id()
-    await expect(await srv.client.post("/v1/grants", headers=alice.h, json={
-        "id": gid, "kind": "account", "to": "bob", "expires_at": srv.clock.now() + 100,
-        "password": False, "header": b64u(b"h"), "payload": b64u(b"p"),
-        "sealed_key": b64u(b"sealed"), "blobs": [bid]}), 201)
+    await expect(
+        await srv.client.post(
+            "/v1/grants",
+            headers=alice.h,
+            json={
+                "id": gid,
+                "kind": "account",
+                "to": "bob",
+                "expires_at": srv.clock.now() + 100,
+                "password": False,
+                "header": b64u(b"h"),
+                "payload": b64u(b"p"),
+                "sealed_key": b64u(b"sealed"),
+                "blobs": [bid],
+            },
+        ),
+        201,
+    )
     shared = await expect(await srv.client.get("/v1/shared", headers=bob.h), 200)
-    assert shared == [{"id": gid, "from": "alice", "expires_at": srv.clock.now() + 100,
-                       "state": "active"}]
+    assert shared == [
+        {"id": gid, "from": "alice", "expires_at": srv.clock.now() + 100, "state": "active"}
+    ]
     assert await expect(await srv.client.get("/v1/shared", headers=carol.h), 200) == []
     # bearer fetch needs an open first
     await expect(await srv.client.get(f"/v1/grants/{gid}/blobs/{bid}", headers=bob.h), 410)
@@ -150,20 +184,34 @@ async def test_account_grant(srv: Srv) -> None:
     assert await r.read() == b"for bob"
     await expect(await srv.client.get(f"/v1/grants/{gid}/blobs/{bid}", headers=carol.h), 410)
     log = await expect(await srv.client.get(f"/v1/grants/{gid}/log", headers=alice.h), 200)
-    assert log[0]["account"] == "bob" and log[1] == {"at": srv.clock.now(), "what": bid,
-                                                      "account": "bob"}
+    assert log[0]["account"] == "bob" and log[1] == {
+        "at": srv.clock.now(),
+        "what": bid,
+        "account": "bob",
+    }
     srv.clock.advance(100)
     await expect(await srv.client.get(f"/v1/grants/{gid}/blobs/{bid}", headers=bob.h), 410)
 
 
 async def test_grant_validation(srv: Srv) -> None:
     alice = await srv.user("alice")
-    base = {"id": hex_id(), "kind": "link", "access_hash": b64u(bytes(32)),
-            "expires_at": srv.clock.now() + 10, "password": False,
-            "header": b64u(b"h"), "payload": b64u(b"p"), "blobs": []}
+    base = {
+        "id": hex_id(),
+        "kind": "link",
+        "access_hash": b64u(bytes(32)),
+        "expires_at": srv.clock.now() + 10,
+        "password": False,
+        "header": b64u(b"h"),
+        "payload": b64u(b"p"),
+        "blobs": [],
+    }
     bad = [
-        {"kind": "nope"}, {"expires_at": srv.clock.now()}, {"access_hash": b64u(b"short")},
-        {"blobs": [blob(b"not uploaded")]}, {"blobs": ["xyz"]}, {"max_uses": 0},
+        {"kind": "nope"},
+        {"expires_at": srv.clock.now()},
+        {"access_hash": b64u(b"short")},
+        {"blobs": [blob(b"not uploaded")]},
+        {"blobs": ["xyz"]},
+        {"max_uses": 0},
         {"kind": "account", "to": "nobody", "access_hash": None},
     ]
     for change in bad:

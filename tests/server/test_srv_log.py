@@ -24,12 +24,16 @@ async def test_append_list_head(srv: Srv) -> None:
 async def test_conflict_and_refs(srv: Srv) -> None:
     alice = await srv.user("alice")
     await srv.append(alice, 0, [b"one"])
-    r = await srv.client.post("/v1/log", headers=alice.h,
-                              json={"expected_head": 0, "entries": [{"entry": b64u(b"x")}]})
+    r = await srv.client.post(
+        "/v1/log", headers=alice.h, json={"expected_head": 0, "entries": [{"entry": b64u(b"x")}]}
+    )
     body = await expect(r, 409, "conflict")
     assert body["head"] == 1
-    r = await srv.client.post("/v1/log", headers=alice.h, json={
-        "expected_head": 1, "entries": [{"entry": b64u(b"x"), "refs": [blob(b"absent")]}]})
+    r = await srv.client.post(
+        "/v1/log",
+        headers=alice.h,
+        json={"expected_head": 1, "entries": [{"entry": b64u(b"x"), "refs": [blob(b"absent")]}]},
+    )
     await expect(r, 400, "bad_request")
     assert (await expect(await srv.client.get("/v1/log/head", headers=alice.h), 200))["seq"] == 1
 
@@ -39,8 +43,11 @@ async def test_concurrent_appends_one_winner_nothing_lost(srv: Srv) -> None:
     n = 25
 
     async def post(i: int, expected: int):
-        return await srv.client.post("/v1/log", headers=alice.h, json={
-            "expected_head": expected, "entries": [{"entry": b64u(f"entry-{i}".encode())}]})
+        return await srv.client.post(
+            "/v1/log",
+            headers=alice.h,
+            json={"expected_head": expected, "entries": [{"entry": b64u(f"entry-{i}".encode())}]},
+        )
 
     first = await asyncio.gather(*(post(i, 0) for i in range(n)))
     statuses = [r.status for r in first]

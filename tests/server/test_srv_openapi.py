@@ -10,9 +10,7 @@ from vault_server.app import ALL_ROUTES, registered_routes
 async def test_openapi_matches_routes(srv: Srv) -> None:
     doc = await expect(await srv.client.get("/v1/openapi.json"), 200)
     assert doc["openapi"].startswith("3.1")
-    documented = {
-        (method.upper(), path) for path, ops in doc["paths"].items() for method in ops
-    }
+    documented = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
     served = registered_routes(srv.client.app)
     assert documented == served
     assert len(served) == len(ALL_ROUTES)

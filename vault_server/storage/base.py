@@ -19,7 +19,7 @@ Handlers depend only on these Protocols; the embedded implementation is SQLite +
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -359,7 +359,7 @@ class BlobStore(Protocol):
     async def begin(self, account_id: int, blob_id: str) -> BlobUpload: ...
     async def exists(self, account_id: int, blob_id: str) -> bool: ...
     async def size(self, account_id: int, blob_id: str) -> int | None: ...
-    def read(self, account_id: int, blob_id: str) -> AsyncIterator[bytes]:
+    def read(self, account_id: int, blob_id: str) -> AsyncGenerator[bytes, None]:
         """Stream the bytes in chunks; NotFound when absent."""
         ...
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 from vault_core.errors import NotFound
@@ -125,7 +124,7 @@ class FileBlobStore:
 
         return await asyncio.to_thread(run)
 
-    async def read(self, account_id: int, blob_id: str) -> AsyncIterator[bytes]:
+    async def read(self, account_id: int, blob_id: str) -> AsyncGenerator[bytes, None]:
         path = self.path(account_id, blob_id)
         try:
             f = await asyncio.to_thread(open, path, "rb")
@@ -165,8 +164,3 @@ class FileBlobStore:
 
     async def close(self) -> None:
         return None
-
-
-def now_for_staging() -> int:
-    """Staging files are aged by the file system clock, not the injectable one."""
-    return int(time.time())
