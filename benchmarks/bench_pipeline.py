@@ -35,8 +35,8 @@ import nacl.bindings as sodium
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from vault_core import chunks  # noqa: E402
-from vault_core.keys import new_bundle  # noqa: E402
+from vault_core import chunks
+from vault_core.keys import new_bundle
 
 MIB = 1024 * 1024
 OUT = Path(__file__).resolve().parent / "out" / "pipeline.json"
@@ -174,8 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {row['measure']} | {row['GB_per_s']:.3f} | {row['seconds']:.3f} |")
     print()
     print(
-        f"ratio pipeline / raw libsodium (best raw): 1 thread {result['ratio_pipeline_1thread_vs_raw']}"
-        f", pool of 2 {result['ratio_pipeline_pool2_vs_raw']} (target >= 0.5)"
+        "ratio pipeline / raw libsodium (best raw): "
+        f"1 thread {result['ratio_pipeline_1thread_vs_raw']}, "
+        f"pool of 2 {result['ratio_pipeline_pool2_vs_raw']} (target >= 0.5)"
     )
     print(f"CDC: {cdc:.3f} GB/s (target >= 1 GB/s)")
 

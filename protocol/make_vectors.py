@@ -44,8 +44,8 @@ HOST = "vault.example.org"
 SERVER = "https://vault.example.org"
 T0 = 1767225600  # 2026-01-01T00:00:00Z
 DAY = 86400
-PASSPHRASE = "Fête des Lumières, 8 décembre"
-LINK_PASSWORD = "sésame 42"
+PASSPHRASE = "Fête des Lumières, 8 décembre"  # noqa: S105 (a test vector)
+LINK_PASSWORD = "sésame 42"  # noqa: S105 (a test vector)
 ISSUER_NAME = "Mairie de Villeurbanne – État civil"
 
 ENCODING_NOTE = (
@@ -165,7 +165,9 @@ def build_encoding() -> JSON:
         neg("impossible length 4n+1", "unb64u", "FormatError", text="Zm9vY"),
         neg("embedded whitespace", "unb64u", "FormatError", text="Zm9v Yg"),
         neg("trailing newline", "unb64u", "FormatError", text="Zm9vYg\n"),
-        neg("wrong size for a 32-byte field", "unb64u", "FormatError", text=b64u(bytes(31)), size=32),
+        neg(
+            "wrong size for a 32-byte field", "unb64u", "FormatError", text=b64u(bytes(31)), size=32
+        ),
     ]
     bad_json = [
         ("whitespace", '{"a": 1}'),
@@ -194,13 +196,20 @@ def build_encoding() -> JSON:
     for name, text in bad_json:
         negative.append(neg(name, "parse_canonical_json", "FormatError", text=text))
     negative.append(
-        neg("UTF-8 byte order mark", "parse_canonical_json", "FormatError", bytes=hx(b'\xef\xbb\xbf{"a":1}'))
+        neg(
+            "UTF-8 byte order mark",
+            "parse_canonical_json",
+            "FormatError",
+            bytes=hx(b'\xef\xbb\xbf{"a":1}'),
+        )
     )
     negative.append(
         neg("invalid UTF-8", "parse_canonical_json", "FormatError", bytes=hx(b'"\xc3\x28"'))
     )
     negative.append(
-        neg("overlong UTF-8 for '/'", "parse_canonical_json", "FormatError", bytes=hx(b'"\xc0\xaf"'))
+        neg(
+            "overlong UTF-8 for '/'", "parse_canonical_json", "FormatError", bytes=hx(b'"\xc0\xaf"')
+        )
     )
     return vector_file(
         "encoding",
@@ -236,7 +245,9 @@ def build_kdf(w: World) -> JSON:
     for label, size in KDF_LABELS:
         out = _crypto.kdf(key, label, size)
         assert out == hashlib.blake2b(label.encode(), key=key, digest_size=size).digest()
-        positive.append({"op": "kdf", "key": hx(key), "label": label, "size": size, "output": hx(out)})
+        positive.append(
+            {"op": "kdf", "key": hx(key), "label": label, "size": size, "output": hx(out)}
+        )
     key64 = det("kdf/key64", 64)
     positive.append(
         {
@@ -249,7 +260,7 @@ def build_kdf(w: World) -> JSON:
     )
     # Raw Argon2id with TEST-ONLY parameters (far below the floor: never accept them).
     for m_kib, t, p in ((256, 2, 1), (512, 1, 2)):
-        pw = "password".encode()
+        pw = b"password"
         salt = det(f"kdf/argon2-salt/{m_kib}", 16)
         out = _crypto.argon2id(pw, salt, m_kib, t, p)
         positive.append(
@@ -314,19 +325,49 @@ def build_kdf(w: World) -> JSON:
     negative = [
         neg("memory below 64 MiB", "kdf_params", "WeakParameters", kdf={**good, "m_kib": 65535}),
         neg("two passes", "kdf_params", "WeakParameters", kdf={**good, "t": 2}),
-        neg("one pass, huge memory", "kdf_params", "WeakParameters", kdf={**good, "m_kib": 1 << 21, "t": 1}),
-        neg("test-only parameters", "kdf_params", "WeakParameters", kdf={**good, "m_kib": 256, "t": 2}),
+        neg(
+            "one pass, huge memory",
+            "kdf_params",
+            "WeakParameters",
+            kdf={**good, "m_kib": 1 << 21, "t": 1},
+        ),
+        neg(
+            "test-only parameters",
+            "kdf_params",
+            "WeakParameters",
+            kdf={**good, "m_kib": 256, "t": 2},
+        ),
         neg("all-zero salt", "kdf_params", "WeakParameters", kdf={**good, "salt": b64u(bytes(16))}),
         neg("zero lanes", "kdf_params", "WeakParameters", kdf={**good, "p": 0}),
         neg("17 lanes", "kdf_params", "WeakParameters", kdf={**good, "p": 17}),
-        neg("memory above 4 GiB", "kdf_params", "WeakParameters", kdf={**good, "m_kib": (4 << 20) + 1}),
+        neg(
+            "memory above 4 GiB",
+            "kdf_params",
+            "WeakParameters",
+            kdf={**good, "m_kib": (4 << 20) + 1},
+        ),
         neg("65 passes", "kdf_params", "WeakParameters", kdf={**good, "t": 65}),
         neg("argon2i", "kdf_params", "FormatError", kdf={**good, "alg": "argon2i"}),
-        neg("15-byte salt", "kdf_params", "FormatError", kdf={**good, "salt": b64u(bytes(15) + b"\x01")[:-1]}),
-        neg("salt with padding", "kdf_params", "FormatError", kdf={**good, "salt": good["salt"] + "=="}),
+        neg(
+            "15-byte salt",
+            "kdf_params",
+            "FormatError",
+            kdf={**good, "salt": b64u(bytes(14) + b"\x01")},
+        ),
+        neg(
+            "salt with padding",
+            "kdf_params",
+            "FormatError",
+            kdf={**good, "salt": good["salt"] + "=="},
+        ),
         neg("memory as a string", "kdf_params", "FormatError", kdf={**good, "m_kib": "65536"}),
         neg("passes as a boolean", "kdf_params", "FormatError", kdf={**good, "t": True}),
-        neg("missing salt", "kdf_params", "FormatError", kdf={k: v for k, v in good.items() if k != "salt"}),
+        neg(
+            "missing salt",
+            "kdf_params",
+            "FormatError",
+            kdf={k: v for k, v in good.items() if k != "salt"},
+        ),
     ]
     return vector_file(
         "kdf",
@@ -344,7 +385,7 @@ def build_kdf(w: World) -> JSON:
 def build_login(w: World) -> JSON:
     pk = keys.derive_passphrase_keys(PASSPHRASE, w.kdf_params)
     rk = keys.derive_recovery_keys(w.recovery_key)
-    dev_id, dev_pk, dev_sk, _ = w.devices["a"]
+    _, dev_pk, dev_sk, _ = w.devices["a"]
     positive: list[JSON] = []
     cases = [
         ("passphrase", pk.login_keypair),
@@ -379,16 +420,42 @@ def build_login(w: World) -> JSON:
         neg("other host", "login_proof", "IntegrityError", **{**base, "host": "evil.example.org"}),
         neg("other handle", "login_proof", "IntegrityError", **{**base, "handle": "jeanne"}),
         neg("other purpose", "login_proof", "IntegrityError", **{**base, "purpose": "recovery"}),
-        neg("other challenge", "login_proof", "IntegrityError", **{**base, "challenge": hx(det("x"))}),
-        neg("flipped signature bit", "login_proof", "IntegrityError",
-            **{**base, "signature": hx(flip(bytes.fromhex(base["signature"]), 5))}),
-        neg("signature by the recovery key", "login_proof", "IntegrityError",
-            **{**base, "public_key": hx(rk.login_keypair[0])}),
-        neg("identity point as public key", "login_proof", "IntegrityError",
-            **{**base, "public_key": "01" + "00" * 31}),
-        neg("all-zero public key", "login_proof", "IntegrityError", **{**base, "public_key": "00" * 32}),
-        neg("truncated signature", "login_proof", "IntegrityError",
-            **{**base, "signature": base["signature"][:-2]}),
+        neg(
+            "other challenge",
+            "login_proof",
+            "IntegrityError",
+            **{**base, "challenge": hx(det("x"))},
+        ),
+        neg(
+            "flipped signature bit",
+            "login_proof",
+            "IntegrityError",
+            **{**base, "signature": hx(flip(bytes.fromhex(base["signature"]), 5))},
+        ),
+        neg(
+            "signature by the recovery key",
+            "login_proof",
+            "IntegrityError",
+            **{**base, "public_key": hx(rk.login_keypair[0])},
+        ),
+        neg(
+            "identity point as public key",
+            "login_proof",
+            "IntegrityError",
+            **{**base, "public_key": "01" + "00" * 31},
+        ),
+        neg(
+            "all-zero public key",
+            "login_proof",
+            "IntegrityError",
+            **{**base, "public_key": "00" * 32},
+        ),
+        neg(
+            "truncated signature",
+            "login_proof",
+            "IntegrityError",
+            **{**base, "signature": base["signature"][:-2]},
+        ),
     ]
     return vector_file(
         "login",
@@ -448,27 +515,105 @@ def build_bundle(w: World) -> JSON:
 
     plain_obj = json.loads(b.to_plain())
     negative = [
-        neg("flipped magic", "unwrap_bundle", "IntegrityError", **base, wrapped=hx(flip(wrapped, 0))),
-        neg("flipped nonce", "unwrap_bundle", "IntegrityError", **base, wrapped=hx(flip(wrapped, 10))),
-        neg("flipped ciphertext", "unwrap_bundle", "IntegrityError", **base, wrapped=hx(flip(wrapped, 40))),
-        neg("flipped tag", "unwrap_bundle", "IntegrityError", **base, wrapped=hx(flip(wrapped, -1))),
-        neg("truncated by one byte", "unwrap_bundle", "IntegrityError", **base, wrapped=hx(wrapped[:-1])),
-        neg("truncated to the header", "unwrap_bundle", "IntegrityError", **base, wrapped=hx(wrapped[:27])),
-        neg("extended by one byte", "unwrap_bundle", "IntegrityError", **base, wrapped=hx(wrapped + b"\x00")),
-        neg("wrong slot in AD", "unwrap_bundle", "IntegrityError", **{**base, "slot": "recovery"}, wrapped=hx(wrapped)),
-        neg("other handle in AD", "unwrap_bundle", "IntegrityError", **{**base, "handle": "jeanne"}, wrapped=hx(wrapped)),
-        neg("recovery-slot blob opened as passphrase slot", "unwrap_bundle", "IntegrityError",
-            **{**base, "kek": hx(wrapped_by_slot["recovery"][1])}, wrapped=hx(wrapped_by_slot["recovery"][0])),
-        neg("all-zero vault key inside", "unwrap_bundle", "IntegrityError", **base,
-            wrapped=crafted(canonical_json({**plain_obj, "vault_key": b64u(bytes(32))}))),
-        neg("format version 2 inside", "unwrap_bundle", "IntegrityError", **base,
-            wrapped=crafted(canonical_json({**plain_obj, "v": 2}))),
-        neg("other handle inside", "unwrap_bundle", "IntegrityError", **base,
-            wrapped=crafted(canonical_json({**plain_obj, "handle": "mallory"}))),
-        neg("non-canonical plaintext", "unwrap_bundle", "IntegrityError", **base,
-            wrapped=crafted(json.dumps(plain_obj).encode())),
-        neg("31-byte identity seed inside", "unwrap_bundle", "IntegrityError", **base,
-            wrapped=crafted(canonical_json({**plain_obj, "sign_seed": b64u(bytes(31) + b"\x01")[:-1]}))),
+        neg(
+            "flipped magic", "unwrap_bundle", "IntegrityError", **base, wrapped=hx(flip(wrapped, 0))
+        ),
+        neg(
+            "flipped nonce",
+            "unwrap_bundle",
+            "IntegrityError",
+            **base,
+            wrapped=hx(flip(wrapped, 10)),
+        ),
+        neg(
+            "flipped ciphertext",
+            "unwrap_bundle",
+            "IntegrityError",
+            **base,
+            wrapped=hx(flip(wrapped, 40)),
+        ),
+        neg(
+            "flipped tag", "unwrap_bundle", "IntegrityError", **base, wrapped=hx(flip(wrapped, -1))
+        ),
+        neg(
+            "truncated by one byte",
+            "unwrap_bundle",
+            "IntegrityError",
+            **base,
+            wrapped=hx(wrapped[:-1]),
+        ),
+        neg(
+            "truncated to the header",
+            "unwrap_bundle",
+            "IntegrityError",
+            **base,
+            wrapped=hx(wrapped[:27]),
+        ),
+        neg(
+            "extended by one byte",
+            "unwrap_bundle",
+            "IntegrityError",
+            **base,
+            wrapped=hx(wrapped + b"\x00"),
+        ),
+        neg(
+            "wrong slot in AD",
+            "unwrap_bundle",
+            "IntegrityError",
+            **{**base, "slot": "recovery"},
+            wrapped=hx(wrapped),
+        ),
+        neg(
+            "other handle in AD",
+            "unwrap_bundle",
+            "IntegrityError",
+            **{**base, "handle": "jeanne"},
+            wrapped=hx(wrapped),
+        ),
+        neg(
+            "recovery-slot blob opened as passphrase slot",
+            "unwrap_bundle",
+            "IntegrityError",
+            **{**base, "kek": hx(wrapped_by_slot["recovery"][1])},
+            wrapped=hx(wrapped_by_slot["recovery"][0]),
+        ),
+        neg(
+            "all-zero vault key inside",
+            "unwrap_bundle",
+            "IntegrityError",
+            **base,
+            wrapped=crafted(canonical_json({**plain_obj, "vault_key": b64u(bytes(32))})),
+        ),
+        neg(
+            "format version 2 inside",
+            "unwrap_bundle",
+            "IntegrityError",
+            **base,
+            wrapped=crafted(canonical_json({**plain_obj, "v": 2})),
+        ),
+        neg(
+            "other handle inside",
+            "unwrap_bundle",
+            "IntegrityError",
+            **base,
+            wrapped=crafted(canonical_json({**plain_obj, "handle": "mallory"})),
+        ),
+        neg(
+            "non-canonical plaintext",
+            "unwrap_bundle",
+            "IntegrityError",
+            **base,
+            wrapped=crafted(json.dumps(plain_obj).encode()),
+        ),
+        neg(
+            "31-byte identity seed inside",
+            "unwrap_bundle",
+            "IntegrityError",
+            **base,
+            wrapped=crafted(
+                canonical_json({**plain_obj, "sign_seed": b64u(bytes(30) + b"\x01")})
+            ),
+        ),
     ]
     return vector_file(
         "bundle",
@@ -489,7 +634,9 @@ def build_identity(w: World) -> JSON:
         msg = b"vault.v1/identity\x00" + canonical_json(
             {"box_pk": b64u(ident.box_pk), "handle": ident.handle, "sign_pk": b64u(ident.sign_pk)}
         )
-        fp_input = b"vault.v1/fingerprint\x00" + ident.handle.encode() + ident.sign_pk + ident.box_pk
+        fp_input = (
+            b"vault.v1/fingerprint\x00" + ident.handle.encode() + ident.sign_pk + ident.box_pk
+        )
         positive.append(
             {
                 "op": "identity",
@@ -509,18 +656,49 @@ def build_identity(w: World) -> JSON:
     good = w.identity.to_json()
     other_box = b64u(w.grantee_identity.box_pk)
     negative = [
-        neg("flipped signature", "identity", "IntegrityError",
-            identity={**good, "sig": b64u(flip(w.identity.sig, 3))}),
+        neg(
+            "flipped signature",
+            "identity",
+            "IntegrityError",
+            identity={**good, "sig": b64u(flip(w.identity.sig, 3))},
+        ),
         neg("other handle", "identity", "IntegrityError", identity={**good, "handle": "jeanne"}),
-        neg("substituted box key", "identity", "IntegrityError", identity={**good, "box_pk": other_box}),
-        neg("all-zero box key", "identity", "IntegrityError", identity={**good, "box_pk": b64u(bytes(32))}),
-        neg("all-zero signing key", "identity", "IntegrityError", identity={**good, "sign_pk": b64u(bytes(32))}),
-        neg("non-canonical base64 in sig", "identity", "IntegrityError",
-            identity={**good, "sig": good["sig"][:-1] + _set_low_bit(good["sig"][-1])}),
-        neg("missing signature", "identity", "IntegrityError",
-            identity={k: v for k, v in good.items() if k != "sig"}),
-        neg("signature by another account", "identity", "IntegrityError",
-            identity={**good, "sig": b64u(w.grantee_identity.sig)}),
+        neg(
+            "substituted box key",
+            "identity",
+            "IntegrityError",
+            identity={**good, "box_pk": other_box},
+        ),
+        neg(
+            "all-zero box key",
+            "identity",
+            "IntegrityError",
+            identity={**good, "box_pk": b64u(bytes(32))},
+        ),
+        neg(
+            "all-zero signing key",
+            "identity",
+            "IntegrityError",
+            identity={**good, "sign_pk": b64u(bytes(32))},
+        ),
+        neg(
+            "non-canonical base64 in sig",
+            "identity",
+            "IntegrityError",
+            identity={**good, "sig": good["sig"][:-1] + _set_low_bit(good["sig"][-1])},
+        ),
+        neg(
+            "missing signature",
+            "identity",
+            "IntegrityError",
+            identity={k: v for k, v in good.items() if k != "sig"},
+        ),
+        neg(
+            "signature by another account",
+            "identity",
+            "IntegrityError",
+            identity={**good, "sig": b64u(w.grantee_identity.sig)},
+        ),
     ]
     return vector_file(
         "identity",
@@ -563,7 +741,9 @@ def mixed_order_ed25519(w: World) -> bytes:
     """A valid key plus a point of order 8: on the curve, not in the prime-order subgroup."""
     import nacl.bindings as sodium  # only here: builds a deliberately bad point
 
-    return bytes(sodium.crypto_core_ed25519_add(w.id_sign_pk, bytes.fromhex(ED25519_SMALL_ORDER[4])))
+    return bytes(
+        sodium.crypto_core_ed25519_add(w.id_sign_pk, bytes.fromhex(ED25519_SMALL_ORDER[4]))
+    )
 
 
 def build_public_keys(w: World) -> JSON:
@@ -575,25 +755,60 @@ def build_public_keys(w: World) -> JSON:
     ]
     negative: list[JSON] = []
     for h in X25519_LOW_ORDER:
-        negative.append(neg("low-order X25519 point", "check_box_pk", "IntegrityError", public_key=h))
+        negative.append(
+            neg("low-order X25519 point", "check_box_pk", "IntegrityError", public_key=h)
+        )
         hi = bytearray.fromhex(h)
         hi[31] |= 0x80
         negative.append(
-            neg("low-order X25519 point, bit 255 set", "check_box_pk", "IntegrityError", public_key=hi.hex())
+            neg(
+                "low-order X25519 point, bit 255 set",
+                "check_box_pk",
+                "IntegrityError",
+                public_key=hi.hex(),
+            )
         )
-    negative.append(neg("31-byte X25519 key", "check_box_pk", "IntegrityError", public_key=hx(w.id_box_pk[:31])))
-    negative.append(neg("33-byte X25519 key", "check_box_pk", "IntegrityError", public_key=hx(w.id_box_pk + b"\x00")))
-    for h in ED25519_SMALL_ORDER:
-        negative.append(neg("small-order or non-canonical Ed25519 point", "check_sign_pk", "IntegrityError", public_key=h))
     negative.append(
-        neg("mixed-order Ed25519 point (key + order-8 torsion)", "check_sign_pk", "IntegrityError",
-            public_key=hx(mixed_order_ed25519(w)))
+        neg("31-byte X25519 key", "check_box_pk", "IntegrityError", public_key=hx(w.id_box_pk[:31]))
     )
-    negative.append(neg("31-byte Ed25519 key", "check_sign_pk", "IntegrityError", public_key=hx(w.id_sign_pk[:31])))
+    negative.append(
+        neg(
+            "33-byte X25519 key",
+            "check_box_pk",
+            "IntegrityError",
+            public_key=hx(w.id_box_pk + b"\x00"),
+        )
+    )
+    for h in ED25519_SMALL_ORDER:
+        negative.append(
+            neg(
+                "small-order or non-canonical Ed25519 point",
+                "check_sign_pk",
+                "IntegrityError",
+                public_key=h,
+            )
+        )
+    negative.append(
+        neg(
+            "mixed-order Ed25519 point (key + order-8 torsion)",
+            "check_sign_pk",
+            "IntegrityError",
+            public_key=hx(mixed_order_ed25519(w)),
+        )
+    )
+    negative.append(
+        neg(
+            "31-byte Ed25519 key",
+            "check_sign_pk",
+            "IntegrityError",
+            public_key=hx(w.id_sign_pk[:31]),
+        )
+    )
     return vector_file(
         "public_keys",
         "Primitives",
-        "public keys a client MUST refuse: zero, low-order, small-order, mixed-order, non-canonical",
+        "public keys a client MUST refuse: zero, low-order, small-order, mixed-order, "
+        "non-canonical",
         positive=positive,
         negative=negative,
     )
@@ -604,7 +819,13 @@ def build_device_cert(w: World) -> JSON:
     for tag in ("a", "b"):
         dev_id, pk, _, cert = w.devices[tag]
         msg = b"vault.v1/device-cert\x00" + canonical_json(
-            {"created": cert.created, "device": dev_id, "handle": HANDLE, "name": cert.name, "sign_pk": b64u(pk)}
+            {
+                "created": cert.created,
+                "device": dev_id,
+                "handle": HANDLE,
+                "name": cert.name,
+                "sign_pk": b64u(pk),
+            }
         )
         positive.append(
             {
@@ -629,22 +850,68 @@ def build_device_cert(w: World) -> JSON:
         return canonical_json({**good, **changes}).decode()
 
     negative = [
-        neg("renamed", "device_cert", "IntegrityError", identity_sign_pk=ident, cert_text=variant(name="Mallory's laptop")),
-        neg("other creation time", "device_cert", "IntegrityError", identity_sign_pk=ident, cert_text=variant(created=T0 + 11)),
-        neg("other device id", "device_cert", "IntegrityError", identity_sign_pk=ident,
-            cert_text=variant(device=w.devices["b"][0])),
-        neg("substituted device key", "device_cert", "IntegrityError", identity_sign_pk=ident,
-            cert_text=variant(sign_pk=b64u(w.devices["b"][1]))),
-        neg("flipped signature", "device_cert", "IntegrityError", identity_sign_pk=ident,
-            cert_text=variant(sig=b64u(flip(cert.sig, 0)))),
-        neg("foreign identity key", "device_cert", "IntegrityError",
-            identity_sign_pk=hx(w.grantee_identity.sign_pk), cert_text=cert.encode().decode()),
-        neg("non-canonical JSON", "device_cert", "IntegrityError", identity_sign_pk=ident,
-            cert_text=json.dumps(good, sort_keys=True)),
-        neg("missing signature", "device_cert", "IntegrityError", identity_sign_pk=ident,
-            cert_text=canonical_json({k: v for k, v in good.items() if k != "sig"}).decode()),
-        neg("certifying a small-order device key", "issue_device_cert", "IntegrityError",
-            device_sign_pk="01" + "00" * 31),
+        neg(
+            "renamed",
+            "device_cert",
+            "IntegrityError",
+            identity_sign_pk=ident,
+            cert_text=variant(name="Mallory's laptop"),
+        ),
+        neg(
+            "other creation time",
+            "device_cert",
+            "IntegrityError",
+            identity_sign_pk=ident,
+            cert_text=variant(created=T0 + 11),
+        ),
+        neg(
+            "other device id",
+            "device_cert",
+            "IntegrityError",
+            identity_sign_pk=ident,
+            cert_text=variant(device=w.devices["b"][0]),
+        ),
+        neg(
+            "substituted device key",
+            "device_cert",
+            "IntegrityError",
+            identity_sign_pk=ident,
+            cert_text=variant(sign_pk=b64u(w.devices["b"][1])),
+        ),
+        neg(
+            "flipped signature",
+            "device_cert",
+            "IntegrityError",
+            identity_sign_pk=ident,
+            cert_text=variant(sig=b64u(flip(cert.sig, 0))),
+        ),
+        neg(
+            "foreign identity key",
+            "device_cert",
+            "IntegrityError",
+            identity_sign_pk=hx(w.grantee_identity.sign_pk),
+            cert_text=cert.encode().decode(),
+        ),
+        neg(
+            "non-canonical JSON",
+            "device_cert",
+            "IntegrityError",
+            identity_sign_pk=ident,
+            cert_text=json.dumps(good, sort_keys=True),
+        ),
+        neg(
+            "missing signature",
+            "device_cert",
+            "IntegrityError",
+            identity_sign_pk=ident,
+            cert_text=canonical_json({k: v for k, v in good.items() if k != "sig"}).decode(),
+        ),
+        neg(
+            "certifying a small-order device key",
+            "issue_device_cert",
+            "IntegrityError",
+            device_sign_pk="01" + "00" * 31,
+        ),
     ]
     return vector_file(
         "device_cert",
@@ -676,10 +943,14 @@ def build_chunk(w: World) -> JSON:
         plain = det(f"chunk/plaintext/{i}", size)
         ref = chunks.chunk_ref(idk, kk, plain)
         h = hashlib.sha256(plain).digest()
-        assert ref.hash == h and ref.id == _crypto.mac(idk, h).hex() and ref.key == _crypto.mac(kk, h)
+        assert (
+            ref.hash == h and ref.id == _crypto.mac(idk, h).hex() and ref.key == _crypto.mac(kk, h)
+        )
         nonce = det(f"chunk/nonce/{i}", 24)
         blob = chunks.seal_chunk(ref, plain, nonce)
-        assert blob == b"VC1" + nonce + _crypto.aead_encrypt(ref.key, nonce, plain, chunk_ad(ref.id))
+        assert blob == b"VC1" + nonce + _crypto.aead_encrypt(
+            ref.key, nonce, plain, chunk_ad(ref.id)
+        )
         blobs.append((ref, blob))
         positive.append(
             {
@@ -736,19 +1007,50 @@ def build_chunk(w: World) -> JSON:
     negative = [
         neg("flipped magic", "open_chunk", "IntegrityError", ref=r0, blob=hx(flip(blob0, 0))),
         neg("flipped nonce", "open_chunk", "IntegrityError", ref=r0, blob=hx(flip(blob0, 5))),
-        neg("flipped ciphertext", "open_chunk", "IntegrityError", ref=r0, blob=hx(flip(blob0, 100))),
+        neg(
+            "flipped ciphertext", "open_chunk", "IntegrityError", ref=r0, blob=hx(flip(blob0, 100))
+        ),
         neg("flipped tag", "open_chunk", "IntegrityError", ref=r0, blob=hx(flip(blob0, -1))),
         neg("truncated by one byte", "open_chunk", "IntegrityError", ref=r0, blob=hx(blob0[:-1])),
-        neg("extended by one byte", "open_chunk", "IntegrityError", ref=r0, blob=hx(blob0 + b"\x00")),
+        neg(
+            "extended by one byte", "open_chunk", "IntegrityError", ref=r0, blob=hx(blob0 + b"\x00")
+        ),
         neg("empty blob", "open_chunk", "IntegrityError", ref=r0, blob=""),
-        neg("swapped chunk (other chunk's blob)", "open_chunk", "IntegrityError", ref=r0, blob=hx(blob1)),
-        neg("swapped chunk with matching size", "open_chunk", "IntegrityError",
-            ref={**ref_json(ref1), "size": ref0.size}, blob=hx(blob0)),
-        neg("right key and blob, wrong id (AD)", "open_chunk", "IntegrityError",
-            ref={**r0, "id": ref1.id}, blob=hx(blob0)),
-        neg("right blob, wrong plaintext hash", "open_chunk", "IntegrityError",
-            ref={**r0, "hash": hx(ref1.hash)}, blob=hx(blob0)),
-        neg("wrong key", "open_chunk", "IntegrityError", ref={**r0, "key": hx(ref1.key)}, blob=hx(blob0)),
+        neg(
+            "swapped chunk (other chunk's blob)",
+            "open_chunk",
+            "IntegrityError",
+            ref=r0,
+            blob=hx(blob1),
+        ),
+        neg(
+            "swapped chunk with matching size",
+            "open_chunk",
+            "IntegrityError",
+            ref={**ref_json(ref1), "size": ref0.size},
+            blob=hx(blob0),
+        ),
+        neg(
+            "right key and blob, wrong id (AD)",
+            "open_chunk",
+            "IntegrityError",
+            ref={**r0, "id": ref1.id},
+            blob=hx(blob0),
+        ),
+        neg(
+            "right blob, wrong plaintext hash",
+            "open_chunk",
+            "IntegrityError",
+            ref={**r0, "hash": hx(ref1.hash)},
+            blob=hx(blob0),
+        ),
+        neg(
+            "wrong key",
+            "open_chunk",
+            "IntegrityError",
+            ref={**r0, "key": hx(ref1.key)},
+            blob=hx(blob0),
+        ),
     ]
     return vector_file(
         "chunk",
@@ -783,11 +1085,21 @@ def build_manifest(w: World) -> JSON:
     for version, crefs in ((1, refs), (2, [])):
         m = manifest.Manifest.build(FILE_ID, version, crefs)
         size = sum(r.size for r in crefs)
-        ch_input = b"vault.v1/content\x00" + struct.pack(">Q", size) + b"".join(r.hash for r in crefs)
+        ch_input = (
+            b"vault.v1/content\x00" + struct.pack(">Q", size) + b"".join(r.hash for r in crefs)
+        )
         assert m.content == hashlib.sha256(ch_input).digest()
         plain = m.encode()
-        expect = b"VMF1" + FILE_ID + struct.pack(">IQ", version, size) + m.content + struct.pack(">I", len(crefs))
-        expect += b"".join(bytes.fromhex(r.id) + r.key + r.hash + struct.pack(">I", r.size) for r in crefs)
+        expect = (
+            b"VMF1"
+            + FILE_ID
+            + struct.pack(">IQ", version, size)
+            + m.content
+            + struct.pack(">I", len(crefs))
+        )
+        expect += b"".join(
+            bytes.fromhex(r.id) + r.key + r.hash + struct.pack(">I", r.size) for r in crefs
+        )
         assert plain == expect
         file_key = det(f"file/key/{version}")
         nonce = det(f"manifest/nonce/{version}", 24)
@@ -828,39 +1140,147 @@ def build_manifest(w: World) -> JSON:
     other = det("file/other-id", 16)
     swapped_head = b"VMF1" + other + plain[20:68]
     negative = [
-        neg("flipped byte, id not updated", "open_manifest", "IntegrityError", **base,
-            blob=hx(flip(blob, 50)), blob_id=blob_id),
-        neg("flipped ciphertext byte, id recomputed", "open_manifest", "IntegrityError", **base,
-            **rehashed(flip(blob, 50))),
-        neg("flipped magic, id recomputed", "open_manifest", "IntegrityError", **base, **rehashed(flip(blob, 1))),
-        neg("truncated, id recomputed", "open_manifest", "IntegrityError", **base, **rehashed(blob[:-1])),
-        neg("extended, id recomputed", "open_manifest", "IntegrityError", **base, **rehashed(blob + b"\x00")),
-        neg("other version (AD)", "open_manifest", "IntegrityError", **{**base, "version": 2},
-            blob=hx(blob), blob_id=blob_id),
-        neg("other file id (AD)", "open_manifest", "IntegrityError", **{**base, "file_id": hx(other)},
-            blob=hx(blob), blob_id=blob_id),
-        neg("other version's blob (splice)", "open_manifest", "IntegrityError", **base,
-            blob=hx(built[2][1]), blob_id=built[2][2]),
-        neg("wrong file key", "open_manifest", "IntegrityError", **{**base, "file_key": hx(built[2][3])},
-            blob=hx(blob), blob_id=blob_id),
-        neg("reordered chunks", "open_manifest", "IntegrityError", **base,
-            **resealed(head + e[1] + e[0] + e[2])),
-        neg("dropped last chunk, count fixed", "open_manifest", "IntegrityError", **base,
-            **resealed(plain[:64] + struct.pack(">I", 2) + e[0] + e[1])),
-        neg("dropped last chunk, count and size fixed", "open_manifest", "IntegrityError", **base,
-            **resealed(plain[:12] + struct.pack(">Q", 1200) + plain[28:64] + struct.pack(">I", 2) + e[0] + e[1])),
-        neg("count says 4, 3 entries", "open_manifest", "IntegrityError", **base,
-            **resealed(plain[:64] + struct.pack(">I", 4) + entries)),
-        neg("trailing byte", "open_manifest", "IntegrityError", **base, **resealed(plain + b"\x00")),
-        neg("size field off by one", "open_manifest", "IntegrityError", **base,
-            **resealed(plain[:12] + struct.pack(">Q", 1501) + plain[28:])),
-        neg("zero-size chunk entry", "open_manifest", "IntegrityError", **base,
-            **resealed(head + e[0] + e[1] + e[2][:96] + struct.pack(">I", 0))),
-        neg("plaintext magic VMF2", "open_manifest", "IntegrityError", **base, **resealed(b"VMF2" + plain[4:])),
-        neg("inner file id differs from AD", "open_manifest", "IntegrityError", **base,
-            **resealed(swapped_head + entries)),
-        neg("inner version differs from AD", "open_manifest", "IntegrityError", **base,
-            **resealed(plain[:20] + struct.pack(">I", 2) + plain[24:])),
+        neg(
+            "flipped byte, id not updated",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            blob=hx(flip(blob, 50)),
+            blob_id=blob_id,
+        ),
+        neg(
+            "flipped ciphertext byte, id recomputed",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **rehashed(flip(blob, 50)),
+        ),
+        neg(
+            "flipped magic, id recomputed",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **rehashed(flip(blob, 1)),
+        ),
+        neg(
+            "truncated, id recomputed",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **rehashed(blob[:-1]),
+        ),
+        neg(
+            "extended, id recomputed",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **rehashed(blob + b"\x00"),
+        ),
+        neg(
+            "other version (AD)",
+            "open_manifest",
+            "IntegrityError",
+            **{**base, "version": 2},
+            blob=hx(blob),
+            blob_id=blob_id,
+        ),
+        neg(
+            "other file id (AD)",
+            "open_manifest",
+            "IntegrityError",
+            **{**base, "file_id": hx(other)},
+            blob=hx(blob),
+            blob_id=blob_id,
+        ),
+        neg(
+            "other version's blob (splice)",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            blob=hx(built[2][1]),
+            blob_id=built[2][2],
+        ),
+        neg(
+            "wrong file key",
+            "open_manifest",
+            "IntegrityError",
+            **{**base, "file_key": hx(built[2][3])},
+            blob=hx(blob),
+            blob_id=blob_id,
+        ),
+        neg(
+            "reordered chunks",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(head + e[1] + e[0] + e[2]),
+        ),
+        neg(
+            "dropped last chunk, count fixed",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(plain[:64] + struct.pack(">I", 2) + e[0] + e[1]),
+        ),
+        neg(
+            "dropped last chunk, count and size fixed",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(
+                plain[:12]
+                + struct.pack(">Q", 1200)
+                + plain[28:64]
+                + struct.pack(">I", 2)
+                + e[0]
+                + e[1]
+            ),
+        ),
+        neg(
+            "count says 4, 3 entries",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(plain[:64] + struct.pack(">I", 4) + entries),
+        ),
+        neg(
+            "trailing byte", "open_manifest", "IntegrityError", **base, **resealed(plain + b"\x00")
+        ),
+        neg(
+            "size field off by one",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(plain[:12] + struct.pack(">Q", 1501) + plain[28:]),
+        ),
+        neg(
+            "zero-size chunk entry",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(head + e[0] + e[1] + e[2][:96] + struct.pack(">I", 0)),
+        ),
+        neg(
+            "plaintext magic VMF2",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(b"VMF2" + plain[4:]),
+        ),
+        neg(
+            "inner file id differs from AD",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(swapped_head + entries),
+        ),
+        neg(
+            "inner version differs from AD",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(plain[:20] + struct.pack(">I", 2) + plain[24:]),
+        ),
     ]
     return vector_file(
         "manifest",
@@ -875,7 +1295,9 @@ def build_manifest(w: World) -> JSON:
 
 
 def record_ad(handle: str, seq: int, device_id: str) -> bytes:
-    return b"vault.v1/record\x00" + canonical_json({"device": device_id, "handle": handle, "seq": seq})
+    return b"vault.v1/record\x00" + canonical_json(
+        {"device": device_id, "handle": handle, "seq": seq}
+    )
 
 
 def sign_message(entry: log.LogEntry) -> bytes:
@@ -912,7 +1334,9 @@ class ChainBuilder:
         )
         plain = canonical_json(record.to_json())
         ad = record_ad(HANDLE, seq, dev_id)
-        assert e.rec == b"VR1" + nonce + _crypto.aead_encrypt(self.w.vk.record_key, nonce, plain, ad)
+        assert e.rec == b"VR1" + nonce + _crypto.aead_encrypt(
+            self.w.vk.record_key, nonce, plain, ad
+        )
         entry_bytes = e.encode()
         assert e.hash() == hashlib.sha256(b"vault.v1/log-hash\x00" + entry_bytes).digest()
         self.cases.append(
@@ -978,12 +1402,14 @@ def file_record(w: World, version: int) -> log.FileRecord:
             key=det("file/key/1"),
             doc_type="birth-certificate",
         )
-    return log.FileRecord(file_id=hx(FILE_ID), version=version, path=FILE_PATH, deleted=True, mtime=(T0 + 200) * 1000)
+    return log.FileRecord(
+        file_id=hx(FILE_ID), version=version, path=FILE_PATH, deleted=True, mtime=(T0 + 200) * 1000
+    )
 
 
 def build_log(w: World) -> JSON:
-    a_id, _, a_sk, a_cert = w.devices["a"]
-    b_id, _, b_sk, b_cert = w.devices["b"]
+    a_id, _, _, a_cert = w.devices["a"]
+    b_id, _, _, b_cert = w.devices["b"]
     dev_a = log.DeviceRecord("device", a_id, a_cert.encode())
     dev_b = log.DeviceRecord("device", b_id, b_cert.encode())
     # Chain "main": device record, a file, a tombstone.
@@ -1014,109 +1440,454 @@ def build_log(w: World) -> JSON:
 
     rec1 = file_record(w, 1).to_json()
     # A fork: an alternative seq-2 entry, and a seq-3 entry on top of it.
-    e2_fork = custom_entry(w, tag="a", seq=2, prev=e1.hash(), record_obj={**rec1, "path": "Autre.pdf"},
-                           nonce_label="log/fork/2")
-    e3_fork = custom_entry(w, tag="a", seq=3, prev=e2_fork.hash(), record_obj=file_record(w, 2).to_json(),
-                           nonce_label="log/fork/3")
-    e3_prev1 = custom_entry(w, tag="a", seq=3, prev=e1.hash(), record_obj=file_record(w, 2).to_json(),
-                            nonce_label="log/prev1/3")
+    e2_fork = custom_entry(
+        w,
+        tag="a",
+        seq=2,
+        prev=e1.hash(),
+        record_obj={**rec1, "path": "Autre.pdf"},
+        nonce_label="log/fork/2",
+    )
+    e3_fork = custom_entry(
+        w,
+        tag="a",
+        seq=3,
+        prev=e2_fork.hash(),
+        record_obj=file_record(w, 2).to_json(),
+        nonce_label="log/fork/3",
+    )
+    e3_prev1 = custom_entry(
+        w,
+        tag="a",
+        seq=3,
+        prev=e1.hash(),
+        record_obj=file_record(w, 2).to_json(),
+        nonce_label="log/prev1/3",
+    )
     c_id = det("jean/device-c/id", 16).hex()
     c_pk, c_sk = keys.device_keypair(det("jean/device-c/seed"))
-    server_pk, server_sk = keys.device_keypair(det("server/forged-identity"))
-    forged_cert = keys.DeviceCert(HANDLE, c_id, "injected", c_pk, T0, _crypto.sign(
-        server_sk,
-        b"vault.v1/device-cert\x00" + canonical_json(
-            {"created": T0, "device": c_id, "handle": HANDLE, "name": "injected", "sign_pk": b64u(c_pk)}
+    _, server_sk = keys.device_keypair(det("server/forged-identity"))
+    forged_cert = keys.DeviceCert(
+        HANDLE,
+        c_id,
+        "injected",
+        c_pk,
+        T0,
+        _crypto.sign(
+            server_sk,
+            b"vault.v1/device-cert\x00"
+            + canonical_json(
+                {
+                    "created": T0,
+                    "device": c_id,
+                    "handle": HANDLE,
+                    "name": "injected",
+                    "sign_pk": b64u(c_pk),
+                }
+            ),
         ),
-    ))
+    )
     genuine_c = keys.DeviceCert.issue(w.bundle, c_id, "C", c_pk, T0)
     w.devices["c"] = (c_id, c_pk, c_sk, genuine_c)
     other_vault = keys.new_bundle(HANDLE, det("other-vault/bundle", 96), T0)
     rec_v = dict(json.loads(canonical_json(dev_a.to_json())))
     negative = [
         neg("dropped entry", "verify_chain", "IntegrityError", entries=[t(e1), t(e3)], accepted=1),
-        neg("reordered entries", "verify_chain", "IntegrityError", entries=[t(e1), t(e3), t(e2)], accepted=1),
-        neg("replayed entry", "verify_chain", "IntegrityError", entries=[t(e1), t(e2), t(e2)], accepted=2),
-        neg("replayed first entry", "verify_chain", "IntegrityError", entries=[t(e1), t(e1)], accepted=1),
-        neg("forked prev (points two back)", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(e2), t(e3_prev1)], accepted=2),
-        neg("fork seen from a saved high-water mark", "verify_chain", "IntegrityError",
-            start_state=state_after_2, entries=[t(e3_fork)], accepted=0),
-        neg("other branch replacing a seen entry", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(e2), t(e2_fork)], accepted=2),
-        neg("first entry missing (starts at seq 2)", "verify_chain", "IntegrityError", entries=[t(e2)], accepted=0),
-        neg("first entry is not a device record", "verify_chain", "IntegrityError",
-            entries=[t(custom_entry(w, tag="a", seq=1, prev=genesis(HANDLE), record_obj=rec1,
-                                    nonce_label="log/nodev/1"))], accepted=0),
-        neg("entry by an unknown device", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(custom_entry(w, tag="c", seq=2, prev=e1.hash(), record_obj=rec1,
-                                           nonce_label="log/unknown/2"))], accepted=1),
-        neg("injected device record (certificate not by the identity key)", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(custom_entry(w, tag="c", seq=2, prev=e1.hash(),
-                                           record_obj=log.DeviceRecord("device", c_id, forged_cert.encode()).to_json(),
-                                           nonce_label="log/inject/2"))], accepted=1),
-        neg("device record for another device", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(custom_entry(w, tag="a", seq=2, prev=e1.hash(),
-                                           record_obj=log.DeviceRecord("device", c_id, genuine_c.encode()).to_json(),
-                                           nonce_label="log/otherdev/2"))], accepted=1),
-        neg("device record whose certificate names another device", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(custom_entry(w, tag="c", seq=2, prev=e1.hash(),
-                                           record_obj=log.DeviceRecord("device", c_id, b_cert.encode()).to_json(),
-                                           nonce_label="log/certmix/2"))], accepted=1),
-        neg("re-enrolment of a known device with another key", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(custom_entry(w, tag="a", seq=2, prev=e1.hash(), signer_sk=c_sk,
-                                           record_obj=log.DeviceRecord("device", a_id, keys.DeviceCert.issue(
-                                               w.bundle, a_id, "swap", c_pk, T0).encode()).to_json(),
-                                           nonce_label="log/rekey/2"))], accepted=1),
-        neg("entry by a revoked device", "verify_chain", "IntegrityError",
-            entries=[t(e) for e in rv.entries] + [t(custom_entry(
-                w, tag="b", seq=4, prev=rv.head, record_obj=rec1, nonce_label="log/revoked/4"))], accepted=3),
-        neg("revoked device re-enrolling", "verify_chain", "IntegrityError",
-            entries=[t(e) for e in rv.entries] + [t(custom_entry(
-                w, tag="b", seq=4, prev=rv.head, record_obj=dev_b.to_json(), nonce_label="log/reenrol/4"))],
-            accepted=3),
-        neg("revoking an unknown device", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(custom_entry(w, tag="a", seq=2, prev=e1.hash(),
-                                           record_obj=log.DeviceRecord("revoke", c_id).to_json(),
-                                           nonce_label="log/revunknown/2"))], accepted=1),
-        neg("record encrypted for another seq (AD)", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(custom_entry(w, tag="a", seq=2, prev=e1.hash(), record_obj=rec1, ad_seq=3,
-                                           nonce_label="log/adseq/2"))], accepted=1),
-        neg("record under another vault's record key", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(custom_entry(w, tag="a", seq=2, prev=e1.hash(), record_obj=rec1,
-                                           record_key=other_vault.vault_keys.record_key,
-                                           nonce_label="log/otherkey/2"))], accepted=1),
-        neg("record with a traversal path", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(custom_entry(w, tag="a", seq=2, prev=e1.hash(), record_obj={**rec1, "path": "../x"},
-                                           nonce_label="log/traversal/2"))], accepted=1),
-        neg("record of unknown kind", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(custom_entry(w, tag="a", seq=2, prev=e1.hash(), record_obj={**rec_v, "kind": "admin"},
-                                           nonce_label="log/kind/2"))], accepted=1),
-        neg("flipped signature", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(replace(e2, sig=flip(e2.sig, 7)))], accepted=1),
-        neg("flipped record ciphertext", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(replace(e2, rec=flip(e2.rec, 60)))], accepted=1),
-        neg("other time, same signature", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(replace(e2, time=e2.time + 1))], accepted=1),
-        neg("other device id, same signature", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(replace(e2, device_id=b_id))], accepted=1),
-        neg("signature missing", "verify_chain", "IntegrityError",
-            entries=[t(e1), canonical_json(e2.unsigned()).decode()], accepted=1),
-        neg("extra field", "verify_chain", "IntegrityError",
-            entries=[t(e1), canonical_json({**json.loads(e2.encode()), "x": 1}).decode()], accepted=1),
-        neg("format version 2", "verify_chain", "IntegrityError",
-            entries=[t(e1), canonical_json({**json.loads(e2.encode()), "v": 2}).decode()], accepted=1),
-        neg("format version true", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(e2).replace('"v":1', '"v":true')], accepted=1),
-        neg("non-canonical JSON (space)", "verify_chain", "IntegrityError",
-            entries=[t(e1), t(e2).replace(",", ", ", 1)], accepted=1),
-        neg("non-canonical base64 in sig", "verify_chain", "IntegrityError",
-            entries=[t(e1), _noncanonical_sig(t(e2))], accepted=1),
-        neg("truncated entry", "verify_chain", "IntegrityError", entries=[t(e1), t(e2)[:-1]], accepted=1),
-        neg("log of another account (genesis)", "verify_chain", "IntegrityError",
-            handle="jeanne", entries=[t(e1)], accepted=0),
-        neg("rollback: server head below the high-water mark", "check_head", "RollbackError",
-            server_head=2, seen_seq=3),
+        neg(
+            "reordered entries",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(e3), t(e2)],
+            accepted=1,
+        ),
+        neg(
+            "replayed entry",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(e2), t(e2)],
+            accepted=2,
+        ),
+        neg(
+            "replayed first entry",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(e1)],
+            accepted=1,
+        ),
+        neg(
+            "forked prev (points two back)",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(e2), t(e3_prev1)],
+            accepted=2,
+        ),
+        neg(
+            "fork seen from a saved high-water mark",
+            "verify_chain",
+            "IntegrityError",
+            start_state=state_after_2,
+            entries=[t(e3_fork)],
+            accepted=0,
+        ),
+        neg(
+            "other branch replacing a seen entry",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(e2), t(e2_fork)],
+            accepted=2,
+        ),
+        neg(
+            "first entry missing (starts at seq 2)",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e2)],
+            accepted=0,
+        ),
+        neg(
+            "first entry is not a device record",
+            "verify_chain",
+            "IntegrityError",
+            entries=[
+                t(
+                    custom_entry(
+                        w,
+                        tag="a",
+                        seq=1,
+                        prev=genesis(HANDLE),
+                        record_obj=rec1,
+                        nonce_label="log/nodev/1",
+                    )
+                )
+            ],
+            accepted=0,
+        ),
+        neg(
+            "entry by an unknown device",
+            "verify_chain",
+            "IntegrityError",
+            entries=[
+                t(e1),
+                t(
+                    custom_entry(
+                        w,
+                        tag="c",
+                        seq=2,
+                        prev=e1.hash(),
+                        record_obj=rec1,
+                        nonce_label="log/unknown/2",
+                    )
+                ),
+            ],
+            accepted=1,
+        ),
+        neg(
+            "injected device record (certificate not by the identity key)",
+            "verify_chain",
+            "IntegrityError",
+            entries=[
+                t(e1),
+                t(
+                    custom_entry(
+                        w,
+                        tag="c",
+                        seq=2,
+                        prev=e1.hash(),
+                        record_obj=log.DeviceRecord("device", c_id, forged_cert.encode()).to_json(),
+                        nonce_label="log/inject/2",
+                    )
+                ),
+            ],
+            accepted=1,
+        ),
+        neg(
+            "device record for another device",
+            "verify_chain",
+            "IntegrityError",
+            entries=[
+                t(e1),
+                t(
+                    custom_entry(
+                        w,
+                        tag="a",
+                        seq=2,
+                        prev=e1.hash(),
+                        record_obj=log.DeviceRecord("device", c_id, genuine_c.encode()).to_json(),
+                        nonce_label="log/otherdev/2",
+                    )
+                ),
+            ],
+            accepted=1,
+        ),
+        neg(
+            "device record whose certificate names another device",
+            "verify_chain",
+            "IntegrityError",
+            entries=[
+                t(e1),
+                t(
+                    custom_entry(
+                        w,
+                        tag="c",
+                        seq=2,
+                        prev=e1.hash(),
+                        record_obj=log.DeviceRecord("device", c_id, b_cert.encode()).to_json(),
+                        nonce_label="log/certmix/2",
+                    )
+                ),
+            ],
+            accepted=1,
+        ),
+        neg(
+            "re-enrolment of a known device with another key",
+            "verify_chain",
+            "IntegrityError",
+            entries=[
+                t(e1),
+                t(
+                    custom_entry(
+                        w,
+                        tag="a",
+                        seq=2,
+                        prev=e1.hash(),
+                        signer_sk=c_sk,
+                        record_obj=log.DeviceRecord(
+                            "device",
+                            a_id,
+                            keys.DeviceCert.issue(w.bundle, a_id, "swap", c_pk, T0).encode(),
+                        ).to_json(),
+                        nonce_label="log/rekey/2",
+                    )
+                ),
+            ],
+            accepted=1,
+        ),
+        neg(
+            "entry by a revoked device",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e) for e in rv.entries]
+            + [
+                t(
+                    custom_entry(
+                        w,
+                        tag="b",
+                        seq=4,
+                        prev=rv.head,
+                        record_obj=rec1,
+                        nonce_label="log/revoked/4",
+                    )
+                )
+            ],
+            accepted=3,
+        ),
+        neg(
+            "revoked device re-enrolling",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e) for e in rv.entries]
+            + [
+                t(
+                    custom_entry(
+                        w,
+                        tag="b",
+                        seq=4,
+                        prev=rv.head,
+                        record_obj=dev_b.to_json(),
+                        nonce_label="log/reenrol/4",
+                    )
+                )
+            ],
+            accepted=3,
+        ),
+        neg(
+            "revoking an unknown device",
+            "verify_chain",
+            "IntegrityError",
+            entries=[
+                t(e1),
+                t(
+                    custom_entry(
+                        w,
+                        tag="a",
+                        seq=2,
+                        prev=e1.hash(),
+                        record_obj=log.DeviceRecord("revoke", c_id).to_json(),
+                        nonce_label="log/revunknown/2",
+                    )
+                ),
+            ],
+            accepted=1,
+        ),
+        neg(
+            "record encrypted for another seq (AD)",
+            "verify_chain",
+            "IntegrityError",
+            entries=[
+                t(e1),
+                t(
+                    custom_entry(
+                        w,
+                        tag="a",
+                        seq=2,
+                        prev=e1.hash(),
+                        record_obj=rec1,
+                        ad_seq=3,
+                        nonce_label="log/adseq/2",
+                    )
+                ),
+            ],
+            accepted=1,
+        ),
+        neg(
+            "record under another vault's record key",
+            "verify_chain",
+            "IntegrityError",
+            entries=[
+                t(e1),
+                t(
+                    custom_entry(
+                        w,
+                        tag="a",
+                        seq=2,
+                        prev=e1.hash(),
+                        record_obj=rec1,
+                        record_key=other_vault.vault_keys.record_key,
+                        nonce_label="log/otherkey/2",
+                    )
+                ),
+            ],
+            accepted=1,
+        ),
+        neg(
+            "record with a traversal path",
+            "verify_chain",
+            "IntegrityError",
+            entries=[
+                t(e1),
+                t(
+                    custom_entry(
+                        w,
+                        tag="a",
+                        seq=2,
+                        prev=e1.hash(),
+                        record_obj={**rec1, "path": "../x"},
+                        nonce_label="log/traversal/2",
+                    )
+                ),
+            ],
+            accepted=1,
+        ),
+        neg(
+            "record of unknown kind",
+            "verify_chain",
+            "IntegrityError",
+            entries=[
+                t(e1),
+                t(
+                    custom_entry(
+                        w,
+                        tag="a",
+                        seq=2,
+                        prev=e1.hash(),
+                        record_obj={**rec_v, "kind": "admin"},
+                        nonce_label="log/kind/2",
+                    )
+                ),
+            ],
+            accepted=1,
+        ),
+        neg(
+            "flipped signature",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(replace(e2, sig=flip(e2.sig, 7)))],
+            accepted=1,
+        ),
+        neg(
+            "flipped record ciphertext",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(replace(e2, rec=flip(e2.rec, 60)))],
+            accepted=1,
+        ),
+        neg(
+            "other time, same signature",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(replace(e2, time=e2.time + 1))],
+            accepted=1,
+        ),
+        neg(
+            "other device id, same signature",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(replace(e2, device_id=b_id))],
+            accepted=1,
+        ),
+        neg(
+            "signature missing",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), canonical_json(e2.unsigned()).decode()],
+            accepted=1,
+        ),
+        neg(
+            "extra field",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), canonical_json({**json.loads(e2.encode()), "x": 1}).decode()],
+            accepted=1,
+        ),
+        neg(
+            "format version 2",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), canonical_json({**json.loads(e2.encode()), "v": 2}).decode()],
+            accepted=1,
+        ),
+        neg(
+            "format version true",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(e2).replace('"v":1', '"v":true')],
+            accepted=1,
+        ),
+        neg(
+            "non-canonical JSON (space)",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(e2).replace(",", ", ", 1)],
+            accepted=1,
+        ),
+        neg(
+            "non-canonical base64 in sig",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), _noncanonical_sig(t(e2))],
+            accepted=1,
+        ),
+        neg(
+            "truncated entry",
+            "verify_chain",
+            "IntegrityError",
+            entries=[t(e1), t(e2)[:-1]],
+            accepted=1,
+        ),
+        neg(
+            "log of another account (genesis)",
+            "verify_chain",
+            "IntegrityError",
+            handle="jeanne",
+            entries=[t(e1)],
+            accepted=0,
+        ),
+        neg(
+            "rollback: server head below the high-water mark",
+            "check_head",
+            "RollbackError",
+            server_head=2,
+            seen_seq=3,
+        ),
     ]
     return vector_file(
         "log",
@@ -1154,7 +1925,15 @@ def _noncanonical_sig(entry_text: str) -> str:
 
 
 def build_paths() -> JSON:
-    ok = ["a", "Papiers/Acte de naissance.pdf", "é/ü/日本語.txt", "...", ".hidden", "a b/c d", "x" * 255]
+    ok = [
+        "a",
+        "Papiers/Acte de naissance.pdf",
+        "é/ü/日本語.txt",
+        "...",
+        ".hidden",
+        "a b/c d",
+        "x" * 255,
+    ]
     bad = [
         ("empty", ""),
         ("dot", "."),
@@ -1176,7 +1955,7 @@ def build_paths() -> JSON:
     return vector_file(
         "paths",
         "File records",
-        "vault paths a client accepts and refuses (before any decrypted name reaches a file system)",
+        "vault paths a client accepts and refuses (before a decrypted name reaches a file system)",
         positive=[{"op": "check_path", "path": p} for p in ok],
         negative=[neg(name, "check_path", "FormatError", path=p) for name, p in bad],
     )
@@ -1185,7 +1964,9 @@ def build_paths() -> JSON:
 # -- sealing, grants -----------------------------------------------------------------------
 
 
-def seal_case(recipient_sk: bytes, ephemeral: bytes, message: bytes, ad: bytes) -> tuple[bytes, JSON]:
+def seal_case(
+    recipient_sk: bytes, ephemeral: bytes, message: bytes, ad: bytes
+) -> tuple[bytes, JSON]:
     import nacl.bindings as sodium  # to show the raw X25519 output, an intermediate value
 
     rpk = _crypto.box_keypair(recipient_sk)[0]
@@ -1212,26 +1993,65 @@ def seal_case(recipient_sk: bytes, ephemeral: bytes, message: bytes, ad: bytes) 
 
 def build_seal(w: World) -> JSON:
     ad = b"vault.v1/test-seal\x00ad"
-    sealed, case = seal_case(w.grantee.identity_box_secret, det("seal/ephemeral"), b"a sealed message", ad)
+    sealed, case = seal_case(
+        w.grantee.identity_box_secret, det("seal/ephemeral"), b"a sealed message", ad
+    )
     base = {"recipient_sk": case["recipient_sk"], "ad": hx(ad)}
     negative = [
-        neg("flipped ephemeral key", "seal_open", "IntegrityError", **base, sealed=hx(flip(sealed, 0))),
-        neg("flipped ciphertext", "seal_open", "IntegrityError", **base, sealed=hx(flip(sealed, 33))),
+        neg(
+            "flipped ephemeral key",
+            "seal_open",
+            "IntegrityError",
+            **base,
+            sealed=hx(flip(sealed, 0)),
+        ),
+        neg(
+            "flipped ciphertext", "seal_open", "IntegrityError", **base, sealed=hx(flip(sealed, 33))
+        ),
         neg("flipped tag", "seal_open", "IntegrityError", **base, sealed=hx(flip(sealed, -1))),
-        neg("truncated below 48 bytes", "seal_open", "IntegrityError", **base, sealed=hx(sealed[:47])),
+        neg(
+            "truncated below 48 bytes",
+            "seal_open",
+            "IntegrityError",
+            **base,
+            sealed=hx(sealed[:47]),
+        ),
         neg("extended", "seal_open", "IntegrityError", **base, sealed=hx(sealed + b"\x00")),
-        neg("other AD", "seal_open", "IntegrityError", **{**base, "ad": hx(ad + b"x")}, sealed=hx(sealed)),
-        neg("other recipient", "seal_open", "IntegrityError",
-            **{**base, "recipient_sk": hx(w.bundle.identity_box_secret)}, sealed=hx(sealed)),
+        neg(
+            "other AD",
+            "seal_open",
+            "IntegrityError",
+            **{**base, "ad": hx(ad + b"x")},
+            sealed=hx(sealed),
+        ),
+        neg(
+            "other recipient",
+            "seal_open",
+            "IntegrityError",
+            **{**base, "recipient_sk": hx(w.bundle.identity_box_secret)},
+            sealed=hx(sealed),
+        ),
     ]
     for h in X25519_LOW_ORDER:
         negative.append(
-            neg("low-order ephemeral key", "seal_open", "IntegrityError", **base,
-                sealed=h + hx(sealed[32:]))
+            neg(
+                "low-order ephemeral key",
+                "seal_open",
+                "IntegrityError",
+                **base,
+                sealed=h + hx(sealed[32:]),
+            )
         )
     negative.append(
-        neg("sealing to a low-order recipient key", "seal", "IntegrityError", recipient_pk=X25519_LOW_ORDER[2],
-            ephemeral_sk=hx(det("seal/ephemeral")), message=hx(b"x"), ad=hx(ad))
+        neg(
+            "sealing to a low-order recipient key",
+            "seal",
+            "IntegrityError",
+            recipient_pk=X25519_LOW_ORDER[2],
+            ephemeral_sk=hx(det("seal/ephemeral")),
+            message=hx(b"x"),
+            ad=hx(ad),
+        )
     )
     return vector_file(
         "seal",
@@ -1260,7 +2080,9 @@ def grant_item(w: World) -> grants.GrantItem:
 def payload_case(
     w: World, header: grants.GrantHeader, grant_key: bytes, label: str
 ) -> tuple[bytes, JSON]:
-    payload = grants.GrantPayload(header.grant_id, 1, ("Papiers/Acte de naissance.pdf",), (grant_item(w),))
+    payload = grants.GrantPayload(
+        header.grant_id, 1, ("Papiers/Acte de naissance.pdf",), (grant_item(w),)
+    )
     nonce = det(f"grant/{label}/payload-nonce", 24)
     sealed = grants.seal_payload(header, payload, grant_key, w.id_sign_sk, nonce)
     hb = header.encode()
@@ -1311,7 +2133,9 @@ def build_grant(w: World) -> JSON:
     gid_pw = det("grant/pwlink/id", 16).hex()
     lpw = grants.link_secrets(secret_pw, LINK_PASSWORD)
     pw_salt = _crypto.kdf(secret_pw, "vault.v1/grant-pw-salt", 16)
-    pw_key = _crypto.argon2id(LINK_PASSWORD.encode(), pw_salt, grants.GRANT_PW_M_KIB, grants.GRANT_PW_T, 1)
+    pw_key = _crypto.argon2id(
+        LINK_PASSWORD.encode(), pw_salt, grants.GRANT_PW_M_KIB, grants.GRANT_PW_T, 1
+    )
     base = _crypto.kdf(secret_pw + pw_key, "vault.v1/grant-password")
     assert lpw.grant_key == _crypto.kdf(base, "vault.v1/grant-key")
     positive.append(
@@ -1332,8 +2156,11 @@ def build_grant(w: World) -> JSON:
             "access_hash": hx(grants.access_hash(lpw.access_token)),
         }
     )
+
     # Headers and payloads.
-    def header(gid: str, kind: str, password: bool, to: str | None, to_box: bytes | None) -> grants.GrantHeader:
+    def header(
+        gid: str, kind: str, password: bool, to: str | None, to_box: bytes | None
+    ) -> grants.GrantHeader:
         return grants.GrantHeader(
             grant_id=gid,
             owner=HANDLE,
@@ -1356,69 +2183,198 @@ def build_grant(w: World) -> JSON:
     gid_acc = det("grant/account/id", 16).hex()
     acc_key = det("grant/account/key")
     h_acc = header(gid_acc, "account", False, GRANTEE, w.grantee_identity.box_pk)
-    sealed_acc, case_acc = payload_case(w, h_acc, acc_key, "account")
-    positive.append({"op": "open_payload", "name": "account", "pinned_owner_sign_pk": hx(w.id_sign_pk), **case_acc})
+    _, case_acc = payload_case(w, h_acc, acc_key, "account")
+    positive.append(
+        {
+            "op": "open_payload",
+            "name": "account",
+            "pinned_owner_sign_pk": hx(w.id_sign_pk),
+            **case_acc,
+        }
+    )
     key_ad = b"vault.v1/grant-key\x00" + gid_acc.encode()
-    sealed_key, seal_detail = seal_case(w.grantee.identity_box_secret, det("grant/account/ephemeral"), acc_key, key_ad)
-    assert sealed_key == grants.seal_grant_key(w.grantee_identity.box_pk, acc_key, gid_acc, det("grant/account/ephemeral"))
+    sealed_key, seal_detail = seal_case(
+        w.grantee.identity_box_secret, det("grant/account/ephemeral"), acc_key, key_ad
+    )
+    assert sealed_key == grants.seal_grant_key(
+        w.grantee_identity.box_pk, acc_key, gid_acc, det("grant/account/ephemeral")
+    )
     positive.append({"op": "open_grant_key", "grant_id": gid_acc, **seal_detail})
 
     hb_link = h_link.encode()
     pl = {"grant_id": gid_link, "grant_key": hx(ls.grant_key), "header_text": hb_link.decode()}
-    # A forged account grant: the server seals its own key to the grantee and signs with its own key.
+    # A forged account grant: the server seals its own key to the grantee, signs with its own.
     srv_pk, srv_sk = keys.device_keypair(det("server/forged-identity"))
     h_forged = replace(h_acc, owner_sign_pk=srv_pk)
     forged_payload = grants.GrantPayload(gid_acc, 1, ("x",), (grant_item(w),))
-    forged = grants.seal_payload(h_forged, forged_payload, acc_key, srv_sk, det("grant/forged/nonce", 24))
+    forged = grants.seal_payload(
+        h_forged, forged_payload, acc_key, srv_sk, det("grant/forged/nonce", 24)
+    )
     link_obj = json.loads(hb_link)
     noncanon_secret = link[:-1] + _set_low_bit(link[-1])
     negative = [
-        neg("password-less open of a password link", "open_payload", "IntegrityError",
-            grant_id=gid_pw, grant_key=hx(grants.link_secrets(secret_pw).grant_key),
-            header_text=h_pw.encode().decode(), sealed=hx(sealed_pw)),
-        neg("wrong password", "open_payload", "IntegrityError",
-            grant_id=gid_pw, grant_key=hx(grants.link_secrets(secret_pw, "sesame 42").grant_key),
-            header_text=h_pw.encode().decode(), sealed=hx(sealed_pw)),
-        neg("flipped signature", "open_payload", "IntegrityError", **pl, sealed=hx(flip(sealed_link, 10))),
-        neg("flipped nonce", "open_payload", "IntegrityError", **pl, sealed=hx(flip(sealed_link, 70))),
-        neg("flipped ciphertext", "open_payload", "IntegrityError", **pl, sealed=hx(flip(sealed_link, 120))),
-        neg("flipped tag", "open_payload", "IntegrityError", **pl, sealed=hx(flip(sealed_link, -1))),
-        neg("flipped magic", "open_payload", "IntegrityError", **pl, sealed=hx(flip(sealed_link, 0))),
+        neg(
+            "password-less open of a password link",
+            "open_payload",
+            "IntegrityError",
+            grant_id=gid_pw,
+            grant_key=hx(grants.link_secrets(secret_pw).grant_key),
+            header_text=h_pw.encode().decode(),
+            sealed=hx(sealed_pw),
+        ),
+        neg(
+            "wrong password",
+            "open_payload",
+            "IntegrityError",
+            grant_id=gid_pw,
+            grant_key=hx(grants.link_secrets(secret_pw, "sesame 42").grant_key),
+            header_text=h_pw.encode().decode(),
+            sealed=hx(sealed_pw),
+        ),
+        neg(
+            "flipped signature",
+            "open_payload",
+            "IntegrityError",
+            **pl,
+            sealed=hx(flip(sealed_link, 10)),
+        ),
+        neg(
+            "flipped nonce",
+            "open_payload",
+            "IntegrityError",
+            **pl,
+            sealed=hx(flip(sealed_link, 70)),
+        ),
+        neg(
+            "flipped ciphertext",
+            "open_payload",
+            "IntegrityError",
+            **pl,
+            sealed=hx(flip(sealed_link, 120)),
+        ),
+        neg(
+            "flipped tag", "open_payload", "IntegrityError", **pl, sealed=hx(flip(sealed_link, -1))
+        ),
+        neg(
+            "flipped magic", "open_payload", "IntegrityError", **pl, sealed=hx(flip(sealed_link, 0))
+        ),
         neg("truncated", "open_payload", "IntegrityError", **pl, sealed=hx(sealed_link[:-1])),
         neg("extended", "open_payload", "IntegrityError", **pl, sealed=hx(sealed_link + b"\x00")),
-        neg("opened as another grant id", "open_payload", "IntegrityError", **{**pl, "grant_id": gid_pw},
-            sealed=hx(sealed_link)),
-        neg("header with a later expiry", "open_payload", "IntegrityError",
-            **{**pl, "header_text": canonical_json({**link_obj, "expires": link_obj["expires"] + DAY}).decode()},
-            sealed=hx(sealed_link)),
-        neg("header with more uses", "open_payload", "IntegrityError",
+        neg(
+            "opened as another grant id",
+            "open_payload",
+            "IntegrityError",
+            **{**pl, "grant_id": gid_pw},
+            sealed=hx(sealed_link),
+        ),
+        neg(
+            "header with a later expiry",
+            "open_payload",
+            "IntegrityError",
+            **{
+                **pl,
+                "header_text": canonical_json(
+                    {**link_obj, "expires": link_obj["expires"] + DAY}
+                ).decode(),
+            },
+            sealed=hx(sealed_link),
+        ),
+        neg(
+            "header with more uses",
+            "open_payload",
+            "IntegrityError",
             **{**pl, "header_text": canonical_json({**link_obj, "max_uses": None}).decode()},
-            sealed=hx(sealed_link)),
-        neg("non-canonical header", "open_payload", "IntegrityError",
-            **{**pl, "header_text": json.dumps(link_obj, sort_keys=True)}, sealed=hx(sealed_link)),
-        neg("header version 2", "open_payload", "IntegrityError",
-            **{**pl, "header_text": canonical_json({**link_obj, "v": 2}).decode()}, sealed=hx(sealed_link)),
-        neg("payload of another grant (splice)", "open_payload", "IntegrityError", **pl, sealed=hx(sealed_pw)),
-        neg("forged account grant: signer is not the pinned owner", "open_payload", "IntegrityError",
-            grant_id=gid_acc, grant_key=hx(acc_key), header_text=h_forged.encode().decode(),
-            pinned_owner_sign_pk=hx(w.id_sign_pk), sealed=hx(forged)),
-        neg("grant key sealed for another grant id", "open_grant_key", "IntegrityError",
-            grant_id=gid_link, recipient_sk=hx(w.grantee.identity_box_secret), sealed=hx(sealed_key)),
-        neg("grant key opened by another account", "open_grant_key", "IntegrityError",
-            grant_id=gid_acc, recipient_sk=hx(w.bundle.identity_box_secret), sealed=hx(sealed_key)),
-        neg("grant key with a low-order ephemeral key", "open_grant_key", "IntegrityError",
-            grant_id=gid_acc, recipient_sk=hx(w.grantee.identity_box_secret),
-            sealed=X25519_LOW_ORDER[3] + hx(sealed_key[32:])),
-        neg("grant key flipped", "open_grant_key", "IntegrityError",
-            grant_id=gid_acc, recipient_sk=hx(w.grantee.identity_box_secret), sealed=hx(flip(sealed_key, 40))),
-        neg("link secret in non-canonical base64", "parse_link", "IntegrityError", link=noncanon_secret),
-        neg("link secret of 31 bytes", "parse_link", "IntegrityError",
-            link=grants.format_link(SERVER, gid_link, secret[:31])),
+            sealed=hx(sealed_link),
+        ),
+        neg(
+            "non-canonical header",
+            "open_payload",
+            "IntegrityError",
+            **{**pl, "header_text": json.dumps(link_obj, sort_keys=True)},
+            sealed=hx(sealed_link),
+        ),
+        neg(
+            "header version 2",
+            "open_payload",
+            "IntegrityError",
+            **{**pl, "header_text": canonical_json({**link_obj, "v": 2}).decode()},
+            sealed=hx(sealed_link),
+        ),
+        neg(
+            "payload of another grant (splice)",
+            "open_payload",
+            "IntegrityError",
+            **pl,
+            sealed=hx(sealed_pw),
+        ),
+        neg(
+            "forged account grant: signer is not the pinned owner",
+            "open_payload",
+            "IntegrityError",
+            grant_id=gid_acc,
+            grant_key=hx(acc_key),
+            header_text=h_forged.encode().decode(),
+            pinned_owner_sign_pk=hx(w.id_sign_pk),
+            sealed=hx(forged),
+        ),
+        neg(
+            "grant key sealed for another grant id",
+            "open_grant_key",
+            "IntegrityError",
+            grant_id=gid_link,
+            recipient_sk=hx(w.grantee.identity_box_secret),
+            sealed=hx(sealed_key),
+        ),
+        neg(
+            "grant key opened by another account",
+            "open_grant_key",
+            "IntegrityError",
+            grant_id=gid_acc,
+            recipient_sk=hx(w.bundle.identity_box_secret),
+            sealed=hx(sealed_key),
+        ),
+        neg(
+            "grant key with a low-order ephemeral key",
+            "open_grant_key",
+            "IntegrityError",
+            grant_id=gid_acc,
+            recipient_sk=hx(w.grantee.identity_box_secret),
+            sealed=X25519_LOW_ORDER[3] + hx(sealed_key[32:]),
+        ),
+        neg(
+            "grant key flipped",
+            "open_grant_key",
+            "IntegrityError",
+            grant_id=gid_acc,
+            recipient_sk=hx(w.grantee.identity_box_secret),
+            sealed=hx(flip(sealed_key, 40)),
+        ),
+        neg(
+            "link secret in non-canonical base64",
+            "parse_link",
+            "IntegrityError",
+            link=noncanon_secret,
+        ),
+        neg(
+            "link secret of 31 bytes",
+            "parse_link",
+            "IntegrityError",
+            link=grants.format_link(SERVER, gid_link, secret[:31]),
+        ),
         neg("link secret with padding", "parse_link", "IntegrityError", link=link + "="),
         neg("link without fragment", "parse_link", "FormatError", link=link.split("#")[0]),
-        neg("link with an upper-case grant id", "parse_link", "FormatError",
-            link=link.replace(gid_link, gid_link.upper())),
-        neg("link with a short grant id", "parse_link", "FormatError", link=link.replace(gid_link, gid_link[:30])),
+        neg(
+            "link with an upper-case grant id",
+            "parse_link",
+            "FormatError",
+            link=link.replace(gid_link, gid_link.upper()),
+        ),
+        neg(
+            "link with a short grant id",
+            "parse_link",
+            "FormatError",
+            link=link.replace(gid_link, gid_link[:30]),
+        ),
     ]
     return vector_file(
         "grant",
@@ -1459,31 +2415,106 @@ def build_issuer(w: World) -> JSON:
     deposit_only = deposits.IssuerCert.issue(
         w.auth_sk, w.auth_pk, w.iss_pk, ISSUER_NAME, c.not_before, c.not_after, ("deposit",)
     )
-    self_signed = deposits.IssuerCert.issue(w.iss_sk, w.iss_pk, w.iss_pk, ISSUER_NAME, c.not_before, c.not_after)
+    self_signed = deposits.IssuerCert.issue(
+        w.iss_sk, w.iss_pk, w.iss_pk, ISSUER_NAME, c.not_before, c.not_after
+    )
     claims_authority = replace(self_signed, authority_pk=w.auth_pk)
-    foreign = deposits.IssuerCert.issue(w.foreign_sk, w.foreign_pk, w.iss_pk, ISSUER_NAME, c.not_before, c.not_after)
+    foreign = deposits.IssuerCert.issue(
+        w.foreign_sk, w.foreign_pk, w.iss_pk, ISSUER_NAME, c.not_before, c.not_after
+    )
     negative = [
-        neg("authority not pinned", "issuer_cert", "IntegrityError", **base, cert_text=foreign.encode().decode()),
-        neg("self-signed", "issuer_cert", "IntegrityError", **base, cert_text=self_signed.encode().decode()),
-        neg("claims the pinned authority, signed by the issuer", "issuer_cert", "IntegrityError", **base,
-            cert_text=claims_authority.encode().decode()),
-        neg("expired", "issuer_cert", "IntegrityError", **{**base, "now": c.not_after + 1}, cert_text=c.encode().decode()),
-        neg("not yet valid", "issuer_cert", "IntegrityError", **{**base, "now": c.not_before - 1},
-            cert_text=c.encode().decode()),
-        neg("usage not granted", "issuer_cert", "IntegrityError", **{**base, "usage": "request"},
-            cert_text=deposit_only.encode().decode()),
-        neg("renamed", "issuer_cert", "IntegrityError", **base,
-            cert_text=canonical_json({**good, "cert": {**good["cert"], "name": "Préfecture"}}).decode()),
-        neg("validity extended", "issuer_cert", "IntegrityError", **base,
-            cert_text=canonical_json({**good, "cert": {**good["cert"], "not_after": c.not_after + DAY}}).decode()),
-        neg("flipped signature", "issuer_cert", "IntegrityError", **base,
-            cert_text=canonical_json({**good, "sig": b64u(flip(c.sig, 1))}).decode()),
-        neg("version true", "issuer_cert", "IntegrityError", **base,
-            cert_text=canonical_json({**good, "cert": {**good["cert"], "v": True}}).decode()),
-        neg("validity bound as a string", "issuer_cert", "IntegrityError", **base,
-            cert_text=canonical_json({**good, "cert": {**good["cert"], "not_before": str(c.not_before)}}).decode()),
-        neg("other type", "issuer_cert", "IntegrityError", **base,
-            cert_text=canonical_json({**good, "cert": {**good["cert"], "type": "device-cert"}}).decode()),
+        neg(
+            "authority not pinned",
+            "issuer_cert",
+            "IntegrityError",
+            **base,
+            cert_text=foreign.encode().decode(),
+        ),
+        neg(
+            "self-signed",
+            "issuer_cert",
+            "IntegrityError",
+            **base,
+            cert_text=self_signed.encode().decode(),
+        ),
+        neg(
+            "claims the pinned authority, signed by the issuer",
+            "issuer_cert",
+            "IntegrityError",
+            **base,
+            cert_text=claims_authority.encode().decode(),
+        ),
+        neg(
+            "expired",
+            "issuer_cert",
+            "IntegrityError",
+            **{**base, "now": c.not_after + 1},
+            cert_text=c.encode().decode(),
+        ),
+        neg(
+            "not yet valid",
+            "issuer_cert",
+            "IntegrityError",
+            **{**base, "now": c.not_before - 1},
+            cert_text=c.encode().decode(),
+        ),
+        neg(
+            "usage not granted",
+            "issuer_cert",
+            "IntegrityError",
+            **{**base, "usage": "request"},
+            cert_text=deposit_only.encode().decode(),
+        ),
+        neg(
+            "renamed",
+            "issuer_cert",
+            "IntegrityError",
+            **base,
+            cert_text=canonical_json(
+                {**good, "cert": {**good["cert"], "name": "Préfecture"}}
+            ).decode(),
+        ),
+        neg(
+            "validity extended",
+            "issuer_cert",
+            "IntegrityError",
+            **base,
+            cert_text=canonical_json(
+                {**good, "cert": {**good["cert"], "not_after": c.not_after + DAY}}
+            ).decode(),
+        ),
+        neg(
+            "flipped signature",
+            "issuer_cert",
+            "IntegrityError",
+            **base,
+            cert_text=canonical_json({**good, "sig": b64u(flip(c.sig, 1))}).decode(),
+        ),
+        neg(
+            "version true",
+            "issuer_cert",
+            "IntegrityError",
+            **base,
+            cert_text=canonical_json({**good, "cert": {**good["cert"], "v": True}}).decode(),
+        ),
+        neg(
+            "validity bound as a string",
+            "issuer_cert",
+            "IntegrityError",
+            **base,
+            cert_text=canonical_json(
+                {**good, "cert": {**good["cert"], "not_before": str(c.not_before)}}
+            ).decode(),
+        ),
+        neg(
+            "other type",
+            "issuer_cert",
+            "IntegrityError",
+            **base,
+            cert_text=canonical_json(
+                {**good, "cert": {**good["cert"], "type": "device-cert"}}
+            ).decode(),
+        ),
     ]
     return vector_file(
         "issuer_cert",
@@ -1494,7 +2525,9 @@ def build_issuer(w: World) -> JSON:
     )
 
 
-DOCUMENT = b"%PDF-1.7\n% vault test vector document\n" + det("deposit/document-body", 300) + b"\n%%EOF\n"
+DOCUMENT = (
+    b"%PDF-1.7\n% vault test vector document\n" + det("deposit/document-body", 300) + b"\n%%EOF\n"
+)
 
 
 def envelope_case(
@@ -1551,10 +2584,18 @@ def build_deposit(w: World) -> JSON:
     st = statement(w, dep_id)
     proof = deposits.DepositProof.sign(st, w.iss_sk, w.cert)
     st_msg = b"vault.v1/deposit\x00" + canonical_json(st.body())
-    env, case = envelope_case("deposit", dep_id, w.bundle, {"proof": proof.to_json()}, DOCUMENT, "deposit")
+    env, case = envelope_case(
+        "deposit", dep_id, w.bundle, {"proof": proof.to_json()}, DOCUMENT, "deposit"
+    )
     rebuilt = deposits.build_deposit(
-        statement=st, issuer_sk=w.iss_sk, cert=w.cert, document=DOCUMENT, recipient_box_pk=w.id_box_pk,
-        key=det("deposit/key"), ephemeral=det("deposit/ephemeral"), nonce=det("deposit/nonce", 24),
+        statement=st,
+        issuer_sk=w.iss_sk,
+        cert=w.cert,
+        document=DOCUMENT,
+        recipient_box_pk=w.id_box_pk,
+        key=det("deposit/key"),
+        ephemeral=det("deposit/ephemeral"),
+        nonce=det("deposit/nonce", 24),
     )
     assert rebuilt == env
     verify = {
@@ -1578,52 +2619,135 @@ def build_deposit(w: World) -> JSON:
     ]
     rsk = hx(w.bundle.identity_box_secret)
 
-    def dep_env(stmt: deposits.DepositStatement, doc: bytes = DOCUMENT, *, signer: bytes | None = None,
-                cert: deposits.IssuerCert | None = None, to: keys.AccountBundle | None = None,
-                label: str) -> str:
-        p = deposits.DepositProof(stmt, _crypto.sign(signer or w.iss_sk, b"vault.v1/deposit\x00" + canonical_json(
-            stmt.body())), cert or w.cert)
-        e, _ = envelope_case("deposit", stmt.deposit_id, to or w.bundle, {"proof": p.to_json()}, doc, label)
+    def dep_env(
+        stmt: deposits.DepositStatement,
+        doc: bytes = DOCUMENT,
+        *,
+        signer: bytes | None = None,
+        cert: deposits.IssuerCert | None = None,
+        to: keys.AccountBundle | None = None,
+        label: str,
+    ) -> str:
+        p = deposits.DepositProof(
+            stmt,
+            _crypto.sign(signer or w.iss_sk, b"vault.v1/deposit\x00" + canonical_json(stmt.body())),
+            cert or w.cert,
+        )
+        e, _ = envelope_case(
+            "deposit", stmt.deposit_id, to or w.bundle, {"proof": p.to_json()}, doc, label
+        )
         return hx(e)
 
-    foreign_cert = deposits.IssuerCert.issue(w.foreign_sk, w.foreign_pk, w.iss_pk, ISSUER_NAME, T0 - DAY, T0 + DAY)
+    foreign_cert = deposits.IssuerCert.issue(
+        w.foreign_sk, w.foreign_pk, w.iss_pk, ISSUER_NAME, T0 - DAY, T0 + DAY
+    )
     other_iss_pk, other_iss_sk = deposits.issuer_keypair(det("issuer/other"))
     base = {"id": dep_id, "recipient_box_sk": rsk, "verify": verify}
     negative = [
-        neg("retargeted: Jean's deposit re-sealed to Bouchra", "deposit", "IntegrityError",
-            id=dep_id, recipient_box_sk=hx(w.grantee.identity_box_secret),
+        neg(
+            "retargeted: Jean's deposit re-sealed to Bouchra",
+            "deposit",
+            "IntegrityError",
+            id=dep_id,
+            recipient_box_sk=hx(w.grantee.identity_box_secret),
             verify={**verify, "owner": GRANTEE, "owner_sign_pk": hx(w.grantee_identity.sign_pk)},
-            envelope=dep_env(st, to=w.grantee, label="deposit/retarget")),
-        neg("addressed to another key of the same handle", "deposit", "IntegrityError", **base,
-            envelope=dep_env(statement(w, dep_id, to_sign_pk=w.grantee_identity.sign_pk), label="deposit/tokey")),
-        neg("opened under another deposit id (AD)", "deposit", "IntegrityError",
-            **{**base, "id": det("deposit/other-id", 16).hex()}, envelope=hx(env)),
-        neg("statement for another deposit id", "deposit", "IntegrityError",
+            envelope=dep_env(st, to=w.grantee, label="deposit/retarget"),
+        ),
+        neg(
+            "addressed to another key of the same handle",
+            "deposit",
+            "IntegrityError",
+            **base,
+            envelope=dep_env(
+                statement(w, dep_id, to_sign_pk=w.grantee_identity.sign_pk), label="deposit/tokey"
+            ),
+        ),
+        neg(
+            "opened under another deposit id (AD)",
+            "deposit",
+            "IntegrityError",
             **{**base, "id": det("deposit/other-id", 16).hex()},
-            envelope=_reid_envelope(w, st, det("deposit/other-id", 16).hex())),
+            envelope=hx(env),
+        ),
+        neg(
+            "statement for another deposit id",
+            "deposit",
+            "IntegrityError",
+            **{**base, "id": det("deposit/other-id", 16).hex()},
+            envelope=_reid_envelope(w, st, det("deposit/other-id", 16).hex()),
+        ),
         neg("flipped sealed key", "deposit", "IntegrityError", **base, envelope=hx(flip(env, 40))),
         neg("flipped ciphertext", "deposit", "IntegrityError", **base, envelope=hx(flip(env, 200))),
         neg("flipped tag", "deposit", "IntegrityError", **base, envelope=hx(flip(env, -1))),
-        neg("flipped length prefix", "deposit", "IntegrityError", **base, envelope=hx(flip(env, 4))),
+        neg(
+            "flipped length prefix", "deposit", "IntegrityError", **base, envelope=hx(flip(env, 4))
+        ),
         neg("truncated", "deposit", "IntegrityError", **base, envelope=hx(env[:-1])),
         neg("extended", "deposit", "IntegrityError", **base, envelope=hx(env + b"\x00")),
-        neg("document swapped", "deposit", "IntegrityError", **base,
-            envelope=dep_env(st, DOCUMENT + b" ", label="deposit/swapdoc")),
-        neg("signed by a key other than the certificate's", "deposit", "IntegrityError", **base,
-            envelope=dep_env(st, signer=other_iss_sk, label="deposit/othersigner")),
-        neg("statement names another issuer key", "deposit", "IntegrityError", **base,
-            envelope=dep_env(statement(w, dep_id, issuer_pk=other_iss_pk), signer=other_iss_sk,
-                             label="deposit/otherissuer")),
-        neg("certificate from an authority not pinned", "deposit", "IntegrityError", **base,
-            envelope=dep_env(st, cert=foreign_cert, label="deposit/foreign")),
-        neg("issued after the certificate expired", "deposit", "IntegrityError", **base,
-            envelope=dep_env(statement(w, dep_id, issued=w.cert.not_after + 1), label="deposit/expired")),
-        neg("issued before the certificate was valid", "deposit", "IntegrityError", **base,
-            envelope=dep_env(statement(w, dep_id, issued=w.cert.not_before - 1), label="deposit/early")),
-        neg("dated more than a day in the future", "deposit", "IntegrityError", **base,
-            envelope=dep_env(statement(w, dep_id, issued=T0 + 3 * DAY), label="deposit/future")),
-        neg("size differs from the document", "deposit", "IntegrityError", **base,
-            envelope=dep_env(statement(w, dep_id, size=len(DOCUMENT) + 1), label="deposit/size")),
+        neg(
+            "document swapped",
+            "deposit",
+            "IntegrityError",
+            **base,
+            envelope=dep_env(st, DOCUMENT + b" ", label="deposit/swapdoc"),
+        ),
+        neg(
+            "signed by a key other than the certificate's",
+            "deposit",
+            "IntegrityError",
+            **base,
+            envelope=dep_env(st, signer=other_iss_sk, label="deposit/othersigner"),
+        ),
+        neg(
+            "statement names another issuer key",
+            "deposit",
+            "IntegrityError",
+            **base,
+            envelope=dep_env(
+                statement(w, dep_id, issuer_pk=other_iss_pk),
+                signer=other_iss_sk,
+                label="deposit/otherissuer",
+            ),
+        ),
+        neg(
+            "certificate from an authority not pinned",
+            "deposit",
+            "IntegrityError",
+            **base,
+            envelope=dep_env(st, cert=foreign_cert, label="deposit/foreign"),
+        ),
+        neg(
+            "issued after the certificate expired",
+            "deposit",
+            "IntegrityError",
+            **base,
+            envelope=dep_env(
+                statement(w, dep_id, issued=w.cert.not_after + 1), label="deposit/expired"
+            ),
+        ),
+        neg(
+            "issued before the certificate was valid",
+            "deposit",
+            "IntegrityError",
+            **base,
+            envelope=dep_env(
+                statement(w, dep_id, issued=w.cert.not_before - 1), label="deposit/early"
+            ),
+        ),
+        neg(
+            "dated more than a day in the future",
+            "deposit",
+            "IntegrityError",
+            **base,
+            envelope=dep_env(statement(w, dep_id, issued=T0 + 3 * DAY), label="deposit/future"),
+        ),
+        neg(
+            "size differs from the document",
+            "deposit",
+            "IntegrityError",
+            **base,
+            envelope=dep_env(statement(w, dep_id, size=len(DOCUMENT) + 1), label="deposit/size"),
+        ),
     ]
     return vector_file(
         "deposit",
@@ -1637,7 +2761,9 @@ def build_deposit(w: World) -> JSON:
 def _reid_envelope(w: World, st: deposits.DepositStatement, outer_id: str) -> str:
     """A genuine statement for deposit X sealed in an envelope for deposit Y."""
     proof = deposits.DepositProof.sign(st, w.iss_sk, w.cert)
-    env, _ = envelope_case("deposit", outer_id, w.bundle, {"proof": proof.to_json()}, DOCUMENT, "deposit/reid")
+    env, _ = envelope_case(
+        "deposit", outer_id, w.bundle, {"proof": proof.to_json()}, DOCUMENT, "deposit/reid"
+    )
     return hx(env)
 
 
@@ -1658,10 +2784,20 @@ def build_request(w: World) -> JSON:
     meta = {"cert": w.cert.to_json(), "sig": b64u(sig), "statement": st.body()}
     env, case = envelope_case("request", req_id, w.bundle, meta, b"", "request")
     assert env == deposits.build_request(
-        statement=st, issuer_sk=w.iss_sk, cert=w.cert, recipient_box_pk=w.id_box_pk,
-        key=det("request/key"), ephemeral=det("request/ephemeral"), nonce=det("request/nonce", 24),
+        statement=st,
+        issuer_sk=w.iss_sk,
+        cert=w.cert,
+        recipient_box_pk=w.id_box_pk,
+        key=det("request/key"),
+        ephemeral=det("request/ephemeral"),
+        nonce=det("request/nonce", 24),
     )
-    verify = {"trusted": [hx(w.auth_pk)], "now": T0 + DAY, "owner": HANDLE, "owner_sign_pk": hx(w.id_sign_pk)}
+    verify = {
+        "trusted": [hx(w.auth_pk)],
+        "now": T0 + DAY,
+        "owner": HANDLE,
+        "owner_sign_pk": hx(w.id_sign_pk),
+    }
     positive = [
         {
             "op": "request",
@@ -1673,7 +2809,9 @@ def build_request(w: World) -> JSON:
         }
     ]
 
-    def req_env(meta2: JSON, label: str, rid: str = req_id, to: keys.AccountBundle | None = None) -> str:
+    def req_env(
+        meta2: JSON, label: str, rid: str = req_id, to: keys.AccountBundle | None = None
+    ) -> str:
         return hx(envelope_case("request", rid, to or w.bundle, meta2, b"", label)[0])
 
     st_bob = replace(st, to=GRANTEE, to_sign_pk=w.grantee_identity.sign_pk)
@@ -1681,31 +2819,93 @@ def build_request(w: World) -> JSON:
     base = {"id": req_id, "recipient_box_sk": hx(w.bundle.identity_box_secret), "verify": verify}
     _, other_sk = deposits.issuer_keypair(det("issuer/other"))
     negative = [
-        neg("opened under another request id (AD)", "request", "IntegrityError",
-            **{**base, "id": det("request/other", 16).hex()}, envelope=hx(env)),
+        neg(
+            "opened under another request id (AD)",
+            "request",
+            "IntegrityError",
+            **{**base, "id": det("request/other", 16).hex()},
+            envelope=hx(env),
+        ),
         neg("flipped ciphertext", "request", "IntegrityError", **base, envelope=hx(flip(env, 150))),
         neg("truncated", "request", "IntegrityError", **base, envelope=hx(env[:-1])),
-        neg("message changed after signing", "request", "IntegrityError", **base,
-            envelope=req_env({**meta, "statement": {**st.body(), "message": "Payez 100 €"}}, "request/msg")),
-        neg("due date moved after signing", "request", "IntegrityError", **base,
-            envelope=req_env({**meta, "statement": {**st.body(), "due": st.due - 10 * DAY}}, "request/due")),
-        neg("signed by another key", "request", "IntegrityError", **base,
-            envelope=req_env({**meta, "sig": b64u(_crypto.sign(other_sk, b"vault.v1/request\x00" + canonical_json(
-                st.body())))}, "request/othersig")),
-        neg("addressed to another person (re-sealed)", "request", "IntegrityError", **base,
-            envelope=req_env({"cert": w.cert.to_json(), "sig": b64u(sig_bob), "statement": st_bob.body()},
-                             "request/retarget")),
-        neg("certificate not valid now", "request", "IntegrityError", **{**base, "verify": {**verify,
-            "now": w.cert.not_after + 1}}, envelope=hx(env)),
-        neg("certificate from an authority not pinned", "request", "IntegrityError",
-            **{**base, "verify": {**verify, "trusted": [hx(w.foreign_pk)]}}, envelope=hx(env)),
-        neg("statement for another request id", "request", "IntegrityError",
+        neg(
+            "message changed after signing",
+            "request",
+            "IntegrityError",
+            **base,
+            envelope=req_env(
+                {**meta, "statement": {**st.body(), "message": "Payez 100 €"}}, "request/msg"
+            ),
+        ),
+        neg(
+            "due date moved after signing",
+            "request",
+            "IntegrityError",
+            **base,
+            envelope=req_env(
+                {**meta, "statement": {**st.body(), "due": st.due - 10 * DAY}}, "request/due"
+            ),
+        ),
+        neg(
+            "signed by another key",
+            "request",
+            "IntegrityError",
+            **base,
+            envelope=req_env(
+                {
+                    **meta,
+                    "sig": b64u(
+                        _crypto.sign(other_sk, b"vault.v1/request\x00" + canonical_json(st.body()))
+                    ),
+                },
+                "request/othersig",
+            ),
+        ),
+        neg(
+            "addressed to another person (re-sealed)",
+            "request",
+            "IntegrityError",
+            **base,
+            envelope=req_env(
+                {"cert": w.cert.to_json(), "sig": b64u(sig_bob), "statement": st_bob.body()},
+                "request/retarget",
+            ),
+        ),
+        neg(
+            "certificate not valid now",
+            "request",
+            "IntegrityError",
+            **{**base, "verify": {**verify, "now": w.cert.not_after + 1}},
+            envelope=hx(env),
+        ),
+        neg(
+            "certificate from an authority not pinned",
+            "request",
+            "IntegrityError",
+            **{**base, "verify": {**verify, "trusted": [hx(w.foreign_pk)]}},
+            envelope=hx(env),
+        ),
+        neg(
+            "statement for another request id",
+            "request",
+            "IntegrityError",
             **{**base, "id": det("request/other", 16).hex()},
-            envelope=req_env(meta, "request/reid", rid=det("request/other", 16).hex())),
-        neg("signature field missing", "request", "IntegrityError", **base,
-            envelope=req_env({k: v for k, v in meta.items() if k != "sig"}, "request/nosig")),
-        neg("signature field not base64url", "request", "IntegrityError", **base,
-            envelope=req_env({**meta, "sig": "!"}, "request/badsig")),
+            envelope=req_env(meta, "request/reid", rid=det("request/other", 16).hex()),
+        ),
+        neg(
+            "signature field missing",
+            "request",
+            "IntegrityError",
+            **base,
+            envelope=req_env({k: v for k, v in meta.items() if k != "sig"}, "request/nosig"),
+        ),
+        neg(
+            "signature field not base64url",
+            "request",
+            "IntegrityError",
+            **base,
+            envelope=req_env({**meta, "sig": "!"}, "request/badsig"),
+        ),
     ]
     return vector_file(
         "request",

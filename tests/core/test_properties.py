@@ -107,8 +107,9 @@ safe_path = st.lists(name_part, min_size=1, max_size=4).map("/".join)
 
 json_values = st.recursive(
     st.none() | st.booleans() | safe_int | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -184,17 +185,16 @@ def test_canonical_json_rejects_other_spellings(value: Any, indent: int, ascii_o
             parse_canonical_json(text)
 
 
-def _no_known_bug(data: bytes) -> bool:
-    # Known vault_core bugs (reported): lone-surrogate escapes and > 4300-digit integers raise
-    # UnicodeEncodeError / ValueError instead of FormatError. Keep them out of this property;
-    # protocol/vectors/encoding.json carries them as strict xfails.
-    return b"\\ud" not in data.lower() and not any(c.isdigit() for c in data.decode("latin-1"))
-
-
 @MANY
-@given(st.binary(max_size=64) | st.text(alphabet='{}[]":,\\ntrufalse0123-eE.u ', max_size=40).map(str.encode))
+@given(
+    st.binary(max_size=64)
+    | st.text(alphabet='{}[]":,\\ntrufalse0123-eE.u ', max_size=40).map(str.encode)
+)
 def test_parse_canonical_json_only_raises_format_error(data: bytes) -> None:
-    assume(_no_known_bug(data) or len(data) < 20)
+    # Known vault_core bug (reported): a lone-surrogate escape ("\ud800") raises
+    # UnicodeEncodeError instead of FormatError (and so does an integer of more than 4300
+    # digits, out of reach of these sizes). vectors/encoding.json carries both as strict xfails.
+    assume(b"\\ud" not in data.lower())
     try:
         parse_canonical_json(data)
     except FormatError:
@@ -226,7 +226,9 @@ def test_chunk_flip_rejected(plain: bytes, nonce: bytes, index: int, mask: int) 
 
 @FAST
 @given(st.binary(min_size=1, max_size=500), b24, st.data())
-def test_chunk_truncated_or_extended_rejected(plain: bytes, nonce: bytes, data: st.DataObject) -> None:
+def test_chunk_truncated_or_extended_rejected(
+    plain: bytes, nonce: bytes, data: st.DataObject
+) -> None:
     ref, blob = _sealed_chunk(plain, nonce)
     cut = data.draw(st.integers(min_value=0, max_value=len(blob) - 1))
     only_integrity(lambda: chunks.open_chunk(ref, blob[:cut]))
@@ -295,9 +297,13 @@ def test_manifest_truncate_extend_splice_rejected(
 ) -> None:
     _, blob = manifest.seal_manifest(m, key, nonce)
     cut = blob[: data.draw(st.integers(0, len(blob) - 1))]
-    only_integrity(lambda: manifest.open_manifest(cut, _crypto.sha256(cut).hex(), key, m.file_id, m.version))
+    only_integrity(
+        lambda: manifest.open_manifest(cut, _crypto.sha256(cut).hex(), key, m.file_id, m.version)
+    )
     ext = blob + data.draw(st.binary(min_size=1, max_size=40))
-    only_integrity(lambda: manifest.open_manifest(ext, _crypto.sha256(ext).hex(), key, m.file_id, m.version))
+    only_integrity(
+        lambda: manifest.open_manifest(ext, _crypto.sha256(ext).hex(), key, m.file_id, m.version)
+    )
     bid = _crypto.sha256(blob).hex()
     other_version = m.version + 1 if m.version < 2**32 - 1 else 1
     only_integrity(lambda: manifest.open_manifest(blob, bid, key, m.file_id, other_version))
@@ -329,7 +335,9 @@ def test_manifest_reordered_chunks_rejected(
 
 @FAST
 @given(b32, b24, st.sampled_from(keys.BUNDLE_SLOTS), st.integers(0), masks)
-def test_bundle_round_trip_and_flip(kek: bytes, nonce: bytes, slot: str, index: int, mask: int) -> None:
+def test_bundle_round_trip_and_flip(
+    kek: bytes, nonce: bytes, slot: str, index: int, mask: int
+) -> None:
     wrapped = keys.wrap_bundle(BUNDLE, kek, slot, nonce)
     assert keys.unwrap_bundle(wrapped, kek, HANDLE, slot) == BUNDLE
     only_integrity(lambda: keys.unwrap_bundle(flip_at(wrapped, index, mask), kek, HANDLE, slot))
@@ -373,7 +381,7 @@ class Chain:
         self.seq = 0
         self.head = log.genesis_hash(HANDLE)
 
-    def add(self, dev: int, record: log.Record, nonce: bytes = bytes(24), **over: Any) -> bytes:
+    def add(self, dev: int, record: log.Record, nonce: bytes = bytes(24)) -> bytes:
         dev_id, _, sk, _ = DEVICES[dev]
         args: dict[str, Any] = {
             "handle": HANDLE,
@@ -386,7 +394,6 @@ class Chain:
             "record": record,
             "nonce": nonce,
         }
-        args.update(over)
         entry = log.make_entry(**args)
         data = entry.encode()
         self.entries.append(data)
@@ -446,7 +453,9 @@ def test_log_round_trip(records: list[log.FileRecord]) -> None:
 
 @MANY
 @given(records_list, st.integers(min_value=0), st.integers(min_value=0), masks)
-def test_log_entry_flip_rejected(records: list[log.FileRecord], which: int, index: int, mask: int) -> None:
+def test_log_entry_flip_rejected(
+    records: list[log.FileRecord], which: int, index: int, mask: int
+) -> None:
     c = valid_chain(records)
     k = which % len(c.entries)
     bad = list(c.entries)
@@ -455,8 +464,36 @@ def test_log_entry_flip_rejected(records: list[log.FileRecord], which: int, inde
 
 
 @FAST
+@given(records_list, st.integers(min_value=0), st.binary(min_size=1, max_size=20), st.booleans())
+def test_log_entry_truncated_or_extended_rejected(
+    records: list[log.FileRecord], cut: int, extra: bytes, extend: bool
+) -> None:
+    c = valid_chain(records)
+    last = c.entries[-1]
+    bad = last + extra if extend else last[: cut % len(last)]
+    rejects([*c.entries[:-1], bad])
+
+
+@MANY
+@given(records_list, st.integers(min_value=0), masks)
+def test_log_record_ciphertext_flip_rejected(
+    records: list[log.FileRecord], index: int, mask: int
+) -> None:
+    """Even re-signed by a genuine device, a modified record ciphertext does not open."""
+    c = valid_chain(records)
+    entry = log.LogEntry.decode(c.entries[-1])
+    forged = replace(entry, rec=flip_at(entry.rec, index, mask), sig=b"")
+    msg = b"vault.v1/log-entry\x00" + canonical_json(forged.unsigned())
+    forged = replace(forged, sig=_crypto.sign(DEVICES[1][2], msg))
+    only_integrity(lambda: log.open_record(HANDLE, VK.record_key, forged))
+    rejects([*c.entries[:-1], forged.encode()])
+
+
+@FAST
 @given(records_list, st.data())
-def test_log_drop_reorder_replay_rejected(records: list[log.FileRecord], data: st.DataObject) -> None:
+def test_log_drop_reorder_replay_rejected(
+    records: list[log.FileRecord], data: st.DataObject
+) -> None:
     e = valid_chain(records).entries
     n = len(e)
     drop = data.draw(st.integers(0, n - 2))  # dropping the last one is withholding (below)
@@ -468,12 +505,14 @@ def test_log_drop_reorder_replay_rejected(records: list[log.FileRecord], data: s
     rejects(swapped)
     r = data.draw(st.integers(0, n - 1))
     at = data.draw(st.integers(r + 1, n))
-    rejects(e[:at] + [e[r]] + e[at:])
+    rejects([*e[:at], e[r], *e[at:]])
 
 
 @FAST
 @given(records_list, file_records(), st.data())
-def test_log_fork_rejected(records: list[log.FileRecord], other: log.FileRecord, data: st.DataObject) -> None:
+def test_log_fork_rejected(
+    records: list[log.FileRecord], other: log.FileRecord, data: st.DataObject
+) -> None:
     c = valid_chain(records)
     k = data.draw(st.integers(1, len(c.entries) - 1))  # fork after entry k (1-based seq k)
     fork = Chain()
@@ -498,7 +537,9 @@ def test_log_fork_rejected(records: list[log.FileRecord], other: log.FileRecord,
 
 @FAST
 @given(records_list, file_records())
-def test_log_unknown_injected_revoked_devices(records: list[log.FileRecord], rec: log.FileRecord) -> None:
+def test_log_unknown_injected_revoked_devices(
+    records: list[log.FileRecord], rec: log.FileRecord
+) -> None:
     c = valid_chain(records)
     # Unknown device (certified, but never enrolled in the log).
     c2 = valid_chain(records)
@@ -510,10 +551,11 @@ def test_log_unknown_injected_revoked_devices(records: list[log.FileRecord], rec
     c3 = valid_chain(records)
     c3.add(3, log.DeviceRecord("device", dev_id, forged.encode()))
     rejects(c3.entries)
-    # A certificate from another account's identity.
-    foreign = keys.DeviceCert.issue(OTHER, dev_id, "x", pk, 0)
+    # A certificate for this handle, signed by another account's identity key.
+    msg = keys.DeviceCert._message(HANDLE, dev_id, "x", pk, 0)
+    foreign = keys.DeviceCert(HANDLE, dev_id, "x", pk, 0, _crypto.sign(OTHER.identity_sign[1], msg))
     c4 = valid_chain(records)
-    c4.add(3, log.DeviceRecord("device", dev_id, replace(foreign, handle=HANDLE).encode()))
+    c4.add(3, log.DeviceRecord("device", dev_id, foreign.encode()))
     rejects(c4.entries)
     # Revoked device.
     c5 = valid_chain(records)
@@ -536,11 +578,20 @@ def test_log_record_bound_to_its_seq(records: list[log.FileRecord], ad_seq: int)
     seq = c.seq + 1
     assume(ad_seq != seq)
     e = log.make_entry(
-        handle=HANDLE, record_key=VK.record_key, device_id=dev_id, device_sk=sk, seq=ad_seq,
-        prev=c.head, time=0, record=records[1], nonce=bytes(24),
-    )  # fmt: skip
+        handle=HANDLE,
+        record_key=VK.record_key,
+        device_id=dev_id,
+        device_sk=sk,
+        seq=ad_seq,
+        prev=c.head,
+        time=0,
+        record=records[1],
+        nonce=bytes(24),
+    )
     moved = replace(e, seq=seq, sig=b"")
-    moved = replace(moved, sig=_crypto.sign(sk, b"vault.v1/log-entry\x00" + canonical_json(moved.unsigned())))
+    moved = replace(
+        moved, sig=_crypto.sign(sk, b"vault.v1/log-entry\x00" + canonical_json(moved.unsigned()))
+    )
     rejects([*c.entries, moved.encode()])
 
 
@@ -581,7 +632,9 @@ def grant_payloads(draw: st.DrawFn) -> tuple[grants.GrantHeader, grants.GrantPay
 
 @FAST
 @given(grant_payloads(), b32, b24)
-def test_grant_payload_round_trip(hp: tuple[grants.GrantHeader, grants.GrantPayload], key: bytes, nonce: bytes) -> None:
+def test_grant_payload_round_trip(
+    hp: tuple[grants.GrantHeader, grants.GrantPayload], key: bytes, nonce: bytes
+) -> None:
     header, payload = hp
     sealed = grants.seal_payload(header, payload, key, ID_SK, nonce)
     h, p = grants.open_payload(header.encode(), sealed, key, header.grant_id, ID_PK)
@@ -603,9 +656,13 @@ def test_grant_payload_flip_rejected(
     hb = header.encode()
     sealed = grants.seal_payload(header, payload, key, ID_SK, nonce)
     if in_header:
-        only_integrity(lambda: grants.open_payload(flip_at(hb, index, mask), sealed, key, header.grant_id))
+        only_integrity(
+            lambda: grants.open_payload(flip_at(hb, index, mask), sealed, key, header.grant_id)
+        )
     else:
-        only_integrity(lambda: grants.open_payload(hb, flip_at(sealed, index, mask), key, header.grant_id))
+        only_integrity(
+            lambda: grants.open_payload(hb, flip_at(sealed, index, mask), key, header.grant_id)
+        )
 
 
 @FAST
@@ -630,8 +687,8 @@ def test_grant_payload_truncate_extend_splice_rejected(
 
 
 @FAST
-@given(b32, st.one_of(st.none(), st.text(max_size=10)))
-def test_link_round_trip(secret: bytes, _unused: str | None) -> None:
+@given(b32)
+def test_link_round_trip(secret: bytes) -> None:
     gid = secret[:16].hex()
     link = grants.format_link("https://v.example/", gid, secret)
     assert grants.parse_link(link) == ("https://v.example", gid, secret)
@@ -675,18 +732,28 @@ def test_envelope_round_trip(
 
 
 @MANY
-@given(st.sampled_from(["deposit", "request"]), hex32, st.binary(max_size=300), st.integers(min_value=0), masks, st.data())
+@given(
+    st.sampled_from(["deposit", "request"]),
+    hex32,
+    st.binary(max_size=300),
+    st.integers(min_value=0),
+    masks,
+    st.data(),
+)
 def test_envelope_tampering_rejected(
     kind: str, item_id: str, body: bytes, index: int, mask: int, data: st.DataObject
 ) -> None:
-    env = deposits.seal_envelope(kind, item_id, BOX_PK, {"a": 1}, body, b"\x01" * 32, b"\x02" * 32, bytes(24))
+    env = deposits.seal_envelope(
+        kind, item_id, BOX_PK, {"a": 1}, body, b"\x01" * 32, b"\x02" * 32, bytes(24)
+    )
     only_integrity(lambda: deposits.open_envelope(kind, item_id, BOX_SK, flip_at(env, index, mask)))
     cut = data.draw(st.integers(0, len(env) - 1))
     only_integrity(lambda: deposits.open_envelope(kind, item_id, BOX_SK, env[:cut]))
     only_integrity(lambda: deposits.open_envelope(kind, item_id, BOX_SK, env + b"\x00"))
     other_kind = "request" if kind == "deposit" else "deposit"
     only_integrity(lambda: deposits.open_envelope(other_kind, item_id, BOX_SK, env))
-    only_integrity(lambda: deposits.open_envelope(kind, item_id[::-1], BOX_SK, env) if item_id != item_id[::-1] else (_ for _ in ()).throw(IntegrityError()))
+    other_id = ("1" if item_id[0] == "0" else "0") + item_id[1:]
+    only_integrity(lambda: deposits.open_envelope(kind, other_id, BOX_SK, env))
     only_integrity(lambda: deposits.open_envelope(kind, item_id, OTHER_BOX_SK, env))
 
 
@@ -708,38 +775,80 @@ def _statement(dep_id: str, doc: bytes, **changes: Any) -> deposits.DepositState
 
 @FAST
 @given(hex32, st.binary(max_size=3000), b32, b32, b24)
-def test_deposit_round_trip_and_retarget(dep_id: str, doc: bytes, key: bytes, eph: bytes, nonce: bytes) -> None:
+def test_deposit_round_trip_and_retarget(
+    dep_id: str, doc: bytes, key: bytes, eph: bytes, nonce: bytes
+) -> None:
     stmt = _statement(dep_id, doc)
     env = deposits.build_deposit(
-        statement=stmt, issuer_sk=ISS_SK, cert=CERT, document=doc, recipient_box_pk=BOX_PK,
-        key=key, ephemeral=eph, nonce=nonce,
-    )  # fmt: skip
+        statement=stmt,
+        issuer_sk=ISS_SK,
+        cert=CERT,
+        document=doc,
+        recipient_box_pk=BOX_PK,
+        key=key,
+        ephemeral=eph,
+        nonce=nonce,
+    )
     proof, got = deposits.open_deposit(dep_id, BOX_SK, env)
     assert got == doc
     now = 1_767_225_600 + 10
-    name = proof.verify(trusted=TRUSTED, now=now, owner=HANDLE, owner_sign_pk=ID_PK,
-                        document_sha256=deposits.document_hash(got))  # fmt: skip
+    name = proof.verify(
+        trusted=TRUSTED,
+        now=now,
+        owner=HANDLE,
+        owner_sign_pk=ID_PK,
+        document_sha256=deposits.document_hash(got),
+    )
     assert name == "Mairie"
     # Re-sealed by the recipient to someone else: opens, but is not addressed to them.
-    env2 = deposits.seal_envelope("deposit", dep_id, OTHER_BOX_PK, {"proof": proof.to_json()}, doc, key, eph, nonce)
+    env2 = deposits.seal_envelope(
+        "deposit", dep_id, OTHER_BOX_PK, {"proof": proof.to_json()}, doc, key, eph, nonce
+    )
     proof2, doc2 = deposits.open_deposit(dep_id, OTHER_BOX_SK, env2)
     other_pk = OTHER.identity_sign[0]
     only_integrity(
-        lambda: proof2.verify(trusted=TRUSTED, now=now, owner="bouchra", owner_sign_pk=other_pk,
-                              document_sha256=deposits.document_hash(doc2))  # fmt: skip
+        lambda: proof2.verify(
+            trusted=TRUSTED,
+            now=now,
+            owner="bouchra",
+            owner_sign_pk=other_pk,
+            document_sha256=deposits.document_hash(doc2),
+        )
     )
     only_integrity(
-        lambda: proof.verify(trusted={}, now=now, owner=HANDLE, owner_sign_pk=ID_PK,
-                             document_sha256=deposits.document_hash(got))  # fmt: skip
+        lambda: proof.verify(
+            trusted={},
+            now=now,
+            owner=HANDLE,
+            owner_sign_pk=ID_PK,
+            document_sha256=deposits.document_hash(got),
+        )
     )
 
 
 @FAST
-@given(hex32, st.lists(st.text(min_size=1, max_size=10), max_size=3), st.text(max_size=50), b32, b32, b24)
-def test_request_round_trip(req_id: str, needs: list[str], message: str, key: bytes, eph: bytes, nonce: bytes) -> None:
-    stmt = deposits.RequestStatement(req_id, HANDLE, ID_PK, tuple(needs), 1_800_000_000, message, 1_767_225_600, ISS_PK, "mairie")
+@given(
+    hex32,
+    st.lists(st.text(min_size=1, max_size=10), max_size=3),
+    st.text(max_size=50),
+    b32,
+    b32,
+    b24,
+)
+def test_request_round_trip(
+    req_id: str, needs: list[str], message: str, key: bytes, eph: bytes, nonce: bytes
+) -> None:
+    stmt = deposits.RequestStatement(
+        req_id, HANDLE, ID_PK, tuple(needs), 1_800_000_000, message, 1_767_225_600, ISS_PK, "mairie"
+    )
     env = deposits.build_request(
-        statement=stmt, issuer_sk=ISS_SK, cert=CERT, recipient_box_pk=BOX_PK, key=key, ephemeral=eph, nonce=nonce
+        statement=stmt,
+        issuer_sk=ISS_SK,
+        cert=CERT,
+        recipient_box_pk=BOX_PK,
+        key=key,
+        ephemeral=eph,
+        nonce=nonce,
     )
     got, cert = deposits.open_request(req_id, BOX_SK, env)
     assert got == stmt and cert == CERT
@@ -839,9 +948,27 @@ def test_kdf_floor_examples() -> None:
 # -- paths ------------------------------------------------------------------------------------
 
 TRAVERSAL = [
-    "", ".", "..", "../x", "a/..", "a/../b", "a/./b", "/etc/passwd", "/", "a//b", "a/", "a\\b",
-    "..\\..\\x", "a\x00b", "\x00", "C:/Windows", "C:x", "c:\\x", "a/\nb", "a/\x1fb",
-]  # fmt: skip
+    "",
+    ".",
+    "..",
+    "../x",
+    "a/..",
+    "a/../b",
+    "a/./b",
+    "/etc/passwd",
+    "/",
+    "a//b",
+    "a/",
+    "a\\b",
+    "..\\..\\x",
+    "a\x00b",
+    "\x00",
+    "C:/Windows",
+    "C:x",
+    "c:\\x",
+    "a/\nb",
+    "a/\x1fb",
+]
 
 
 @pytest.mark.parametrize("path", TRAVERSAL)
@@ -851,7 +978,12 @@ def test_check_path_refuses_traversal(path: str) -> None:
 
 
 @MANY
-@given(st.text(max_size=30) | st.lists(st.sampled_from(["a", "..", ".", "", "b:", "C:", "\\", "é"]), max_size=5).map("/".join))
+@given(
+    st.text(max_size=30)
+    | st.lists(st.sampled_from(["a", "..", ".", "", "b:", "C:", "\\", "é"]), max_size=5).map(
+        "/".join
+    )
+)
 def test_check_path_never_escapes(path: str) -> None:
     try:
         log.check_path(path)
@@ -864,3 +996,52 @@ def test_check_path_never_escapes(path: str) -> None:
     base = PurePosixPath("/sync")
     joined = PurePosixPath(*(base / posix).parts)
     assert joined.parts[: len(base.parts)] == base.parts
+
+
+# -- known vault_core bugs (reported; strict xfail: remove the mark once fixed) ---------------
+
+POISON = [
+    {"mtime": -1000},  # a file dated before 1970 (st_mtime_ns // 10**6 < 0)
+    {"doc_type": ""},
+    {"doc_type": "x" * 65},  # e.g. copied from an issuer's deposit statement
+    {"path": "dir/a\\b"},  # a legal Linux file name
+]
+
+
+@pytest.mark.xfail(strict=True, reason="vault_core bug: make_entry signs records it rejects")
+@pytest.mark.parametrize(
+    "change", POISON, ids=lambda c: next(iter(c)) + "=" + repr(next(iter(c.values())))[:12]
+)
+def test_make_entry_refuses_records_its_verifier_rejects(change: dict[str, Any]) -> None:
+    base = log.FileRecord(
+        file_id="cd" * 16,
+        version=1,
+        path="a",
+        deleted=False,
+        size=1,
+        content=b"\x01" * 32,
+        manifest="ef" * 32,
+        key=b"\x02" * 32,
+    )
+    rec = replace(base, **change)
+    c = valid_chain([])
+    # Today the entry is signed and appended, then every verifier rejects it forever.
+    with pytest.raises(FormatError):
+        c.add(1, rec)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="vault_core weakness: pinned key optional for account grants"
+)
+def test_account_grant_requires_the_pinned_owner_key() -> None:
+    srv_pk, srv_sk = keys.device_keypair(b"\x33" * 32)
+    gid = "12" * 16
+    header = grants.GrantHeader(
+        gid, HANDLE, srv_pk, "account", "bouchra", OTHER_BOX_PK, 2**40, None, False, 0
+    )
+    key = b"\x44" * 32
+    sealed = grants.seal_payload(
+        header, grants.GrantPayload(gid, 1, (), ()), key, srv_sk, bytes(24)
+    )
+    # A server can mint an account grant "from jean"; only the pinned key stops it.
+    only_integrity(lambda: grants.open_payload(header.encode(), sealed, key, gid))

@@ -66,10 +66,24 @@ def H(value: str) -> bytes:
 
 def test_files_present() -> None:
     expected = {
-        "encoding", "kdf", "login", "bundle", "identity", "public_keys", "device_cert", "chunk",
-        "manifest", "log", "paths", "seal", "grant", "issuer_cert", "deposit", "request",
+        "encoding",
+        "kdf",
+        "login",
+        "bundle",
+        "identity",
+        "public_keys",
+        "device_cert",
+        "chunk",
+        "manifest",
+        "log",
+        "paths",
+        "seal",
+        "grant",
+        "issuer_cert",
+        "deposit",
+        "request",
         "recovery",
-    }  # fmt: skip
+    }
     assert expected == set(FILES)
 
 
@@ -155,9 +169,13 @@ def pos_login_proof(c: dict[str, Any], doc: dict[str, Any]) -> None:
     msg = login.login_proof_message(c["handle"], c["host"], c["purpose"], H(c["challenge"]))
     assert msg == H(c["message"])
     login.verify_login_proof(
-        H(c["public_key"]), c["handle"], c["host"], c["purpose"], H(c["challenge"]),
+        H(c["public_key"]),
+        c["handle"],
+        c["host"],
+        c["purpose"],
+        H(c["challenge"]),
         H(c["signature"]),
-    )  # fmt: skip
+    )
 
 
 def pos_token_hash(c: dict[str, Any], doc: dict[str, Any]) -> None:
@@ -202,7 +220,12 @@ def pos_device_cert(c: dict[str, Any], doc: dict[str, Any]) -> None:
 def pos_chunk(c: dict[str, Any], doc: dict[str, Any]) -> None:
     plain = H(c["plaintext"])
     ref = chunks.chunk_ref(H(c["chunk_id_key"]), H(c["chunk_key_key"]), plain)
-    assert (ref.id, ref.key, ref.hash, ref.size) == (c["id"], H(c["key"]), H(c["sha256"]), c["size"])
+    assert (ref.id, ref.key, ref.hash, ref.size) == (
+        c["id"],
+        H(c["key"]),
+        H(c["sha256"]),
+        c["size"],
+    )
     assert chunks.seal_chunk(ref, plain, H(c["nonce"])) == H(c["blob"])
     assert chunks.open_chunk(ref, H(c["blob"])) == plain
 
@@ -322,7 +345,9 @@ def _verify_args(v: dict[str, Any]) -> dict[str, Any]:
 
 def run_deposit(c: dict[str, Any]) -> str:
     proof, document = deposits.open_deposit(c["id"], H(c["recipient_box_sk"]), H(c["envelope"]))
-    return proof.verify(document_sha256=deposits.document_hash(document), **_verify_args(c["verify"]))
+    return proof.verify(
+        document_sha256=deposits.document_hash(document), **_verify_args(c["verify"])
+    )
 
 
 def pos_deposit(c: dict[str, Any], doc: dict[str, Any]) -> None:
@@ -392,9 +417,13 @@ def neg_kdf_params(c: dict[str, Any], doc: dict[str, Any]) -> None:
 
 def neg_login_proof(c: dict[str, Any], doc: dict[str, Any]) -> None:
     login.verify_login_proof(
-        H(c["public_key"]), c["handle"], c["host"], c["purpose"], H(c["challenge"]),
+        H(c["public_key"]),
+        c["handle"],
+        c["host"],
+        c["purpose"],
+        H(c["challenge"]),
         H(c["signature"]),
-    )  # fmt: skip
+    )
 
 
 def neg_unwrap_bundle(c: dict[str, Any], doc: dict[str, Any]) -> None:
@@ -572,18 +601,26 @@ class TestIndependent:
         for c in DOCS["kdf"]["positive"]:
             if c["op"] == "argon2id" and c["p"] == 1:  # libsodium computes p = 1 only
                 out = sodium.crypto_pwhash_alg(
-                    c["size"], H(c["password"]), H(c["salt"]), c["t"], c["m_kib"] * 1024,
+                    c["size"],
+                    H(c["password"]),
+                    H(c["salt"]),
+                    c["t"],
+                    c["m_kib"] * 1024,
                     sodium.crypto_pwhash_ALG_ARGON2ID13,
-                )  # fmt: skip
+                )
                 assert out == H(c["output"])
 
     def test_passphrase_root_with_libsodium(self) -> None:
         c = next(c for c in DOCS["kdf"]["positive"] if c["op"] == "passphrase")
         k = c["kdf"]
         root = sodium.crypto_pwhash_alg(
-            32, H(c["passphrase_utf8"]), unb64u(k["salt"]), k["t"], k["m_kib"] * 1024,
+            32,
+            H(c["passphrase_utf8"]),
+            unb64u(k["salt"]),
+            k["t"],
+            k["m_kib"] * 1024,
             sodium.crypto_pwhash_ALG_ARGON2ID13,
-        )  # fmt: skip
+        )
         assert root == H(c["root"])
         assert blake2b(root, b"vault.v1/kek") == H(c["kek"])
         seed = blake2b(root, b"vault.v1/login")
@@ -611,7 +648,11 @@ class TestIndependent:
             pk = sodium.crypto_sign_seed_keypair(H(c["sign_seed"]))[0]
             assert pk == H(c["sign_pk"])
             assert sodium.crypto_scalarmult_base(H(c["box_sk"])) == H(c["box_pk"])
-            obj = {"box_pk": b64u(pk and H(c["box_pk"])), "handle": c["handle"], "sign_pk": b64u(pk)}
+            obj = {
+                "box_pk": b64u(pk and H(c["box_pk"])),
+                "handle": c["handle"],
+                "sign_pk": b64u(pk),
+            }
             msg = b"vault.v1/identity\x00" + cj(obj)
             assert msg == H(c["message"])
             ed_verify(pk, msg, H(c["sig"]))
@@ -752,9 +793,13 @@ class TestIndependent:
                 assert salt == H(c["pw_salt"])
                 a = c["pw_argon2id"]
                 pwk = sodium.crypto_pwhash_alg(
-                    32, c["password"].encode(), salt, a["t"], a["m_kib"] * 1024,
+                    32,
+                    c["password"].encode(),
+                    salt,
+                    a["t"],
+                    a["m_kib"] * 1024,
                     sodium.crypto_pwhash_ALG_ARGON2ID13,
-                )  # fmt: skip
+                )
                 assert pwk == H(c["pw_key"])
                 base = blake2b(s + pwk, b"vault.v1/grant-password")
                 assert base == H(c["base"])
