@@ -610,9 +610,7 @@ def build_bundle(w: World) -> JSON:
             "unwrap_bundle",
             "IntegrityError",
             **base,
-            wrapped=crafted(
-                canonical_json({**plain_obj, "sign_seed": b64u(bytes(30) + b"\x01")})
-            ),
+            wrapped=crafted(canonical_json({**plain_obj, "sign_seed": b64u(bytes(30) + b"\x01")})),
         ),
     ]
     return vector_file(

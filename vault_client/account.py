@@ -45,8 +45,13 @@ def _prepare_folder(folder: Path | None, home: Path) -> Path:
     return path
 
 
-def _account_body(bundle: AccountBundle, pkeys: keys.PassphraseKeys, params: KdfParams,
-                  rkeys: keys.RecoveryKeys, device: dict[str, Any]) -> dict[str, Any]:
+def _account_body(
+    bundle: AccountBundle,
+    pkeys: keys.PassphraseKeys,
+    params: KdfParams,
+    rkeys: keys.RecoveryKeys,
+    device: dict[str, Any],
+) -> dict[str, Any]:
     return {
         "handle": bundle.handle,
         "kdf": params.to_json(),
@@ -75,19 +80,32 @@ async def init_account(
     device_id, seed, device_pk = _new_device()
     name = default_device_name()
     cert = DeviceCert.issue(bundle, device_id, name, device_pk, now_ms())
-    device = {"id": device_id, "name": name, "sign_pk": b64u(device_pk),
-              "cert": b64u(cert.encode())}
+    device = {
+        "id": device_id,
+        "name": name,
+        "sign_pk": b64u(device_pk),
+        "cert": b64u(cert.encode()),
+    }
     async with Api(server) as api:
         res = await api.post("/v1/accounts", _account_body(bundle, pkeys, params, rkeys, device))
         profile.config.update(
-            {"server": api.server, "handle": handle, "folder": str(folder_path),
-             "device_id": device_id, "device_name": name}
+            {
+                "server": api.server,
+                "handle": handle,
+                "folder": str(folder_path),
+                "device_id": device_id,
+                "device_name": name,
+            }
         )
         profile.ensure_dir()
         profile.create_secrets(
             passphrase,
-            Secrets(device_seed=seed, bundle=bundle, token=res["token"],
-                    token_expires=int(res.get("expires_at", 0))),
+            Secrets(
+                device_seed=seed,
+                bundle=bundle,
+                token=res["token"],
+                token_expires=int(res.get("expires_at", 0)),
+            ),
         )
         api.token = res["token"]
         await announce_device(profile, api, cert)
@@ -103,16 +121,27 @@ async def announce_device(profile: Profile, api: Api, cert: DeviceCert) -> None:
 
 
 async def _login_with(
-    api: Api, handle: str, purpose: str, secret_key: bytes, device: dict[str, Any] | None,
-    kdf_check: KdfParams | None = None, device_id: str | None = None,
+    api: Api,
+    handle: str,
+    purpose: str,
+    secret_key: bytes,
+    device: dict[str, Any] | None,
+    kdf_check: KdfParams | None = None,
+    device_id: str | None = None,
 ) -> dict[str, Any]:
-    start = await api.post("/v1/login/start",
-                           {"handle": handle, "purpose": purpose, **(
-                               {"device_id": device_id} if device_id else {})}, auth="none")
+    start = await api.post(
+        "/v1/login/start",
+        {"handle": handle, "purpose": purpose, **({"device_id": device_id} if device_id else {})},
+        auth="none",
+    )
     challenge = dec(start["challenge"], 32)
     proof = login.sign_login_proof(secret_key, handle, host_of(api.server), purpose, challenge)
-    body: dict[str, Any] = {"handle": handle, "purpose": purpose, "challenge": b64u(challenge),
-                            "signature": b64u(proof)}
+    body: dict[str, Any] = {
+        "handle": handle,
+        "purpose": purpose,
+        "challenge": b64u(challenge),
+        "signature": b64u(proof),
+    }
     if device is not None:
         body["device"] = device
     if device_id is not None:
@@ -122,8 +151,7 @@ async def _login_with(
 
 
 async def _fetch_kdf(api: Api, handle: str, purpose: str) -> KdfParams:
-    start = await api.post("/v1/login/start", {"handle": handle, "purpose": purpose},
-                           auth="none")
+    start = await api.post("/v1/login/start", {"handle": handle, "purpose": purpose}, auth="none")
     params = KdfParams.from_json(start["kdf"])
     params.check_floor()  # a server offering weaker parameters is refused here
     return params
@@ -142,8 +170,13 @@ def _check_bundle_identity(bundle: AccountBundle, identity_json: Any) -> None:
 
 
 async def login_device(
-    profile: Profile, server: str, handle: str, folder: Path | None, passphrase: str,
-    recovery_text: str | None = None, new_passphrase: str | None = None,
+    profile: Profile,
+    server: str,
+    handle: str,
+    folder: Path | None,
+    passphrase: str,
+    recovery_text: str | None = None,
+    new_passphrase: str | None = None,
 ) -> None:
     """`vault login` (passphrase) or `vault recover` (recovery key + new passphrase)."""
     if profile.has_account:
@@ -173,14 +206,23 @@ async def login_device(
         cert = DeviceCert.issue(bundle, device_id, name, device_pk, now_ms())
         await api.put(f"/v1/devices/{device_id}/cert", {"cert": b64u(cert.encode())})
         profile.config.update(
-            {"server": api.server, "handle": handle, "folder": str(folder_path),
-             "device_id": device_id, "device_name": name}
+            {
+                "server": api.server,
+                "handle": handle,
+                "folder": str(folder_path),
+                "device_id": device_id,
+                "device_name": name,
+            }
         )
         profile.ensure_dir()
         profile.create_secrets(
             passphrase,
-            Secrets(device_seed=seed, bundle=bundle, token=res["token"],
-                    token_expires=int(res.get("expires_at", 0))),
+            Secrets(
+                device_seed=seed,
+                bundle=bundle,
+                token=res["token"],
+                token_expires=int(res.get("expires_at", 0)),
+            ),
         )
         await announce_device(profile, api, cert)
 
@@ -193,8 +235,7 @@ async def _set_passphrase(api: Api, bundle: AccountBundle, passphrase: str) -> N
         {
             "kdf": params.to_json(),
             "login_pk": b64u(pkeys.login_keypair[0]),
-            "bundle_pass": b64u(keys.wrap_bundle(bundle, pkeys.kek, "passphrase",
-                                                 os.urandom(24))),
+            "bundle_pass": b64u(keys.wrap_bundle(bundle, pkeys.kek, "passphrase", os.urandom(24))),
         },
     )
 
@@ -210,8 +251,9 @@ def make_refresher(profile: Profile, api: Api) -> Any:
     async def refresh() -> str:
         _, sk = keys.device_keypair(profile.secrets.device_seed)
         try:
-            res = await _login_with(api, profile.handle, "device", sk, None,
-                                    device_id=profile.device_id)
+            res = await _login_with(
+                api, profile.handle, "device", sk, None, device_id=profile.device_id
+            )
         except AuthError:
             raise AuthError("this device is no longer allowed on the account (revoked?)") from None
         profile.secrets.token = res["token"]
@@ -229,8 +271,6 @@ async def open_api(profile: Profile) -> Api:
     secrets = profile.unlock()
     api = Api(profile.server, secrets.token)
     api.refresh = make_refresher(profile, api)
-    if secrets.token_expires and secrets.token_expires < time.time() + 30:
-        api.token = "expired"
     return api
 
 
@@ -256,8 +296,9 @@ async def public_identity(api: Api, handle: str) -> PublicIdentity:
         raise IntegrityError(f"the public keys the server gave for {handle} are forged") from None
 
 
-def pinned_identity(profile: Profile, handle: str, fetched: PublicIdentity,
-                    warn: Any) -> PublicIdentity:
+def pinned_identity(
+    profile: Profile, handle: str, fetched: PublicIdentity, warn: Any
+) -> PublicIdentity:
     """Trust on first use: pin and show the fingerprint; a changed key is refused."""
     pins = profile.contacts()
     if handle in pins:

@@ -7,7 +7,6 @@ device key when the server says the session ended (the caller supplies ``refresh
 
 from __future__ import annotations
 
-import asyncio
 import json
 import struct
 from collections.abc import Awaitable, Callable, Iterable
@@ -120,8 +119,10 @@ class Api:
                     except ValueError:
                         raise IntegrityError("the server sent a malformed answer") from None
             except aiohttp.ClientPayloadError as exc:
-                raise ServerUnavailable(f"the server's answer was cut short ({method} {path})") from exc
-            except (aiohttp.ClientConnectionError, asyncio.TimeoutError, OSError) as exc:
+                raise ServerUnavailable(
+                    f"the server's answer was cut short ({method} {path})"
+                ) from exc
+            except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
                 raise ServerUnavailable(f"cannot reach the server at {self.server}") from exc
         raise AuthError("the session could not be renewed")
 

@@ -58,8 +58,12 @@ def emit_json(items: list[dict[str, Any]]) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(path_type=Path), default=None,
-              help="Profile directory (default: $VAULT_HOME or the user data directory).")
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Profile directory (default: $VAULT_HOME or the user data directory).",
+)
 @click.version_option("0.1.0", prog_name="vault")
 @click.pass_context
 def cli(ctx: click.Context, home: Path | None) -> None:
@@ -74,8 +78,12 @@ def cli(ctx: click.Context, home: Path | None) -> None:
 @cli.command()
 @click.option("--server", required=True, help="Server URL, e.g. http://127.0.0.1:8700")
 @click.option("--user", "handle", required=True, help="Account handle to create")
-@click.option("--folder", type=click.Path(path_type=Path), default=None,
-              help="Folder to sync (default: ~/Vault)")
+@click.option(
+    "--folder",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder to sync (default: ~/Vault)",
+)
 @click.pass_obj
 @run
 async def init(obj: Ctx, server: str, handle: str, folder: Path | None) -> None:
@@ -101,8 +109,9 @@ async def login(obj: Ctx, server: str, handle: str, folder: Path | None) -> None
 
     passphrase = read_secret("VAULT_PASSPHRASE", "Passphrase: ")
     await login_device(obj.profile, server, handle, folder, passphrase)
-    click.echo(f"logged in as {handle}; device {obj.profile.device_id}; "
-               f"folder {obj.profile.folder}")
+    click.echo(
+        f"logged in as {handle}; device {obj.profile.device_id}; folder {obj.profile.folder}"
+    )
 
 
 @cli.command()
@@ -117,8 +126,9 @@ async def recover(obj: Ctx, server: str, handle: str, folder: Path | None) -> No
 
     recovery = read_secret("VAULT_RECOVERY_KEY", "Recovery key: ")
     new = read_secret("VAULT_PASSPHRASE", "New passphrase: ", confirm=True)
-    await login_device(obj.profile, server, handle, folder, new, recovery_text=recovery,
-                       new_passphrase=new)
+    await login_device(
+        obj.profile, server, handle, folder, new, recovery_text=recovery, new_passphrase=new
+    )
     click.echo(f"recovered {handle}; new passphrase set; device {obj.profile.device_id}")
 
 
@@ -152,8 +162,13 @@ def devices(ctx: click.Context, as_json: bool) -> None:
         async with api:
             items = await list_devices(api)
         out = [
-            {"id": d["id"], "name": d.get("name"), "created_at": d.get("created_at"),
-             "revoked_at": d.get("revoked_at"), "this": d["id"] == obj.profile.device_id}
+            {
+                "id": d["id"],
+                "name": d.get("name"),
+                "created_at": d.get("created_at"),
+                "revoked_at": d.get("revoked_at"),
+                "this": d["id"] == obj.profile.device_id,
+            }
             for d in items
         ]
         if as_json:
@@ -207,6 +222,9 @@ async def sync(obj: Ctx, watch: bool, yes: bool) -> None:
         try:
             confirm = (lambda q: True) if yes else _confirm
             report = await engine.sync(confirm=confirm)
+            from .shares import update_live_grants
+
+            await update_live_grants(obj.profile, api, engine)
             err(report.summary())
             if watch:
                 from .watch import watch_loop
@@ -240,8 +258,13 @@ def history(obj: Ctx, path: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("path")
-@click.option("--version", "version", type=int, default=None,
-              help="Version number from 'vault history' (default: the one before the latest).")
+@click.option(
+    "--version",
+    "version",
+    type=int,
+    default=None,
+    help="Version number from 'vault history' (default: the one before the latest).",
+)
 @click.pass_obj
 @run
 async def restore(obj: Ctx, path: str, version: int | None) -> None:
@@ -249,6 +272,213 @@ async def restore(obj: Ctx, path: str, version: int | None) -> None:
     from .history import restore as do_restore
 
     await do_restore(obj.profile, path, version)
+
+
+# ---------------------------------------------------------------------------------------------
+# shares
+
+
+@cli.group()
+def share() -> None:
+    """Time-limited access to documents for a counsellor."""
+
+
+@share.command("create")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--expires", required=True, help="Lifetime: 30s, 15m, 2h, 7d.")
+@click.option("--to", "to", default=None, help="Grant to this account instead of a link.")
+@click.option("--max-uses", type=click.IntRange(min=1), default=None)
+@click.option("--password", is_flag=True, help="Also protect the link with a password.")
+@click.pass_obj
+@run
+async def share_create(
+    obj: Ctx,
+    paths: tuple[str, ...],
+    expires: str,
+    to: str | None,
+    max_uses: int | None,
+    password: bool,
+) -> None:
+    """Grant access to files or folders of the synced folder."""
+    from .account import open_api
+    from .history import vault_path
+    from .shares import create_share, parse_duration
+    from .sync import SyncEngine
+
+    seconds = parse_duration(expires)
+    if password and to:
+        raise UsageError("--password applies to links, not to --to grants")
+    profile = obj.profile
+    profile.require_account()
+    vpaths = [vault_path(profile, p) for p in paths]
+    link_password = (
+        read_secret("VAULT_LINK_PASSWORD", "Link password: ", confirm=True) if password else None
+    )
+    api = await open_api(profile)
+    async with api:
+        engine = SyncEngine(profile, api, warn=err)
+        try:
+            out = await create_share(
+                profile, api, engine, vpaths, seconds, to, max_uses, link_password, err
+            )
+        finally:
+            engine.close()
+    click.echo(out)
+
+
+@share.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def share_list(obj: Ctx, as_json: bool) -> None:
+    """Grants with their state and remaining uses."""
+    from .account import open_api
+    from .shares import list_shares
+
+    api = await open_api(obj.profile)
+    async with api:
+        items = await list_shares(api)
+    if as_json:
+        emit_json(items)
+        return
+    for it in items:
+        uses = "unlimited" if it["max_uses"] is None else f"{it['remaining_uses']} uses left"
+        who = f" to {it['to']}" if it.get("to") else ""
+        click.echo(f"{it['id']}  {it['state']:<8} expires {it['expires_at']}  {uses}{who}")
+
+
+@share.command("revoke")
+@click.argument("grant_id")
+@click.pass_obj
+@run
+async def share_revoke(obj: Ctx, grant_id: str) -> None:
+    """End a grant at once."""
+    from .account import open_api
+    from .shares import revoke_share
+
+    api = await open_api(obj.profile)
+    async with api:
+        await revoke_share(obj.profile, api, grant_id)
+    click.echo(f"revoked {grant_id}")
+
+
+@share.command("log")
+@click.argument("grant_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def share_log(obj: Ctx, grant_id: str, as_json: bool) -> None:
+    """Each access: when, which document, by which account if known."""
+    from .account import open_api
+    from .shares import share_log as do_log
+
+    api = await open_api(obj.profile)
+    async with api:
+        items = await do_log(obj.profile, api, grant_id)
+    if as_json:
+        emit_json(items)
+        return
+    for it in items:
+        who = f" by {it['account']}" if it.get("account") else ""
+        what = it["document"] if it["event"] == "document" else "opened the share"
+        click.echo(f"{it['at']}  {what}{who}")
+
+
+@cli.command()
+@click.argument("link_or_grant")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None)
+@click.option("--list", "list_only", is_flag=True, help="Only list the documents.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def redeem(
+    obj: Ctx, link_or_grant: str, out: Path | None, list_only: bool, as_json: bool
+) -> None:
+    """Fetch and decrypt what a share covers (a link, or a grant made to this account)."""
+    from .api import Api
+    from .shares import (
+        describe_items,
+        fetch_items,
+        open_account_grant,
+        open_link,
+        parse_share_link,
+        read_link_password,
+    )
+
+    if not list_only and out is None:
+        raise UsageError("give --out DIR (or --list)")
+    profile = obj.profile
+    trusted = profile.trusted_authorities() if profile.home.exists() else {}
+    if "#" in link_or_grant or "/s/" in link_or_grant:
+        server, grant_id, secret, has_pw = parse_share_link(link_or_grant)
+        password = read_link_password(has_pw)
+        api_cm = Api(server)
+        async with api_cm as api:
+            red = await open_link(api, grant_id, secret, password)
+            await _redeem_body(red, out, list_only, as_json, trusted, describe_items, fetch_items)
+    else:
+        from .account import open_api
+
+        api2 = await open_api(profile)
+        async with api2:
+            red = await open_account_grant(profile, api2, link_or_grant, err)
+            await _redeem_body(red, out, list_only, as_json, trusted, describe_items, fetch_items)
+
+
+async def _redeem_body(
+    red: Any,
+    out: Path | None,
+    list_only: bool,
+    as_json: bool,
+    trusted: dict[bytes, str],
+    describe: Any,
+    fetch: Any,
+) -> None:
+    items = describe(red, trusted)
+    if list_only:
+        if as_json:
+            emit_json(items)
+        else:
+            for it in items:
+                cert = f"  certified by {it['certified_by']}" if it["certified_by"] else ""
+                click.echo(f"{it['name']}  {it['size']} bytes{cert}")
+        return
+    assert out is not None
+    names = await fetch(red, out, err)
+    if as_json:
+        emit_json(items)
+    else:
+        for it in items:
+            cert = f"  (certified by {it['certified_by']})" if it["certified_by"] else ""
+            click.echo(f"{it['name']}{cert}")
+    err(f"{len(names)} document(s) written to {out}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def shared(obj: Ctx, as_json: bool) -> None:
+    """Grants made to this account, with their ids."""
+    from .account import open_api
+
+    api = await open_api(obj.profile)
+    async with api:
+        items = await api.get("/v1/shared")
+    out = [
+        {
+            "id": it["id"],
+            "from": it.get("from"),
+            "state": it.get("state"),
+            "expires_at": it.get("expires_at"),
+        }
+        for it in items
+    ]
+    if as_json:
+        emit_json(out)
+        return
+    for it in out:
+        click.echo(f"{it['id']}  from {it['from']}  {it['state']}")
 
 
 def main() -> None:
@@ -275,7 +505,7 @@ def main() -> None:
     except OSError as exc:
         err(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
         sys.exit(EXIT_FAILURE)
-    except Exception as exc:  # noqa: BLE001 — last line of defence: one line, never a traceback
+    except Exception as exc:
         err(f"internal error: {type(exc).__name__}: {exc}")
         if os.environ.get("VAULT_DEBUG"):
             raise

@@ -36,19 +36,22 @@ def vault_path(profile: Profile, path: str) -> str:
 def _items(history: list[tuple[int, FileRecord]]) -> list[dict[str, Any]]:
     out = []
     for n, (seq, rec) in enumerate(history, start=1):
-        out.append({
-            "id": n,
-            "version": n,
-            "seq": seq,
-            "file_id": rec.file_id,
-            "deleted": rec.deleted,
-            "size": rec.size,
-            "modified": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(rec.mtime / 1000))
-            if rec.mtime else None,
-            "content": rec.content.hex() if rec.content else None,
-            "type": rec.doc_type,
-            "certified": rec.certificate is not None,
-        })
+        out.append(
+            {
+                "id": n,
+                "version": n,
+                "seq": seq,
+                "file_id": rec.file_id,
+                "deleted": rec.deleted,
+                "size": rec.size,
+                "modified": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(rec.mtime / 1000))
+                if rec.mtime
+                else None,
+                "content": rec.content.hex() if rec.content else None,
+                "type": rec.doc_type,
+                "certified": rec.certificate is not None,
+            }
+        )
     return out
 
 

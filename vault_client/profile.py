@@ -27,11 +27,10 @@ from typing import Any
 import platformdirs
 
 from vault_core import keys
+from vault_core import local as seal_local
 from vault_core.encoding import b64u, canonical_json, parse_canonical_json, unb64u
 from vault_core.errors import AuthError, LocalError, UsageError, VaultError
 from vault_core.keys import AccountBundle, KdfParams
-
-from vault_core import local as seal_local
 
 PROFILE_VERSION = 1
 

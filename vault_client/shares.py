@@ -39,7 +39,7 @@ from vault_core.manifest import Manifest, open_manifest
 from .api import Api, dec
 from .profile import Profile, read_secret
 
-PASSWORD_PREFIX = "pw."
+PASSWORD_PREFIX = "pw."  # noqa: S105 — a marker in the link, not a secret
 
 
 def parse_duration(text: str) -> int:
@@ -66,7 +66,7 @@ def covered_records(heads: dict[str, FileRecord], scope: list[str]) -> list[tupl
             if rec.deleted:
                 continue
             if path == s or path.startswith(s + "/") or s == "":
-                name = path[len(parent):] if parent and path.startswith(parent) else path
+                name = path[len(parent) :] if parent and path.startswith(parent) else path
                 out[path] = (name, rec)
     return sorted(out.values(), key=lambda x: x[0])
 
@@ -79,17 +79,32 @@ async def _items_and_blobs(engine: Any, scope: list[str]) -> tuple[list[g.GrantI
         manifest = await engine.fetch_manifest(rec)
         blobs.add(rec.manifest)
         blobs.update(c.id for c in manifest.chunks)
-        items.append(g.GrantItem(
-            name=name, file_id=rec.file_id, version=rec.version, size=rec.size, mtime=rec.mtime,
-            content=rec.content, manifest=rec.manifest, key=rec.key, doc_type=rec.doc_type,
-            certificate=rec.certificate,
-        ))
+        items.append(
+            g.GrantItem(
+                name=name,
+                file_id=rec.file_id,
+                version=rec.version,
+                size=rec.size,
+                mtime=rec.mtime,
+                content=rec.content,
+                manifest=rec.manifest,
+                key=rec.key,
+                doc_type=rec.doc_type,
+                certificate=rec.certificate,
+            )
+        )
     return items, sorted(blobs)
 
 
 async def create_share(
-    profile: Profile, api: Api, engine: Any, paths: list[str], expires_in: int,
-    to: str | None, max_uses: int | None, password: str | None,
+    profile: Profile,
+    api: Api,
+    engine: Any,
+    paths: list[str],
+    expires_in: int,
+    to: str | None,
+    max_uses: int | None,
+    password: str | None,
     warn: Callable[[str], None],
 ) -> str:
     """Returns the link (or, with ``to``, the grant id)."""
@@ -116,30 +131,44 @@ async def create_share(
         ls = g.link_secrets(secret, password)
         grant_key = ls.grant_key
     header = g.GrantHeader(
-        grant_id=grant_id, owner=profile.handle, owner_sign_pk=sign_pk,
-        kind="account" if to else "link", to=to, to_box_pk=to_box_pk,
-        expires=now + expires_in, max_uses=max_uses, password=password is not None,
+        grant_id=grant_id,
+        owner=profile.handle,
+        owner_sign_pk=sign_pk,
+        kind="account" if to else "link",
+        to=to,
+        to_box_pk=to_box_pk,
+        expires=now + expires_in,
+        max_uses=max_uses,
+        password=password is not None,
         created=int(time.time() * 1000),
     )
     payload = g.GrantPayload(grant_id, 1, tuple(paths), tuple(items))
     sealed = g.seal_payload(header, payload, grant_key, sign_sk, os.urandom(24))
     body: dict[str, Any] = {
-        "id": grant_id, "kind": header.kind, "expires_at": header.expires,
-        "max_uses": max_uses, "password": password is not None,
-        "header": b64u(header.encode()), "payload": b64u(sealed), "blobs": blobs,
+        "id": grant_id,
+        "kind": header.kind,
+        "expires_at": header.expires,
+        "max_uses": max_uses,
+        "password": password is not None,
+        "header": b64u(header.encode()),
+        "payload": b64u(sealed),
+        "blobs": blobs,
     }
     if to is not None:
         assert to_box_pk is not None
         body["to"] = to
-        body["sealed_key"] = b64u(g.seal_grant_key(to_box_pk, grant_key, grant_id,
-                                                   os.urandom(32)))
+        body["sealed_key"] = b64u(g.seal_grant_key(to_box_pk, grant_key, grant_id, os.urandom(32)))
     else:
         body["access_hash"] = b64u(g.access_hash(g.link_secrets(secret, password).access_token))
     await api.post("/v1/grants", body)
     store = _grants_store(profile)
     store[grant_id] = {
-        "key": b64u(grant_key), "header": b64u(header.encode()), "scope": paths, "rev": 1,
-        "expires": header.expires, "names": {i.manifest: i.name for i in items},
+        "key": b64u(grant_key),
+        "header": b64u(header.encode()),
+        "scope": paths,
+        "rev": 1,
+        "expires": header.expires,
+        "names": {i.manifest: i.name for i in items},
         "items": sorted(f"{i.file_id}:{i.version}" for i in items),
     }
     profile.save_secrets()
@@ -161,18 +190,24 @@ async def update_live_grants(profile: Profile, api: Api, engine: Any) -> int:
     for grant_id, info in list(store.items()):
         if info.get("ended") or info["expires"] <= now:
             continue
-        items, blobs = await _items_and_blobs(engine, info["scope"])
-        keyset = sorted(f"{i.file_id}:{i.version}" for i in items)
+        covered = covered_records(engine.state.heads(), info["scope"])
+        keyset = sorted(f"{r.file_id}:{r.version}" for _, r in covered)
         if keyset == info["items"]:
             continue
+        items, blobs = await _items_and_blobs(engine, info["scope"])
         header = g.GrantHeader.decode(unb64u(info["header"]))
         rev = info["rev"] + 1
-        sealed = g.seal_payload(header, g.GrantPayload(grant_id, rev, tuple(info["scope"]),
-                                                       tuple(items)),
-                                unb64u(info["key"], 32), sign_sk, os.urandom(24))
+        sealed = g.seal_payload(
+            header,
+            g.GrantPayload(grant_id, rev, tuple(info["scope"]), tuple(items)),
+            unb64u(info["key"], 32),
+            sign_sk,
+            os.urandom(24),
+        )
         try:
-            await api.put(f"/v1/grants/{grant_id}/payload",
-                          {"payload": b64u(sealed), "blobs": blobs})
+            await api.put(
+                f"/v1/grants/{grant_id}/payload", {"payload": b64u(sealed), "blobs": blobs}
+            )
         except (GrantUnavailable, AccessDenied, NotFound):
             info["ended"] = True  # revoked or expired: never extend it again
             dirty = True
@@ -191,13 +226,20 @@ async def list_shares(api: Api) -> list[dict[str, Any]]:
     out = []
     for it in items:
         max_uses = it.get("max_uses")
-        out.append({
-            "id": it["id"], "kind": it.get("kind"), "to": it.get("to"),
-            "state": it.get("state"),
-            "expires_at": _iso(it.get("expires_at")),
-            "max_uses": max_uses, "uses": it.get("uses", 0),
-            "remaining_uses": None if max_uses is None else max(0, max_uses - it.get("uses", 0)),
-        })
+        out.append(
+            {
+                "id": it["id"],
+                "kind": it.get("kind"),
+                "to": it.get("to"),
+                "state": it.get("state"),
+                "expires_at": _iso(it.get("expires_at")),
+                "max_uses": max_uses,
+                "uses": it.get("uses", 0),
+                "remaining_uses": None
+                if max_uses is None
+                else max(0, max_uses - it.get("uses", 0)),
+            }
+        )
     return out
 
 
@@ -221,8 +263,15 @@ async def share_log(profile: Profile, api: Api, grant_id: str) -> list[dict[str,
             document = names.get(what)
             if document is None:
                 continue  # a chunk fetch: the document is logged by its manifest
-        out.append({"id": n, "at": _iso(e.get("at")), "event": "open" if what == "open"
-                    else "document", "document": document, "account": e.get("account")})
+        out.append(
+            {
+                "id": n,
+                "at": _iso(e.get("at")),
+                "event": "open" if what == "open" else "document",
+                "document": document,
+                "account": e.get("account"),
+            }
+        )
     return out
 
 
@@ -242,7 +291,7 @@ def parse_share_link(link: str) -> tuple[str, str, bytes, bool]:
     url, fragment = link.split("#", 1)
     has_password = fragment.startswith(PASSWORD_PREFIX)
     if has_password:
-        fragment = fragment[len(PASSWORD_PREFIX):]
+        fragment = fragment[len(PASSWORD_PREFIX) :]
     try:
         server, grant_id, secret = g.parse_link(f"{url}#{fragment}")
     except IntegrityError:
@@ -253,8 +302,9 @@ def parse_share_link(link: str) -> tuple[str, str, bytes, bool]:
 
 
 class Redeemed:
-    def __init__(self, api: Api, grant_id: str, header: g.GrantHeader, payload: g.GrantPayload,
-                 auth: str) -> None:
+    def __init__(
+        self, api: Api, grant_id: str, header: g.GrantHeader, payload: g.GrantPayload, auth: str
+    ) -> None:
         self.api = api
         self.grant_id = grant_id
         self.header = header
@@ -265,8 +315,9 @@ class Redeemed:
 async def open_link(api: Api, grant_id: str, secret: bytes, password: str | None) -> Redeemed:
     ls = g.link_secrets(secret, password)
     try:
-        res = await api.post(f"/v1/grants/{grant_id}/open", None,
-                             auth=f"Grant {b64u(ls.access_token)}")
+        res = await api.post(
+            f"/v1/grants/{grant_id}/open", None, auth=f"Grant {b64u(ls.access_token)}"
+        )
     except AccessDenied as exc:
         if isinstance(exc, GrantUnavailable):
             raise
@@ -277,29 +328,36 @@ async def open_link(api: Api, grant_id: str, secret: bytes, password: str | None
     return Redeemed(api, grant_id, header, payload, f"Grant {res['session']}")
 
 
-async def open_account_grant(profile: Profile, api: Api, grant_id: str,
-                             warn: Callable[[str], None]) -> Redeemed:
+async def open_account_grant(
+    profile: Profile, api: Api, grant_id: str, warn: Callable[[str], None]
+) -> Redeemed:
     from .account import pinned_identity, public_identity
 
     res = await api.post(f"/v1/grants/{grant_id}/open")
     header = g.GrantHeader.decode(dec(res["header"]))
-    grant_key = g.open_grant_key(profile.bundle.identity_box[1], dec(res["sealed_key"]),
-                                 grant_id)
-    owner = pinned_identity(profile, header.owner, await public_identity(api, header.owner),
-                            warn)
+    grant_key = g.open_grant_key(profile.bundle.identity_box[1], dec(res["sealed_key"]), grant_id)
+    owner = pinned_identity(profile, header.owner, await public_identity(api, header.owner), warn)
     header, payload = _verify_open(res, grant_key, grant_id, owner.sign_pk)
-    return Redeemed(api, grant_id, header, payload,
-                    f"Grant {res['session']}" if res.get("session") else f"Bearer {api.token}")
+    return Redeemed(
+        api,
+        grant_id,
+        header,
+        payload,
+        f"Grant {res['session']}" if res.get("session") else f"Bearer {api.token}",
+    )
 
 
-def _verify_open(res: Any, grant_key: bytes, grant_id: str,
-                 owner_pk: bytes | None) -> tuple[g.GrantHeader, g.GrantPayload]:
+def _verify_open(
+    res: Any, grant_key: bytes, grant_id: str, owner_pk: bytes | None
+) -> tuple[g.GrantHeader, g.GrantPayload]:
     try:
-        return g.open_payload(dec(res["header"]), dec(res["payload"]), grant_key, grant_id,
-                              owner_pk)
+        return g.open_payload(
+            dec(res["header"]), dec(res["payload"]), grant_key, grant_id, owner_pk
+        )
     except (KeyError, TypeError, IntegrityError):
-        raise IntegrityError("the shared documents failed verification (wrong secret or "
-                             "tampered grant)") from None
+        raise IntegrityError(
+            "the shared documents failed verification (wrong secret or tampered grant)"
+        ) from None
 
 
 async def fetch_items(red: Redeemed, out: Path, warn: Callable[[str], None]) -> list[str]:
@@ -314,8 +372,9 @@ async def fetch_items(red: Redeemed, out: Path, warn: Callable[[str], None]) -> 
         for item in red.payload.items:
             blob = await red.api.blob(item.manifest, auth=red.auth, grant=red.grant_id)
             try:
-                manifest: Manifest = open_manifest(blob, item.manifest, item.key,
-                                                   bytes.fromhex(item.file_id), item.version)
+                manifest: Manifest = open_manifest(
+                    blob, item.manifest, item.key, bytes.fromhex(item.file_id), item.version
+                )
             except (IntegrityError, ValueError):
                 raise IntegrityError(f"{item.name}: manifest failed verification") from None
             if manifest.content != item.content or manifest.size != item.size:
@@ -323,8 +382,9 @@ async def fetch_items(red: Redeemed, out: Path, warn: Callable[[str], None]) -> 
             tmp = staging / f"{len(written)}.part"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                await write_chunks(red.api, manifest, fd, item.name, grant=red.grant_id,
-                                   auth=red.auth)
+                await write_chunks(
+                    red.api, manifest, fd, item.name, grant=red.grant_id, auth=red.auth
+                )
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -349,10 +409,18 @@ def describe_items(red: Redeemed, trusted: dict[bytes, str]) -> list[dict[str, A
 
     out = []
     for item in red.payload.items:
-        cert = certification(item.certificate, trusted, red.header.owner, red.header.owner_sign_pk,
-                             None)
-        out.append({"id": item.name, "name": item.name, "size": item.size,
-                    "type": item.doc_type, "certified_by": cert})
+        cert = certification(
+            item.certificate, trusted, red.header.owner, red.header.owner_sign_pk, None
+        )
+        out.append(
+            {
+                "id": item.name,
+                "name": item.name,
+                "size": item.size,
+                "type": item.doc_type,
+                "certified_by": cert,
+            }
+        )
     return out
 
 

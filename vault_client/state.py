@@ -66,15 +66,22 @@ class State:
 
     # -- verified log mirror ---------------------------------------------------------------
 
-    def commit_verified(self, checkpoint: dict[str, Any],
-                        records: Iterable[tuple[int, FileRecord]]) -> None:
+    def commit_verified(
+        self, checkpoint: dict[str, Any], records: Iterable[tuple[int, FileRecord]]
+    ) -> None:
         with self.transaction():
             for seq, rec in records:
                 self.db.execute(
                     "INSERT OR REPLACE INTO records(seq, path, file_id, version, deleted, rec) "
                     "VALUES(?,?,?,?,?,?)",
-                    (seq, rec.path, rec.file_id, rec.version, int(rec.deleted),
-                     json.dumps(rec.to_json())),
+                    (
+                        seq,
+                        rec.path,
+                        rec.file_id,
+                        rec.version,
+                        int(rec.deleted),
+                        json.dumps(rec.to_json()),
+                    ),
                 )
             self.set_meta("checkpoint", checkpoint)
 
@@ -112,9 +119,10 @@ class State:
     def paths_under(self, prefix: str) -> list[str]:
         like = prefix.rstrip("/") + "/%"
         return [
-            p for (p,) in self.db.execute(
-                "SELECT DISTINCT path FROM records WHERE path = ? OR path LIKE ?",
-                (prefix, like))
+            p
+            for (p,) in self.db.execute(
+                "SELECT DISTINCT path FROM records WHERE path = ? OR path LIKE ?", (prefix, like)
+            )
         ]
 
     # -- base and scan cache --------------------------------------------------------------
@@ -138,7 +146,8 @@ class State:
         return {
             p: (s, m, i, c)
             for p, s, m, i, c in self.db.execute(
-                "SELECT path, size, mtime_ns, ino, content FROM scan")
+                "SELECT path, size, mtime_ns, ino, content FROM scan"
+            )
         }
 
     def set_scan(self, path: str, size: int, mtime_ns: int, ino: int, content: str) -> None:
@@ -158,8 +167,13 @@ class State:
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             q = ",".join("?" * len(part))
-            found.update(r[0] for r in self.db.execute(
-                f"SELECT id FROM blobs WHERE id IN ({q})", part))  # noqa: S608
+            found.update(
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT id FROM blobs WHERE id IN ({q})",  # noqa: S608 — placeholders only
+                    part,
+                )
+            )
         return found
 
     def add_blobs(self, ids: Iterable[str]) -> None:

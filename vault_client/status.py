@@ -16,9 +16,13 @@ from .profile import Profile
 def _describe(action: Any) -> dict[str, Any]:
     kind = type(action).__name__
     names = {
-        "Upload": "upload", "Download": "download", "DeleteLocal": "delete-local",
-        "DeleteRemote": "delete-remote", "ConflictCopy": "conflict",
-        "RemoteConflictCopy": "conflict", "Adopt": "adopt",
+        "Upload": "upload",
+        "Download": "download",
+        "DeleteLocal": "delete-local",
+        "DeleteRemote": "delete-remote",
+        "ConflictCopy": "conflict",
+        "RemoteConflictCopy": "conflict",
+        "Adopt": "adopt",
     }
     return {"id": action.path, "path": action.path, "action": names.get(kind, kind)}
 
@@ -36,9 +40,15 @@ async def status(profile: Profile, as_json: bool) -> None:
             local, _ = engine.scan()
             remote, _ = engine.remote_map()
             base = {p: c for p, (c, _, _) in engine.state.base().items()}
-            the_plan = plan(PlanInput(base=base, local=local, remote=remote,
-                                      device_name=profile.config.get("device_name", "device"),
-                                      today=time.strftime("%Y-%m-%d")))
+            the_plan = plan(
+                PlanInput(
+                    base=base,
+                    local=local,
+                    remote=remote,
+                    device_name=profile.config.get("device_name", "device"),
+                    today=time.strftime("%Y-%m-%d"),
+                )
+            )
         finally:
             engine.close()
         pending = [_describe(a) for a in the_plan.actions if type(a).__name__ != "Adopt"]

@@ -193,9 +193,7 @@ class SyncEngine:
         head = await self.remote_head()
         check_head(head, v.seq)
         while v.seq < head:
-            res = await self.api.get(
-                "/v1/log", params={"after": str(v.seq), "limit": "1000"}
-            )
+            res = await self.api.get("/v1/log", params={"after": str(v.seq), "limit": "1000"})
             entries = res.get("entries") if isinstance(res, dict) else None
             if not isinstance(entries, list) or not entries:
                 raise IntegrityError(
@@ -231,8 +229,14 @@ class SyncEngine:
             for rec in part:
                 seq += 1
                 entry = make_entry(
-                    handle=self.handle, record_key=self.vk.record_key, device_id=self.device_id,
-                    device_sk=self.device_sk, seq=seq, prev=prev, time=now_ms(), record=rec,
+                    handle=self.handle,
+                    record_key=self.vk.record_key,
+                    device_id=self.device_id,
+                    device_sk=self.device_sk,
+                    seq=seq,
+                    prev=prev,
+                    time=now_ms(),
+                    record=rec,
                     nonce=os.urandom(24),
                 )
                 prev = entry.hash()
@@ -242,7 +246,8 @@ class SyncEngine:
                 {
                     "expected_head": v.seq,
                     "entries": [
-                        {"entry": b64u(e), "refs": r} for e, r in zip(encoded, part_refs, strict=True)
+                        {"entry": b64u(e), "refs": r}
+                        for e, r in zip(encoded, part_refs, strict=True)
                     ],
                 },
             )
@@ -272,9 +277,7 @@ class SyncEngine:
         refs = []
         with open(self.folder.join(lf.path), "rb") as fh:
             for view in chunkmod.cut_stream(self._chunker, fh):
-                refs.append(
-                    chunkmod.chunk_ref(self.vk.chunk_id_key, self.vk.chunk_key_key, view)
-                )
+                refs.append(chunkmod.chunk_ref(self.vk.chunk_id_key, self.vk.chunk_key_key, view))
         return Manifest.build(bytes(16), 1, refs).content.hex()
 
     def scan(self) -> tuple[dict[str, str], dict[str, LocalFile]]:
@@ -312,8 +315,14 @@ class SyncEngine:
     # -- upload -----------------------------------------------------------------------------
 
     async def build_upload(
-        self, up: Uploader, disk_path: str, vault_path: str, expected: str,
-        file_id: str | None, parent_version: int, stat_: LocalFile | None,
+        self,
+        up: Uploader,
+        disk_path: str,
+        vault_path: str,
+        expected: str,
+        file_id: str | None,
+        parent_version: int,
+        stat_: LocalFile | None,
         old: FileRecord | None,
     ) -> tuple[FileRecord, list[str]]:
         fid = file_id or os.urandom(16).hex()
@@ -333,30 +342,50 @@ class SyncEngine:
         manifest_id, blob = seal_manifest(manifest, file_key, os.urandom(24))
         await up.add_blob(manifest_id, blob)
         rec = FileRecord(
-            file_id=fid, version=version, path=vault_path, deleted=False, size=manifest.size,
-            mtime=st.st_mtime_ns // 1_000_000, content=manifest.content, manifest=manifest_id,
-            key=file_key, doc_type=old.doc_type if old else None,
+            file_id=fid,
+            version=version,
+            path=vault_path,
+            deleted=False,
+            size=manifest.size,
+            mtime=st.st_mtime_ns // 1_000_000,
+            content=manifest.content,
+            manifest=manifest_id,
+            key=file_key,
+            doc_type=old.doc_type if old else None,
             certificate=old.certificate if old else None,
         )
         return rec, [manifest_id, *sorted({r.id for r in refs})]
 
     async def republish(
-        self, up: Uploader, source: FileRecord, path: str, file_id: str | None,
+        self,
+        up: Uploader,
+        source: FileRecord,
+        path: str,
+        file_id: str | None,
         parent_version: int,
     ) -> tuple[FileRecord, list[str]]:
         """A new version (or new file) with the content of an existing record."""
         manifest = await self.fetch_manifest(source)
         fid = file_id or os.urandom(16).hex()
         version = parent_version + 1
-        new_manifest = Manifest(bytes.fromhex(fid), version, manifest.size, manifest.content,
-                                manifest.chunks)
+        new_manifest = Manifest(
+            bytes.fromhex(fid), version, manifest.size, manifest.content, manifest.chunks
+        )
         key = os.urandom(32)
         manifest_id, blob = seal_manifest(new_manifest, key, os.urandom(24))
         await up.add_blob(manifest_id, blob)
         rec = FileRecord(
-            file_id=fid, version=version, path=path, deleted=False, size=source.size,
-            mtime=source.mtime, content=source.content, manifest=manifest_id, key=key,
-            doc_type=source.doc_type, certificate=source.certificate,
+            file_id=fid,
+            version=version,
+            path=path,
+            deleted=False,
+            size=source.size,
+            mtime=source.mtime,
+            content=source.content,
+            manifest=manifest_id,
+            key=key,
+            doc_type=source.doc_type,
+            certificate=source.certificate,
         )
         return rec, [manifest_id, *sorted({c.id for c in manifest.chunks})]
 
@@ -365,8 +394,7 @@ class SyncEngine:
     async def fetch_manifest(self, rec: FileRecord, grant: str | None = None) -> Manifest:
         blob = await self.api.blob(rec.manifest)
         try:
-            m = open_manifest(blob, rec.manifest, rec.key, bytes.fromhex(rec.file_id),
-                              rec.version)
+            m = open_manifest(blob, rec.manifest, rec.key, bytes.fromhex(rec.file_id), rec.version)
         except IntegrityError:
             raise IntegrityError(f"the manifest of {rec.path} failed verification") from None
         if m.content != rec.content or m.size != rec.size:
@@ -398,15 +426,15 @@ class SyncEngine:
             base = {p: c for p, (c, _, _) in self.state.base().items()}
             the_plan = plan(
                 PlanInput(
-                    base=base, local=local, remote=remote,
+                    base=base,
+                    local=local,
+                    remote=remote,
                     device_name=self.profile.config.get("device_name", "device"),
                     today=time.strftime("%Y-%m-%d"),
                 )
             )
             if the_plan.needs_confirmation:
-                question = (
-                    f"this sync would delete {the_plan.deletions} of {the_plan.total} files"
-                )
+                question = f"this sync would delete {the_plan.deletions} of {the_plan.total} files"
                 if confirm is None or not confirm(question):
                     raise UsageError(
                         f"{question}; nothing was changed. Run 'vault sync --yes' to confirm"
@@ -419,8 +447,13 @@ class SyncEngine:
         raise Conflict("the log kept moving during the sync; run it again")
 
     async def execute(
-        self, v: LogVerifier, actions: tuple[Action, ...], local: dict[str, str],
-        stats: dict[str, LocalFile], heads: dict[str, FileRecord], base: dict[str, str],
+        self,
+        v: LogVerifier,
+        actions: tuple[Action, ...],
+        local: dict[str, str],
+        stats: dict[str, LocalFile],
+        heads: dict[str, FileRecord],
+        base: dict[str, str],
         report: SyncReport,
     ) -> None:
         up = Uploader(self.api, self.state)
@@ -447,8 +480,14 @@ class SyncEngine:
                         raise ContentChanged(a.path)
                     old = heads.get(a.path)
                     rec, r = await self.build_upload(
-                        up, a.path, a.path, a.content, a.file_id, a.parent_version,
-                        stats.get(a.path), old if old and a.file_id == old.file_id else None,
+                        up,
+                        a.path,
+                        a.path,
+                        a.content,
+                        a.file_id,
+                        a.parent_version,
+                        stats.get(a.path),
+                        old if old and a.file_id == old.file_id else None,
                     )
                     records.append(rec)
                     refs.append(r)
@@ -456,8 +495,14 @@ class SyncEngine:
                     report.uploaded.append(a.path)
                 elif isinstance(a, DeleteRemote):
                     old = heads[a.path]
-                    records.append(FileRecord(file_id=a.file_id, version=a.parent_version + 1,
-                                              path=a.path, deleted=True))
+                    records.append(
+                        FileRecord(
+                            file_id=a.file_id,
+                            version=a.parent_version + 1,
+                            path=a.path,
+                            deleted=True,
+                        )
+                    )
                     refs.append([])
                     remote_done.append(a)
                     report.deleted_remote.append(a.path)
@@ -465,17 +510,23 @@ class SyncEngine:
                     rec, r = await self.republish(up, heads[a.path], a.copy_path, None, 0)
                     records.append(rec)
                     refs.append(r)
-                    records.append(FileRecord(file_id=a.remote.file_id,
-                                              version=a.remote.version + 1, path=a.path,
-                                              deleted=True))
+                    records.append(
+                        FileRecord(
+                            file_id=a.remote.file_id,
+                            version=a.remote.version + 1,
+                            path=a.path,
+                            deleted=True,
+                        )
+                    )
                     refs.append([])
             except ContentChanged:
                 report.skipped.append(a.path)
                 continue
         for a in moved:
             try:
-                rec, r = await self.build_upload(up, a.copy_path, a.copy_path, a.content, None,
-                                                 0, None, None)
+                rec, r = await self.build_upload(
+                    up, a.copy_path, a.copy_path, a.content, None, 0, None, None
+                )
             except ContentChanged:
                 report.skipped.append(a.copy_path)
                 continue
@@ -513,9 +564,9 @@ class SyncEngine:
                         report.downloaded.append(a.path)
                     done.append(a)
                 elif isinstance(a, RemoteConflictCopy):
-                    rec = new_heads.get(a.copy_path)
-                    if rec is not None and not rec.deleted:
-                        await self._download(rec, a.copy_path)
+                    copy = new_heads.get(a.copy_path)
+                    if copy is not None and not copy.deleted:
+                        await self._download(copy, a.copy_path)
                     done.append(a)
             except LocalError as exc:
                 self.warn(f"skipped {a.path}: {exc.message}")
@@ -549,7 +600,11 @@ class SyncEngine:
 
 
 async def write_chunks(
-    api: Api, manifest: Manifest, fd: int, name: str, grant: str | None = None,
+    api: Api,
+    manifest: Manifest,
+    fd: int,
+    name: str,
+    grant: str | None = None,
     auth: str | None = None,
 ) -> None:
     """Fetch, verify and write every chunk in order, with a bounded window of fetches."""
@@ -560,8 +615,7 @@ async def write_chunks(
     def launch() -> None:
         nonlocal index
         while index < len(refs) and len(pending) < FETCH_WINDOW:
-            pending.append(asyncio.ensure_future(api.blob(refs[index].id, auth=auth,
-                                                          grant=grant)))
+            pending.append(asyncio.ensure_future(api.blob(refs[index].id, auth=auth, grant=grant)))
             index += 1
 
     launch()
@@ -579,7 +633,7 @@ async def write_chunks(
                 ) from None
             view = memoryview(plain)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             position += 1
             launch()
     finally:

@@ -35,7 +35,7 @@ async def _server_events(engine: Any, wake: asyncio.Event) -> None:
                         wake.set()
                     elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                         break
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError, OSError):
             pass
         await asyncio.sleep(delay)
         delay = min(delay * 2, 30.0)
@@ -54,8 +54,10 @@ async def _local_events(engine: Any, wake: asyncio.Event) -> None:
 
 async def watch_loop(engine: Any, confirm: Callable[[str], bool]) -> None:
     wake = asyncio.Event()
-    tasks = [asyncio.create_task(_server_events(engine, wake)),
-             asyncio.create_task(_local_events(engine, wake))]
+    tasks = [
+        asyncio.create_task(_server_events(engine, wake)),
+        asyncio.create_task(_local_events(engine, wake)),
+    ]
     try:
         while True:
             await wake.wait()
@@ -63,13 +65,15 @@ async def watch_loop(engine: Any, confirm: Callable[[str], bool]) -> None:
             wake.clear()
             try:
                 report = await engine.sync(confirm=confirm)
-                if report.uploaded or report.downloaded or report.deleted_local or (
-                    report.deleted_remote
+                if (
+                    report.uploaded
+                    or report.downloaded
+                    or report.deleted_local
+                    or (report.deleted_remote)
                 ):
                     print(report.summary(), file=sys.stderr, flush=True)
             except ServerUnavailable as exc:
-                print(f"server unavailable, will retry: {exc.message}", file=sys.stderr,
-                      flush=True)
+                print(f"server unavailable, will retry: {exc.message}", file=sys.stderr, flush=True)
             except IntegrityError:
                 raise
     finally:

@@ -15,14 +15,18 @@ PROFILE_MAGIC = b"VP1"
 
 def local_key(passphrase: str, params: KdfParams) -> bytes:
     params.check_floor()
-    root = _crypto.argon2id(passphrase.encode("utf-8"), params.salt, params.m_kib, params.t,
-                            params.p)
+    root = _crypto.argon2id(
+        passphrase.encode("utf-8"), params.salt, params.m_kib, params.t, params.p
+    )
     return _crypto.kdf(root, "vault.v1/profile-key")
 
 
 def seal_blob(key: bytes, plaintext: bytes, ad: bytes, nonce: bytes) -> bytes:
-    return PROFILE_MAGIC + nonce + _crypto.aead_encrypt(key, nonce, plaintext,
-                                                         b"vault.v1/profile\x00" + ad)
+    return (
+        PROFILE_MAGIC
+        + nonce
+        + _crypto.aead_encrypt(key, nonce, plaintext, b"vault.v1/profile\x00" + ad)
+    )
 
 
 def open_blob(key: bytes, blob: bytes, ad: bytes) -> bytes:

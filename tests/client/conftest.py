@@ -26,10 +26,21 @@ class Server:
     port: int = 0
 
     def start(self) -> None:
-        args = [sys.executable, "-m", "vault_server", "serve", "--data", str(self.data),
-                "--host", "127.0.0.1", "--port", str(self.port)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
+        args = [
+            sys.executable,
+            "-m",
+            "vault_server",
+            "serve",
+            "--data",
+            str(self.data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+        self.data.parent.mkdir(parents=True, exist_ok=True)
+        self.log = open(self.data.parent / "server.log", "a")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
         assert self.proc.stdout is not None
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -48,6 +59,8 @@ class Server:
             self.proc.send_signal(sig)
             self.proc.wait(timeout=20)
         self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
 
     def restart(self) -> None:
         self.stop()
@@ -69,13 +82,23 @@ class Device:
     passphrase: str = PASS
     env: dict[str, str] = field(default_factory=dict)
 
-    def run(self, *args: str, check: bool = True, input: str | None = None,
-            env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        check: bool = True,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, "VAULT_PASSPHRASE": self.passphrase, **self.env, **(env or {})}
         full_env.pop("VAULT_HOME", None)
         proc = subprocess.run(
             [sys.executable, "-m", "vault_client.cli", "--home", str(self.home), *args],
-            capture_output=True, text=True, env=full_env, input=input, timeout=timeout,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            input=input,
+            timeout=timeout,
             cwd=self.folder if self.folder.exists() else None,
         )
         if check and proc.returncode != 0:
@@ -114,8 +137,11 @@ def make_device(tmp_path: Path):
 
     def make(name: str | None = None) -> Device:
         n = name or f"dev{next(counter)}"
-        return Device(home=tmp_path / f"home-{n}", folder=tmp_path / f"folder-{n}",
-                      env={"VAULT_DEVICE_NAME": n})
+        return Device(
+            home=tmp_path / f"home-{n}",
+            folder=tmp_path / f"folder-{n}",
+            env={"VAULT_DEVICE_NAME": n},
+        )
 
     return make
 
@@ -126,8 +152,7 @@ def account(server: Server, make_device):
 
     def create(handle: str = "jean", name: str = "A") -> tuple[Device, str]:
         dev = make_device(name)
-        out = dev.run("init", "--server", server.url, "--user", handle, "--folder",
-                      str(dev.folder))
+        out = dev.run("init", "--server", server.url, "--user", handle, "--folder", str(dev.folder))
         recovery = out.stdout.strip().splitlines()[-1]
         return dev, recovery
 

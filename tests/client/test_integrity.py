@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from vault_core.errors import EXIT_INTEGRITY
-from vault_core.log import FileRecord, make_entry
-from vault_core.keys import device_keypair
 from vault_client.profile import Profile
+from vault_core.errors import EXIT_INTEGRITY
+from vault_core.keys import device_keypair
+from vault_core.log import FileRecord
 
 from .conftest import PASS
 
@@ -29,8 +29,9 @@ def db(server) -> sqlite3.Connection:
 
 
 def blob_files(server) -> list[Path]:
-    return sorted(p for p in (server.data / "blobs").rglob("*") if p.is_file()
-                  and ".staging" not in p.parts)
+    return sorted(
+        p for p in (server.data / "blobs").rglob("*") if p.is_file() and ".staging" not in p.parts
+    )
 
 
 def blobs_by_size(server) -> list[Path]:
@@ -80,7 +81,11 @@ def test_flipped_chunk_byte(server, account, second_device):
     big.write_bytes(bytes(data))
     msg = assert_refused(b, {})
     assert "avis.pdf" in msg
-    assert not list((b.folder / ".vault" / "tmp").glob("*")) if (b.folder / ".vault").exists() else True
+    assert (
+        not list((b.folder / ".vault" / "tmp").glob("*"))
+        if (b.folder / ".vault").exists()
+        else True
+    )
 
 
 def test_truncated_chunk(server, account, second_device):
@@ -103,8 +108,9 @@ def test_swapped_manifests(server, account, second_device):
     b = second_device()
     conn = db(server)
     # manifests are the blobs referenced first by each entry: swap their files on disk
-    ids = [r[0] for r in conn.execute(
-        "SELECT blob_id FROM blobs WHERE size < 400 ORDER BY blob_id")]
+    ids = [
+        r[0] for r in conn.execute("SELECT blob_id FROM blobs WHERE size < 400 ORDER BY blob_id")
+    ]
     paths = [p for p in blob_files(server) if p.name in ids]
     m = [p for p in paths if p.read_bytes()[:3] == b"VM1"]
     assert len(m) == 2
@@ -115,7 +121,7 @@ def test_swapped_manifests(server, account, second_device):
 
 
 def test_swapped_log_entries(server, shared_pair):
-    a, b, before = shared_pair
+    _a, b, before = shared_pair
     conn = db(server)
     rows = conn.execute("SELECT seq, entry FROM log_entries ORDER BY seq").fetchall()
     (s1, e1), (s2, e2) = rows[-2], rows[-1]
@@ -125,7 +131,7 @@ def test_swapped_log_entries(server, shared_pair):
 
 
 def test_dropped_log_entry(server, shared_pair):
-    a, b, before = shared_pair
+    _a, b, before = shared_pair
     conn = db(server)
     rows = conn.execute("SELECT seq, entry FROM log_entries ORDER BY seq").fetchall()
     # drop an entry B has not seen and shift the later ones down: a plausible shorter log
@@ -137,13 +143,16 @@ def test_dropped_log_entry(server, shared_pair):
 
 
 def test_replayed_log_entry(server, shared_pair):
-    a, b, before = shared_pair
+    _a, b, before = shared_pair
     conn = db(server)
     seq, entry = conn.execute("SELECT seq, entry FROM log_entries ORDER BY seq DESC").fetchone()
     acc, created = conn.execute(
-        "SELECT account_id, created_at FROM log_entries WHERE seq=?", (seq,)).fetchone()
-    conn.execute("INSERT INTO log_entries(account_id, seq, entry, device_id, created_at) "
-                 "VALUES(?,?,?,?,?)", (acc, seq + 1, entry, None, created))
+        "SELECT account_id, created_at FROM log_entries WHERE seq=?", (seq,)
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO log_entries(account_id, seq, entry, device_id, created_at) VALUES(?,?,?,?,?)",
+        (acc, seq + 1, entry, None, created),
+    )
     assert_refused(b, before)
 
 
@@ -198,16 +207,27 @@ def test_forged_path_escape_refused(server, account, second_device, tmp_path):
             from vault_core import _crypto
             from vault_core.encoding import b64u, canonical_json
             from vault_core.log import RECORD_MAGIC, LogEntry, _record_ad, _sign_message
+
             nonce = os.urandom(24)
-            ct = RECORD_MAGIC + nonce + _crypto.aead_encrypt(
-                eng.vk.record_key, nonce, canonical_json(obj),
-                _record_ad(prof.handle, v.seq + 1, prof.device_id))
-            e = LogEntry(seq=v.seq + 1, prev=v.head, device_id=prof.device_id, time=1,
-                         rec=ct, sig=b"")
+            ct = (
+                RECORD_MAGIC
+                + nonce
+                + _crypto.aead_encrypt(
+                    eng.vk.record_key,
+                    nonce,
+                    canonical_json(obj),
+                    _record_ad(prof.handle, v.seq + 1, prof.device_id),
+                )
+            )
+            e = LogEntry(
+                seq=v.seq + 1, prev=v.head, device_id=prof.device_id, time=1, rec=ct, sig=b""
+            )
             sig = _crypto.sign(device_keypair(prof.secrets.device_seed)[1], _sign_message(e))
             e = LogEntry(e.seq, e.prev, e.device_id, e.time, e.rec, sig)
-            await api.post("/v1/log", {"expected_head": v.seq,
-                                        "entries": [{"entry": b64u(e.encode()), "refs": []}]})
+            await api.post(
+                "/v1/log",
+                {"expected_head": v.seq, "entries": [{"entry": b64u(e.encode()), "refs": []}]},
+            )
             eng.close()
 
     asyncio.run(forge())
@@ -238,8 +258,12 @@ def test_kill_client_mid_sync_then_resume(server, account):
         for _ in range(size // (1 << 20)):
             f.write(os.urandom(1 << 20))
     env = {**os.environ, "VAULT_PASSPHRASE": PASS}
-    proc = subprocess.Popen([sys.executable, "-m", "vault_client.cli", "--home", str(a.home),
-                             "sync"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vault_client.cli", "--home", str(a.home), "sync"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     # wait until some chunks reached the server, then kill -9
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -265,9 +289,13 @@ def test_kill_server_mid_sync_then_recover(server, account, second_device):
         with open(a.folder / f"big{i}.bin", "wb") as f:
             f.write(os.urandom(30 * 1024 * 1024))
     env = {**os.environ, "VAULT_PASSPHRASE": PASS}
-    proc = subprocess.Popen([sys.executable, "-m", "vault_client.cli", "--home", str(a.home),
-                             "sync"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vault_client.cli", "--home", str(a.home), "sync"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if sum(p.stat().st_size for p in blob_files(server)) > 10 * 1024 * 1024:

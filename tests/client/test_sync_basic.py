@@ -118,8 +118,7 @@ def test_three_devices_converge(account, second_device):
     c.write("3.txt", "three")
     for d in (a, b, c, a, b):
         d.sync()
-    assert a.tree() == b.tree() == c.tree() == {
-        "1.txt": b"one", "2.txt": b"two", "3.txt": b"three"}
+    assert a.tree() == b.tree() == c.tree() == {"1.txt": b"one", "2.txt": b"two", "3.txt": b"three"}
 
 
 def test_mass_delete_guard(account):
@@ -142,14 +141,23 @@ def test_recovery_key_flow(server, account, make_device):
     a.sync()
     r = make_device("R")
     r.passphrase = "a brand new passphrase"
-    r.run("recover", "--server", server.url, "--user", "jean", "--folder", str(r.folder),
-          env={"VAULT_RECOVERY_KEY": recovery})
+    r.run(
+        "recover",
+        "--server",
+        server.url,
+        "--user",
+        "jean",
+        "--folder",
+        str(r.folder),
+        env={"VAULT_RECOVERY_KEY": recovery},
+    )
     r.sync()
     assert r.read("f.txt") == b"keep me"
     # the old passphrase no longer logs in
     old = make_device("old")
-    res = old.run("login", "--server", server.url, "--user", "jean", "--folder",
-                  str(old.folder), check=False)
+    res = old.run(
+        "login", "--server", server.url, "--user", "jean", "--folder", str(old.folder), check=False
+    )
     assert res.returncode == EXIT_AUTH, res.stderr
     assert "Traceback" not in res.stderr
     # the new one does

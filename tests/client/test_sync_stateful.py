@@ -75,7 +75,11 @@ def test_two_devices_random_operations(server, tmp_path: Path) -> None:
         def folder(self, i: int) -> Path:
             return self.profiles[i].folder
 
-        @rule(dev=st.integers(0, 1), path=st.sampled_from(PATHS), data=st.binary(min_size=0, max_size=64))
+        @rule(
+            dev=st.integers(0, 1),
+            path=st.sampled_from(PATHS),
+            data=st.binary(min_size=0, max_size=64),
+        )
         def write(self, dev: int, path: str, data: bytes) -> None:
             target = self.folder(dev) / path
             # a file and a folder cannot share a name on disk: skip such writes
@@ -123,7 +127,8 @@ def test_two_devices_random_operations(server, tmp_path: Path) -> None:
 
     TwoDevices.TestCase.settings = settings(
         max_examples=int(os.environ.get("VAULT_STATEFUL_EXAMPLES", "20")),
-        stateful_step_count=12, deadline=None,
+        stateful_step_count=12,
+        deadline=None,
         phases=(Phase.explicit, Phase.reuse, Phase.generate),
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
@@ -137,6 +142,7 @@ def _content_hash(profile: Profile, payload: bytes) -> str:
 
     vk = profile.bundle.vault_keys
     chunker = chunks.new_chunker(vk.cdc_seed)
-    refs = [chunks.chunk_ref(vk.chunk_id_key, vk.chunk_key_key, v)
-            for v in chunks.cut(chunker, payload)]
+    refs = [
+        chunks.chunk_ref(vk.chunk_id_key, vk.chunk_key_key, v) for v in chunks.cut(chunker, payload)
+    ]
     return b64u(Manifest.build(bytes(16), 1, refs).content)
