@@ -1927,8 +1927,8 @@ def build_paths() -> JSON:
         "a",
         "Papiers/Acte de naissance.pdf",
         "é/ü/日本語.txt",
-        "...",
         ".hidden",
+        "a..b",
         "a b/c d",
         "x" * 255,
     ]
@@ -1949,6 +1949,15 @@ def build_paths() -> JSON:
         ("drive letter", "C:/Windows"),
         ("drive-relative", "C:x"),
         ("longer than 4096 bytes", "a/" * 2048 + "a"),
+        ("name over 255 bytes", "x" * 256),
+        ("only dots", "..."),
+        ("dot-dot-space (Windows strips it)", ".. /x"),
+        ("trailing dot", "avis."),
+        ("trailing space", "avis "),
+        ("colon (alternate data stream)", "a/b:c"),
+        ("reserved device name", "CON"),
+        ("reserved device name with extension", "dossier/nul.txt"),
+        ("bidi override", "facture\u202etxt.exe"),
     ]
     return vector_file(
         "paths",

@@ -115,14 +115,14 @@ class Uploader:
         self.queued.add(ref.id)
         self.pending.append((ref, bytes(plaintext)))
         self.pending_bytes += ref.size
-        if self.pending_bytes >= BATCH_BYTES or len(self.pending) >= BATCH_COUNT:
+        if self.pending_bytes >= BATCH_BYTES or len(self.pending) + len(self.sealed) >= BATCH_COUNT:
             await self.flush()
 
     async def add_blob(self, blob_id: str, blob: bytes) -> None:
         self.queued.add(blob_id)
         self.sealed.append((blob_id, blob))
         self.pending_bytes += len(blob)
-        if self.pending_bytes >= BATCH_BYTES:
+        if self.pending_bytes >= BATCH_BYTES or len(self.pending) + len(self.sealed) >= BATCH_COUNT:
             await self.flush()
 
     async def flush(self) -> None:
@@ -347,7 +347,7 @@ class SyncEngine:
             path=vault_path,
             deleted=False,
             size=manifest.size,
-            mtime=st.st_mtime_ns // 1_000_000,
+            mtime=max(0, st.st_mtime_ns // 1_000_000),
             content=manifest.content,
             manifest=manifest_id,
             key=file_key,

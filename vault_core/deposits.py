@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _crypto
-from .encoding import b64u, canonical_json, parse_canonical_json, unb64u
+from .encoding import b64u, canonical_json, parse_canonical_json, unb64u, want
 from .errors import FormatError, IntegrityError
 
 ENVELOPE_MAGIC = b"VD1"
@@ -101,14 +101,14 @@ class IssuerCert:
     def from_json(cls, o: Any) -> IssuerCert:
         try:
             b = o["cert"]
-            if b["type"] != "issuer-cert" or b["v"] != 1:
+            if b["type"] != "issuer-cert" or want(b["v"], int) != 1:
                 raise IntegrityError()
             return cls(
-                name=str(b["name"]),
+                name=want(b["name"], str),
                 issuer_pk=unb64u(b["issuer_pk"], 32),
                 authority_pk=unb64u(b["authority_pk"], 32),
-                not_before=int(b["not_before"]),
-                not_after=int(b["not_after"]),
+                not_before=want(b["not_before"], int),
+                not_after=want(b["not_after"], int),
                 usage=tuple(str(u) for u in b["usage"]),
                 sig=unb64u(o["sig"], 64),
             )
@@ -158,22 +158,44 @@ class DepositStatement:
     @classmethod
     def from_json(cls, b: Any) -> DepositStatement:
         try:
-            if b["type"] != "deposit" or b["v"] != 1:
+            if b["type"] != "deposit" or want(b["v"], int) != 1:
                 raise IntegrityError()
-            return cls(
-                deposit_id=str(b["id"]),
-                to=str(b["to"]),
+            st = cls(
+                deposit_id=want(b["id"], str),
+                to=want(b["to"], str),
                 to_sign_pk=unb64u(b["to_sign_pk"], 32),
                 doc_sha256=unb64u(b["doc_sha256"], 32),
-                doc_type=str(b["doc_type"]),
-                title=str(b["title"]),
-                filename=str(b["filename"]),
-                issued=int(b["issued"]),
-                size=int(b["size"]),
+                doc_type=want(b["doc_type"], str),
+                title=want(b["title"], str),
+                filename=want(b["filename"], str),
+                issued=want(b["issued"], int),
+                size=want(b["size"], int),
                 issuer_pk=unb64u(b["issuer_pk"], 32),
             )
         except (KeyError, TypeError, ValueError, FormatError):
             raise IntegrityError() from None
+        st.check_fields()
+        return st
+
+    def check_fields(self) -> None:
+        """Bounded, safe fields: a file name is one component a file system can hold."""
+        from .log import check_path
+
+        try:
+            check_path(self.filename)
+        except FormatError:
+            raise IntegrityError("deposit: unsafe file name") from None
+        if "/" in self.filename or not check_doc_type(self.doc_type) or len(self.title) > 200:
+            raise IntegrityError("deposit: malformed statement")
+        if self.size < 0 or self.size > MAX_DEPOSIT_SIZE or self.issued < 0:
+            raise IntegrityError("deposit: malformed statement")
+
+
+def check_doc_type(doc_type: str) -> bool:
+    """Document types are short lowercase names: [a-z0-9-], 1 to 64 characters."""
+    return 0 < len(doc_type) <= 64 and all(
+        c in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in doc_type
+    )
 
 
 @dataclass(frozen=True)
@@ -222,19 +244,27 @@ class DepositProof:
         owner: str,
         owner_sign_pk: bytes,
         document_sha256: bytes,
+        received: int | None = None,
     ) -> str:
-        """Full check; returns the certified issuer name. IntegrityError on any failure."""
+        """Full check; returns the certified issuer name. IntegrityError on any failure.
+
+        ``received`` is when the owner's client took the deposit from its inbox (recorded in
+        the owner-signed file record); without it, ``now``. The certificate must be valid at
+        that moment and at the issue date, and the issue date cannot follow the reception:
+        an issuer whose certificate expired cannot back-date new deposits.
+        """
         self.check_signature()
+        self.statement.check_fields()
         st = self.statement
         if st.to != owner or not _crypto.equal(st.to_sign_pk, owner_sign_pk):
             raise IntegrityError("deposit addressed to another person")
         if not _crypto.equal(st.doc_sha256, document_sha256):
             raise IntegrityError("document does not match its signature")
-        # Validity is checked at issue time (a certificate that expires later does not
-        # invalidate documents issued while it was valid) and the issue must not be future.
+        at = received if received is not None else now
+        self.cert.verify(trusted, at, "deposit")
         self.cert.verify(trusted, st.issued, "deposit")
-        if st.issued > now + 86400:
-            raise IntegrityError("deposit dated in the future")
+        if st.issued > at + 86400:
+            raise IntegrityError("deposit dated after its reception")
         return self.cert.name
 
 
@@ -368,18 +398,18 @@ class RequestStatement:
     @classmethod
     def from_json(cls, b: Any) -> RequestStatement:
         try:
-            if b["type"] != "request" or b["v"] != 1:
+            if b["type"] != "request" or want(b["v"], int) != 1:
                 raise IntegrityError()
             return cls(
-                request_id=str(b["id"]),
-                to=str(b["to"]),
+                request_id=want(b["id"], str),
+                to=want(b["to"], str),
                 to_sign_pk=unb64u(b["to_sign_pk"], 32),
                 needs=tuple(str(n) for n in b["needs"]),
-                due=int(b["due"]),
-                message=str(b["message"]),
-                created=int(b["created"]),
+                due=want(b["due"], int),
+                message=want(b["message"], str),
+                created=want(b["created"], int),
                 issuer_pk=unb64u(b["issuer_pk"], 32),
-                requester=str(b["requester"]),
+                requester=want(b["requester"], str),
             )
         except (KeyError, TypeError, ValueError, FormatError):
             raise IntegrityError() from None
@@ -410,8 +440,30 @@ def open_request(
     cert = IssuerCert.from_json(meta.get("cert"))
     if st.request_id != request_id or not _crypto.equal(st.issuer_pk, cert.issuer_pk):
         raise IntegrityError()
-    _crypto.verify(st.issuer_pk, _signed("request", st.body()), unb64u(meta.get("sig"), 64))
+    try:
+        sig = unb64u(meta.get("sig"), 64)
+    except FormatError:
+        raise IntegrityError() from None
+    _crypto.verify(st.issuer_pk, _signed("request", st.body()), sig)
+    if len(st.message) > 4000 or len(st.needs) > 32 or not all(check_doc_type(n) for n in st.needs):
+        raise IntegrityError("request: malformed statement")
     return st, cert
+
+
+def verify_request(
+    st: RequestStatement,
+    cert: IssuerCert,
+    *,
+    trusted: dict[bytes, str],
+    now: int,
+    owner: str,
+    owner_sign_pk: bytes,
+) -> str:
+    """Recipient binding and trust chain of a request; returns the certified issuer name."""
+    if st.to != owner or not _crypto.equal(st.to_sign_pk, owner_sign_pk):
+        raise IntegrityError("request addressed to another person")
+    cert.verify(trusted, now, "request")
+    return cert.name
 
 
 def document_hash(document: bytes | memoryview) -> bytes:

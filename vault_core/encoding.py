@@ -42,7 +42,10 @@ def unb64u(text: object, size: int | None = None, what: str = "value") -> bytes:
 def _check(value: Any, depth: int) -> None:
     if depth > 16:
         raise FormatError("JSON nested too deeply")
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, str):
+        _utf8(value)
         return
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INT:
@@ -56,9 +59,17 @@ def _check(value: Any, depth: int) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise FormatError("object keys must be strings")
+            _utf8(key)
             _check(item, depth + 1)
         return
     raise FormatError(f"type not allowed in canonical JSON: {type(value).__name__}")
+
+
+def _utf8(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FormatError("string is not valid Unicode (lone surrogate)") from None
 
 
 def canonical_json(value: Any) -> bytes:
@@ -97,8 +108,15 @@ def parse_canonical_json(data: bytes, max_size: int = 16 * 1024 * 1024) -> Any:
             parse_constant=_no_constants,
             object_pairs_hook=_pairs,
         )
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, huge ints
         raise FormatError("not valid JSON") from None
     if canonical_json(value) != bytes(data):
         raise FormatError("JSON is not canonical")
+    return value
+
+
+def want(value: Any, kind: type) -> Any:
+    """Exact JSON type check (no coercion: ``true`` is not 1, ``"1"`` is not 1)."""
+    if type(value) is not kind:
+        raise FormatError(f"expected {kind.__name__}")
     return value

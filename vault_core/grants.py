@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _crypto
-from .encoding import b64u, canonical_json, parse_canonical_json, unb64u
+from .encoding import b64u, canonical_json, parse_canonical_json, unb64u, want
 from .errors import FormatError, IntegrityError
+from .keys import normalize_secret
 
 PAYLOAD_MAGIC = b"VG1"
 GRANT_PW_M_KIB = 64 * 1024
@@ -49,7 +50,7 @@ def link_secrets(secret: bytes, password: str | None = None) -> LinkSecrets:
     base = secret
     if password is not None:
         salt = _crypto.kdf(secret, "vault.v1/grant-pw-salt", 16)
-        pwk = _crypto.argon2id(password.encode("utf-8"), salt, GRANT_PW_M_KIB, GRANT_PW_T, 1)
+        pwk = _crypto.argon2id(normalize_secret(password), salt, GRANT_PW_M_KIB, GRANT_PW_T, 1)
         base = _crypto.kdf(secret + pwk, "vault.v1/grant-password")
     return LinkSecrets(
         grant_key=_crypto.kdf(base, "vault.v1/grant-key"),
@@ -78,6 +79,12 @@ def parse_link(link: str) -> tuple[str, str, bytes]:
     except FormatError:
         raise IntegrityError("the link's secret is damaged") from None
     return server, grant_id, secret
+
+
+def _typed(value: Any, kind: type) -> Any:
+    if type(value) is not kind:
+        raise IntegrityError()
+    return value
 
 
 @dataclass(frozen=True)
@@ -118,19 +125,24 @@ class GrantHeader:
             if not isinstance(o, dict) or o.get("v") != 1 or o["kind"] not in ("link", "account"):
                 raise IntegrityError()
             h = cls(
-                grant_id=str(o["grant"]),
-                owner=str(o["owner"]),
+                grant_id=_typed(o["grant"], str),
+                owner=_typed(o["owner"], str),
                 owner_sign_pk=unb64u(o["owner_sign_pk"], 32),
-                kind=str(o["kind"]),
-                to=o["to"],
+                kind=_typed(o["kind"], str),
+                to=None if o["to"] is None else _typed(o["to"], str),
                 to_box_pk=unb64u(o["to_box_pk"], 32) if o["to_box_pk"] is not None else None,
-                expires=int(o["expires"]),
-                max_uses=o["max_uses"],
-                password=bool(o["password"]),
-                created=int(o["created"]),
+                expires=_typed(o["expires"], int),
+                max_uses=None if o["max_uses"] is None else _typed(o["max_uses"], int),
+                password=_typed(o["password"], bool),
+                created=_typed(o["created"], int),
             )
         except (KeyError, TypeError, ValueError, FormatError):
             raise IntegrityError() from None
+        # kind, recipient and recipient key must agree
+        if (h.kind == "account") != (h.to is not None and h.to_box_pk is not None) or (
+            h.kind == "link" and (h.to is not None or h.to_box_pk is not None)
+        ):
+            raise IntegrityError()
         if h.encode() != bytes(data):
             raise IntegrityError()
         return h
@@ -175,12 +187,12 @@ class GrantItem:
         try:
             return cls(
                 name=check_path(o["name"]),
-                file_id=str(o["file"]),
-                version=int(o["version"]),
-                size=int(o["size"]),
-                mtime=int(o["mtime"]),
+                file_id=want(o["file"], str),
+                version=want(o["version"], int),
+                size=want(o["size"], int),
+                mtime=want(o["mtime"], int),
                 content=unb64u(o["content"], 32),
-                manifest=str(o["manifest"]),
+                manifest=want(o["manifest"], str),
                 key=unb64u(o["key"], 32),
                 doc_type=o["type"],
                 certificate=o["cert"],
@@ -239,6 +251,9 @@ def open_payload(
     header = GrantHeader.decode(header_bytes)
     if header.grant_id != grant_id:
         raise IntegrityError()
+    if header.kind == "account" and owner_sign_pk is None:
+        # a sealed key is anonymous: only the owner's pinned key makes an account grant genuine
+        raise IntegrityError()
     if owner_sign_pk is not None and not _crypto.equal(owner_sign_pk, header.owner_sign_pk):
         raise IntegrityError()
     if len(sealed) < 3 + 64 + 24 + 16 or sealed[:3] != PAYLOAD_MAGIC:
@@ -248,11 +263,11 @@ def open_payload(
     plain = _crypto.aead_decrypt(grant_key, nonce, ct, _payload_ad(header_bytes))
     try:
         o = parse_canonical_json(plain)
-        if o.get("v") != 1 or o["grant"] != grant_id:
+        if want(o.get("v"), int) != 1 or o["grant"] != grant_id:
             raise IntegrityError()
         payload = GrantPayload(
             grant_id=grant_id,
-            revision=int(o["rev"]),
+            revision=want(o["rev"], int),
             scope=tuple(str(s) for s in o["scope"]),
             items=tuple(GrantItem.from_json(i) for i in o["items"]),
         )

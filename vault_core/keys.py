@@ -21,11 +21,12 @@ sees the login public keys, the KDF parameters and salt, and the wrapped bundles
 from __future__ import annotations
 
 import base64
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import _crypto
-from .encoding import b64u, canonical_json, parse_canonical_json, unb64u
+from .encoding import b64u, canonical_json, parse_canonical_json, unb64u, want
 from .errors import FormatError, IntegrityError, WeakParameters
 
 FORMAT_VERSION = 1
@@ -52,7 +53,7 @@ class KdfParams:
         if (
             self.m_kib > _crypto.ARGON2_MAX_MEMORY_KIB
             or self.t > _crypto.ARGON2_MAX_PASSES
-            or not 1 <= self.p <= _crypto.ARGON2_MAX_LANES
+            or self.p != 1  # libsodium (and so the browser) computes one lane only
         ):
             raise WeakParameters("key-derivation parameters out of range")
 
@@ -87,6 +88,11 @@ def _int(value: Any) -> int:
     return value
 
 
+def normalize_secret(text: str) -> bytes:
+    """Passphrases and link passwords are NFC-normalised UTF-8 (same text, same key)."""
+    return unicodedata.normalize("NFC", text).encode("utf-8")
+
+
 @dataclass(frozen=True, repr=False)
 class PassphraseKeys:
     login_seed: bytes
@@ -104,7 +110,7 @@ def derive_passphrase_keys(passphrase: str, params: KdfParams) -> PassphraseKeys
     """Argon2id then domain-separated subkeys. Checks the floor first."""
     params.check_floor()
     root = _crypto.argon2id(
-        passphrase.encode("utf-8"), params.salt, params.m_kib, params.t, params.p
+        normalize_secret(passphrase), params.salt, params.m_kib, params.t, params.p
     )
     return PassphraseKeys(
         login_seed=_crypto.kdf(root, "vault.v1/login"), kek=_crypto.kdf(root, "vault.v1/kek")
@@ -227,12 +233,15 @@ class AccountBundle:
 
     @classmethod
     def from_plain(cls, data: bytes) -> AccountBundle:
-        obj = parse_canonical_json(data)
-        if not isinstance(obj, dict) or obj.get("v") != FORMAT_VERSION:
+        try:
+            obj = parse_canonical_json(data)
+        except FormatError:
+            raise IntegrityError() from None
+        if not isinstance(obj, dict) or type(obj.get("v")) is not int or obj["v"] != 1:
             raise IntegrityError()
         try:
             return cls(
-                handle=str(obj["handle"]),
+                handle=want(obj["handle"], str),
                 identity_sign_seed=unb64u(obj["sign_seed"], 32),
                 identity_box_secret=unb64u(obj["box_sk"], 32),
                 vault_key=unb64u(obj["vault_key"], 32),
@@ -309,7 +318,7 @@ class PublicIdentity:
         )
 
     def fingerprint(self) -> str:
-        """Human-comparable fingerprint: 20 bytes of SHA-256 in 8 groups of 5 base32 chars."""
+        """Human-comparable fingerprint: 25 bytes of SHA-256, 40 base32 chars in groups of 5."""
         digest = _crypto.sha256(
             b"vault.v1/fingerprint\x00" + self.handle.encode() + self.sign_pk + self.box_pk
         )[:25]
@@ -331,7 +340,7 @@ class PublicIdentity:
             raise IntegrityError()
         try:
             ident = cls(
-                handle=str(obj["handle"]),
+                handle=want(obj["handle"], str),
                 sign_pk=unb64u(obj["sign_pk"], 32),
                 box_pk=unb64u(obj["box_pk"], 32),
                 sig=unb64u(obj["sig"], 64),
@@ -398,9 +407,9 @@ class DeviceCert:
         try:
             obj = parse_canonical_json(data)
             return cls(
-                handle=str(obj["handle"]),
-                device_id=str(obj["device"]),
-                name=str(obj["name"]),
+                handle=want(obj["handle"], str),
+                device_id=want(obj["device"], str),
+                name=want(obj["name"], str),
                 sign_pk=unb64u(obj["sign_pk"], 32),
                 created=_int(obj["created"]),
                 sig=unb64u(obj["sig"], 64),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import _crypto
 from .errors import IntegrityError
-from .keys import KdfParams
+from .keys import KdfParams, normalize_secret
 
 PROFILE_MAGIC = b"VP1"
 
@@ -16,7 +16,7 @@ PROFILE_MAGIC = b"VP1"
 def local_key(passphrase: str, params: KdfParams) -> bytes:
     params.check_floor()
     root = _crypto.argon2id(
-        passphrase.encode("utf-8"), params.salt, params.m_kib, params.t, params.p
+        normalize_secret(passphrase), params.salt, params.m_kib, params.t, params.p
     )
     return _crypto.kdf(root, "vault.v1/profile-key")
 

@@ -21,6 +21,7 @@ whose log is shorter than what the device has already seen (rollback).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -77,6 +78,8 @@ class FileRecord:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> FileRecord:
+        if set(obj) != _FILE_FIELDS:
+            raise FormatError("record: unexpected or missing fields")
         try:
             rec = cls(
                 file_id=_hex(obj["file"], 32),
@@ -86,18 +89,37 @@ class FileRecord:
                 size=_uint(obj["size"]),
                 mtime=_uint(obj["mtime"]),
                 content=unb64u(obj["content"]),
-                manifest=obj["manifest"] if obj["deleted"] else _hex(obj["manifest"], 64),
+                manifest=_str(obj["manifest"]) if obj["deleted"] else _hex(obj["manifest"], 64),
                 key=unb64u(obj["key"]),
                 doc_type=_opt_str(obj["type"]),
                 certificate=_opt_dict(obj["cert"]),
             )
         except (KeyError, TypeError):
             raise FormatError("record: missing or mistyped field") from None
-        if rec.version < 1:
-            raise FormatError("record: version starts at 1")
-        if not rec.deleted and (len(rec.key) != 32 or len(rec.content) != 32):
+        if not 1 <= rec.version < 2**32:
+            raise FormatError("record: version out of range")
+        if rec.deleted:
+            if rec.manifest or rec.key or rec.content or rec.size or rec.certificate:
+                raise FormatError("record: a tombstone carries no content")
+        elif len(rec.key) != 32 or len(rec.content) != 32:
             raise FormatError("record: bad key or content hash")
         return rec
+
+
+_FILE_FIELDS = {
+    "cert",
+    "content",
+    "deleted",
+    "file",
+    "key",
+    "kind",
+    "manifest",
+    "mtime",
+    "path",
+    "size",
+    "type",
+    "version",
+}
 
 
 def _hex(value: Any, size: int) -> str:
@@ -107,6 +129,12 @@ def _hex(value: Any, size: int) -> str:
         bytes.fromhex(value)
     except ValueError:
         raise FormatError("bad id") from None
+    return value
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise FormatError("expected a string")
     return value
 
 
@@ -135,20 +163,41 @@ def _opt_dict(value: Any) -> dict[str, Any] | None:
 
 
 _FORBIDDEN_NAMES = {"", ".", ".."}
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(10)),
+    *(f"LPT{i}" for i in range(10)),
+}
+MAX_NAME_BYTES = 255
 
 
 def check_path(path: Any) -> str:
-    """A vault path: '/'-separated, relative, no empty/'.'/'..' parts, no NUL or backslash.
+    """A vault path: '/'-separated, relative, every component a name any platform can hold.
 
-    Everything that could escape the synced folder on any platform is refused here, before a
-    decrypted name ever reaches a file system.
+    Refused: empty, '.', '..' components; absolute paths; backslash, colon (drive letters,
+    alternate data streams), NUL and other control or format characters (bidi overrides);
+    components ending in a dot or a space (Windows strips them, so '.. ' would become '..');
+    reserved device names (CON, NUL.txt, ...); names over 255 bytes. Everything that could
+    escape the synced folder on any platform is refused here, before a decrypted name ever
+    reaches a file system.
     """
-    if not isinstance(path, str) or not path or len(path.encode("utf-8")) > MAX_PATH_BYTES:
+    if not isinstance(path, str) or not path:
         raise FormatError("bad path")
-    if path.startswith("/") or "\\" in path or "\x00" in path or ":" in path.split("/")[0]:
+    try:
+        size = len(path.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise FormatError("bad path") from None
+    if size > MAX_PATH_BYTES or path.startswith("/") or any(c in path for c in "\\:\x00"):
         raise FormatError("bad path")
     for part in path.split("/"):
-        if part in _FORBIDDEN_NAMES or any(ord(ch) < 32 for ch in part):
+        if part in _FORBIDDEN_NAMES or part[-1] in ". " or len(part.encode()) > MAX_NAME_BYTES:
+            raise FormatError("bad path")
+        if any(ord(ch) < 32 or unicodedata.category(ch) in ("Cc", "Cf") for ch in part):
+            raise FormatError("bad path")
+        if part.split(".")[0].upper().rstrip() in _RESERVED:
             raise FormatError("bad path")
     return path
 
@@ -221,10 +270,11 @@ class LogEntry:
             if (
                 not isinstance(obj, dict)
                 or set(obj) != {"device", "prev", "rec", "seq", "sig", "time", "v"}
+                or type(obj["v"]) is not int
                 or obj["v"] != 1
             ):
                 raise IntegrityError()
-            return cls(
+            entry = cls(
                 seq=_uint(obj["seq"]),
                 prev=unb64u(obj["prev"], 32),
                 device_id=_hex(obj["device"], 32),
@@ -234,6 +284,9 @@ class LogEntry:
             )
         except FormatError:
             raise IntegrityError() from None
+        if entry.encode() != bytes(data):
+            raise IntegrityError()
+        return entry
 
 
 def _sign_message(entry: LogEntry) -> bytes:
@@ -253,6 +306,10 @@ def make_entry(
     nonce: bytes,
 ) -> LogEntry:
     plain = canonical_json(record.to_json())
+    # Never sign what a verifier would refuse: one such entry would poison the append-only
+    # log for every device. Round-trip the record through the strict parser first.
+    if record_from_json(parse_canonical_json(plain)) != record:
+        raise FormatError("record does not survive its own encoding")
     rec = (
         RECORD_MAGIC
         + nonce

@@ -12,8 +12,12 @@ OpenAPI document). Two middlewares wrap every handler:
   aiohttp's own HTTP errors (unknown route, wrong method, bad framing) into the same shape, and
   anything unexpected into a generic 500 whose traceback goes to the server log only.
 
-``open_context`` opens the embedded stores under the data directory (creating it), loads or
-creates the server secret, and settles uploads a crash left half-done.
+``open_context`` opens the stores the configuration names (storage/backends.py: by default the
+embedded SQLite + files under the data directory, creating it), loads or creates the server
+secret (a file for the embedded store, a database row for a shared one), starts the event hub
+(with its cross-process relay for a shared store) and settles uploads a crash left half-done:
+all of them for the embedded store, which one process owns; only those older than an hour for
+a shared one, where other processes may be uploading.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -46,18 +51,25 @@ from . import (
 from .clock import Clock, SystemClock
 from .config import ServerConfig
 from .context import CTX, ServerContext
-from .events import EventHub
+from .events import EventHub, EventRelay
 from .httpio import json_response
 from .openapi import build_openapi
 from .routing import Route, register
-from .storage.file_blobs import FileBlobStore
-from .storage.sqlite_meta import SqliteMetadataStore
+from .storage.backends import open_stores
 
 access_log = logging.getLogger("vault_server.access")
 server_log = logging.getLogger("vault_server")
 
 API_VERSION = 1
 OPENAPI_KEY = web.AppKey("vault_openapi", bytes)
+
+
+@runtime_checkable
+class SecretHolder(Protocol):
+    """A shared metadata store that keeps the server secret and relays events."""
+
+    async def server_secret(self, candidate: bytes) -> bytes: ...
+    def relay(self) -> EventRelay: ...
 
 
 async def health(request: web.Request) -> web.StreamResponse:
@@ -181,14 +193,36 @@ def load_secret(data_dir: Path) -> bytes:
 
 async def open_context(config: ServerConfig, clock: Clock | None = None) -> ServerContext:
     data = config.data_dir
-    data.mkdir(parents=True, exist_ok=True, mode=0o700)
-    secret = load_secret(data)
-    meta = SqliteMetadataStore(data / "vault.sqlite3")
-    blobs = FileBlobStore(data / "blobs")
-    c = ServerContext(config, meta, blobs, clock or SystemClock(), EventHub(), secret)
-    # The embedded server owns its data directory: settle everything a crash left behind.
-    report = await gc.recover(meta, blobs, older_than=2**62)
-    await blobs.sweep_staging(int(time.time()) + 1)
+    if data is not None:
+        data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    clock = clock or SystemClock()
+    stores = await open_stores(config.storage, data)
+    meta, blobs = stores.meta, stores.blobs
+    try:
+        relay = None
+        if isinstance(meta, SecretHolder):
+            # Shared installation: one secret for every process (fake salts must agree).
+            secret = await meta.server_secret(os.urandom(32))
+            relay = meta.relay()
+        else:
+            assert data is not None
+            secret = load_secret(data)
+        hub = EventHub(relay, meta, clock)
+        await hub.start()
+    except BaseException:
+        await meta.close()
+        await blobs.close()
+        raise
+    c = ServerContext(config, meta, blobs, clock, hub, secret)
+    if stores.shared:
+        # Other processes may be uploading right now: settle only what is surely abandoned.
+        older = int(time.time()) - gc.STALE_UPLOAD
+        report = await gc.recover(meta, blobs, older_than=older)
+        await blobs.sweep_staging(older)
+    else:
+        # The embedded server owns its data directory: settle everything a crash left behind.
+        report = await gc.recover(meta, blobs, older_than=2**62)
+        await blobs.sweep_staging(int(time.time()) + 1)
     if report.promoted or report.released:
         server_log.info("recovered uploads: %s", report)
     return c
@@ -223,6 +257,7 @@ def build_app(c: ServerContext, *, own_stores: bool = True) -> web.Application:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await c.hub.aclose()
         if own_stores:
             await c.meta.close()
             await c.blobs.close()

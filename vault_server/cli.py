@@ -1,12 +1,22 @@
-"""``vault-server``: serve, grant-issuer, gc."""
+"""``vault-server``: serve, grant-issuer, gc, migrate.
+
+Every command takes the same storage options (``--data``, ``--metadata``, ``--blobs``,
+``--config``; see config.py): the embedded default is ``--data DIR`` alone (SQLite + files);
+``--metadata postgresql://...`` and ``--blobs s3://...`` select the shared backends. Values come
+from the command line, else the ``VAULT_*`` environment variables, else the config file.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import re
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from aiohttp import web
@@ -14,12 +24,14 @@ from aiohttp import web
 from . import gc
 from .app import build_app, open_context
 from .clock import SystemClock
-from .config import Limits, ServerConfig
+from .config import ConfigFileError, Limits, ServerConfig, StorageConfig, load_config_file
 from .logs import setup_logging
-from .storage.file_blobs import FileBlobStore
-from .storage.sqlite_meta import SqliteMetadataStore
+from .storage.backends import StorageConfigError, open_metadata, open_stores
+from .storage.urls import StorageError, redact_text, redact_url
 
 _SIZE = re.compile(r"^(\d+)([KMGT]?)(i?B)?$", re.IGNORECASE)
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def parse_size(text: str) -> int:
@@ -28,6 +40,91 @@ def parse_size(text: str) -> int:
         raise click.BadParameter(f"not a size: {text!r} (e.g. 10G, 500M)")
     factor = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
     return int(m.group(1)) * factor[m.group(2).upper()]
+
+
+def fail(message: str) -> None:
+    click.echo(f"vault-server: {message}", err=True)
+    sys.exit(1)
+
+
+def storage_options(f: F) -> F:
+    """--config, --data, --metadata, --blobs (with their VAULT_* variables)."""
+    options = [
+        click.option(
+            "--config",
+            "config_file",
+            envvar="VAULT_CONFIG",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="TOML settings file (keys as the long options; [s3] access_key, secret_key).",
+        ),
+        click.option(
+            "--data",
+            "data",
+            envvar="VAULT_DATA",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Data directory of the embedded storage (SQLite + files).",
+        ),
+        click.option(
+            "--metadata",
+            envvar="VAULT_METADATA",
+            help="Metadata store: postgresql://USER@HOST:PORT/DB[?schema=NAME] (default: SQLite"
+            " in --data).",
+        ),
+        click.option(
+            "--blobs",
+            envvar="VAULT_BLOBS",
+            help="Blob store: s3://BUCKET[/PREFIX]?endpoint=URL (default: files in --data).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def resolve(
+    config_file: Path | None, data: Path | None, metadata: str | None, blobs: str | None
+) -> tuple[dict[str, Any], Path | None, StorageConfig]:
+    """Merge command line / environment (already in the arguments) over the config file."""
+    file: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            file = load_config_file(config_file)
+        except ConfigFileError as e:
+            fail(str(e))
+    if data is None and file.get("data"):
+        data = Path(str(file["data"]))
+    storage = StorageConfig(
+        metadata=metadata or file.get("metadata"),
+        blobs=blobs or file.get("blobs"),
+        s3_access_key=os.environ.get("VAULT_S3_ACCESS_KEY") or file.get("s3_access_key"),
+        s3_secret_key=os.environ.get("VAULT_S3_SECRET_KEY") or file.get("s3_secret_key"),
+    )
+    if data is None and not (storage.metadata and storage.blobs):
+        fail("--data is required unless both --metadata and --blobs are given")
+    return file, data, storage
+
+
+def describe(storage: StorageConfig, data: Path | None) -> str:
+    meta = redact_url(storage.metadata) if storage.metadata else f"sqlite in {data}"
+    blobs = storage.blobs or f"files in {data}"
+    return f"metadata: {meta}; blobs: {blobs}"
+
+
+def run_storage(coro: Awaitable[T], doing: str = "reach storage") -> T:
+    """Run ``coro``; errors become one line on stderr (never a secret) and exit status 1."""
+
+    async def wrapped() -> T:
+        return await coro
+
+    try:
+        return asyncio.run(wrapped())
+    except StorageError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"cannot {doing}: {redact_text(str(e.strerror or e))}")
+    except Exception as e:  # noqa: BLE001 - driver errors (asyncpg, botocore): one line
+        fail(f"storage error: {type(e).__name__}: {redact_text(str(e))[:300]}")
+    raise AssertionError("unreachable")
 
 
 @click.group()
@@ -57,67 +154,121 @@ async def _serve(config: ServerConfig, host: str, port: int) -> None:
 
 
 @main.command()
-@click.option("--data", "data", required=True, type=click.Path(path_type=Path))
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8700, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--quota", default="10G", show_default=True, help="Per-account storage quota.")
+@storage_options
+@click.option("--host", default=None, help="Address to listen on  [default: 127.0.0.1]")
+@click.option("--port", default=None, type=click.IntRange(0, 65535), help="[default: 8700]")
+@click.option("--quota", default=None, help="Per-account storage quota.  [default: 10G]")
 @click.option("--public-host", default=None, help="Host name login proofs must name.")
-def serve(data: Path, host: str, port: int, quota: str, public_host: str | None) -> None:
-    """Run the server on DATA (created on first start)."""
+def serve(
+    config_file: Path | None,
+    data: Path | None,
+    metadata: str | None,
+    blobs: str | None,
+    host: str | None,
+    port: int | None,
+    quota: str | None,
+    public_host: str | None,
+) -> None:
+    """Run the server (the embedded data directory is created on first start)."""
     setup_logging()
+    file, data, storage = resolve(config_file, data, metadata, blobs)
+    host = host or str(file.get("host", "127.0.0.1"))
+    port = port if port is not None else int(file.get("port", 8700))
+    quota_bytes = parse_size(quota or str(file.get("quota", "10G")))
     config = ServerConfig(
-        data_dir=data, limits=Limits(quota=parse_size(quota)), public_host=public_host
+        data_dir=data,
+        limits=Limits(quota=quota_bytes),
+        public_host=public_host or file.get("public_host"),
+        storage=storage,
     )
-    try:
-        asyncio.run(_serve(config, host, port))
-    except OSError as e:
-        click.echo(f"vault-server: cannot serve: {e.strerror or e}", err=True)
-        sys.exit(1)
+    run_storage(_serve(config, host, port), doing="serve")
 
 
 @main.command("grant-issuer")
-@click.option("--data", "data", required=True, type=click.Path(path_type=Path))
+@storage_options
 @click.option("--revoke", is_flag=True, help="Take the issuer role away instead.")
 @click.argument("handle")
-def grant_issuer(data: Path, handle: str, revoke: bool) -> None:
+def grant_issuer(
+    config_file: Path | None,
+    data: Path | None,
+    metadata: str | None,
+    blobs: str | None,
+    handle: str,
+    revoke: bool,
+) -> None:
     """Let account HANDLE deposit documents and send requests."""
+    _, data, storage = resolve(config_file, data, metadata, blobs)
+    if not storage.metadata and not (data is not None and (data / "vault.sqlite3").is_file()):
+        fail(f"no server data in {data}")
 
     async def run() -> bool:
-        meta = SqliteMetadataStore(data / "vault.sqlite3")
+        meta = await open_metadata(storage, data)
         try:
             return await meta.set_issuer(handle, not revoke)
         finally:
             await meta.close()
 
-    if not (data / "vault.sqlite3").is_file():
-        click.echo(f"vault-server: no server data in {data}", err=True)
-        sys.exit(1)
-    if not asyncio.run(run()):
-        click.echo(f"vault-server: unknown account {handle!r}", err=True)
-        sys.exit(1)
+    if not run_storage(run()):
+        fail(f"unknown account {handle!r}")
 
 
 @main.command("gc")
-@click.option("--data", "data", required=True, type=click.Path(path_type=Path))
-def gc_command(data: Path) -> None:
+@storage_options
+def gc_command(
+    config_file: Path | None, data: Path | None, metadata: str | None, blobs: str | None
+) -> None:
     """Delete unreferenced blobs older than the grace period (safe while serving)."""
+    _, data, storage = resolve(config_file, data, metadata, blobs)
+    if not storage.metadata and not (data is not None and (data / "vault.sqlite3").is_file()):
+        fail(f"no server data in {data}")
 
     async def run() -> gc.GcReport:
-        meta = SqliteMetadataStore(data / "vault.sqlite3")
-        blobs = FileBlobStore(data / "blobs")
+        stores = await open_stores(storage, data)
         lim = Limits()
         try:
             return await gc.collect(
-                meta, blobs, SystemClock().now(), lim.gc_grace, lim.login_fail_window
+                stores.meta, stores.blobs, SystemClock().now(), lim.gc_grace, lim.login_fail_window
             )
         finally:
-            await meta.close()
+            await stores.meta.close()
+            await stores.blobs.close()
 
-    if not (data / "vault.sqlite3").is_file():
-        click.echo(f"vault-server: no server data in {data}", err=True)
-        sys.exit(1)
-    report = asyncio.run(run())
+    report = run_storage(run())
     click.echo(
         f"deleted {report.deleted} blobs, settled {report.promoted + report.released} uploads,"
         f" removed {report.staging_removed} staging files"
     )
+
+
+@main.command("migrate")
+@storage_options
+@click.option("--jobs", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="Blobs copied in parallel.")
+@click.option("--verify-only", is_flag=True, help="Only compare source and target.")
+def migrate_command(
+    config_file: Path | None,
+    data: Path | None,
+    metadata: str | None,
+    blobs: str | None,
+    jobs: int,
+    verify_only: bool,
+) -> None:
+    """Copy an embedded installation (--data) to PostgreSQL (--metadata) and S3 (--blobs).
+
+    The server must be stopped. Blobs are copied first (re-runnable: objects already there
+    with the same bytes are kept), then every metadata table in one transaction into an empty
+    database; finally row counts, per-table digests and every blob's SHA-256 are compared.
+    """
+    from .migrate import migrate
+
+    setup_logging()
+    _, data, target = resolve(config_file, data, metadata, blobs)
+    if data is None or not (data / "vault.sqlite3").is_file():
+        fail(f"no embedded server data in {data} (--data names the installation to copy)")
+    assert data is not None
+    if not target.metadata or not target.blobs:
+        fail("migrate needs --metadata postgresql://... and --blobs s3://... (the target)")
+    click.echo(f"source: {data}; target {describe(target, None)}")
+    progress = functools.partial(click.echo, err=True)
+    report = run_storage(migrate(data, target, jobs=jobs, verify_only=verify_only, progress=progress))
+    click.echo(report.summary())

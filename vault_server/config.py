@@ -1,9 +1,29 @@
-"""Server settings: every limit of protocol/API.md in one place, with the documented defaults."""
+"""Server settings: every limit of protocol/API.md in one place, with the documented defaults,
+and where the data lives (storage backends).
+
+Storage is chosen by two URLs (``vault-server serve --metadata URL --blobs URL``, the
+``VAULT_METADATA`` / ``VAULT_BLOBS`` variables, or a TOML file given with ``--config``; the
+command line wins over the environment, which wins over the file):
+
+* metadata: unset or ``sqlite:///PATH`` (embedded, ``DATA/vault.sqlite3`` by default), or
+  ``postgresql://USER@HOST:PORT/DB?schema=NAME`` (shared by several processes);
+* blobs: unset or ``file:///PATH`` (embedded, ``DATA/blobs`` by default), or
+  ``s3://BUCKET[/PREFIX]?endpoint=URL&region=NAME`` (any S3-compatible store).
+
+Secrets never travel in URLs that get logged: a PostgreSQL password may sit in the URL (it is
+redacted everywhere) but is better given through ``PGPASSWORD`` or a ``.pgpass`` file; S3 keys
+come from ``VAULT_S3_ACCESS_KEY`` / ``VAULT_S3_SECRET_KEY``, the file's ``[s3]`` table, or the
+standard AWS chain (``AWS_ACCESS_KEY_ID``..., ``~/.aws/credentials``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from .storage.urls import redact_url
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -35,10 +55,69 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class StorageConfig:
+    """Where metadata and blob bytes live; None means the embedded default under data_dir."""
+
+    metadata: str | None = field(default=None, repr=False)
+    blobs: str | None = None
+    s3_access_key: str | None = field(default=None, repr=False)
+    s3_secret_key: str | None = field(default=None, repr=False)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.shared_metadata
+
+    @property
+    def shared_metadata(self) -> bool:
+        return bool(self.metadata) and str(self.metadata).startswith(("postgresql:", "postgres:"))
+
+    def __repr__(self) -> str:
+        meta = redact_url(self.metadata) if self.metadata else None
+        return f"StorageConfig(metadata={meta!r}, blobs={self.blobs!r})"
+
+
+@dataclass(frozen=True)
 class ServerConfig:
-    data_dir: Path
+    data_dir: Path | None = None
     limits: Limits = Limits()
     # When set, login proofs must name this host; otherwise the request's Host header is used.
     public_host: str | None = None
     # Run the periodic GC task inside `serve`.
     periodic_gc: bool = True
+    storage: StorageConfig = StorageConfig()
+
+
+# -- the config file ----------------------------------------------------------------------
+# Keys of the TOML file (all optional):
+#   data, host, port, quota, public_host, metadata, blobs    (top level)
+#   [s3] access_key, secret_key                              (S3 credentials)
+FILE_KEYS = ("data", "host", "port", "quota", "public_host", "metadata", "blobs")
+
+
+class ConfigFileError(ValueError):
+    pass
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """The settings of a TOML config file as a flat dict (``s3_access_key``...)."""
+    try:
+        with path.open("rb") as f:
+            raw = tomllib.load(f)
+    except OSError as e:
+        raise ConfigFileError(f"cannot read {path}: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigFileError(f"{path}: {e}") from None
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "s3" and isinstance(value, dict):
+            for k in ("access_key", "secret_key"):
+                if k in value:
+                    out[f"s3_{k}"] = str(value[k])
+            unknown = set(value) - {"access_key", "secret_key"}
+            if unknown:
+                raise ConfigFileError(f"{path}: unknown [s3] keys: {', '.join(sorted(unknown))}")
+        elif key in FILE_KEYS:
+            out[key] = value
+        else:
+            raise ConfigFileError(f"{path}: unknown key {key!r}")
+    return out

@@ -103,7 +103,15 @@ uint = st.integers(min_value=0, max_value=2**53 - 1)
 name_part = st.text(
     alphabet=string.ascii_letters + string.digits + " ._-éàüß日本", min_size=1, max_size=12
 ).filter(lambda s: s not in (".", ".."))
-safe_path = st.lists(name_part, min_size=1, max_size=4).map("/".join)
+def _valid_path(p: str) -> bool:
+    try:
+        log.check_path(p)
+    except FormatError:
+        return False
+    return True
+
+
+safe_path = st.lists(name_part, min_size=1, max_size=4).map("/".join).filter(_valid_path)
 
 json_values = st.recursive(
     st.none() | st.booleans() | safe_int | st.text(max_size=20),
@@ -829,7 +837,7 @@ def test_deposit_round_trip_and_retarget(
 @FAST
 @given(
     hex32,
-    st.lists(st.text(min_size=1, max_size=10), max_size=3),
+    st.lists(st.sampled_from(deposits.DOCUMENT_TYPES), max_size=3),
     st.text(max_size=50),
     b32,
     b32,
@@ -924,7 +932,7 @@ def test_kdf_floor(m_kib: int, t: int, p: int, salt: bytes) -> None:
     ok = (
         64 * 1024 <= m_kib <= 4 * 1024 * 1024
         and 3 <= t <= 64
-        and 1 <= p <= 16
+        and p == 1  # one lane: what libsodium (and the browser) computes
         and salt != bytes(16)
     )
     if ok:
@@ -1008,7 +1016,7 @@ POISON = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="vault_core bug: make_entry signs records it rejects")
+
 @pytest.mark.parametrize(
     "change", POISON, ids=lambda c: next(iter(c)) + "=" + repr(next(iter(c.values())))[:12]
 )
@@ -1030,9 +1038,6 @@ def test_make_entry_refuses_records_its_verifier_rejects(change: dict[str, Any])
         c.add(1, rec)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="vault_core weakness: pinned key optional for account grants"
-)
 def test_account_grant_requires_the_pinned_owner_key() -> None:
     srv_pk, srv_sk = keys.device_keypair(b"\x33" * 32)
     gid = "12" * 16

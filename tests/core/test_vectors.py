@@ -48,16 +48,7 @@ ERRORS: dict[str, type[VaultError]] = {
 # Negative vectors that the current vault_core does NOT reject as the spec requires. Each is a
 # reported core bug (see the report of the vectors work); strict=True turns the fix into a
 # reminder to remove the entry.
-KNOWN_CORE_BUGS: dict[tuple[str, str], str] = {
-    ("encoding", "huge integer (5000 digits)"): "parse_canonical_json leaks ValueError",
-    ("encoding", "lone surrogate escape"): "parse_canonical_json leaks UnicodeEncodeError",
-    ("log", "format version true"): 'LogEntry.decode accepts "v":true',
-    ("issuer_cert", "version true"): 'IssuerCert.from_json accepts "v":true',
-    ("issuer_cert", "validity bound as a string"): "IssuerCert.from_json coerces with int()",
-    ("request", "signature field missing"): "open_request leaks FormatError",
-    ("request", "signature field not base64url"): "open_request leaks FormatError",
-    ("bundle", "non-canonical plaintext"): "AccountBundle.from_plain leaks FormatError",
-}
+KNOWN_CORE_BUGS: dict[tuple[str, str], str] = {}
 
 
 def H(value: str) -> bytes:
