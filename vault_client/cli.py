@@ -481,6 +481,353 @@ async def shared(obj: Ctx, as_json: bool) -> None:
         click.echo(f"{it['id']}  from {it['from']}  {it['state']}")
 
 
+# ---------------------------------------------------------------------------------------------
+# administrations: authority, issuer, inbox, verify, requests, trust
+
+
+@cli.group()
+def authority() -> None:
+    """An authority certifies issuers' signing keys."""
+
+
+@authority.command("init")
+@click.pass_obj
+def authority_init(obj: Ctx) -> None:
+    """Create an authority key; the last line of stdout is its public key."""
+    from .issuer import authority_init as do_init
+
+    pk = do_init(obj.profile)
+    err("authority key created; give this public key to the profiles that should trust it:")
+    click.echo(pk)
+
+
+@authority.command("certify")
+@click.option("--issuer-key", required=True)
+@click.option("--name", required=True)
+@click.option("--valid", default="365d", show_default=True)
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path))
+@click.pass_obj
+def authority_certify(obj: Ctx, issuer_key: str, name: str, valid: str, out: Path) -> None:
+    """Write a certificate for an issuer key."""
+    from .issuer import authority_certify as do_certify
+    from .shares import parse_duration
+
+    do_certify(obj.profile, issuer_key, name, parse_duration(valid), out)
+    click.echo(f"certificate for {name} written to {out}")
+
+
+@cli.group()
+def issuer() -> None:
+    """Administrations: deposit certified documents, ask for documents."""
+
+
+@issuer.command("init")
+@click.option("--name", required=True)
+@click.pass_obj
+def issuer_init(obj: Ctx, name: str) -> None:
+    """Create the issuer signing key; the last line of stdout is its public key."""
+    from .issuer import issuer_init as do_init
+
+    pk = do_init(obj.profile, name)
+    err("issuer key created; have an authority certify it ('vault authority certify')")
+    click.echo(pk)
+
+
+@issuer.command("set-cert")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_obj
+def issuer_set_cert(obj: Ctx, file: Path) -> None:
+    """Install the certificate for this issuer key."""
+    from .issuer import issuer_set_cert as do_set
+
+    cert = do_set(obj.profile, file)
+    click.echo(f"certificate installed: {cert.name}")
+
+
+@issuer.command("deposit")
+@click.option("--to", "to", required=True)
+@click.option("--type", "doc_type", required=True)
+@click.option("--title", default=None)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_obj
+@run
+async def issuer_deposit(obj: Ctx, to: str, doc_type: str, title: str | None,
+                         file: Path) -> None:
+    """Sign a document and deposit it, encrypted, in HANDLE's inbox; prints the deposit id."""
+    from .account import open_api
+    from .issuer import deposit
+
+    api = await open_api(obj.profile)
+    async with api:
+        deposit_id = await deposit(obj.profile, api, to, doc_type, file, title, err)
+    click.echo(deposit_id)
+
+
+@issuer.command("request")
+@click.option("--to", "to", required=True)
+@click.option("--need", "needs", multiple=True)
+@click.option("--due", required=True)
+@click.option("--message", required=True)
+@click.pass_obj
+@run
+async def issuer_request(obj: Ctx, to: str, needs: tuple[str, ...], due: str,
+                         message: str) -> None:
+    """Ask for documents; prints the request id."""
+    from .account import open_api
+    from .issuer import parse_due, request
+
+    due_at = parse_due(due)
+    api = await open_api(obj.profile)
+    async with api:
+        request_id = await request(obj.profile, api, to, list(needs), due_at, message, err)
+    click.echo(request_id)
+
+
+@issuer.command("requests")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def issuer_requests(obj: Ctx, as_json: bool) -> None:
+    """This issuer's requests and their state."""
+    from .account import open_api
+    from .issuer import sent_requests
+
+    api = await open_api(obj.profile)
+    async with api:
+        items = await sent_requests(api)
+    if as_json:
+        emit_json(items)
+        return
+    for it in items:
+        grant = f"  grant {it['grant']} ('vault redeem {it['grant']} --out DIR')" if it[
+            "grant"] else ""
+        click.echo(f"{it['id']}  to {it['to']}  due {it['due']}  {it['state']}{grant}")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def inbox(ctx: click.Context, as_json: bool) -> None:
+    """Deposited documents waiting, with issuer and certification status."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Ctx = ctx.obj
+
+    async def body() -> None:
+        from .account import open_api
+        from .inbox import list_inbox
+
+        api = await open_api(obj.profile)
+        async with api:
+            items = await list_inbox(obj.profile, api)
+        if as_json:
+            emit_json(items)
+            return
+        if not items:
+            click.echo("inbox empty")
+        for it in items:
+            if not it.get("valid"):
+                click.echo(f"{it['id']}  INVALID: {it.get('problem')}")
+            elif it["certified"]:
+                click.echo(f"{it['id']}  {it['filename']}  {it['type']}  certified by "
+                           f"{it['issuer']} on {it['issued']}")
+            else:
+                click.echo(f"{it['id']}  {it['filename']}  {it['type']}  NOT CERTIFIED "
+                           f"(claims to be from {it['claimed_issuer']!r}: {it['problem']})")
+
+    asyncio.run(body())
+
+
+@inbox.command("accept")
+@click.argument("deposit_id")
+@click.option("--to", "to", default=None, help="Where in the synced folder.")
+@click.pass_obj
+@run
+async def inbox_accept(obj: Ctx, deposit_id: str, to: str | None) -> None:
+    """Move a deposit into the synced folder, keeping its certificate."""
+    from .account import open_api
+    from .history import vault_path
+    from .inbox import accept
+    from .sync import SyncEngine
+
+    profile = obj.profile
+    profile.require_account()
+    dest = vault_path(profile, to) if to else None
+    api = await open_api(profile)
+    async with api:
+        engine = SyncEngine(profile, api, warn=err)
+        try:
+            path = await accept(profile, api, engine, deposit_id, dest)
+        finally:
+            engine.close()
+    click.echo(path)
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def verify(obj: Ctx, path: str, as_json: bool) -> None:
+    """Exit 0 with the issuer when the document is certified and valid."""
+    from vault_core.errors import ServerUnavailable
+
+    from .account import open_api
+    from .history import vault_path
+    from .inbox import verify_path
+    from .sync import SyncEngine
+
+    profile = obj.profile
+    profile.require_account()
+    vp = vault_path(profile, path)
+    api = await open_api(profile)
+    async with api:
+        engine = SyncEngine(profile, api, warn=err)
+        try:
+            try:
+                await engine.pull()
+            except ServerUnavailable:
+                err("server unreachable: verifying against the last synced records")
+            result = verify_path(profile, engine, vp)
+        finally:
+            engine.close()
+    if as_json:
+        emit_json([result])
+    else:
+        click.echo(f"certified by {result['issuer']}, issued {result['issued']} "
+                   f"({result['type']}: {result['title']})")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def requests(ctx: click.Context, as_json: bool) -> None:
+    """Requests for documents, with requester, needs, due date and state."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Ctx = ctx.obj
+
+    async def body() -> None:
+        from .account import open_api
+        from .inbox import list_requests
+
+        api = await open_api(obj.profile)
+        async with api:
+            items = await list_requests(obj.profile, api)
+        if as_json:
+            emit_json(items)
+            return
+        if not items:
+            click.echo("no requests")
+        for it in items:
+            who = it.get("requester") or f"{it.get('claimed_requester')} (NOT CERTIFIED)"
+            click.echo(f"{it['id']}  {who}  needs {', '.join(it.get('needs') or [])}  "
+                       f"due {it.get('due')}  {it.get('state')}")
+
+    asyncio.run(body())
+
+
+@requests.command("answer")
+@click.argument("request_id")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--expires", default="30d", show_default=True)
+@click.pass_obj
+@run
+async def requests_answer(obj: Ctx, request_id: str, paths: tuple[str, ...],
+                          expires: str) -> None:
+    """Answer a request by granting the requester access to those documents."""
+    from .account import open_api
+    from .history import vault_path
+    from .inbox import answer_request
+    from .shares import parse_duration
+    from .sync import SyncEngine
+
+    profile = obj.profile
+    profile.require_account()
+    seconds = parse_duration(expires)
+    vpaths = [vault_path(profile, p) for p in paths]
+    api = await open_api(profile)
+    async with api:
+        engine = SyncEngine(profile, api, warn=err)
+        try:
+            grant_id = await answer_request(profile, api, engine, request_id, vpaths, seconds,
+                                            err)
+        finally:
+            engine.close()
+    click.echo(grant_id)
+
+
+@cli.group()
+def trust() -> None:
+    """Authorities whose certified issuers this profile trusts."""
+
+
+@trust.command("add")
+@click.argument("public_key")
+@click.option("--name", required=True)
+@click.pass_obj
+def trust_add(obj: Ctx, public_key: str, name: str) -> None:
+    """Pin an authority."""
+    from vault_core.encoding import b64u
+
+    from .inbox import trust_key_from_text
+
+    key = trust_key_from_text(public_key)
+    obj.profile.add_trust(b64u(key), name)
+    click.echo(f"trusting {name}")
+
+
+@trust.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def trust_list(obj: Ctx, as_json: bool) -> None:
+    """Pinned authorities."""
+    items = [{"id": k, "public_key": k, "name": v["name"]}
+             for k, v in sorted(obj.profile.trust_list().items())]
+    if as_json:
+        emit_json(items)
+        return
+    for it in items:
+        click.echo(f"{it['name']}  {it['public_key']}")
+
+
+@cli.command()
+@click.option("--before", default=None, help="Start reminding this long before the due date.")
+@click.option("--every", default=None, help="At most one reminder per request this often.")
+@click.option("--off", is_flag=True, help="No reminders.")
+@click.option("--on", "on", is_flag=True, help="Reminders again.")
+@click.pass_obj
+def reminders(obj: Ctx, before: str | None, every: str | None, off: bool, on: bool) -> None:
+    """How early and how often requests are announced (you decide; default 3d / 1d)."""
+    from .inbox import reminder_settings
+    from .shares import parse_duration
+
+    profile = obj.profile
+    profile.require_account()
+    cfg = dict(profile.config.get("reminders", {}))
+    if off and on:
+        raise UsageError("--on or --off, not both")
+    if off:
+        cfg["enabled"] = False
+    if on:
+        cfg["enabled"] = True
+    if before:
+        cfg["before"] = parse_duration(before)
+    if every:
+        cfg["every"] = parse_duration(every)
+    profile.config["reminders"] = cfg
+    try:
+        s = reminder_settings(profile)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    profile.save_config()
+    if not s.enabled:
+        click.echo("reminders: off")
+    else:
+        click.echo(f"reminders: from {s.before // 3600} h before the due date, at most every "
+                   f"{s.every // 3600} h")
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False, prog_name="vault")

@@ -13,8 +13,10 @@ import hashlib
 import hmac
 
 import argon2.low_level as _argon2
-import nacl.bindings as _b
+import nacl.bindings as _b  # importing it runs sodium_init(): the fast code paths are chosen
 import nacl.exceptions as _nacl_exc
+from nacl._sodium import ffi as _ffi
+from nacl._sodium import lib as _lib
 
 from .errors import FormatError, IntegrityError
 
@@ -89,19 +91,93 @@ def argon2id(secret: bytes, salt: bytes, m_kib: int, t: int, p: int, size: int =
 
 def aead_encrypt(key: bytes, nonce: bytes, plaintext: bytes | memoryview, ad: bytes) -> bytes:
     """XChaCha20-Poly1305-IETF; returns ciphertext || tag."""
+    out = bytearray(len(plaintext) + TAG_SIZE)
+    aead_encrypt_into(key, nonce, plaintext, ad, out)
+    return bytes(out)
+
+
+def aead_encrypt_into(
+    key: bytes,
+    nonce: bytes,
+    plaintext: bytes | bytearray | memoryview,
+    ad: bytes,
+    out: bytearray | memoryview,
+    offset: int = 0,
+) -> int:
+    """XChaCha20-Poly1305-IETF, ciphertext || tag written to ``out[offset:]``; returns its size.
+
+    The same libsodium function PyNaCl's ``crypto_aead_xchacha20poly1305_ietf_encrypt`` calls
+    (the library PyNaCl bundles), called directly on the caller's buffers: no copy of the
+    plaintext, no zeroed temporary, no copy of the result. The GIL is released during the call,
+    so several threads encrypt in parallel.
+    """
     _need_len(key, KEY_SIZE, "key")
     _need_len(nonce, XNONCE_SIZE, "nonce")
-    return _b.crypto_aead_xchacha20poly1305_ietf_encrypt(bytes(plaintext), ad, nonce, key)
+    mlen = len(plaintext)
+    if offset < 0 or len(out) - offset < mlen + TAG_SIZE:
+        raise ValueError("output buffer too small")
+    dst = _ffi.from_buffer(out, require_writable=True)
+    src = _ffi.from_buffer(plaintext) if mlen else _ffi.NULL
+    rc = _lib.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        dst + offset,
+        _ffi.NULL,
+        src,
+        mlen,
+        ad if ad else _ffi.NULL,
+        len(ad),
+        _ffi.NULL,
+        bytes(nonce),
+        bytes(key),
+    )
+    if rc != 0:  # pragma: no cover - libsodium only fails on absurd lengths
+        raise ValueError("encryption failed")
+    return mlen + TAG_SIZE
 
 
 def aead_decrypt(key: bytes, nonce: bytes, ciphertext: bytes | memoryview, ad: bytes) -> bytes:
     _need_len(key, KEY_SIZE, "key")
     if len(nonce) != XNONCE_SIZE or len(ciphertext) < TAG_SIZE:
         raise IntegrityError()
+    out = bytearray(len(ciphertext) - TAG_SIZE)
+    aead_decrypt_into(key, nonce, ciphertext, ad, out)
+    return bytes(out)
+
+
+def aead_decrypt_into(
+    key: bytes,
+    nonce: bytes | memoryview,
+    ciphertext: bytes | bytearray | memoryview,
+    ad: bytes,
+    out: bytearray | memoryview,
+) -> int:
+    """Verify and decrypt into ``out`` (at least ``len(ciphertext) - 16`` bytes).
+
+    On any failure ``out`` is wiped and the opaque IntegrityError raised: libsodium writes no
+    plaintext before the tag is verified, and nothing unverified is ever released.
+    """
+    _need_len(key, KEY_SIZE, "key")
+    clen = len(ciphertext)
+    if len(nonce) != XNONCE_SIZE or clen < TAG_SIZE or len(out) < clen - TAG_SIZE:
+        raise IntegrityError()
     try:
-        return _b.crypto_aead_xchacha20poly1305_ietf_decrypt(bytes(ciphertext), ad, nonce, key)
-    except (_nacl_exc.CryptoError, ValueError, TypeError):
+        dst = _ffi.from_buffer(out, require_writable=True) if clen > TAG_SIZE else _ffi.NULL
+        rc = _lib.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            dst,
+            _ffi.NULL,
+            _ffi.NULL,
+            _ffi.from_buffer(ciphertext),
+            clen,
+            ad if ad else _ffi.NULL,
+            len(ad),
+            bytes(nonce),
+            bytes(key),
+        )
+    except (TypeError, ValueError):
         raise IntegrityError() from None
+    if rc != 0:
+        out[: clen - TAG_SIZE] = bytes(clen - TAG_SIZE)
+        raise IntegrityError()
+    return clen - TAG_SIZE
 
 
 # -- signatures -----------------------------------------------------------------------

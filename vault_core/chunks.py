@@ -83,15 +83,38 @@ def _ad(chunk_id: str) -> bytes:
     return b"vault.v1/chunk\x00" + bytes.fromhex(chunk_id)
 
 
+def sealed_size(plain_size: int) -> int:
+    return plain_size + CHUNK_OVERHEAD
+
+
+def seal_chunk_into(
+    ref: ChunkRef,
+    plaintext: bytes | bytearray | memoryview,
+    nonce: bytes,
+    out: bytearray | memoryview,
+    offset: int = 0,
+) -> int:
+    """Write the sealed chunk (same bytes as :func:`seal_chunk`) at ``out[offset:]``."""
+    out[offset : offset + 3] = CHUNK_MAGIC
+    out[offset + 3 : offset + 27] = nonce
+    return 27 + _crypto.aead_encrypt_into(
+        ref.key, nonce, plaintext, _ad(ref.id), out, offset + 27
+    )
+
+
 def seal_chunk(ref: ChunkRef, plaintext: bytes | memoryview, nonce: bytes) -> bytes:
-    return CHUNK_MAGIC + nonce + _crypto.aead_encrypt(ref.key, nonce, plaintext, _ad(ref.id))
+    out = bytearray(len(plaintext) + CHUNK_OVERHEAD)
+    seal_chunk_into(ref, plaintext, nonce, out)
+    return bytes(out)
 
 
 def open_chunk(ref: ChunkRef, blob: bytes) -> bytes:
     """Decrypt and check a chunk against its manifest entry; any mismatch is IntegrityError."""
     if len(blob) != ref.size + CHUNK_OVERHEAD or blob[:3] != CHUNK_MAGIC:
         raise IntegrityError()
-    plain = _crypto.aead_decrypt(ref.key, blob[3:27], blob[27:], _ad(ref.id))
-    if len(plain) != ref.size or not _crypto.equal(_crypto.sha256(plain), ref.hash):
+    view = memoryview(blob)
+    plain = bytearray(ref.size)
+    _crypto.aead_decrypt_into(ref.key, view[3:27], view[27:], _ad(ref.id), plain)
+    if not _crypto.equal(_crypto.sha256(plain), ref.hash):
         raise IntegrityError()
-    return plain
+    return bytes(plain)
