@@ -13,10 +13,15 @@ Tables:
 
 The verifier checkpoint and the records it produced are committed in one transaction, so the
 mirror never runs ahead of, or behind, what was verified.
+
+``meta.settled`` (the fast no-change path of the sync engine) says "at log position N, base,
+folder and remote heads were equal"; every change to the records, the base or the scan cache
+removes it, so it can only be trusted while none of them moved.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -84,6 +89,10 @@ class State:
                     ),
                 )
             self.set_meta("checkpoint", checkpoint)
+            self.unsettle()
+
+    def unsettle(self) -> None:
+        self.db.execute("DELETE FROM meta WHERE key='settled'")
 
     def transaction(self) -> Any:
         return _Tx(self.db)
@@ -91,10 +100,41 @@ class State:
     def heads(self) -> dict[str, FileRecord]:
         """Latest record per path (tombstones included)."""
         out: dict[str, FileRecord] = {}
-        for (rec,) in self.db.execute("SELECT rec FROM records ORDER BY seq"):
+        for (rec,) in self.db.execute(
+            "SELECT rec FROM records WHERE seq IN (SELECT MAX(seq) FROM records GROUP BY path)"
+            " ORDER BY seq"
+        ):
             r = record_from_json(json.loads(rec))
             assert isinstance(r, FileRecord)
             out[r.path] = r
+        return out
+
+    def head(self, path: str) -> FileRecord | None:
+        """Latest record of one path, or None."""
+        row = self.db.execute(
+            "SELECT rec FROM records WHERE path=? ORDER BY seq DESC LIMIT 1", (path,)
+        ).fetchone()
+        if row is None:
+            return None
+        r = record_from_json(json.loads(row[0]))
+        assert isinstance(r, FileRecord)
+        return r
+
+    def head_summaries(self) -> dict[str, tuple[str, int, bool, str]]:
+        """Path → (file id, version, deleted, content hash hex) of the latest record.
+
+        The same heads as :meth:`heads` without parsing every record: what planning needs.
+        Records were verified (and validated) before they were stored.
+        """
+        out: dict[str, tuple[str, int, bool, str]] = {}
+        for path, fid, version, deleted, content in self.db.execute(
+            "SELECT path, file_id, version, deleted, json_extract(rec, '$.content') FROM records"
+            " WHERE seq IN (SELECT MAX(seq) FROM records GROUP BY path)"
+        ):
+            hexed = ""
+            if not deleted:
+                hexed = base64.urlsafe_b64decode(content + "=" * (-len(content) % 4)).hex()
+            out[path] = (fid, version, bool(deleted), hexed)
         return out
 
     def file_heads(self) -> dict[str, FileRecord]:
@@ -134,6 +174,7 @@ class State:
         }
 
     def set_base(self, path: str, content: str | None, file_id: str = "", version: int = 0) -> None:
+        self.unsettle()
         if content is None:
             self.db.execute("DELETE FROM base WHERE path=?", (path,))
         else:
@@ -150,13 +191,24 @@ class State:
             )
         }
 
+    def scan_stats(self) -> dict[str, tuple[int, int, int]]:
+        return {
+            p: (s, m, i)
+            for p, s, m, i in self.db.execute("SELECT path, size, mtime_ns, ino FROM scan")
+        }
+
+    def scan_contents(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT path, content FROM scan"))
+
     def set_scan(self, path: str, size: int, mtime_ns: int, ino: int, content: str) -> None:
+        self.unsettle()
         self.db.execute(
             "INSERT OR REPLACE INTO scan(path, size, mtime_ns, ino, content) VALUES(?,?,?,?,?)",
             (path, size, mtime_ns, ino, content),
         )
 
     def drop_scan(self, path: str) -> None:
+        self.unsettle()
         self.db.execute("DELETE FROM scan WHERE path=?", (path,))
 
     # -- known blobs ----------------------------------------------------------------------

@@ -26,17 +26,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import struct
 import sys
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from vault_core import chunks as chunkmod
 from vault_core import keys
 from vault_core.encoding import b64u
 from vault_core.errors import Conflict, IntegrityError, LocalError, UsageError, VaultError
-from vault_core.log import FileRecord, LogVerifier, check_head, make_entry
+from vault_core.log import FileRecord, LogVerifier, check_head, make_entry, record_from_json
 from vault_core.manifest import Manifest, open_manifest, seal_manifest
 from vault_core.planner import (
     Action,
@@ -58,11 +61,15 @@ from .folder import Folder, LocalFile
 from .profile import Profile
 from .state import State
 
-BATCH_BYTES = 8 * 1024 * 1024
-BATCH_COUNT = 512
-APPEND_BATCH = 400
+BATCH_BYTES = 8 * 1024 * 1024  # one /v1/blobs/batch body (server limit: 32 MiB)
+BATCH_COUNT = 1000  # records per batch body (server limit: 1000)
+UPLOADS_IN_FLIGHT = 2  # batch bodies being sent while the pipeline goes on
+APPEND_BATCH = 1000  # log entries per compare-and-swap (server limit: 1000)
 FETCH_WINDOW = 8
 MAX_ROUNDS = 8
+READ_BLOCK = 8 * 1024 * 1024  # bytes read at once by the chunking pipeline
+INLINE_CHUNK = 64 * 1024  # smaller chunks are hashed/sealed on the calling thread
+_RECORD_HEAD = struct.Struct(">B64sI")  # batch upload record: idlen | id | blob length
 
 
 def now_ms() -> int:
@@ -97,55 +104,275 @@ class SyncReport:
         return "synced: " + ", ".join(parts)
 
 
+# -- the chunking / sealing pipeline ---------------------------------------------------------
+
+
+def seal_record(ref: chunkmod.ChunkRef, plaintext: bytes | bytearray | memoryview) -> bytearray:
+    """A ready-to-send batch record: ``u8 64 | id | u32 len | sealed chunk``, sealed in place.
+
+    The chunk is sealed exactly as :func:`vault_core.chunks.seal_chunk` does (fresh random
+    nonce, AD naming the chunk id), straight into the record buffer: no copy of the plaintext
+    nor of the ciphertext.
+    """
+    size = chunkmod.sealed_size(len(plaintext))
+    out = bytearray(_RECORD_HEAD.size + size)
+    _RECORD_HEAD.pack_into(out, 0, 64, ref.id.encode("ascii"), size)
+    chunkmod.seal_chunk_into(ref, plaintext, os.urandom(24), out, _RECORD_HEAD.size)
+    return out
+
+
+def blob_record(blob_id: str, blob: bytes) -> bytearray:
+    out = bytearray(_RECORD_HEAD.size + len(blob))
+    _RECORD_HEAD.pack_into(out, 0, len(blob_id), blob_id.encode("ascii"), len(blob))
+    out[_RECORD_HEAD.size :] = blob
+    return out
+
+
+def _done(value: Any) -> Future[Any]:
+    fut: Future[Any] = Future()
+    fut.set_result(value)
+    return fut
+
+
+class ChunkPipeline:
+    """read → FastCDC → SHA-256 and keyed id/key → seal, on a small pool of threads.
+
+    The file is read in large blocks and cut with the vault's chunker; a cut depends only on
+    the next ``CDC_MAX`` bytes (or the end of the file), so cutting a block while at least that
+    much remains — and carrying the rest over to the next block — gives exactly the chunks
+    ``chunks.cut_stream`` gives. Chunk views point into the block, which stays alive (and is
+    never written again) while a worker uses them: nothing is copied between the read and the
+    encryption. hashlib and libsodium release the GIL, so the workers run in parallel with each
+    other and with the reading, cutting and uploading on the main thread. Results come back in
+    file order; at most a few blocks and sealed chunks are alive at once (bounded memory).
+    """
+
+    def __init__(self, vault_keys: Any, workers: int | None = None) -> None:
+        self.id_key: bytes = vault_keys.chunk_id_key
+        self.key_key: bytes = vault_keys.chunk_key_key
+        self.chunker = chunkmod.new_chunker(vault_keys.cdc_seed)
+        self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self.window = 2 * self.workers + 2
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="vault-chunk")
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def blocks(self, fh: BinaryIO, size_hint: int | None = None) -> Iterator[list[memoryview]]:
+        """The chunks of ``fh``, a block at a time (views into a fresh buffer per block)."""
+        if size_hint is None:
+            try:
+                size_hint = os.fstat(fh.fileno()).st_size
+            except (AttributeError, OSError, ValueError):
+                size_hint = READ_BLOCK
+        cmax = chunkmod.CDC_MAX
+        carry = b""
+        eof = False
+        want = min(READ_BLOCK, max(size_hint, 0) + 1)
+        while not eof:
+            buf = bytearray(len(carry) + want)
+            buf[: len(carry)] = carry
+            view = memoryview(buf)
+            filled = len(carry)
+            while filled < len(buf):
+                n = fh.readinto(view[filled:])
+                if not n:
+                    eof = True
+                    break
+                filled += n
+            data = view[:filled]
+            pieces: list[memoryview] = []
+            pos = 0
+            if filled:
+                for c in self.chunker.cut_buf(data):
+                    if not eof and filled - pos < cmax:
+                        break  # the cut could depend on bytes not read yet
+                    pieces.append(data[pos : pos + c.length])
+                    pos += c.length
+            carry = bytes(data[pos:])
+            if pieces:
+                yield pieces
+            want = READ_BLOCK
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        return self.pool.submit(fn, *args)
+
+    def _ref(self, view: memoryview) -> Future[chunkmod.ChunkRef]:
+        if len(view) < INLINE_CHUNK:
+            return _done(chunkmod.chunk_ref(self.id_key, self.key_key, view))
+        return self._submit(chunkmod.chunk_ref, self.id_key, self.key_key, view)
+
+    def hash_stream(self, fh: BinaryIO) -> list[chunkmod.ChunkRef]:
+        """Chunk refs of a whole stream (no sealing): what a scan needs."""
+        refs: list[chunkmod.ChunkRef] = []
+        window: deque[Future[chunkmod.ChunkRef]] = deque()
+        for pieces in self.blocks(fh):
+            for view in pieces:
+                window.append(self._ref(view))
+                while len(window) > self.window:
+                    refs.append(window.popleft().result())
+        while window:
+            refs.append(window.popleft().result())
+        return refs
+
+    async def seal_stream(
+        self, fh: BinaryIO, need: Callable[[str], bool] | None = None
+    ) -> AsyncIterator[tuple[chunkmod.ChunkRef, bytearray | None]]:
+        """(ref, sealed batch record) per chunk, in order; record None when ``need`` says no."""
+        hashing: deque[tuple[memoryview, Future[chunkmod.ChunkRef]]] = deque()
+        sealing: deque[tuple[chunkmod.ChunkRef, Future[bytearray] | None]] = deque()
+
+        async def result(fut: Future[Any]) -> Any:
+            if fut.done():
+                return fut.result()
+            return await asyncio.wrap_future(fut)
+
+        async def advance() -> None:
+            view, hfut = hashing.popleft()
+            ref = await result(hfut)
+            sfut: Future[bytearray] | None = None
+            if need is None or need(ref.id):
+                if len(view) < INLINE_CHUNK:
+                    sfut = _done(seal_record(ref, view))
+                else:
+                    sfut = self._submit(seal_record, ref, view)
+            sealing.append((ref, sfut))
+
+        async def emit() -> tuple[chunkmod.ChunkRef, bytearray | None]:
+            ref, sfut = sealing.popleft()
+            return ref, (await result(sfut) if sfut is not None else None)
+
+        for pieces in self.blocks(fh):
+            for view in pieces:
+                hashing.append((view, self._ref(view)))
+                if len(hashing) > self.window:
+                    await advance()
+                if len(sealing) > self.window:
+                    yield await emit()
+        while hashing:
+            await advance()
+            if len(sealing) > self.window:
+                yield await emit()
+        while sealing:
+            yield await emit()
+
+
 class Uploader:
-    """Collects sealed blobs across files and uploads them in batches, skipping known ones."""
+    """Collects sealed blobs across files and uploads them in batches, skipping known ones.
+
+    A batch goes out as soon as it is full, while the pipeline keeps sealing the next one
+    (at most ``UPLOADS_IN_FLIGHT`` batches on the wire, so memory stays bounded). Each batch
+    first asks the server which of its blobs are missing, then sends only those; blob ids are
+    recorded as known only once the server has answered. :meth:`flush` waits for every batch
+    and raises the first failure: nothing is appended to the log before that.
+    """
 
     def __init__(self, api: Api, state: State) -> None:
         self.api = api
         self.state = state
-        self.pending: list[tuple[chunkmod.ChunkRef, bytes]] = []
-        self.sealed: list[tuple[str, bytes]] = []
-        self.pending_bytes = 0
+        self.batch: list[tuple[str, bytearray]] = []
+        self.batch_bytes = 0
         self.queued: set[str] = set()
         self.bytes_sent = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(UPLOADS_IN_FLIGHT)
+        self._error: BaseException | None = None
+
+    def need(self, blob_id: str) -> bool:
+        """True (once) for a blob this sync must seal: not queued yet, not known on the server."""
+        if blob_id in self.queued:
+            return False
+        self.queued.add(blob_id)
+        return not self.state.known_blobs([blob_id])
 
     async def add_chunk(self, ref: chunkmod.ChunkRef, plaintext: bytes | memoryview) -> None:
-        if ref.id in self.queued:
-            return
-        self.queued.add(ref.id)
-        self.pending.append((ref, bytes(plaintext)))
-        self.pending_bytes += ref.size
-        if self.pending_bytes >= BATCH_BYTES or len(self.pending) + len(self.sealed) >= BATCH_COUNT:
-            await self.flush()
+        if self.need(ref.id):
+            await self.add_record(ref.id, seal_record(ref, plaintext))
 
     async def add_blob(self, blob_id: str, blob: bytes) -> None:
         self.queued.add(blob_id)
-        self.sealed.append((blob_id, blob))
-        self.pending_bytes += len(blob)
-        if self.pending_bytes >= BATCH_BYTES or len(self.pending) + len(self.sealed) >= BATCH_COUNT:
-            await self.flush()
+        await self.add_record(blob_id, blob_record(blob_id, blob))
+
+    async def add_record(self, blob_id: str, record: bytearray) -> None:
+        self.queued.add(blob_id)
+        self.batch.append((blob_id, record))
+        self.batch_bytes += len(record)
+        if self.batch_bytes >= BATCH_BYTES or len(self.batch) >= BATCH_COUNT:
+            await self._launch()
+
+    async def _launch(self) -> None:
+        if self._error is not None:
+            raise self._error
+        batch, self.batch, self.batch_bytes = self.batch, [], 0
+        if not batch:
+            return
+        await self._slots.acquire()
+        task = asyncio.ensure_future(self._send(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and self._error is None:
+            self._error = task.exception()
+
+    async def _send(self, batch: list[tuple[str, bytearray]]) -> None:
+        try:
+            ids = [i for i, _ in batch]
+            missing = await self.api.missing(ids)
+            records = [r for i, r in batch if i in missing]
+            if records:
+                await self.api.upload_records(records)
+                self.bytes_sent += sum(len(r) - _RECORD_HEAD.size for r in records)
+            self.state.add_blobs(ids)
+        finally:
+            self._slots.release()
 
     async def flush(self) -> None:
-        if not self.pending and not self.sealed:
-            return
-        ids = [ref.id for ref, _ in self.pending]
-        known = self.state.known_blobs(ids)
-        candidates = [i for i in ids if i not in known]
-        missing = await self.api.missing(candidates) if candidates else set()
-        batch = [
-            (ref.id, chunkmod.seal_chunk(ref, plain, os.urandom(24)))
-            for ref, plain in self.pending
-            if ref.id in missing
-        ]
-        batch.extend(self.sealed)
-        if batch:
-            await self.api.upload_batch(batch)
-            self.bytes_sent += sum(len(b) for _, b in batch)
-        self.state.add_blobs(ids)
-        self.state.add_blobs(i for i, _ in self.sealed)
-        self.pending.clear()
-        self.sealed.clear()
-        self.pending_bytes = 0
+        await self._launch()
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+        if self._error is not None:
+            raise self._error
+
+    def abort(self) -> None:
+        """Cancel batches still in flight (the sync failed before flushing)."""
+        for task in list(self._tasks):
+            task.cancel()
+
+
+class LazyHeads(Mapping[str, FileRecord]):
+    """Path → latest record, parsed from the state only for the paths looked up."""
+
+    def __init__(self, state: State, paths: Mapping[str, Any]) -> None:
+        self._state = state
+        self._paths = paths
+        self._cache: dict[str, FileRecord] = {}
+
+    def __getitem__(self, path: str) -> FileRecord:
+        rec = self._cache.get(path)
+        if rec is None:
+            if path not in self._paths:
+                raise KeyError(path)
+            found = self._state.head(path)
+            if found is None:
+                raise KeyError(path)
+            rec = self._cache[path] = found
+        return rec
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
 
 
 class SyncEngine:
@@ -167,9 +394,11 @@ class SyncEngine:
         self.folder = Folder(profile.folder)
         self.warn = warn or (lambda msg: print(msg, file=sys.stderr))
         self.progress = progress
-        self._chunker = chunkmod.new_chunker(self.vk.cdc_seed)
+        self.pipeline = ChunkPipeline(self.vk)
+        self._chunker = self.pipeline.chunker
 
     def close(self) -> None:
+        self.pipeline.close()
         self.state.close()
 
     # -- log ---------------------------------------------------------------------------------
@@ -184,7 +413,7 @@ class SyncEngine:
     async def remote_head(self) -> int:
         res = await self.api.get("/v1/log/head")
         head = res.get("seq") if isinstance(res, dict) else None
-        if not isinstance(head, int) or head < 0:
+        if not isinstance(head, int) or isinstance(head, bool) or head < 0:
             raise IntegrityError("the server sent a malformed log head")
         return head
 
@@ -220,12 +449,18 @@ class SyncEngine:
         return v
 
     async def append(self, v: LogVerifier, records: list[Any], refs: list[list[str]]) -> None:
-        """Sign and append records after the verified head, in one CAS per batch."""
+        """Sign and append records after the verified head, in one CAS per batch.
+
+        Entries this device has just made and the server accepted at the expected head need no
+        re-verification of their own signatures: the verifier's head simply moves to their
+        hash (device records still go through the full check, as they change the key set).
+        """
         for start in range(0, len(records), APPEND_BATCH):
             part = records[start : start + APPEND_BATCH]
             part_refs = refs[start : start + APPEND_BATCH]
             seq, prev = v.seq, v.head
             encoded = []
+            hashes = []
             for rec in part:
                 seq += 1
                 entry = make_entry(
@@ -240,6 +475,7 @@ class SyncEngine:
                     nonce=os.urandom(24),
                 )
                 prev = entry.hash()
+                hashes.append(prev)
                 encoded.append(entry.encode())
             await self.api.post(
                 "/v1/log",
@@ -252,10 +488,13 @@ class SyncEngine:
                 },
             )
             verified: list[tuple[int, FileRecord]] = []
-            for e in encoded:
-                _, rec = v.feed(e)
+            for rec, e, h in zip(part, encoded, hashes, strict=True):
                 if isinstance(rec, FileRecord):
+                    v.seq += 1
+                    v.head = h
                     verified.append((v.seq, rec))
+                else:
+                    v.feed(e)
             self.state.commit_verified(v.state(), verified)
 
     async def append_device_record(self, kind: str, device_id: str, cert: bytes) -> None:
@@ -274,10 +513,8 @@ class SyncEngine:
 
     def hash_file(self, lf: LocalFile) -> str:
         """Content hash (manifest.content_hash, hex) of a local file, by chunking it."""
-        refs = []
         with open(self.folder.join(lf.path), "rb") as fh:
-            for view in chunkmod.cut_stream(self._chunker, fh):
-                refs.append(chunkmod.chunk_ref(self.vk.chunk_id_key, self.vk.chunk_key_key, view))
+            refs = self.pipeline.hash_stream(fh)
         return Manifest.build(bytes(16), 1, refs).content.hex()
 
     def scan(self) -> tuple[dict[str, str], dict[str, LocalFile]]:
@@ -304,13 +541,32 @@ class SyncEngine:
                 self.state.drop_scan(path)
         return local, stats
 
-    def remote_map(self) -> tuple[dict[str, RemoteFile], dict[str, FileRecord]]:
-        heads = self.state.heads()
+    def settled(self, v: LogVerifier) -> bool:
+        """The fast no-change path: True when a sync now would find nothing to do.
+
+        That is the case when the last sync left the three sides equal (base == folder ==
+        remote, recorded as ``settled`` at that log position), no entry was appended since
+        (the server's head is still there: ``pull`` checked it), and every file still has the
+        size, mtime and inode recorded then, with no file added or removed. Any change to the
+        scan cache, the base or the log mirror clears the mark (State), so a stale mark cannot
+        hide a change.
+        """
+        mark = self.state.get_meta("settled")
+        if not isinstance(mark, dict) or mark.get("seq") != v.seq:
+            return False
+        cache = self.state.scan_stats()
+        for lf in self.folder.walk(self.warn):
+            if cache.pop(lf.path, None) != (lf.size, lf.mtime_ns, lf.ino):
+                return False
+        return not cache
+
+    def remote_map(self) -> tuple[dict[str, RemoteFile], LazyHeads]:
+        lite = self.state.head_summaries()
         remote = {
-            p: RemoteFile(r.file_id, r.version, None if r.deleted else r.content.hex())
-            for p, r in heads.items()
+            p: RemoteFile(fid, version, None if deleted else content)
+            for p, (fid, version, deleted, content) in lite.items()
         }
-        return remote, heads
+        return remote, LazyHeads(self.state, lite)
 
     # -- upload -----------------------------------------------------------------------------
 
@@ -331,10 +587,13 @@ class SyncEngine:
         target = self.folder.join(disk_path)
         with open(target, "rb") as fh:
             st = os.fstat(fh.fileno())
-            for view in chunkmod.cut_stream(self._chunker, fh):
-                ref = chunkmod.chunk_ref(self.vk.chunk_id_key, self.vk.chunk_key_key, view)
+            async for ref, record in self.pipeline.seal_stream(fh, up.need):
                 refs.append(ref)
-                await up.add_chunk(ref, view)
+                if record is not None:
+                    await up.add_record(ref.id, record)
+            after = os.fstat(fh.fileno())
+        if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+            raise ContentChanged(vault_path)  # written to while being read: maybe torn
         manifest = Manifest.build(bytes.fromhex(fid), version, refs)
         if manifest.content.hex() != expected:
             raise ContentChanged(vault_path)
@@ -347,7 +606,7 @@ class SyncEngine:
             path=vault_path,
             deleted=False,
             size=manifest.size,
-            mtime=max(0, st.st_mtime_ns // 1_000_000),
+            mtime=st.st_mtime_ns // 1_000_000,
             content=manifest.content,
             manifest=manifest_id,
             key=file_key,
@@ -421,6 +680,8 @@ class SyncEngine:
         report = SyncReport()
         for _ in range(MAX_ROUNDS):
             v = await self.pull()
+            if self.settled(v):
+                return report  # nothing changed on either side since the last full sync
             local, stats = self.scan()
             remote, heads = self.remote_map()
             base = {p: c for p, (c, _, _) in self.state.base().items()}
@@ -452,16 +713,33 @@ class SyncEngine:
         actions: tuple[Action, ...],
         local: dict[str, str],
         stats: dict[str, LocalFile],
-        heads: dict[str, FileRecord],
+        heads: Mapping[str, FileRecord],
         base: dict[str, str],
         report: SyncReport,
     ) -> None:
         up = Uploader(self.api, self.state)
+        try:
+            await self._execute(up, v, actions, local, stats, heads, base, report)
+        finally:
+            up.abort()
+
+    async def _execute(
+        self,
+        up: Uploader,
+        v: LogVerifier,
+        actions: tuple[Action, ...],
+        local: dict[str, str],
+        stats: dict[str, LocalFile],
+        heads: Mapping[str, FileRecord],
+        base: dict[str, str],
+        report: SyncReport,
+    ) -> None:
         records: list[Any] = []
         refs: list[list[str]] = []
         done: list[Action] = []
         remote_done: list[Action] = []
         moved: list[ConflictCopy] = []
+        skipped = len(report.skipped)
         # 1. local moves that must precede uploads (conflict copies keep the local edit)
         for a in actions:
             if isinstance(a, ConflictCopy):
@@ -494,7 +772,6 @@ class SyncEngine:
                     remote_done.append(a)
                     report.uploaded.append(a.path)
                 elif isinstance(a, DeleteRemote):
-                    old = heads[a.path]
                     records.append(
                         FileRecord(
                             file_id=a.file_id,
@@ -538,7 +815,6 @@ class SyncEngine:
             await self.append(v, records, refs)  # Conflict propagates: re-plan
         done.extend(remote_done)
         # 3. local side, only after the server confirmed
-        new_heads = self.state.heads()
         for a in actions:
             try:
                 if isinstance(a, Adopt):
@@ -564,7 +840,7 @@ class SyncEngine:
                         report.downloaded.append(a.path)
                     done.append(a)
                 elif isinstance(a, RemoteConflictCopy):
-                    copy = new_heads.get(a.copy_path)
+                    copy = self.state.head(a.copy_path)
                     if copy is not None and not copy.deleted:
                         await self._download(copy, a.copy_path)
                     done.append(a)
@@ -576,9 +852,33 @@ class SyncEngine:
                 report.skipped.append(a.path)
         new_base = apply_base(base, done)
         with self.state.transaction():
-            self.state.db.execute("DELETE FROM base")
+            for p in base.keys() - new_base.keys():
+                self.state.set_base(p, None)
             for p, c in new_base.items():
-                self.state.set_base(p, c)
+                if base.get(p) != c:
+                    self.state.set_base(p, c)
+        if len(report.skipped) == skipped:
+            self._mark_settled(v, heads, records, new_base)
+
+    def _mark_settled(
+        self,
+        v: LogVerifier,
+        heads: Mapping[str, FileRecord],
+        appended: list[Any],
+        new_base: dict[str, str],
+    ) -> None:
+        """Record that base, folder (scan cache) and remote heads are now equal, if they are."""
+        remote: dict[str, str | None] = {}
+        if isinstance(heads, LazyHeads):
+            remote = {p: (None if s[2] else s[3]) for p, s in heads._paths.items()}
+        else:
+            remote = {p: (None if r.deleted else r.content.hex()) for p, r in heads.items()}
+        for rec in appended:
+            if isinstance(rec, FileRecord):
+                remote[rec.path] = None if rec.deleted else rec.content.hex()
+        live = {p: c for p, c in remote.items() if c is not None}
+        if live == new_base == self.state.scan_contents():
+            self.state.set_meta("settled", {"seq": v.seq})
 
     def _unchanged(self, path: str, stats: dict[str, LocalFile]) -> bool:
         """True when the file on disk is still the one the scan saw (or still absent)."""

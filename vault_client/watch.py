@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +22,7 @@ import aiohttp
 from vault_core.errors import IntegrityError, ServerUnavailable, VaultError
 
 DEBOUNCE = 1.0
+REMINDER_CHECK = 600.0
 
 
 async def _server_events(engine: Any, wake: asyncio.Event) -> None:

@@ -1,0 +1,133 @@
+"""Edge cases of the desktop client: ignore rules, temporary files, passphrase change,
+status, names a file system cannot hold, and bounded memory on a large file."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from vault_core.errors import EXIT_AUTH
+
+from .conftest import PASS
+
+
+def test_ignore_rules_and_partial_files(account, second_device):
+    a, _ = account()
+    a.write(".vaultignore", "brouillons/\n*.bak\n")
+    a.write("brouillons/note.txt", "draft")
+    a.write("lettre.bak", "old")
+    a.write("download.pdf.part", "half")
+    a.write("~$lettre.docx", "office lock")
+    a.write("lettre.txt", "kept")
+    a.sync()
+    b = second_device()
+    b.sync()
+    assert set(b.tree()) == {".vaultignore", "lettre.txt"}
+
+
+def test_status_lists_pending(account):
+    a, _ = account()
+    a.write("a.txt", "a")
+    items = json.loads(a.run("status", "--json").stdout)
+    assert {"id": "a.txt", "path": "a.txt", "action": "upload"} in items
+    a.sync()
+    assert [i for i in json.loads(a.run("status", "--json").stdout)
+            if i.get("action")] == []
+    assert "up to date" in a.run("status").stdout
+
+
+def test_passphrase_change(server, account, make_device):
+    a, _ = account()
+    a.run("passphrase", env={"VAULT_NEW_PASSPHRASE": "une nouvelle phrase secrète"})
+    a.passphrase = "une nouvelle phrase secrète"
+    a.write("x.txt", "x")
+    a.sync()  # this device keeps working with the new passphrase
+    old = make_device("old")
+    res = old.run("login", "--server", server.url, "--user", "jean", "--folder",
+                  str(old.folder), check=False)
+    assert res.returncode == EXIT_AUTH
+    new = make_device("new")
+    new.passphrase = "une nouvelle phrase secrète"
+    new.run("login", "--server", server.url, "--user", "jean", "--folder", str(new.folder))
+    new.sync()
+    assert new.read("x.txt") == b"x"
+
+
+def test_name_too_long_for_the_file_system(server, account, second_device):
+    """A record whose name the local file system cannot hold is skipped, not crashed on."""
+    a, _ = account()
+    b = second_device()
+    long_dir = "d" * 200
+    # 200 + 1 + 100 bytes: a valid vault path, but B's folder is nested so deep that the
+    # full path exceeds PATH_MAX (4096) on Linux
+    deep = "/".join(["x" * 250] * 15)
+    try:
+        a.write(f"{deep}/f.txt", "deep")
+    except OSError:
+        pytest.skip("this file system refuses the nesting on the writing side too")
+    a.write("normal.txt", "ok")
+    a.sync()
+    b.folder.mkdir(parents=True, exist_ok=True)
+    res = b.run("sync", check=False)
+    assert "Traceback" not in res.stderr
+    assert b.read("normal.txt") == b"ok"
+    del long_dir
+
+
+def _peak_rss_kib(pid: int, stop: threading.Event, out: list[int]) -> None:
+    peak = 0
+    while not stop.is_set():
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        peak = max(peak, int(line.split()[1]))
+        except OSError:
+            break
+        time.sleep(0.05)
+    out.append(peak)
+
+
+@pytest.mark.slow
+def test_two_gib_file_bounded_memory(server, account, second_device):
+    a, _ = account()
+    size = 2 * 1024**3
+    block = os.urandom(1 << 20)
+    with open(a.folder / "grand.bin", "wb") as f:
+        for i in range(size // len(block)):
+            f.write(block[: -8] + i.to_bytes(8, "big"))  # no two MiB alike: no dedup
+    env = {**os.environ, "VAULT_PASSPHRASE": PASS}
+    results: dict[str, int] = {}
+    for name, dev in (("upload", a), ("download", None)):
+        if dev is None:
+            dev = second_device()
+        proc = subprocess.Popen([sys.executable, "-m", "vault_client.cli", "--home",
+                                 str(dev.home), "sync"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        stop = threading.Event()
+        client_peak: list[int] = []
+        server_peak: list[int] = []
+        threads = [threading.Thread(target=_peak_rss_kib, args=(proc.pid, stop, client_peak)),
+                   threading.Thread(target=_peak_rss_kib,
+                                    args=(server.proc.pid, stop, server_peak))]
+        for t in threads:
+            t.start()
+        _, err = proc.communicate(timeout=600)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert proc.returncode == 0, err
+        results[f"{name}_client_mib"] = client_peak[0] // 1024
+        results[f"{name}_server_mib"] = server_peak[0] // 1024
+    print(results)
+    assert all(v < 200 for v in results.values()), results
+    b_file = next(p for p in (a.folder.parent).rglob("grand.bin") if "folder-B" in str(p))
+    assert b_file.stat().st_size == size
+    assert re.search(r"\d+ downloaded", err)
