@@ -829,6 +829,7 @@ def reminders(obj: Ctx, before: str | None, every: str | None, off: bool, on: bo
 
 
 def main() -> None:
+    os.umask(0o077)  # profile files, state and downloaded documents: owner only
     try:
         cli.main(standalone_mode=False, prog_name="vault")
     except click.exceptions.Abort:

@@ -16,6 +16,11 @@ def test_init_prints_recovery_key_last(account):
     mode = os.stat(dev.home / "secrets.bin").st_mode & 0o777
     assert mode == 0o600
     assert b"correct horse" not in (dev.home / "secrets.bin").read_bytes()
+    dev.write("a.txt", "a")
+    dev.sync()
+    assert os.stat(dev.home).st_mode & 0o777 == 0o700
+    for f in dev.home.iterdir():
+        assert f.stat().st_mode & 0o077 == 0, f  # nothing readable by group or others
 
 
 def test_two_devices_create_edit_delete(account, second_device):
