@@ -47,6 +47,7 @@ from . import (
     routes_grants,
     routes_inbox,
     routes_log,
+    routes_web,
 )
 from .clock import Clock, SystemClock
 from .config import ServerConfig
@@ -94,6 +95,7 @@ ALL_ROUTES: list[Route] = [
     *routes_grants.ROUTES,
     *routes_inbox.ROUTES,
     *routes_events.ROUTES,
+    *routes_web.ROUTES,
 ]
 
 _STATUS_CODES = {
@@ -216,9 +218,8 @@ async def open_context(config: ServerConfig, clock: Clock | None = None) -> Serv
     c = ServerContext(config, meta, blobs, clock, hub, secret)
     if stores.shared:
         # Other processes may be uploading right now: settle only what is surely abandoned.
-        older = int(time.time()) - gc.STALE_UPLOAD
-        report = await gc.recover(meta, blobs, older_than=older)
-        await blobs.sweep_staging(older)
+        report = await gc.recover(meta, blobs, older_than=clock.now() - gc.STALE_UPLOAD)
+        await blobs.sweep_staging(int(time.time()) - gc.STALE_UPLOAD)
     else:
         # The embedded server owns its data directory: settle everything a crash left behind.
         report = await gc.recover(meta, blobs, older_than=2**62)
