@@ -60,7 +60,11 @@ async def certify(home: Path, vault_path: str, issuer_name: str, doc_type: str) 
                     issuer_pk=issuer_pk,
                 )
                 proof = deposits.DepositProof.sign(statement, issuer_sk, cert)
-                source = replace(head, doc_type=doc_type, certificate=proof.to_json())
+                source = replace(
+                    head,
+                    doc_type=doc_type,
+                    certificate={"proof": proof.to_json(), "received": now},
+                )
                 up = Uploader(api, engine.state)
                 rec, refs = await engine.republish(
                     up, source, vault_path, head.file_id, head.version

@@ -778,7 +778,8 @@ export function verifyDepositProof(proof, { trusted, now, owner, ownerSignPk, do
 }
 
 /**
- * What a grantee may say about an item's `cert`: {state: 'none'} (no certificate),
+ * What a grantee may say about an item's `cert` (a certificate block {proof, received}):
+ * {state: 'none'} (no certificate),
  * {state: 'unverified'} (a certificate, but no trusted authority to check it against),
  * {state: 'invalid'} (it does not verify: never shown under the claimed name), or
  * {state: 'certified', issuer, authority} (the whole chain verifies).
@@ -789,7 +790,9 @@ export function certification(certJson, trusted, owner, ownerSignPk, documentSha
   if (certJson === null || certJson === undefined) return { state: 'none' };
   if (trusted.size === 0) return { state: 'unverified' };
   try {
-    const proof = depositProofFromJson(certJson);
+    // a record's certificate block (SPEC §File records): the proof and the reception time
+    const proof = depositProofFromJson(field(certJson, 'proof'));
+    const received = wantInt(field(certJson, 'received'));
     const t = now !== null ? now : Math.floor(Date.now() / 1000);
     const issuer = verifyDepositProof(proof, {
       trusted,
@@ -797,6 +800,7 @@ export function certification(certJson, trusted, owner, ownerSignPk, documentSha
       owner,
       ownerSignPk,
       documentSha256: documentSha256 !== null ? documentSha256 : proof.statement.docSha256,
+      received,
     });
     return { state: 'certified', issuer, authority: trusted.get(b64u(proof.cert.authorityPk)) };
   } catch (e) {

@@ -173,8 +173,8 @@ const POSITIVE = {
     const { document } = P.openDeposit(c.id, H(c.recipient_box_sk), H(c.envelope));
     assert.deepEqual(document, H(c.body));
     // the grantee's view of the same proof, as it travels in a grant item's `cert`
-    const proof = JSON.parse(c.proof_text);
     const v = c.verify;
+    const proof = { proof: JSON.parse(c.proof_text), received: v.now };
     const cert = P.certification(proof, trustedOf(v.trusted), v.owner, H(v.owner_sign_pk), H(c.document_sha256), v.now);
     assert.deepEqual(cert, { state: 'certified', issuer: c.issuer_name, authority: 'authority' });
     assert.deepEqual(P.certification(proof, new Map(), v.owner, H(v.owner_sign_pk), null, v.now), { state: 'unverified' });
