@@ -220,3 +220,23 @@ def test_reminder_shown_in_status(admin):
     status = json.loads(jean.run("status", "--json").stdout)
     assert not any(s.get("kind") == "reminder" for s in status)
     jean.run("reminders", "--off")
+
+
+def test_counsellor_sees_certification(admin, make_device, tmp_path):
+    mairie, jean = admin["mairie"], admin["jean"]
+    doc = tmp_path / "attestation.pdf"
+    doc.write_bytes(b"%PDF attestation CAF")
+    dep_id = mairie.run("issuer", "deposit", "--to", "jean", "--type", "benefit-certificate",
+                        str(doc)).stdout.strip().splitlines()[-1]
+    path = jean.run("inbox", "accept", dep_id).stdout.strip().splitlines()[-1]
+    link = jean.run("share", "create", path, "--expires", "1h").stdout.strip().splitlines()[-1]
+    bouchra = make_device("bouchra")
+    listed = json.loads(bouchra.run("redeem", link, "--list", "--json").stdout)
+    assert listed[0]["certified_by"] is None  # trusts no authority yet: never the claim
+    bouchra.run("trust", "add", admin["auth_pk"], "--name", "Préfecture")
+    listed = json.loads(bouchra.run("redeem", link, "--list", "--json").stdout)
+    assert listed[0]["certified_by"] == "Mairie de Lyon"
+    out = tmp_path / "b"
+    res = bouchra.run("redeem", link, "--out", str(out))
+    assert "certified by Mairie de Lyon" in res.stdout
+    assert (out / "attestation.pdf").read_bytes() == doc.read_bytes()
