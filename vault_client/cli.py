@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import os
 import sys
@@ -445,6 +446,11 @@ async def _redeem_body(
         return
     assert out is not None
     names = await fetch(red, out, err)
+    hashes = {}
+    for name in names:
+        with open(out.joinpath(*name.split("/")), "rb") as fh:
+            hashes[name] = hashlib.file_digest(fh, "sha256").digest()
+    items = describe(red, trusted, hashes)
     if as_json:
         emit_json(items)
     else:

@@ -404,13 +404,21 @@ async def fetch_items(red: Redeemed, out: Path, warn: Callable[[str], None]) -> 
             shutil.rmtree(staging)
 
 
-def describe_items(red: Redeemed, trusted: dict[bytes, str]) -> list[dict[str, Any]]:
+def describe_items(
+    red: Redeemed, trusted: dict[bytes, str], hashes: dict[str, bytes] | None = None
+) -> list[dict[str, Any]]:
+    """Items with their certification; ``hashes`` (name -> SHA-256 of the downloaded
+    document) makes the check cover the bytes actually written, not only the statement."""
     from .inbox import certification
 
     out = []
     for item in red.payload.items:
         cert = certification(
-            item.certificate, trusted, red.header.owner, red.header.owner_sign_pk, None
+            item.certificate,
+            trusted,
+            red.header.owner,
+            red.header.owner_sign_pk,
+            (hashes or {}).get(item.name),
         )
         out.append(
             {
