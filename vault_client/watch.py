@@ -57,11 +57,36 @@ async def _local_events(engine: Any, wake: asyncio.Event) -> None:
             wake.set()
 
 
+def notify(text: str) -> None:
+    """One line on stderr, and a desktop notification where the desktop offers one."""
+    print(text, file=sys.stderr, flush=True)
+    if shutil.which("notify-send") and (
+        os.environ.get("DBUS_SESSION_BUS_ADDRESS") or os.environ.get("DISPLAY")
+    ):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(["notify-send", "Coffre-fort", text], timeout=5, check=False)
+
+
+async def _reminders(engine: Any, every: float = REMINDER_CHECK) -> None:
+    """Announce requests that are due soon, as often as the owner chose (never more)."""
+    from .inbox import list_requests, reminders_now
+
+    while True:
+        with contextlib.suppress(VaultError):
+            requests = await list_requests(engine.profile, engine.api)
+            for item in reminders_now(engine.profile, requests, int(time.time()), record=True):
+                notify(item["text"])
+        await asyncio.sleep(every)
+
+
 async def watch_loop(engine: Any, confirm: Callable[[str], bool]) -> None:
+    from .shares import update_live_grants
+
     wake = asyncio.Event()
     tasks = [
         asyncio.create_task(_server_events(engine, wake)),
         asyncio.create_task(_local_events(engine, wake)),
+        asyncio.create_task(_reminders(engine)),
     ]
     try:
         while True:
@@ -70,6 +95,7 @@ async def watch_loop(engine: Any, confirm: Callable[[str], bool]) -> None:
             wake.clear()
             try:
                 report = await engine.sync(confirm=confirm)
+                await update_live_grants(engine.profile, engine.api, engine)
                 if (
                     report.uploaded
                     or report.downloaded
