@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,17 @@ DEBOUNCE = 1.0
 REMINDER_CHECK = 600.0
 
 
+def _announce(data: str) -> None:
+    """Events carry no content; a share being opened is worth telling the owner at once."""
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return
+    if isinstance(event, dict) and event.get("type") == "grant_access":
+        grant = str(event.get("grant", ""))[:32]
+        notify(f"share {grant} was just accessed ('vault share log {grant}')")
+
+
 async def _server_events(engine: Any, wake: asyncio.Event) -> None:
     delay = 1.0
     while True:
@@ -37,6 +49,7 @@ async def _server_events(engine: Any, wake: asyncio.Event) -> None:
                 wake.set()  # catch up on what happened while disconnected
                 async for msg in ws:
                     if msg.type == aiohttp.WSMsgType.TEXT:
+                        _announce(msg.data)
                         wake.set()
                     elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                         break

@@ -54,3 +54,20 @@ def test_watch_propagates_and_survives_server_restart(server, account, second_de
                 p.communicate(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def test_owner_told_when_a_share_is_opened(server, account, make_device, tmp_path):
+    a, _ = account()
+    a.write("acte.txt", "acte")
+    a.sync()
+    link = a.run("share", "create", "acte.txt", "--expires", "1h").stdout.strip().splitlines()[-1]
+    gid = link.split("/s/")[1].split("#")[0]
+    wa = _watch(a)
+    try:
+        time.sleep(2)
+        make_device("bouchra").run("redeem", link, "--out", str(tmp_path / "out"))
+        time.sleep(2)
+    finally:
+        wa.send_signal(signal.SIGINT)
+        _, err = wa.communicate(timeout=10)
+    assert f"share {gid} was just accessed" in err
