@@ -63,7 +63,9 @@ class Spec:
         out = []
         for i in range(self.small_files):
             d = min(i // per_dir, self.small_dirs - 1)
-            out.append((f"small/d{d:02d}/f{i:05d}.bin", rng.randint(self.small_min, self.small_max)))
+            out.append(
+                (f"small/d{d:02d}/f{i:05d}.bin", rng.randint(self.small_min, self.small_max))
+            )
         return out
 
     def touched_paths(self) -> list[str]:

@@ -28,6 +28,7 @@ class Run:
     seconds: float
     max_rss: int  # bytes
     cpu: float  # user + system seconds of the child
+    written: int  # bytes the child wrote to storage (rusage block output, 512-byte units)
     out: str
     err: str
 
@@ -50,7 +51,8 @@ def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = No
         e = err.read().decode(errors="replace")
     if proc.returncode != 0:
         raise CommandFailed(f"{' '.join(cmd)} exited {proc.returncode}:\n{e[-3000:]}")
-    return Run(seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, o, e)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, usage.ru_maxrss * 1024, cpu, usage.ru_oublock * 512, o, e)
 
 
 def dir_bytes(path: Path, skip: tuple[str, ...] = ()) -> int:
@@ -139,6 +141,14 @@ class VaultServer:
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks
 
+    def written(self) -> int:
+        """Bytes the server process wrote to storage so far (/proc/PID/io write_bytes)."""
+        with open(f"/proc/{self.pid}/io") as fh:
+            for line in fh:
+                if line.startswith("write_bytes:"):
+                    return int(line.split()[1])
+        return 0
+
     def stored(self) -> int:
         """Bytes the server holds for clients: blob files plus log entries."""
         blobs = dir_bytes(self.data / "blobs", skip=(".staging",))
@@ -159,7 +169,9 @@ class VaultClient:
         self.home = home
         self.folder = folder
         exe = shutil.which("vault")
-        self.cmd = [exe] if exe else [sys.executable, "-c", "from vault_client.cli import main; main()"]
+        self.cmd = (
+            [exe] if exe else [sys.executable, "-c", "from vault_client.cli import main; main()"]
+        )
         self.env = dict(os.environ)
         self.env.update(
             VAULT_HOME=str(home), VAULT_PASSPHRASE=PASSPHRASE, VAULT_DEVICE_NAME="bench"
@@ -255,9 +267,7 @@ class Rclone:
         )
 
     def sync(self, src: Path) -> Run:
-        return run(
-            [self.exe, "sync", str(src), "bench:", "--exclude", "/.vault/**"], env=self.env
-        )
+        return run([self.exe, "sync", str(src), "bench:", "--exclude", "/.vault/**"], env=self.env)
 
     def stored(self) -> int:
         return dir_bytes(self.remote_dir)

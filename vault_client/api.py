@@ -3,22 +3,33 @@
 Translates transport failures into :class:`ServerUnavailable` and wire errors into the
 project's exception tree; never logs tokens or bodies. Bearer tokens are refreshed with the
 device key when the server says the session ended (the caller supplies ``refresh``).
+
+Start-up cost: aiohttp (about a tenth of a second to import, TLS context included) is imported
+and its session opened on the first request that needs it. A plain JSON ``GET`` to an
+``http://`` server made before that — the sync's one cheap "anything new?" request — goes over
+a single stdlib connection instead; any answer other than a clean 200 falls back to the full
+client, so errors, token renewal and everything else behave the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import aiohttp
 
 from vault_core.encoding import b64u, unb64u
 from vault_core.errors import AuthError, IntegrityError, ServerUnavailable, VaultError, from_wire
 
-TIMEOUT = aiohttp.ClientTimeout(total=None, connect=15, sock_read=60)
+if TYPE_CHECKING:
+    import aiohttp
+
+CONNECT_TIMEOUT = 15
+READ_TIMEOUT = 60
+_LIGHT_MAX = 1024 * 1024
+_COALESCE = 256 * 1024
 
 
 def host_of(server: str) -> str:
@@ -38,19 +49,24 @@ class Api:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Api:
-        self._session = aiohttp.ClientSession(
-            timeout=TIMEOUT, connector=aiohttp.TCPConnector(limit=16)
-        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self._session is not None:
             await self._session.close()
+            self._session = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            raise RuntimeError("Api used outside 'async with'")
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(
+                    total=None, connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT
+                ),
+                connector=aiohttp.TCPConnector(limit=16),
+            )
         return self._session
 
     def _headers(self, auth: str | None) -> dict[str, str]:
@@ -65,6 +81,8 @@ class Api:
     async def _raise_for(self, resp: aiohttp.ClientResponse) -> None:
         if resp.status < 400:
             return
+        import aiohttp
+
         body: Any = None
         try:
             body = await resp.json(content_type=None)
@@ -82,19 +100,33 @@ class Api:
         path: str,
         *,
         json_body: Any = None,
-        data: bytes | None = None,
+        data: Any = None,
         auth: str | None = None,
         raw: bool = False,
         params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
+        if (
+            method == "GET"
+            and self._session is None
+            and not raw
+            and params is None
+            and data is None
+            and json_body is None
+        ):
+            light = await self._light_get(path, self._headers(auth))
+            if light is not None:
+                return light
+        import aiohttp
+
         for attempt in (0, 1):
             try:
                 async with self.session.request(
                     method,
                     self.server + path,
                     json=json_body,
-                    data=data,
-                    headers=self._headers(auth),
+                    data=data() if callable(data) else data,
+                    headers={**self._headers(auth), **(headers or {})},
                     params=params,
                 ) as resp:
                     if (
@@ -125,6 +157,58 @@ class Api:
             except (TimeoutError, aiohttp.ClientConnectionError, OSError) as exc:
                 raise ServerUnavailable(f"cannot reach the server at {self.server}") from exc
         raise AuthError("the session could not be renewed")
+
+    async def _light_get(self, path: str, headers: dict[str, str]) -> Any:
+        """GET a JSON document over one plain-HTTP connection; None means "use aiohttp"."""
+        parts = urlsplit(self.server)
+        if parts.scheme != "http" or not parts.hostname:
+            return None
+        target = parts.path.rstrip("/") + path
+        lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        writer: asyncio.StreamWriter | None = None
+        try:
+            reader, conn = await asyncio.wait_for(
+                asyncio.open_connection(parts.hostname, parts.port or 80), CONNECT_TIMEOUT
+            )
+            writer = conn
+            conn.write(request)
+            await conn.drain()
+            answer = await asyncio.wait_for(reader.read(_LIGHT_MAX + 4096), READ_TIMEOUT)
+            while answer and len(answer) <= _LIGHT_MAX + 4096:
+                more = await asyncio.wait_for(reader.read(65536), READ_TIMEOUT)
+                if not more:
+                    break
+                answer += more
+        except (OSError, TimeoutError, ValueError, UnicodeError):
+            return None
+        finally:
+            if writer is not None:
+                writer.close()
+        head, sep, body = answer.partition(b"\r\n\r\n")
+        if not sep:
+            return None
+        status_line, *header_lines = head.split(b"\r\n")
+        if not status_line.startswith((b"HTTP/1.1 200 ", b"HTTP/1.0 200 ")):
+            return None
+        length = None
+        for line in header_lines:
+            name, _, value = line.partition(b":")
+            key = name.strip().lower()
+            if key == b"transfer-encoding":
+                return None
+            if key == b"content-length":
+                try:
+                    length = int(value.strip())
+                except ValueError:
+                    return None
+        if length is None or length != len(body) or not body:
+            return None
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise IntegrityError("the server sent a malformed answer") from None
 
     # -- convenience wrappers -------------------------------------------------------------
 
@@ -158,6 +242,39 @@ class Api:
             idb = blob_id.encode("ascii")
             parts.append(struct.pack(">B", len(idb)) + idb + struct.pack(">I", len(blob)) + blob)
         await self.request("POST", "/v1/blobs/batch", data=b"".join(parts))
+
+    async def upload_records(self, records: Sequence[bytes | bytearray]) -> None:
+        """POST /v1/blobs/batch from ready-made records (``u8 idlen | id | u32 len | blob``).
+
+        Large records go to the socket as they are (no joined copy of the body); small ones
+        are coalesced so that thousands of small files do not cost thousands of writes.
+        """
+        total = sum(len(r) for r in records)
+
+        async def body() -> AsyncIterator[bytes | bytearray]:
+            small: list[bytes | bytearray] = []
+            size = 0
+            for r in records:
+                if len(r) >= _COALESCE:
+                    if small:
+                        yield b"".join(small)
+                        small, size = [], 0
+                    yield r
+                    continue
+                small.append(r)
+                size += len(r)
+                if size >= _COALESCE:
+                    yield b"".join(small)
+                    small, size = [], 0
+            if small:
+                yield b"".join(small)
+
+        await self.request(
+            "POST",
+            "/v1/blobs/batch",
+            data=body,
+            headers={"Content-Length": str(total), "Content-Type": "application/octet-stream"},
+        )
 
     async def upload(self, blob_id: str, blob: bytes) -> None:
         await self.request("PUT", f"/v1/blobs/{blob_id}", data=blob)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -60,6 +61,15 @@ class Folder:
                         self.patterns.append(line.rstrip("/"))
         except OSError:
             pass
+        self._compile()
+
+    def _compile(self) -> None:
+        """One regex for name patterns, one for path patterns (same meaning as fnmatchcase)."""
+        names = [fnmatch.translate(p) for p in self.patterns if "/" not in p]
+        paths = [fnmatch.translate(p.lstrip("/")) for p in self.patterns if "/" in p]
+        never = r"(?!x)x"
+        self._name_re = re.compile("|".join(names) or never)
+        self._path_re = re.compile("|".join(paths) or never)
 
     @property
     def tmp_dir(self) -> Path:
@@ -68,16 +78,9 @@ class Folder:
         return d
 
     def ignored(self, rel: str) -> bool:
-        name = rel.rsplit("/", 1)[-1]
-        for pat in self.patterns:
-            if "/" in pat:
-                if fnmatch.fnmatchcase(rel, pat.lstrip("/")):
-                    return True
-            elif fnmatch.fnmatchcase(name, pat) or any(
-                fnmatch.fnmatchcase(part, pat) for part in rel.split("/")[:-1]
-            ):
-                return True
-        return False
+        if self._path_re.match(rel):
+            return True
+        return any(self._name_re.match(part) for part in rel.split("/"))
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -124,9 +127,11 @@ class Folder:
                 if warn:
                     warn(f"cannot read folder {directory}: {exc.strerror}")
                 continue
+            name_re, path_re = self._name_re.match, self._path_re.match
             for entry in entries:
                 rel = f"{prefix}{entry.name}"
-                if self.ignored(rel):
+                # the parents were checked when their folders were entered
+                if name_re(entry.name) or path_re(rel):
                     continue
                 try:
                     st = entry.stat(follow_symlinks=False)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import struct
 import sys
@@ -33,13 +34,13 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 from vault_core import chunks as chunkmod
 from vault_core import keys
 from vault_core.encoding import b64u
 from vault_core.errors import Conflict, IntegrityError, LocalError, UsageError, VaultError
-from vault_core.log import FileRecord, LogVerifier, check_head, make_entry, record_from_json
+from vault_core.log import FileRecord, LogVerifier, check_head, make_entry
 from vault_core.manifest import Manifest, open_manifest, seal_manifest
 from vault_core.planner import (
     Action,
@@ -65,11 +66,37 @@ BATCH_BYTES = 8 * 1024 * 1024  # one /v1/blobs/batch body (server limit: 32 MiB)
 BATCH_COUNT = 1000  # records per batch body (server limit: 1000)
 UPLOADS_IN_FLIGHT = 2  # batch bodies being sent while the pipeline goes on
 APPEND_BATCH = 1000  # log entries per compare-and-swap (server limit: 1000)
+APPEND_BYTES = 4 * 1024 * 1024  # body of one append (server limit: 8 MiB)
 FETCH_WINDOW = 8
 MAX_ROUNDS = 8
 READ_BLOCK = 8 * 1024 * 1024  # bytes read at once by the chunking pipeline
 INLINE_CHUNK = 64 * 1024  # smaller chunks are hashed/sealed on the calling thread
-_RECORD_HEAD = struct.Struct(">B64sI")  # batch upload record: idlen | id | blob length
+_RECORD_HEAD = struct.Struct(">B64sI")
+# Content "hash" of a new file the scan did not hash: it is hashed once, while uploaded.
+PENDING = "pending:"  # batch upload record: idlen | id | blob length
+
+
+class Readable(Protocol):
+    def readinto(self, b: memoryview, /) -> int | None: ...
+
+    def fileno(self) -> int: ...
+
+
+def _append_batches(refs: list[list[str]]) -> Iterator[tuple[int, int]]:
+    """[start, stop) slices of at most APPEND_BATCH entries and about APPEND_BYTES of body."""
+    start, size = 0, 0
+    for i, r in enumerate(refs):
+        cost = 2048 + 67 * len(r)  # an entry is ~1-2 KB of JSON; each ref 64 hex + quotes
+        if i > start and (i - start >= APPEND_BATCH or size + cost > APPEND_BYTES):
+            yield start, i
+            start, size = i, 0
+        size += cost
+    if start < len(refs):
+        yield start, len(refs)
+
+
+def _unknown_to(known: set[str]) -> Callable[[str], bool]:
+    return lambda path: path not in known
 
 
 def now_ms() -> int:
@@ -152,8 +179,9 @@ class ChunkPipeline:
         self.key_key: bytes = vault_keys.chunk_key_key
         self.chunker = chunkmod.new_chunker(vault_keys.cdc_seed)
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
-        self.window = 2 * self.workers + 2
+        self.window = 4 * self.workers + 4
         self._pool: ThreadPoolExecutor | None = None
+        self._free: list[bytearray] = []
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -166,8 +194,12 @@ class ChunkPipeline:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def blocks(self, fh: BinaryIO, size_hint: int | None = None) -> Iterator[list[memoryview]]:
-        """The chunks of ``fh``, a block at a time (views into a fresh buffer per block)."""
+    def blocks(self, fh: Readable, size_hint: int | None = None) -> Iterator[_Block]:
+        """The chunks of ``fh``, a block at a time (views into the block's buffer).
+
+        Full-size block buffers are recycled once every chunk of the block is done
+        (:meth:`_release`): reading into memory already mapped avoids a page fault per 4 KiB.
+        """
         if size_hint is None:
             try:
                 size_hint = os.fstat(fh.fileno()).st_size
@@ -178,12 +210,19 @@ class ChunkPipeline:
         eof = False
         want = min(READ_BLOCK, max(size_hint, 0) + 1)
         while not eof:
-            buf = bytearray(len(carry) + want)
+            pooled = want == READ_BLOCK
+            if pooled and self._free:
+                buf = self._free.pop()
+            elif pooled:
+                buf = bytearray(READ_BLOCK + cmax)
+            else:
+                buf = bytearray(len(carry) + want)
             buf[: len(carry)] = carry
             view = memoryview(buf)
             filled = len(carry)
-            while filled < len(buf):
-                n = fh.readinto(view[filled:])
+            end = len(carry) + want
+            while filled < end:
+                n = fh.readinto(view[filled:end])
                 if not n:
                     eof = True
                     break
@@ -198,9 +237,18 @@ class ChunkPipeline:
                     pieces.append(data[pos : pos + c.length])
                     pos += c.length
             carry = bytes(data[pos:])
+            block = _Block(buf if pooled else None, pieces)
             if pieces:
-                yield pieces
+                yield block
+            elif pooled:
+                self._free.append(buf)
             want = READ_BLOCK
+
+    def _release(self, block: _Block) -> None:
+        block.left -= 1
+        if block.left == 0 and block.buf is not None and len(self._free) < 4:
+            self._free.append(block.buf)
+            block.buf = None
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         return self.pool.submit(fn, *args)
@@ -210,25 +258,33 @@ class ChunkPipeline:
             return _done(chunkmod.chunk_ref(self.id_key, self.key_key, view))
         return self._submit(chunkmod.chunk_ref, self.id_key, self.key_key, view)
 
-    def hash_stream(self, fh: BinaryIO) -> list[chunkmod.ChunkRef]:
+    def hash_stream(self, fh: Readable) -> list[chunkmod.ChunkRef]:
         """Chunk refs of a whole stream (no sealing): what a scan needs."""
         refs: list[chunkmod.ChunkRef] = []
-        window: deque[Future[chunkmod.ChunkRef]] = deque()
-        for pieces in self.blocks(fh):
-            for view in pieces:
-                window.append(self._ref(view))
+        window: deque[tuple[_Block, Future[chunkmod.ChunkRef]]] = deque()
+
+        def pop() -> None:
+            block, fut = window.popleft()
+            refs.append(fut.result())
+            self._release(block)
+
+        for block in self.blocks(fh):
+            for view in block.pieces:
+                window.append((block, self._ref(view)))
                 while len(window) > self.window:
-                    refs.append(window.popleft().result())
+                    pop()
         while window:
-            refs.append(window.popleft().result())
+            pop()
         return refs
 
     async def seal_stream(
-        self, fh: BinaryIO, need: Callable[[str], bool] | None = None
+        self, fh: Readable, need: Callable[[str], bool] | None = None
     ) -> AsyncIterator[tuple[chunkmod.ChunkRef, bytearray | None]]:
         """(ref, sealed batch record) per chunk, in order; record None when ``need`` says no."""
-        hashing: deque[tuple[memoryview, Future[chunkmod.ChunkRef]]] = deque()
-        sealing: deque[tuple[chunkmod.ChunkRef, Future[bytearray] | None]] = deque()
+        Hashing = tuple[_Block, memoryview, Future[chunkmod.ChunkRef]]
+        Sealing = tuple[_Block, chunkmod.ChunkRef, Future[bytearray] | None]
+        hashing: deque[Hashing] = deque()
+        sealing: deque[Sealing] = deque()
 
         async def result(fut: Future[Any]) -> Any:
             if fut.done():
@@ -236,7 +292,7 @@ class ChunkPipeline:
             return await asyncio.wrap_future(fut)
 
         async def advance() -> None:
-            view, hfut = hashing.popleft()
+            block, view, hfut = hashing.popleft()
             ref = await result(hfut)
             sfut: Future[bytearray] | None = None
             if need is None or need(ref.id):
@@ -244,15 +300,17 @@ class ChunkPipeline:
                     sfut = _done(seal_record(ref, view))
                 else:
                     sfut = self._submit(seal_record, ref, view)
-            sealing.append((ref, sfut))
+            sealing.append((block, ref, sfut))
 
         async def emit() -> tuple[chunkmod.ChunkRef, bytearray | None]:
-            ref, sfut = sealing.popleft()
-            return ref, (await result(sfut) if sfut is not None else None)
+            block, ref, sfut = sealing.popleft()
+            record = await result(sfut) if sfut is not None else None
+            self._release(block)
+            return ref, record
 
-        for pieces in self.blocks(fh):
-            for view in pieces:
-                hashing.append((view, self._ref(view)))
+        for block in self.blocks(fh):
+            for view in block.pieces:
+                hashing.append((block, view, self._ref(view)))
                 if len(hashing) > self.window:
                     await advance()
                 if len(sealing) > self.window:
@@ -263,6 +321,17 @@ class ChunkPipeline:
                 yield await emit()
         while sealing:
             yield await emit()
+
+
+class _Block:
+    """One read block: its buffer (None if not recycled) and chunks not finished yet."""
+
+    __slots__ = ("buf", "left", "pieces")
+
+    def __init__(self, buf: bytearray | None, pieces: list[memoryview]) -> None:
+        self.buf = buf
+        self.pieces = pieces
+        self.left = len(pieces)
 
 
 class Uploader:
@@ -396,6 +465,7 @@ class SyncEngine:
         self.progress = progress
         self.pipeline = ChunkPipeline(self.vk)
         self._chunker = self.pipeline.chunker
+        self.hashed: dict[str, str] = {}  # disk path -> content hash found while uploading
 
     def close(self) -> None:
         self.pipeline.close()
@@ -455,9 +525,9 @@ class SyncEngine:
         re-verification of their own signatures: the verifier's head simply moves to their
         hash (device records still go through the full check, as they change the key set).
         """
-        for start in range(0, len(records), APPEND_BATCH):
-            part = records[start : start + APPEND_BATCH]
-            part_refs = refs[start : start + APPEND_BATCH]
+        for start, stop in _append_batches(refs):
+            part = records[start:stop]
+            part_refs = refs[start:stop]
             seq, prev = v.seq, v.head
             encoded = []
             hashes = []
@@ -517,7 +587,16 @@ class SyncEngine:
             refs = self.pipeline.hash_stream(fh)
         return Manifest.build(bytes(16), 1, refs).content.hex()
 
-    def scan(self) -> tuple[dict[str, str], dict[str, LocalFile]]:
+    def scan(
+        self, defer: Callable[[str], bool] | None = None
+    ) -> tuple[dict[str, str], dict[str, LocalFile]]:
+        """Content hash and stat of every file, hashing only files whose stat changed.
+
+        ``defer(path)`` true: a changed file is not hashed now but gets the placeholder
+        ``PENDING + path``. The sync passes paths that neither the base nor the log knows: the
+        plan can only upload those, whatever their content, and the upload hashes them anyway,
+        so each byte of a new file is read and hashed once instead of twice.
+        """
         cache = self.state.scan_cache()
         local: dict[str, str] = {}
         stats: dict[str, LocalFile] = {}
@@ -528,6 +607,8 @@ class SyncEngine:
                 cached = cache.get(lf.path)
                 if cached and cached[:3] == (lf.size, lf.mtime_ns, lf.ino):
                     content = cached[3]
+                elif defer is not None and defer(lf.path):
+                    content = PENDING + lf.path
                 else:
                     try:
                         content = self.hash_file(lf)
@@ -595,7 +676,12 @@ class SyncEngine:
         if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
             raise ContentChanged(vault_path)  # written to while being read: maybe torn
         manifest = Manifest.build(bytes.fromhex(fid), version, refs)
-        if manifest.content.hex() != expected:
+        content = manifest.content.hex()
+        if expected.startswith(PENDING):
+            # first hash of a new file: remember it, as the scan would have
+            self.hashed[disk_path] = content
+            self.state.set_scan(disk_path, st.st_size, st.st_mtime_ns, st.st_ino, content)
+        elif content != expected:
             raise ContentChanged(vault_path)
         file_key = os.urandom(32)
         manifest_id, blob = seal_manifest(manifest, file_key, os.urandom(24))
@@ -682,9 +768,9 @@ class SyncEngine:
             v = await self.pull()
             if self.settled(v):
                 return report  # nothing changed on either side since the last full sync
-            local, stats = self.scan()
             remote, heads = self.remote_map()
             base = {p: c for p, (c, _, _) in self.state.base().items()}
+            local, stats = self.scan(defer=_unknown_to(base.keys() | remote.keys()))
             the_plan = plan(
                 PlanInput(
                     base=base,
@@ -799,12 +885,20 @@ class SyncEngine:
             except ContentChanged:
                 report.skipped.append(a.path)
                 continue
+            except OSError as exc:
+                self.warn(f"skipped {a.path}: {exc.strerror or exc}")
+                report.skipped.append(a.path)
+                continue
         for a in moved:
             try:
                 rec, r = await self.build_upload(
                     up, a.copy_path, a.copy_path, a.content, None, 0, None, None
                 )
             except ContentChanged:
+                report.skipped.append(a.copy_path)
+                continue
+            except OSError as exc:
+                self.warn(f"skipped {a.copy_path}: {exc.strerror or exc}")
                 report.skipped.append(a.copy_path)
                 continue
             records.append(rec)
@@ -850,7 +944,7 @@ class SyncEngine:
             except OSError as exc:
                 self.warn(f"skipped {a.path}: {exc.strerror or exc}")
                 report.skipped.append(a.path)
-        new_base = apply_base(base, done)
+        new_base = apply_base(base, [r for r in map(self._resolved, done) if r is not None])
         with self.state.transaction():
             for p in base.keys() - new_base.keys():
                 self.state.set_base(p, None)
@@ -859,6 +953,19 @@ class SyncEngine:
                     self.state.set_base(p, c)
         if len(report.skipped) == skipped:
             self._mark_settled(v, heads, records, new_base)
+
+    def _resolved(self, a: Action) -> Action | None:
+        """The action with the content hash found at upload in place of a placeholder.
+
+        None (the action does not count as done) when its upload did not happen.
+        """
+        if isinstance(a, Upload) and a.content.startswith(PENDING):
+            content = self.hashed.get(a.path)
+            return None if content is None else dataclasses.replace(a, content=content)
+        if isinstance(a, ConflictCopy) and a.content.startswith(PENDING):
+            content = self.hashed.get(a.copy_path)
+            return None if content is None else dataclasses.replace(a, content=content)
+        return a
 
     def _mark_settled(
         self,

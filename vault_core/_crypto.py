@@ -46,7 +46,7 @@ def _need_len(value: bytes, size: int, what: str) -> None:
 # -- hashing and KDF ------------------------------------------------------------------
 
 
-def sha256(data: bytes | memoryview) -> bytes:
+def sha256(data: bytes | bytearray | memoryview) -> bytes:
     return hashlib.sha256(data).digest()
 
 

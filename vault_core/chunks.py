@@ -97,9 +97,7 @@ def seal_chunk_into(
     """Write the sealed chunk (same bytes as :func:`seal_chunk`) at ``out[offset:]``."""
     out[offset : offset + 3] = CHUNK_MAGIC
     out[offset + 3 : offset + 27] = nonce
-    return 27 + _crypto.aead_encrypt_into(
-        ref.key, nonce, plaintext, _ad(ref.id), out, offset + 27
-    )
+    return 27 + _crypto.aead_encrypt_into(ref.key, nonce, plaintext, _ad(ref.id), out, offset + 27)
 
 
 def seal_chunk(ref: ChunkRef, plaintext: bytes | memoryview, nonce: bytes) -> bytes:

@@ -125,7 +125,7 @@ class Device:
         out = {}
         for p in sorted(self.folder.rglob("*")):
             rel = p.relative_to(self.folder).as_posix()
-            if rel.startswith(".vault") or not p.is_file():
+            if rel == ".vault" or rel.startswith(".vault/") or not p.is_file():
                 continue
             out[rel] = p.read_bytes()
         return out

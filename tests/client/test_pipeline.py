@@ -1,0 +1,76 @@
+"""The parallel chunking pipeline gives exactly the chunks, refs and blobs of the plain path."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+
+import pytest
+
+from vault_client.sync import ChunkPipeline, seal_record
+from vault_core import chunks as chunkmod
+from vault_core.keys import new_bundle
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def vk():  # type: ignore[no-untyped-def]
+    return new_bundle("pipe", os.urandom(96), 0).vault_keys
+
+
+def _data(size: int) -> bytes:
+    # random with long repeats, so that chunk boundaries fall anywhere
+    part = os.urandom(max(1, size // 3))
+    return (part + os.urandom(size // 5) + part)[:size].ljust(size, b"z")
+
+
+@pytest.mark.parametrize(
+    "size",
+    [0, 1, 1000, chunkmod.CDC_MIN, chunkmod.CDC_MAX, 8 * MIB - 1, 8 * MIB + 1, 19 * MIB + 12345],
+)
+def test_blocks_cut_like_cut_stream(vk, size: int) -> None:  # type: ignore[no-untyped-def]
+    data = _data(size)
+    expected = [
+        bytes(v) for v in chunkmod.cut_stream(chunkmod.new_chunker(vk.cdc_seed), io.BytesIO(data))
+    ]
+    pipe = ChunkPipeline(vk, workers=2)
+    try:
+        got = [bytes(v) for block in pipe.blocks(io.BytesIO(data)) for v in block.pieces]
+        assert got == expected
+        refs = pipe.hash_stream(io.BytesIO(data))
+        assert refs == [chunkmod.chunk_ref(vk.chunk_id_key, vk.chunk_key_key, c) for c in expected]
+
+        async def sealed() -> list[tuple[chunkmod.ChunkRef, bytearray | None]]:
+            return [x async for x in pipe.seal_stream(io.BytesIO(data), lambda i: True)]
+
+        out = asyncio.run(sealed())
+        assert [r for r, _ in out] == refs
+        for (ref, record), plain in zip(out, expected, strict=True):
+            assert record is not None
+            assert record[0] == 64 and record[1:65].decode() == ref.id
+            blob = bytes(record[69:])
+            assert int.from_bytes(record[65:69], "big") == len(blob)
+            assert chunkmod.open_chunk(ref, blob) == plain
+    finally:
+        pipe.close()
+
+
+def test_seal_stream_skips_unneeded(vk) -> None:  # type: ignore[no-untyped-def]
+    data = _data(5 * MIB)
+    pipe = ChunkPipeline(vk)
+    try:
+
+        async def run() -> list[tuple[chunkmod.ChunkRef, bytearray | None]]:
+            return [x async for x in pipe.seal_stream(io.BytesIO(data), lambda i: False)]
+
+        assert all(rec is None for _, rec in asyncio.run(run()))
+    finally:
+        pipe.close()
+
+
+def test_seal_record_nonces_are_fresh(vk) -> None:  # type: ignore[no-untyped-def]
+    ref = chunkmod.chunk_ref(vk.chunk_id_key, vk.chunk_key_key, b"same")
+    a, b = seal_record(ref, b"same"), seal_record(ref, b"same")
+    assert a[69 + 3 : 69 + 27] != b[69 + 3 : 69 + 27]

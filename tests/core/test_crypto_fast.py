@@ -1,0 +1,73 @@
+"""The zero-copy AEAD calls give byte-for-byte what PyNaCl's wrapper gives (issue 8)."""
+
+from __future__ import annotations
+
+import os
+
+import nacl.bindings as sodium
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vault_core import _crypto
+from vault_core import chunks as chunkmod
+from vault_core.errors import IntegrityError
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    key=st.binary(min_size=32, max_size=32),
+    nonce=st.binary(min_size=24, max_size=24),
+    msg=st.binary(max_size=5000),
+    ad=st.binary(max_size=100),
+)
+def test_encrypt_matches_pynacl(key: bytes, nonce: bytes, msg: bytes, ad: bytes) -> None:
+    expected = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(msg, ad or None, nonce, key)
+    assert _crypto.aead_encrypt(key, nonce, msg, ad) == expected
+    assert _crypto.aead_encrypt(key, nonce, memoryview(msg), ad) == expected
+    out = bytearray(7 + len(msg) + 16 + 5)
+    n = _crypto.aead_encrypt_into(key, nonce, bytearray(msg), ad, out, 7)
+    assert n == len(expected) and bytes(out[7 : 7 + n]) == expected
+    assert out[:7] == bytes(7) and out[7 + n :] == bytes(5)
+    assert _crypto.aead_decrypt(key, nonce, expected, ad) == msg
+    assert _crypto.aead_decrypt(key, nonce, memoryview(expected), ad) == msg
+
+
+@pytest.mark.parametrize("size", [0, 1, 65536, 1024 * 1024 + 3])
+def test_large_and_empty(size: int) -> None:
+    key, nonce, msg = os.urandom(32), os.urandom(24), os.urandom(size)
+    ct = _crypto.aead_encrypt(key, nonce, msg, b"ad")
+    assert ct == sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(msg, b"ad", nonce, key)
+    assert _crypto.aead_decrypt(key, nonce, ct, b"ad") == msg
+
+
+def test_decrypt_failures_are_opaque_and_release_nothing() -> None:
+    key, nonce = os.urandom(32), os.urandom(24)
+    ct = bytearray(_crypto.aead_encrypt(key, nonce, b"secret plaintext", b"ad"))
+    ct[3] ^= 1
+    out = bytearray(b"\xaa" * 16)
+    with pytest.raises(IntegrityError):
+        _crypto.aead_decrypt_into(key, nonce, ct, b"ad", out)
+    assert out == bytes(16)
+    for bad in (b"", b"x" * 15, "not bytes"):
+        with pytest.raises(IntegrityError):
+            _crypto.aead_decrypt(key, nonce, bad, b"ad")  # type: ignore[arg-type]
+    with pytest.raises(IntegrityError):
+        _crypto.aead_decrypt(key, nonce[:23], bytes(ct), b"ad")
+    with pytest.raises(ValueError):
+        _crypto.aead_encrypt_into(key, nonce, b"abc", b"", bytearray(18))
+
+
+def test_seal_chunk_into_matches_seal_chunk() -> None:
+    id_key, key_key = os.urandom(32), os.urandom(32)
+    plain = os.urandom(100_000)
+    ref = chunkmod.chunk_ref(id_key, key_key, plain)
+    nonce = os.urandom(24)
+    blob = chunkmod.seal_chunk(ref, plain, nonce)
+    out = bytearray(10 + chunkmod.sealed_size(len(plain)))
+    n = chunkmod.seal_chunk_into(ref, memoryview(plain), nonce, out, 10)
+    assert n == len(blob) and bytes(out[10:]) == blob
+    assert chunkmod.open_chunk(ref, blob) == plain
+    assert blob[27:] == sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        plain, b"vault.v1/chunk\x00" + bytes.fromhex(ref.id), nonce, ref.key
+    )
