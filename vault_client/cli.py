@@ -557,8 +557,7 @@ def issuer_set_cert(obj: Ctx, file: Path) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.pass_obj
 @run
-async def issuer_deposit(obj: Ctx, to: str, doc_type: str, title: str | None,
-                         file: Path) -> None:
+async def issuer_deposit(obj: Ctx, to: str, doc_type: str, title: str | None, file: Path) -> None:
     """Sign a document and deposit it, encrypted, in HANDLE's inbox; prints the deposit id."""
     from .account import open_api
     from .issuer import deposit
@@ -576,8 +575,7 @@ async def issuer_deposit(obj: Ctx, to: str, doc_type: str, title: str | None,
 @click.option("--message", required=True)
 @click.pass_obj
 @run
-async def issuer_request(obj: Ctx, to: str, needs: tuple[str, ...], due: str,
-                         message: str) -> None:
+async def issuer_request(obj: Ctx, to: str, needs: tuple[str, ...], due: str, message: str) -> None:
     """Ask for documents; prints the request id."""
     from .account import open_api
     from .issuer import parse_due, request
@@ -605,8 +603,9 @@ async def issuer_requests(obj: Ctx, as_json: bool) -> None:
         emit_json(items)
         return
     for it in items:
-        grant = f"  grant {it['grant']} ('vault redeem {it['grant']} --out DIR')" if it[
-            "grant"] else ""
+        grant = (
+            f"  grant {it['grant']} ('vault redeem {it['grant']} --out DIR')" if it["grant"] else ""
+        )
         click.echo(f"{it['id']}  to {it['to']}  due {it['due']}  {it['state']}{grant}")
 
 
@@ -635,11 +634,15 @@ def inbox(ctx: click.Context, as_json: bool) -> None:
             if not it.get("valid"):
                 click.echo(f"{it['id']}  INVALID: {it.get('problem')}")
             elif it["certified"]:
-                click.echo(f"{it['id']}  {it['filename']}  {it['type']}  certified by "
-                           f"{it['issuer']} on {it['issued']}")
+                click.echo(
+                    f"{it['id']}  {it['filename']}  {it['type']}  certified by "
+                    f"{it['issuer']} on {it['issued']}"
+                )
             else:
-                click.echo(f"{it['id']}  {it['filename']}  {it['type']}  NOT CERTIFIED "
-                           f"(claims to be from {it['claimed_issuer']!r}: {it['problem']})")
+                click.echo(
+                    f"{it['id']}  {it['filename']}  {it['type']}  NOT CERTIFIED "
+                    f"(claims to be from {it['claimed_issuer']!r}: {it['problem']})"
+                )
 
     asyncio.run(body())
 
@@ -700,8 +703,10 @@ async def verify(obj: Ctx, path: str, as_json: bool) -> None:
     if as_json:
         emit_json([result])
     else:
-        click.echo(f"certified by {result['issuer']}, issued {result['issued']} "
-                   f"({result['type']}: {result['title']})")
+        click.echo(
+            f"certified by {result['issuer']}, issued {result['issued']} "
+            f"({result['type']}: {result['title']})"
+        )
 
 
 @cli.group(invoke_without_command=True)
@@ -727,8 +732,10 @@ def requests(ctx: click.Context, as_json: bool) -> None:
             click.echo("no requests")
         for it in items:
             who = it.get("requester") or f"{it.get('claimed_requester')} (NOT CERTIFIED)"
-            click.echo(f"{it['id']}  {who}  needs {', '.join(it.get('needs') or [])}  "
-                       f"due {it.get('due')}  {it.get('state')}")
+            click.echo(
+                f"{it['id']}  {who}  needs {', '.join(it.get('needs') or [])}  "
+                f"due {it.get('due')}  {it.get('state')}"
+            )
 
     asyncio.run(body())
 
@@ -739,8 +746,7 @@ def requests(ctx: click.Context, as_json: bool) -> None:
 @click.option("--expires", default="30d", show_default=True)
 @click.pass_obj
 @run
-async def requests_answer(obj: Ctx, request_id: str, paths: tuple[str, ...],
-                          expires: str) -> None:
+async def requests_answer(obj: Ctx, request_id: str, paths: tuple[str, ...], expires: str) -> None:
     """Answer a request by granting the requester access to those documents."""
     from .account import open_api
     from .history import vault_path
@@ -756,8 +762,7 @@ async def requests_answer(obj: Ctx, request_id: str, paths: tuple[str, ...],
     async with api:
         engine = SyncEngine(profile, api, warn=err)
         try:
-            grant_id = await answer_request(profile, api, engine, request_id, vpaths, seconds,
-                                            err)
+            grant_id = await answer_request(profile, api, engine, request_id, vpaths, seconds, err)
         finally:
             engine.close()
     click.echo(grant_id)
@@ -788,8 +793,10 @@ def trust_add(obj: Ctx, public_key: str, name: str) -> None:
 @click.pass_obj
 def trust_list(obj: Ctx, as_json: bool) -> None:
     """Pinned authorities."""
-    items = [{"id": k, "public_key": k, "name": v["name"]}
-             for k, v in sorted(obj.profile.trust_list().items())]
+    items = [
+        {"id": k, "public_key": k, "name": v["name"]}
+        for k, v in sorted(obj.profile.trust_list().items())
+    ]
     if as_json:
         emit_json(items)
         return
@@ -830,8 +837,10 @@ def reminders(obj: Ctx, before: str | None, every: str | None, off: bool, on: bo
     if not s.enabled:
         click.echo("reminders: off")
     else:
-        click.echo(f"reminders: from {s.before // 3600} h before the due date, at most every "
-                   f"{s.every // 3600} h")
+        click.echo(
+            f"reminders: from {s.before // 3600} h before the due date, at most every "
+            f"{s.every // 3600} h"
+        )
 
 
 def main() -> None:

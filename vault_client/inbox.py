@@ -48,8 +48,7 @@ def certification(
     if not cert_json:
         return None
     try:
-        return verify_certificate(cert_json, trusted, owner, owner_sign_pk, document_sha256,
-                                  now)
+        return verify_certificate(cert_json, trusted, owner, owner_sign_pk, document_sha256, now)
     except IntegrityError:
         return None
 
@@ -70,8 +69,12 @@ def verify_certificate(
     proof = DepositProof.from_json(proof_json)
     doc_hash = document_sha256 if document_sha256 is not None else proof.statement.doc_sha256
     return proof.verify(
-        trusted=trusted, now=int(now if now is not None else time.time()), owner=owner,
-        owner_sign_pk=owner_sign_pk, document_sha256=doc_hash, received=received,
+        trusted=trusted,
+        now=int(now if now is not None else time.time()),
+        owner=owner,
+        owner_sign_pk=owner_sign_pk,
+        document_sha256=doc_hash,
+        received=received,
     )
 
 
@@ -87,35 +90,52 @@ async def list_inbox(profile: Profile, api: Api) -> list[dict[str, Any]]:
     out = []
     for item in await api.get("/v1/inbox"):
         full = await api.get(f"/v1/inbox/{item['id']}")
-        entry: dict[str, Any] = {"id": item["id"], "from": item.get("from"),
-                                 "received_at": item.get("received_at")}
+        entry: dict[str, Any] = {
+            "id": item["id"],
+            "from": item.get("from"),
+            "received_at": item.get("received_at"),
+        }
         try:
             proof, document = open_deposit(item["id"], box_sk, dec(full["envelope"]))
         except IntegrityError:
-            entry.update(certified=False, issuer=None, valid=False,
-                         problem="the deposit failed verification (forged or damaged)")
+            entry.update(
+                certified=False,
+                issuer=None,
+                valid=False,
+                problem="the deposit failed verification (forged or damaged)",
+            )
             out.append(entry)
             continue
         st = proof.statement
         try:
-            issuer = proof.verify(trusted=trusted, now=now, owner=handle, owner_sign_pk=sign_pk,
-                                  document_sha256=hashlib.sha256(document).digest(),
-                                  received=now)
+            issuer = proof.verify(
+                trusted=trusted,
+                now=now,
+                owner=handle,
+                owner_sign_pk=sign_pk,
+                document_sha256=hashlib.sha256(document).digest(),
+                received=now,
+            )
             problem = None
         except IntegrityError as exc:
             issuer, problem = None, exc.message
         entry.update(
-            valid=True, certified=issuer is not None, issuer=issuer,
-            claimed_issuer=None if issuer else proof.cert.name, problem=problem,
-            type=st.doc_type, title=st.title, filename=st.filename, size=st.size,
+            valid=True,
+            certified=issuer is not None,
+            issuer=issuer,
+            claimed_issuer=None if issuer else proof.cert.name,
+            problem=problem,
+            type=st.doc_type,
+            title=st.title,
+            filename=st.filename,
+            size=st.size,
             issued=time.strftime("%Y-%m-%d", time.gmtime(st.issued)),
         )
         out.append(entry)
     return out
 
 
-async def accept(profile: Profile, api: Api, engine: Any, deposit_id: str,
-                 to: str | None) -> str:
+async def accept(profile: Profile, api: Api, engine: Any, deposit_id: str, to: str | None) -> str:
     """Move a deposit into the synced folder (with its proof); returns the vault path."""
     from .sync import MAX_ROUNDS, Uploader
 
@@ -131,8 +151,14 @@ async def accept(profile: Profile, api: Api, engine: Any, deposit_id: str,
     trusted = profile.trusted_authorities()
     now = int(time.time())
     try:
-        issuer = proof.verify(trusted=trusted, now=now, owner=handle, owner_sign_pk=sign_pk,
-                              document_sha256=hashlib.sha256(document).digest(), received=now)
+        issuer = proof.verify(
+            trusted=trusted,
+            now=now,
+            owner=handle,
+            owner_sign_pk=sign_pk,
+            document_sha256=hashlib.sha256(document).digest(),
+            received=now,
+        )
     except IntegrityError:
         issuer = None
     folder_name = _safe_component(issuer) if issuer else "non certifié"
@@ -145,8 +171,11 @@ async def accept(profile: Profile, api: Api, engine: Any, deposit_id: str,
         stem, dot, ext = st.filename.rpartition(".")
         base = stem if dot else st.filename
         suffix = f".{ext}" if dot else ""
-        vpath = f"{vpath.rsplit('/', 1)[0]}/{base} ({deposit_id[:8]}){suffix}" if "/" in vpath \
+        vpath = (
+            f"{vpath.rsplit('/', 1)[0]}/{base} ({deposit_id[:8]}){suffix}"
+            if "/" in vpath
             else f"{base} ({deposit_id[:8]}){suffix}"
+        )
         target = engine.folder.join(vpath, create_parents=True)
     fd, tmp = engine.folder.temp_file()
     try:
@@ -157,16 +186,28 @@ async def accept(profile: Profile, api: Api, engine: Any, deposit_id: str,
     lf = engine.folder.install(tmp, vpath, st.issued * 1000)
     certificate = {"proof": proof.to_json(), "received": now}
     # carries the document type and certificate into the uploaded record
-    meta = FileRecord(file_id="0" * 32, version=1, path=vpath, deleted=False,
-                      doc_type=st.doc_type, certificate=certificate)
+    meta = FileRecord(
+        file_id="0" * 32,
+        version=1,
+        path=vpath,
+        deleted=False,
+        doc_type=st.doc_type,
+        certificate=certificate,
+    )
     for _ in range(MAX_ROUNDS):
         v = await engine.pull()
         content = engine.hash_file(lf)
         head = engine.state.heads().get(vpath)
         up = Uploader(api, engine.state)
         rec, refs = await engine.build_upload(
-            up, vpath, vpath, content, head.file_id if head else None,
-            head.version if head else 0, lf, meta,
+            up,
+            vpath,
+            vpath,
+            content,
+            head.file_id if head else None,
+            head.version if head else 0,
+            lf,
+            meta,
         )
         await up.flush()
         from vault_core.errors import Conflict
@@ -203,13 +244,20 @@ def verify_path(profile: Profile, engine: Any, vpath: str) -> dict[str, Any]:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     try:
-        issuer = verify_certificate(head.certificate, profile.trusted_authorities(), handle,
-                                    sign_pk, digest.digest())
+        issuer = verify_certificate(
+            head.certificate, profile.trusted_authorities(), handle, sign_pk, digest.digest()
+        )
     except IntegrityError as exc:
         raise IntegrityError(f"{vpath}: {exc.message}") from None
     st = DepositProof.from_json(head.certificate["proof"]).statement
-    return {"id": vpath, "path": vpath, "issuer": issuer, "type": st.doc_type,
-            "title": st.title, "issued": time.strftime("%Y-%m-%d", time.gmtime(st.issued))}
+    return {
+        "id": vpath,
+        "path": vpath,
+        "issuer": issuer,
+        "type": st.doc_type,
+        "title": st.title,
+        "issued": time.strftime("%Y-%m-%d", time.gmtime(st.issued)),
+    }
 
 
 # -- requests -----------------------------------------------------------------------------------
@@ -221,9 +269,13 @@ async def list_requests(profile: Profile, api: Api) -> list[dict[str, Any]]:
     now = int(time.time())
     out = []
     for item in await api.get("/v1/requests"):
-        entry: dict[str, Any] = {"id": item["id"], "from": item.get("from"),
-                                 "due": _date(item.get("due_at")), "state": item.get("state"),
-                                 "due_at": item.get("due_at")}
+        entry: dict[str, Any] = {
+            "id": item["id"],
+            "from": item.get("from"),
+            "due": _date(item.get("due_at")),
+            "state": item.get("state"),
+            "due_at": item.get("due_at"),
+        }
         try:
             st, cert = open_request(item["id"], box_sk, dec(item["envelope"]))
         except IntegrityError:
@@ -231,17 +283,24 @@ async def list_requests(profile: Profile, api: Api) -> list[dict[str, Any]]:
             out.append(entry)
             continue
         try:
-            requester = verify_request(st, cert, trusted=trusted, now=now, owner=handle,
-                                       owner_sign_pk=sign_pk)
+            requester = verify_request(
+                st, cert, trusted=trusted, now=now, owner=handle, owner_sign_pk=sign_pk
+            )
         except IntegrityError:
             requester = None
         if st.due != item.get("due_at"):
             entry["problem"] = "the server's due date differs from the signed one"
         answer = item.get("answer") or {}
         entry.update(
-            valid=True, requester=requester, certified=requester is not None,
-            claimed_requester=None if requester else cert.name, account=st.requester,
-            needs=list(st.needs), message=st.message, due=_date(st.due), due_at=st.due,
+            valid=True,
+            requester=requester,
+            certified=requester is not None,
+            claimed_requester=None if requester else cert.name,
+            account=st.requester,
+            needs=list(st.needs),
+            message=st.message,
+            due=_date(st.due),
+            due_at=st.due,
             grant=answer.get("grant_id"),
         )
         out.append(entry)
@@ -254,8 +313,15 @@ def _date(ts: Any) -> str | None:
     return time.strftime("%Y-%m-%d", time.gmtime(ts))
 
 
-async def answer_request(profile: Profile, api: Api, engine: Any, request_id: str,
-                         paths: list[str], expires_in: int, warn: Any) -> str:
+async def answer_request(
+    profile: Profile,
+    api: Api,
+    engine: Any,
+    request_id: str,
+    paths: list[str],
+    expires_in: int,
+    warn: Any,
+) -> str:
     from .shares import create_share
 
     requests = {r["id"]: r for r in await list_requests(profile, api)}
@@ -264,23 +330,30 @@ async def answer_request(profile: Profile, api: Api, engine: Any, request_id: st
         raise NotFound(f"no request {request_id}")
     if not req.get("valid"):
         raise IntegrityError(f"request {request_id} failed verification; not answering")
-    grant_id = await create_share(profile, api, engine, paths, expires_in, req["account"], None,
-                                  None, warn)
+    grant_id = await create_share(
+        profile, api, engine, paths, expires_in, req["account"], None, None, warn
+    )
     await api.post(f"/v1/requests/{request_id}/answer", {"grant_id": grant_id})
     return grant_id
 
 
 def reminder_settings(profile: Profile) -> ReminderSettings:
     cfg = profile.config.get("reminders", {})
-    return ReminderSettings(enabled=cfg.get("enabled", True),
-                            before=cfg.get("before", ReminderSettings.before),
-                            every=cfg.get("every", ReminderSettings.every))
+    return ReminderSettings(
+        enabled=cfg.get("enabled", True),
+        before=cfg.get("before", ReminderSettings.before),
+        every=cfg.get("every", ReminderSettings.every),
+    )
 
 
-def reminders_now(profile: Profile, requests: list[dict[str, Any]], now: int,
-                  record: bool) -> list[dict[str, Any]]:
-    pending = [PendingRequest(r["id"], r["due_at"], r.get("state") == "answered")
-               for r in requests if isinstance(r.get("due_at"), int)]
+def reminders_now(
+    profile: Profile, requests: list[dict[str, Any]], now: int, record: bool
+) -> list[dict[str, Any]]:
+    pending = [
+        PendingRequest(r["id"], r["due_at"], r.get("state") == "answered")
+        for r in requests
+        if isinstance(r.get("due_at"), int)
+    ]
     last = profile.config.get("reminded", {})
     due = due_reminders(pending, now, reminder_settings(profile), last)
     if record and due:
@@ -294,9 +367,15 @@ def reminders_now(profile: Profile, requests: list[dict[str, Any]], now: int,
         who = r.get("requester") or f"{r.get('claimed_requester') or r.get('from')} (not certified)"
         when = "overdue since" if rem.overdue else "due"
         needs = ", ".join(r.get("needs") or []) or "documents"
-        out.append({"id": rem.request_id, "kind": "reminder", "overdue": rem.overdue,
-                    "text": f"reminder: {who} asks for {needs}, {when} {r.get('due')} "
-                            f"('vault requests answer {rem.request_id} PATH...')"})
+        out.append(
+            {
+                "id": rem.request_id,
+                "kind": "reminder",
+                "overdue": rem.overdue,
+                "text": f"reminder: {who} asks for {needs}, {when} {r.get('due')} "
+                f"('vault requests answer {rem.request_id} PATH...')",
+            }
+        )
     return out
 
 
@@ -308,16 +387,27 @@ async def status_items(profile: Profile, api: Api) -> list[dict[str, Any]]:
     except Exception:  # noqa: BLE001 — status stays useful when this part fails
         inbox = []
     for it in inbox:
-        items.append({"id": it["id"], "kind": "inbox",
-                      "text": f"inbox: deposit {it['id']} from {it.get('from')} "
-                              f"('vault inbox' to review)"})
+        items.append(
+            {
+                "id": it["id"],
+                "kind": "inbox",
+                "text": f"inbox: deposit {it['id']} from {it.get('from')} "
+                f"('vault inbox' to review)",
+            }
+        )
     requests = await list_requests(profile, api)
     for r in requests:
         if r.get("state") != "answered":
-            items.append({"id": r["id"], "kind": "request", "due": r.get("due"),
-                          "state": r.get("state"),
-                          "text": f"request {r['id']}: {', '.join(r.get('needs') or [])} "
-                                  f"due {r.get('due')} ({r.get('state')})"})
+            items.append(
+                {
+                    "id": r["id"],
+                    "kind": "request",
+                    "due": r.get("due"),
+                    "state": r.get("state"),
+                    "text": f"request {r['id']}: {', '.join(r.get('needs') or [])} "
+                    f"due {r.get('due')} ({r.get('state')})",
+                }
+            )
     items.extend(reminders_now(profile, requests, int(time.time()), record=True))
     return items
 

@@ -30,8 +30,9 @@ def authority_init(profile: Profile) -> str:
             raise UsageError(f"profile {profile.home} already holds an authority key")
     passphrase = None
     if not (profile.home / "secrets.bin").exists():
-        passphrase = read_secret("VAULT_PASSPHRASE", "New passphrase for this key store: ",
-                                 confirm=True)
+        passphrase = read_secret(
+            "VAULT_PASSPHRASE", "New passphrase for this key store: ", confirm=True
+        )
     seed = os.urandom(32)
     pk, _ = dep.authority_keypair(seed)
     if passphrase is not None:
@@ -46,8 +47,9 @@ def authority_init(profile: Profile) -> str:
     return b64u(pk)
 
 
-def authority_certify(profile: Profile, issuer_key: str, name: str, valid_for: int,
-                      out: Path) -> dict[str, Any]:
+def authority_certify(
+    profile: Profile, issuer_key: str, name: str, valid_for: int, out: Path
+) -> dict[str, Any]:
     seed_text = profile.unlock().extra.get("authority_seed")
     if not seed_text:
         raise UsageError("this profile holds no authority key: run 'vault authority init'")
@@ -112,8 +114,9 @@ def _issuer_material(profile: Profile) -> tuple[bytes, dep.IssuerCert]:
     return sk, dep.IssuerCert.from_json(info["cert"])
 
 
-async def deposit(profile: Profile, api: Api, to: str, doc_type: str, file: Path,
-                  title: str | None, warn: Any) -> str:
+async def deposit(
+    profile: Profile, api: Api, to: str, doc_type: str, file: Path, title: str | None, warn: Any
+) -> str:
     from .account import pinned_identity, public_identity
 
     if not dep.check_doc_type(doc_type):
@@ -128,18 +131,29 @@ async def deposit(profile: Profile, api: Api, to: str, doc_type: str, file: Path
     recipient = pinned_identity(profile, to, await public_identity(api, to), warn)
     deposit_id = os.urandom(16).hex()
     st = dep.DepositStatement(
-        deposit_id=deposit_id, to=to, to_sign_pk=recipient.sign_pk,
-        doc_sha256=hashlib.sha256(document).digest(), doc_type=doc_type,
-        title=title or file.stem, filename=file.name, issued=int(time.time()),
-        size=len(document), issuer_pk=cert.issuer_pk,
+        deposit_id=deposit_id,
+        to=to,
+        to_sign_pk=recipient.sign_pk,
+        doc_sha256=hashlib.sha256(document).digest(),
+        doc_type=doc_type,
+        title=title or file.stem,
+        filename=file.name,
+        issued=int(time.time()),
+        size=len(document),
+        issuer_pk=cert.issuer_pk,
     )
     try:
         st.check_fields()
     except IntegrityError as exc:
         raise UsageError(f"cannot deposit: {exc.message}") from None
     envelope = dep.build_deposit(
-        statement=st, issuer_sk=sk, cert=cert, document=document,
-        recipient_box_pk=recipient.box_pk, key=os.urandom(32), ephemeral=os.urandom(32),
+        statement=st,
+        issuer_sk=sk,
+        cert=cert,
+        document=document,
+        recipient_box_pk=recipient.box_pk,
+        key=os.urandom(32),
+        ephemeral=os.urandom(32),
         nonce=os.urandom(24),
     )
     await api.post(f"/v1/inbox/{to}", {"id": deposit_id, "envelope": b64u(envelope)})
@@ -155,8 +169,9 @@ def parse_due(text: str) -> int:
     raise UsageError(f"bad date {text!r}: use ISO 8601, e.g. 2026-12-01 or 2026-12-01T09:00")
 
 
-async def request(profile: Profile, api: Api, to: str, needs: list[str], due: int,
-                  message: str, warn: Any) -> str:
+async def request(
+    profile: Profile, api: Api, to: str, needs: list[str], due: int, message: str, warn: Any
+) -> str:
     from .account import pinned_identity, public_identity
 
     for n in needs:
@@ -166,15 +181,28 @@ async def request(profile: Profile, api: Api, to: str, needs: list[str], due: in
     recipient = pinned_identity(profile, to, await public_identity(api, to), warn)
     request_id = os.urandom(16).hex()
     st = dep.RequestStatement(
-        request_id=request_id, to=to, to_sign_pk=recipient.sign_pk, needs=tuple(needs),
-        due=due, message=message, created=int(time.time()), issuer_pk=cert.issuer_pk,
+        request_id=request_id,
+        to=to,
+        to_sign_pk=recipient.sign_pk,
+        needs=tuple(needs),
+        due=due,
+        message=message,
+        created=int(time.time()),
+        issuer_pk=cert.issuer_pk,
         requester=profile.handle,
     )
-    envelope = dep.build_request(statement=st, issuer_sk=sk, cert=cert,
-                                 recipient_box_pk=recipient.box_pk, key=os.urandom(32),
-                                 ephemeral=os.urandom(32), nonce=os.urandom(24))
-    await api.post(f"/v1/requests/{to}", {"id": request_id, "envelope": b64u(envelope),
-                                          "due_at": due})
+    envelope = dep.build_request(
+        statement=st,
+        issuer_sk=sk,
+        cert=cert,
+        recipient_box_pk=recipient.box_pk,
+        key=os.urandom(32),
+        ephemeral=os.urandom(32),
+        nonce=os.urandom(24),
+    )
+    await api.post(
+        f"/v1/requests/{to}", {"id": request_id, "envelope": b64u(envelope), "due_at": due}
+    )
     return request_id
 
 
@@ -182,8 +210,15 @@ async def sent_requests(api: Api) -> list[dict[str, Any]]:
     out = []
     for r in await api.get("/v1/requests/sent"):
         answer = r.get("answer") or {}
-        out.append({"id": r["id"], "to": r.get("to"), "state": r.get("state"),
-                    "due": time.strftime("%Y-%m-%d", time.gmtime(r["due_at"]))
-                    if isinstance(r.get("due_at"), int) else None,
-                    "grant": answer.get("grant_id")})
+        out.append(
+            {
+                "id": r["id"],
+                "to": r.get("to"),
+                "state": r.get("state"),
+                "due": time.strftime("%Y-%m-%d", time.gmtime(r["due_at"]))
+                if isinstance(r.get("due_at"), int)
+                else None,
+                "grant": answer.get("grant_id"),
+            }
+        )
     return out

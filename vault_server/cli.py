@@ -26,7 +26,7 @@ from .app import build_app, open_context
 from .clock import SystemClock
 from .config import ConfigFileError, Limits, ServerConfig, StorageConfig, load_config_file
 from .logs import setup_logging
-from .storage.backends import StorageConfigError, open_metadata, open_stores
+from .storage.backends import StorageConfigError, check, open_metadata, open_stores
 from .storage.urls import StorageError, redact_text, redact_url
 
 _SIZE = re.compile(r"^(\d+)([KMGT]?)(i?B)?$", re.IGNORECASE)
@@ -99,8 +99,10 @@ def resolve(
         s3_access_key=os.environ.get("VAULT_S3_ACCESS_KEY") or file.get("s3_access_key"),
         s3_secret_key=os.environ.get("VAULT_S3_SECRET_KEY") or file.get("s3_secret_key"),
     )
-    if data is None and not (storage.metadata and storage.blobs):
-        fail("--data is required unless both --metadata and --blobs are given")
+    try:
+        check(storage, data)
+    except StorageConfigError as e:
+        fail(str(e))
     return file, data, storage
 
 
@@ -173,8 +175,15 @@ def serve(
     setup_logging()
     file, data, storage = resolve(config_file, data, metadata, blobs)
     host = host or str(file.get("host", "127.0.0.1"))
-    port = port if port is not None else int(file.get("port", 8700))
-    quota_bytes = parse_size(quota or str(file.get("quota", "10G")))
+    try:
+        port = port if port is not None else int(file.get("port", 8700))
+    except (TypeError, ValueError):
+        fail("port in the config file must be an integer")
+    assert port is not None
+    try:
+        quota_bytes = parse_size(quota or str(file.get("quota", "10G")))
+    except click.BadParameter as e:
+        fail(str(e.message))
     config = ServerConfig(
         data_dir=data,
         limits=Limits(quota=quota_bytes),
@@ -242,8 +251,13 @@ def gc_command(
 
 @main.command("migrate")
 @storage_options
-@click.option("--jobs", default=8, show_default=True, type=click.IntRange(1, 64),
-              help="Blobs copied in parallel.")
+@click.option(
+    "--jobs",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Blobs copied in parallel.",
+)
 @click.option("--verify-only", is_flag=True, help="Only compare source and target.")
 def migrate_command(
     config_file: Path | None,
@@ -270,5 +284,7 @@ def migrate_command(
         fail("migrate needs --metadata postgresql://... and --blobs s3://... (the target)")
     click.echo(f"source: {data}; target {describe(target, None)}")
     progress = functools.partial(click.echo, err=True)
-    report = run_storage(migrate(data, target, jobs=jobs, verify_only=verify_only, progress=progress))
+    report = run_storage(
+        migrate(data, target, jobs=jobs, verify_only=verify_only, progress=progress)
+    )
     click.echo(report.summary())

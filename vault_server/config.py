@@ -63,14 +63,6 @@ class StorageConfig:
     s3_access_key: str | None = field(default=None, repr=False)
     s3_secret_key: str | None = field(default=None, repr=False)
 
-    @property
-    def embedded(self) -> bool:
-        return not self.shared_metadata
-
-    @property
-    def shared_metadata(self) -> bool:
-        return bool(self.metadata) and str(self.metadata).startswith(("postgresql:", "postgres:"))
-
     def __repr__(self) -> str:
         meta = redact_url(self.metadata) if self.metadata else None
         return f"StorageConfig(metadata={meta!r}, blobs={self.blobs!r})"

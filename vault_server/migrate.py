@@ -310,8 +310,8 @@ async def _copy_metadata(
                 )
                 n += len(rows)
             if t.identity:
-                await c.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{t.name}', '{t.identity}'),"
+                await c.execute(  # names from TABLES only, never from input
+                    f"SELECT setval(pg_get_serial_sequence('{t.name}', '{t.identity}'),"  # noqa: S608
                     f" COALESCE((SELECT MAX({t.identity}) FROM {t.name}), 0) + 1, false)"
                 )
             progress(f"table {t.name}: {n} rows")
@@ -344,7 +344,8 @@ async def _verify(
                         src.add(row)
                 dst = Digest()
                 cols = ", ".join(t.columns)
-                async for r in conn.cursor(f"SELECT {cols} FROM {t.name}", prefetch=_BATCH):
+                query = f"SELECT {cols} FROM {t.name}"  # noqa: S608 - names from TABLES only
+                async for r in conn.cursor(query, prefetch=_BATCH):
                     dst.add(tuple(r))
                 if src.count != dst.count:
                     report.problems.append(f"{t.name}: {src.count} rows, target {dst.count}")

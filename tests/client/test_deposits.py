@@ -17,8 +17,11 @@ from vault_core.errors import EXIT_ACCESS, EXIT_FAILURE, EXIT_INTEGRITY
 
 
 def grant_issuer(server, handle: str) -> None:
-    subprocess.run([sys.executable, "-m", "vault_server", "grant-issuer", "--data",
-                    str(server.data), handle], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "vault_server", "grant-issuer", "--data", str(server.data), handle],
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture
@@ -28,10 +31,22 @@ def admin(server, account, make_device, tmp_path):
     auth_pk = auth.run("authority", "init").stdout.strip().splitlines()[-1]
     mairie, _ = account("mairie", name="M")
     grant_issuer(server, "mairie")
-    issuer_pk = mairie.run("issuer", "init", "--name", "Mairie de Lyon").stdout.strip().splitlines()[-1]
+    issuer_pk = (
+        mairie.run("issuer", "init", "--name", "Mairie de Lyon").stdout.strip().splitlines()[-1]
+    )
     cert = tmp_path / "mairie.cert.json"
-    auth.run("authority", "certify", "--issuer-key", issuer_pk, "--name", "Mairie de Lyon",
-             "--valid", "30d", "--out", str(cert))
+    auth.run(
+        "authority",
+        "certify",
+        "--issuer-key",
+        issuer_pk,
+        "--name",
+        "Mairie de Lyon",
+        "--valid",
+        "30d",
+        "--out",
+        str(cert),
+    )
     mairie.run("issuer", "set-cert", str(cert))
     jean, _ = account("jean", name="A")
     jean.run("trust", "add", auth_pk, "--name", "Préfecture")
@@ -42,8 +57,21 @@ def test_full_flow_to_second_device(admin, second_device, tmp_path):
     mairie, jean = admin["mairie"], admin["jean"]
     doc = tmp_path / "acte-naissance.pdf"
     doc.write_bytes(b"%PDF-1.4 acte de naissance de Jean" + os.urandom(2000))
-    dep_id = mairie.run("issuer", "deposit", "--to", "jean", "--type", "birth-certificate",
-                        str(doc), "--title", "Acte de naissance").stdout.strip().splitlines()[-1]
+    dep_id = (
+        mairie.run(
+            "issuer",
+            "deposit",
+            "--to",
+            "jean",
+            "--type",
+            "birth-certificate",
+            str(doc),
+            "--title",
+            "Acte de naissance",
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     items = json.loads(jean.run("inbox", "--json").stdout)
     assert [i["id"] for i in items] == [dep_id]
     assert items[0]["certified"] and items[0]["issuer"] == "Mairie de Lyon"
@@ -73,8 +101,11 @@ def test_untrusted_authority_not_certified(admin, account, tmp_path):
     other, _ = account("alice", name="X")  # trusts nobody
     doc = tmp_path / "avis.pdf"
     doc.write_bytes(b"avis")
-    dep_id = mairie.run("issuer", "deposit", "--to", "alice", "--type", "tax-notice",
-                        str(doc)).stdout.strip().splitlines()[-1]
+    dep_id = (
+        mairie.run("issuer", "deposit", "--to", "alice", "--type", "tax-notice", str(doc))
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     items = json.loads(other.run("inbox", "--json").stdout)
     assert items[0]["certified"] is False and items[0]["issuer"] is None
     assert items[0]["claimed_issuer"] == "Mairie de Lyon"
@@ -92,16 +123,34 @@ def test_self_signed_and_expired_certificates(admin, make_device, tmp_path):
     rogue = make_device("rogue")
     rogue.run("authority", "init")
     cert = tmp_path / "self.json"
-    rogue.run("authority", "certify", "--issuer-key", issuer_pk, "--name", "Préfecture",
-              "--out", str(cert))
+    rogue.run(
+        "authority",
+        "certify",
+        "--issuer-key",
+        issuer_pk,
+        "--name",
+        "Préfecture",
+        "--out",
+        str(cert),
+    )
     mairie.run("issuer", "set-cert", str(cert))
     doc = tmp_path / "d.pdf"
     doc.write_bytes(b"doc")
     mairie.run("issuer", "deposit", "--to", "jean", "--type", "id-card", str(doc))
     # expired: a certificate valid for 2 seconds
     cert2 = tmp_path / "short.json"
-    admin["auth"].run("authority", "certify", "--issuer-key", issuer_pk, "--name",
-                      "Mairie de Lyon", "--valid", "2s", "--out", str(cert2))
+    admin["auth"].run(
+        "authority",
+        "certify",
+        "--issuer-key",
+        issuer_pk,
+        "--name",
+        "Mairie de Lyon",
+        "--valid",
+        "2s",
+        "--out",
+        str(cert2),
+    )
     mairie.run("issuer", "set-cert", str(cert2))
     time.sleep(2.5)
     mairie.run("issuer", "deposit", "--to", "jean", "--type", "id-card", str(doc))
@@ -127,17 +176,32 @@ def _core_deposit(server, mairie_dev, statement_to, sealed_to_box_pk, signer_see
     deposit_id = os.urandom(16).hex()
 
     async def go(to_handle, to_sign_pk):
-        st = dep.DepositStatement(deposit_id, statement_to, to_sign_pk,
-                                  hashlib.sha256(document).digest(), "tax-notice", "t",
-                                  "x.pdf", int(time.time()), len(document), cert.issuer_pk)
+        st = dep.DepositStatement(
+            deposit_id,
+            statement_to,
+            to_sign_pk,
+            hashlib.sha256(document).digest(),
+            "tax-notice",
+            "t",
+            "x.pdf",
+            int(time.time()),
+            len(document),
+            cert.issuer_pk,
+        )
         proof = dep.DepositProof.sign(st, sk, cert)
-        env = dep.seal_envelope("deposit", deposit_id, sealed_to_box_pk,
-                                {"proof": proof.to_json()}, document, os.urandom(32),
-                                os.urandom(32), os.urandom(24))
+        env = dep.seal_envelope(
+            "deposit",
+            deposit_id,
+            sealed_to_box_pk,
+            {"proof": proof.to_json()},
+            document,
+            os.urandom(32),
+            os.urandom(32),
+            os.urandom(24),
+        )
         api = await open_api(prof)
         async with api:
-            await api.post(f"/v1/inbox/{to_handle}", {"id": deposit_id,
-                                                       "envelope": b64u(env)})
+            await api.post(f"/v1/inbox/{to_handle}", {"id": deposit_id, "envelope": b64u(env)})
 
     return go, deposit_id
 
@@ -153,7 +217,7 @@ def _identity(server, handle):
 
 def test_forged_signature_and_retargeted_deposit(admin, account, server):
     mairie, jean = admin["mairie"], admin["jean"]
-    alice, _ = account("alice", name="X")
+    _alice, _ = account("alice", name="X")
     j, a = _identity(server, "jean"), _identity(server, "alice")
     # signed by another key than the certificate's
     go, dep1 = _core_deposit(server, mairie, "jean", j.box_pk, signer_seed=b"\x07" * 32)
@@ -174,24 +238,40 @@ def test_non_issuer_refused(account, server, tmp_path, admin):
     eve, _ = account("eve", name="E")
     pk = eve.run("issuer", "init", "--name", "Fake").stdout.strip().splitlines()[-1]
     cert = tmp_path / "eve.json"
-    admin["auth"].run("authority", "certify", "--issuer-key", pk, "--name", "Fake", "--out",
-                      str(cert))
+    admin["auth"].run(
+        "authority", "certify", "--issuer-key", pk, "--name", "Fake", "--out", str(cert)
+    )
     eve.run("issuer", "set-cert", str(cert))
     doc = tmp_path / "d.pdf"
     doc.write_bytes(b"x")
-    res = eve.run("issuer", "deposit", "--to", "jean", "--type", "id-card", str(doc),
-                  check=False)
+    res = eve.run("issuer", "deposit", "--to", "jean", "--type", "id-card", str(doc), check=False)
     assert res.returncode == EXIT_ACCESS, res.stderr
-    res = eve.run("issuer", "request", "--to", "jean", "--due", "2030-01-01", "--message",
-                  "hi", check=False)
+    res = eve.run(
+        "issuer", "request", "--to", "jean", "--due", "2030-01-01", "--message", "hi", check=False
+    )
     assert res.returncode == EXIT_ACCESS
 
 
 def test_request_answered_and_redeemed(admin, tmp_path):
     mairie, jean = admin["mairie"], admin["jean"]
-    req_id = mairie.run("issuer", "request", "--to", "jean", "--need", "proof-of-address",
-                        "--need", "id-card", "--due", "2030-01-15",
-                        "--message", "Merci d'envoyer ces pièces").stdout.strip().splitlines()[-1]
+    req_id = (
+        mairie.run(
+            "issuer",
+            "request",
+            "--to",
+            "jean",
+            "--need",
+            "proof-of-address",
+            "--need",
+            "id-card",
+            "--due",
+            "2030-01-15",
+            "--message",
+            "Merci d'envoyer ces pièces",
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     reqs = json.loads(jean.run("requests", "--json").stdout)
     assert reqs[0]["id"] == req_id and reqs[0]["requester"] == "Mairie de Lyon"
     assert reqs[0]["needs"] == ["proof-of-address", "id-card"] and reqs[0]["due"] == "2030-01-15"
@@ -200,8 +280,11 @@ def test_request_answered_and_redeemed(admin, tmp_path):
     assert any(s.get("kind") == "request" and s["id"] == req_id for s in status)
     jean.write("justificatifs/facture-edf.pdf", b"facture")
     jean.sync()
-    grant = jean.run("requests", "answer", req_id,
-                     "justificatifs/facture-edf.pdf").stdout.strip().splitlines()[-1]
+    grant = (
+        jean.run("requests", "answer", req_id, "justificatifs/facture-edf.pdf")
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     sent = json.loads(mairie.run("issuer", "requests", "--json").stdout)
     assert sent[0]["state"] == "answered" and sent[0]["grant"] == grant
     out = tmp_path / "recu"
@@ -212,8 +295,18 @@ def test_request_answered_and_redeemed(admin, tmp_path):
 def test_reminder_shown_in_status(admin):
     mairie, jean = admin["mairie"], admin["jean"]
     due = time.strftime("%Y-%m-%d", time.localtime(time.time() + 86400))
-    mairie.run("issuer", "request", "--to", "jean", "--need", "tax-notice", "--due", due,
-               "--message", "Avis d'imposition")
+    mairie.run(
+        "issuer",
+        "request",
+        "--to",
+        "jean",
+        "--need",
+        "tax-notice",
+        "--due",
+        due,
+        "--message",
+        "Avis d'imposition",
+    )
     status = json.loads(jean.run("status", "--json").stdout)
     assert any(s.get("kind") == "reminder" for s in status)
     # shown once per interval: not again right away
@@ -226,8 +319,11 @@ def test_counsellor_sees_certification(admin, make_device, tmp_path):
     mairie, jean = admin["mairie"], admin["jean"]
     doc = tmp_path / "attestation.pdf"
     doc.write_bytes(b"%PDF attestation CAF")
-    dep_id = mairie.run("issuer", "deposit", "--to", "jean", "--type", "benefit-certificate",
-                        str(doc)).stdout.strip().splitlines()[-1]
+    dep_id = (
+        mairie.run("issuer", "deposit", "--to", "jean", "--type", "benefit-certificate", str(doc))
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     path = jean.run("inbox", "accept", dep_id).stdout.strip().splitlines()[-1]
     link = jean.run("share", "create", path, "--expires", "1h").stdout.strip().splitlines()[-1]
     bouchra = make_device("bouchra")

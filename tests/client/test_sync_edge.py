@@ -38,8 +38,7 @@ def test_status_lists_pending(account):
     items = json.loads(a.run("status", "--json").stdout)
     assert {"id": "a.txt", "path": "a.txt", "action": "upload"} in items
     a.sync()
-    assert [i for i in json.loads(a.run("status", "--json").stdout)
-            if i.get("action")] == []
+    assert [i for i in json.loads(a.run("status", "--json").stdout) if i.get("action")] == []
     assert "up to date" in a.run("status").stdout
 
 
@@ -50,8 +49,9 @@ def test_passphrase_change(server, account, make_device):
     a.write("x.txt", "x")
     a.sync()  # this device keeps working with the new passphrase
     old = make_device("old")
-    res = old.run("login", "--server", server.url, "--user", "jean", "--folder",
-                  str(old.folder), check=False)
+    res = old.run(
+        "login", "--server", server.url, "--user", "jean", "--folder", str(old.folder), check=False
+    )
     assert res.returncode == EXIT_AUTH
     new = make_device("new")
     new.passphrase = "une nouvelle phrase secrète"
@@ -102,21 +102,26 @@ def test_two_gib_file_bounded_memory(server, account, second_device):
     block = os.urandom(1 << 20)
     with open(a.folder / "grand.bin", "wb") as f:
         for i in range(size // len(block)):
-            f.write(block[: -8] + i.to_bytes(8, "big"))  # no two MiB alike: no dedup
+            f.write(block[:-8] + i.to_bytes(8, "big"))  # no two MiB alike: no dedup
     env = {**os.environ, "VAULT_PASSPHRASE": PASS}
     results: dict[str, int] = {}
     for name, dev in (("upload", a), ("download", None)):
         if dev is None:
             dev = second_device()
-        proc = subprocess.Popen([sys.executable, "-m", "vault_client.cli", "--home",
-                                 str(dev.home), "sync"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vault_client.cli", "--home", str(dev.home), "sync"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         stop = threading.Event()
         client_peak: list[int] = []
         server_peak: list[int] = []
-        threads = [threading.Thread(target=_peak_rss_kib, args=(proc.pid, stop, client_peak)),
-                   threading.Thread(target=_peak_rss_kib,
-                                    args=(server.proc.pid, stop, server_peak))]
+        threads = [
+            threading.Thread(target=_peak_rss_kib, args=(proc.pid, stop, client_peak)),
+            threading.Thread(target=_peak_rss_kib, args=(server.proc.pid, stop, server_peak)),
+        ]
         for t in threads:
             t.start()
         _, err = proc.communicate(timeout=600)

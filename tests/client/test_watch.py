@@ -16,7 +16,10 @@ def _watch(dev) -> subprocess.Popen[str]:
     env = {**os.environ, "VAULT_PASSPHRASE": PASS, **dev.env}
     return subprocess.Popen(
         [sys.executable, "-m", "vault_client.cli", "--home", str(dev.home), "sync", "--watch"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -36,8 +39,9 @@ def test_watch_propagates_and_survives_server_restart(server, account, second_de
     try:
         time.sleep(2)
         a.write("lettre.txt", "bonjour")
-        assert _wait_for(lambda: (b.folder / "lettre.txt").exists()
-                         and b.read("lettre.txt") == b"bonjour"), "edit did not reach B"
+        assert _wait_for(
+            lambda: (b.folder / "lettre.txt").exists() and b.read("lettre.txt") == b"bonjour"
+        ), "edit did not reach B"
         b.write("reponse.txt", "merci")
         assert _wait_for(lambda: (a.folder / "reponse.txt").exists()), "edit did not reach A"
         server.stop()
@@ -45,8 +49,9 @@ def test_watch_propagates_and_survives_server_restart(server, account, second_de
         time.sleep(2)
         assert wa.poll() is None and wb.poll() is None, "watch died with the server"
         server.start()
-        assert _wait_for(lambda: (b.folder / "hors-ligne.txt").exists(), timeout=60), \
+        assert _wait_for(lambda: (b.folder / "hors-ligne.txt").exists(), timeout=60), (
             "change made during the outage never arrived"
+        )
     finally:
         for p in (wa, wb):
             p.send_signal(signal.SIGINT)

@@ -103,6 +103,8 @@ uint = st.integers(min_value=0, max_value=2**53 - 1)
 name_part = st.text(
     alphabet=string.ascii_letters + string.digits + " ._-éàüß日本", min_size=1, max_size=12
 ).filter(lambda s: s not in (".", ".."))
+
+
 def _valid_path(p: str) -> bool:
     try:
         log.check_path(p)
@@ -1014,7 +1016,6 @@ POISON = [
     {"doc_type": "x" * 65},  # e.g. copied from an issuer's deposit statement
     {"path": "dir/a\\b"},  # a legal Linux file name
 ]
-
 
 
 @pytest.mark.parametrize(

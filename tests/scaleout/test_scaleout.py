@@ -22,8 +22,7 @@ import threading
 from typing import Any
 
 import aiohttp
-import pytest
-from conftest import Cluster, Device, Nginx
+from scaleout_helpers import Cluster, Device, Nginx
 
 from vault_core import _crypto
 from vault_core.encoding import b64u, unb64u
@@ -52,7 +51,13 @@ class User:
 
         return {
             "handle": self.handle,
-            "kdf": {"alg": "argon2id", "m_kib": 65536, "t": 3, "p": 1, "salt": b64u(os.urandom(16))},
+            "kdf": {
+                "alg": "argon2id",
+                "m_kib": 65536,
+                "t": 3,
+                "p": 1,
+                "salt": b64u(os.urandom(16)),
+            },
             "login_pk": b64u(self.login_pk),
             "recovery_login_pk": pk(),
             "bundle_pass": b64u(b"bundle"),
@@ -81,10 +86,17 @@ async def create(s: aiohttp.ClientSession, url: str, prefix: str) -> User:
 async def login(s: aiohttp.ClientSession, url: str, u: User) -> str:
     """A new device-less session through ``url``; returns its token."""
     host = url.removeprefix("http://")
-    async with s.post(f"{url}/v1/login/start", json={"handle": u.handle, "purpose": "passphrase"}) as r:
+    async with s.post(
+        f"{url}/v1/login/start", json={"handle": u.handle, "purpose": "passphrase"}
+    ) as r:
         ch = unb64u((await r.json())["challenge"])
     sig = sign_login_proof(u.login_sk, u.handle, host, "passphrase", ch)
-    body = {"handle": u.handle, "purpose": "passphrase", "challenge": b64u(ch), "signature": b64u(sig)}
+    body = {
+        "handle": u.handle,
+        "purpose": "passphrase",
+        "challenge": b64u(ch),
+        "signature": b64u(sig),
+    }
     async with s.post(f"{url}/v1/login/finish", json=body) as r:
         assert r.status == 200, await r.text()
         return str((await r.json())["token"])
@@ -140,14 +152,7 @@ def test_two_devices_on_two_processes_converge(cluster: Cluster, make_device) ->
                 written[rel] = data
         # both devices sync at the same time, each through its own process
         errors: list[BaseException] = []
-
-        def sync(dev: Device) -> None:
-            try:
-                dev.run("sync")
-            except BaseException as e:  # noqa: BLE001 - reported below
-                errors.append(e)
-
-        threads = [threading.Thread(target=sync, args=(d,)) for d in (a, b)]
+        threads = [threading.Thread(target=_sync, args=(d, errors)) for d in (a, b)]
         for t in threads:
             t.start()
         for t in threads:
@@ -156,6 +161,13 @@ def test_two_devices_on_two_processes_converge(cluster: Cluster, make_device) ->
     for dev in (a, b, a):  # settle: each picks up what the other pushed
         dev.run("sync")
     assert a.tree() == b.tree() == written
+
+
+def _sync(dev: Device, errors: list[BaseException]) -> None:
+    try:
+        dev.run("sync")
+    except BaseException as e:  # noqa: BLE001 - reported by the caller
+        errors.append(e)
 
 
 def test_share_revoked_through_a_is_refused_by_b_at_once(cluster: Cluster, make_device) -> None:
@@ -227,7 +239,7 @@ async def test_events_made_through_a_reach_a_socket_on_b(cluster: Cluster) -> No
         ws = await s.ws_connect(f"{b_url}/v1/events", headers=u.h)
         await asyncio.sleep(0.2)  # the socket is registered
         bid = await put_blob(s, a_url, u, os.urandom(1000))
-        status, body = await append(s, a_url, u, 0, [bid])
+        status, _ = await append(s, a_url, u, 0, [bid])
         assert status == 201
         assert await next_event(ws) == {"type": "log", "head": 1}
         # an inbox deposit by an issuer, through A, for this user
@@ -273,6 +285,7 @@ async def test_log_compare_and_swap_across_processes(cluster: Cluster) -> None:
         got = await asyncio.gather(*(append(s, urls[i % 2], u, 0) for i in range(12)))
         assert sorted(st for st, _ in got) == [201] + [409] * 11
         assert all(b["head"] == 1 for st, b in got if st == 409)
+
         # writers on both processes that retry on conflict lose nothing
         async def writer(url: str, n: int) -> None:
             head = 1

@@ -18,9 +18,7 @@ def blob_id(data: bytes | None = None) -> str:
     return hashlib.sha256(data if data is not None else os.urandom(16)).hexdigest()
 
 
-def new_account(
-    handle: str, quota: int = 10_000
-) -> tuple[NewAccount, Device, Session]:
+def new_account(handle: str, quota: int = 10_000) -> tuple[NewAccount, Device, Session]:
     a = NewAccount(
         handle=handle,
         kdf={"alg": "argon2id", "m_kib": 65536, "t": 3, "p": 1, "salt": "c2FsdA"},

@@ -95,3 +95,10 @@ def with_schema(dsn: str, schema: str) -> str:
 def safe(text: str) -> str:
     """``text`` without any password of a URL (for assertion messages)."""
     return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+
+
+def pg_password(dsn: str) -> str:
+    """The DSN's password, or a string no log contains (when the DSN has none)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(dsn).password or "\x00no-password\x00"

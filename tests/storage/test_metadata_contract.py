@@ -59,11 +59,9 @@ async def test_reopening_applies_no_migration_twice(open_meta, meta: MetadataSto
 async def test_repr_hides_secrets(meta: MetadataStore, backend: str) -> None:
     text = repr(meta)
     if backend == "postgres":
-        from storage_backends import pg_dsn
+        from storage_backends import pg_dsn, pg_password
 
-        from vault_server.storage.postgres import parse_pg_url
-
-        password = parse_pg_url(pg_dsn()).dsn.split("@")[0].rsplit(":", 1)[-1]
+        password = pg_password(pg_dsn())
         assert password not in text and "***" in text
 
 

@@ -61,9 +61,10 @@ def check(storage: StorageConfig, data_dir: Path | None) -> None:
     """Refuse unknown URL kinds and a missing data directory before anything is opened."""
     metadata_kind(storage.metadata)
     blobs_kind(storage.blobs)
-    if data_dir is None and (not storage.metadata or not storage.blobs):
+    if data_dir is None and (metadata_kind(storage.metadata) != "postgresql" or not storage.blobs):
         raise StorageConfigError(
-            "--data is required unless both --metadata and --blobs name where the data lives"
+            "--data is required unless --metadata names a PostgreSQL database and --blobs"
+            " names where blobs live"
         )
 
 

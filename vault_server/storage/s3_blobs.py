@@ -112,7 +112,7 @@ class S3Upload:
     def __init__(self, store: S3BlobStore, key: str) -> None:
         self._store = store
         self._key = key
-        self._spool: Any = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115
+        self._spool: Any = tempfile.SpooledTemporaryFile(max_size=_SPOOL)
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._attempted = False
         self._published = False

@@ -32,9 +32,9 @@ messages use :func:`~.core.redact_url`.
 
 from __future__ import annotations
 
+from ..urls import redact_url
 from .accounts import AccountsPart
 from .blobs_log import BlobsLogPart
-from ..urls import redact_url
 from .core import PgTarget, parse_pg_url
 from .grants import GrantsPart
 from .inbox import InboxPart

@@ -67,7 +67,9 @@ class AccountsPart(PgCore):
                 raise AlreadyExists("handle taken") from None
             await _insert_device(c, device, account_id)
             await _insert_session(
-                c, Session(session.token_hash, account_id, device.id, session.expires_at), account_id
+                c,
+                Session(session.token_hash, account_id, device.id, session.expires_at),
+                account_id,
             )
             return int(account_id)
 

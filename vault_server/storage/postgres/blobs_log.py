@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vault_core.errors import NotFound, QuotaExceeded
+from vault_core.errors import BadRequest, NotFound, QuotaExceeded
 
 from ...errors import HeadConflict
 from ..base import BlobRow, LogEntry, NewLogEntry, ReserveResult
-from .core import PgCore, _check_present, _lock_account
+from .core import PgCore, _lock_account
+
+# "Unreferenced": no log entry and no grant names the blob (both queries carry the test).
+_CANDIDATES = (
+    "SELECT account_id, blob_id FROM blobs b WHERE b.state='present' AND b.created_at<$1"
+    " AND NOT EXISTS (SELECT 1 FROM log_refs r"
+    "   WHERE r.account_id=b.account_id AND r.blob_id=b.blob_id)"
+    " AND NOT EXISTS (SELECT 1 FROM grant_blobs g"
+    "   WHERE g.account_id=b.account_id AND g.blob_id=b.blob_id)"
+    " LIMIT $2"
+)
+_MARK = (
+    "UPDATE blobs b SET state='deleting' WHERE b.account_id=$1"
+    " AND b.blob_id = ANY($2::text[]) AND b.state='present' AND b.created_at<$3"
+    " AND NOT EXISTS (SELECT 1 FROM log_refs r"
+    "   WHERE r.account_id=b.account_id AND r.blob_id=b.blob_id)"
+    " AND NOT EXISTS (SELECT 1 FROM grant_blobs g"
+    "   WHERE g.account_id=b.account_id AND g.blob_id=b.blob_id)"
+    " RETURNING b.*"
+)
 
 
 class BlobsLogPart(PgCore):
@@ -36,27 +55,17 @@ class BlobsLogPart(PgCore):
     async def reserve_blob(
         self, account_id: int, blob_id: str, size: int, now: int
     ) -> ReserveResult:
-        async with self._tx() as c:
-            a = await _lock_account(c, account_id)
-            if a is None:
-                raise NotFound()
-            state = await c.fetchval(
-                "SELECT state FROM blobs WHERE account_id=$1 AND blob_id=$2", account_id, blob_id
-            )
-            if state is not None:
-                return "present" if state == "present" else "busy"
-            if a["used"] + size > a["quota"]:
-                raise QuotaExceeded()
-            await c.execute("UPDATE accounts SET used=used+$1 WHERE id=$2", size, account_id)
-            await c.execute(
-                "INSERT INTO blobs (account_id, blob_id, size, state, created_at)"
-                " VALUES ($1,$2,$3,'pending',$4)",
-                account_id,
-                blob_id,
-                size,
-                now,
-            )
-            return "reserved"
+        # vault_reserve_blob (schema.py): lock the account row, then check and charge.
+        result = await self.pool.fetchval(
+            "SELECT vault_reserve_blob($1, $2, $3, $4)", account_id, blob_id, size, now
+        )
+        if result == "no_account":
+            raise NotFound()
+        if result == "quota":
+            raise QuotaExceeded()
+        if result in ("reserved", "present", "busy"):
+            return result  # type: ignore[no-any-return]
+        raise RuntimeError(f"vault_reserve_blob returned {result!r}")
 
     async def publish_blob(self, account_id: int, blob_id: str) -> None:
         await self.pool.execute(
@@ -88,19 +97,7 @@ class BlobsLogPart(PgCore):
         ]
 
     async def mark_unreferenced(self, older_than: int, limit: int) -> list[BlobRow]:
-        unreferenced = (
-            " AND NOT EXISTS (SELECT 1 FROM log_refs r"
-            "   WHERE r.account_id=b.account_id AND r.blob_id=b.blob_id)"
-            " AND NOT EXISTS (SELECT 1 FROM grant_blobs g"
-            "   WHERE g.account_id=b.account_id AND g.blob_id=b.blob_id)"
-        )
-        candidates = await self.pool.fetch(
-            "SELECT account_id, blob_id FROM blobs b WHERE b.state='present' AND b.created_at<$1"
-            + unreferenced
-            + " LIMIT $2",
-            older_than,
-            limit,
-        )
+        candidates = await self.pool.fetch(_CANDIDATES, older_than, limit)
         by_account: dict[int, list[str]] = {}
         for r in candidates:
             by_account.setdefault(r["account_id"], []).append(r["blob_id"])
@@ -110,15 +107,7 @@ class BlobsLogPart(PgCore):
             # that committed since the candidate query now shows its reference.
             async with self._tx() as c:
                 await _lock_account(c, account_id)
-                rows = await c.fetch(
-                    "UPDATE blobs b SET state='deleting' WHERE b.account_id=$1"
-                    " AND b.blob_id = ANY($2::text[]) AND b.state='present' AND b.created_at<$3"
-                    + unreferenced
-                    + " RETURNING b.*",
-                    account_id,
-                    blob_ids,
-                    older_than,
-                )
+                rows = await c.fetch(_MARK, account_id, blob_ids, older_than)
             out.extend(
                 BlobRow(r["account_id"], r["blob_id"], r["size"], "deleting", r["created_at"])
                 for r in rows
@@ -150,35 +139,28 @@ class BlobsLogPart(PgCore):
         device_id: str | None,
         now: int,
     ) -> int:
-        async with self._tx() as c:
-            # The row lock makes this a compare-and-swap across every process: a concurrent
-            # append waits here, then reads the head the winner committed.
-            a = await _lock_account(c, account_id)
-            if a is None:
-                raise NotFound()
-            head = int(a["log_head"])
-            if head != expected_head:
-                raise HeadConflict(head)
-            await _check_present(c, account_id, [ref for e in entries for ref in e.refs])
-            seq = head
-            rows = []
-            refs = []
-            for e in entries:
-                seq += 1
-                rows.append((account_id, seq, e.entry, device_id, now))
-                refs.extend((account_id, ref, seq) for ref in sorted(set(e.refs)))
-            await c.copy_records_to_table(
-                "log_entries",
-                records=rows,
-                columns=["account_id", "seq", "entry", "device_id", "created_at"],
-                schema_name=self.target.schema,
-            )
-            if refs:
-                await c.copy_records_to_table(
-                    "log_refs",
-                    records=refs,
-                    columns=["account_id", "blob_id", "seq"],
-                    schema_name=self.target.schema,
-                )
-            await c.execute("UPDATE accounts SET log_head=$1 WHERE id=$2", seq, account_id)
-            return seq
+        # vault_log_append (schema.py) takes the account row lock first: a compare-and-swap
+        # across every process (a concurrent append waits, then reads the winner's head).
+        seqs: list[int] = []
+        blobs: list[str] = []
+        for i, e in enumerate(entries, start=1):
+            for ref in sorted(set(e.refs)):
+                seqs.append(i)
+                blobs.append(ref)
+        r = await self.pool.fetchrow(
+            "SELECT status, new_head FROM vault_log_append($1, $2, $3, $4, $5, $6, $7)",
+            account_id,
+            expected_head,
+            [e.entry for e in entries],
+            device_id,
+            now,
+            seqs,
+            blobs,
+        )
+        if r["status"] == "ok":
+            return int(r["new_head"])
+        if r["status"] == "conflict":
+            raise HeadConflict(int(r["new_head"]))
+        if r["status"] == "unknown_blob":
+            raise BadRequest("unknown blob")
+        raise NotFound()

@@ -251,8 +251,9 @@ class PgCore:
 
     @contextlib.asynccontextmanager
     async def _snapshot(self) -> AsyncIterator[Conn]:
-        async with self.pool.acquire() as c, c.transaction(
-            isolation="repeatable_read", readonly=True
+        async with (
+            self.pool.acquire() as c,
+            c.transaction(isolation="repeatable_read", readonly=True),
         ):
             yield c
 

@@ -119,9 +119,7 @@ class GrantsPart(PgCore):
             r = await c.fetchrow("SELECT * FROM grants WHERE id=$1 FOR UPDATE", grant_id)
             if r is None or _grant(r).state(now, max_failed) != "active":
                 return None
-            r = await c.fetchrow(
-                "UPDATE grants SET uses=uses+1 WHERE id=$1 RETURNING *", grant_id
-            )
+            r = await c.fetchrow("UPDATE grants SET uses=uses+1 WHERE id=$1 RETURNING *", grant_id)
             await c.execute(
                 "INSERT INTO grant_sessions (token_hash, grant_id, account_id, expires_at)"
                 " VALUES ($1,$2,$3,$4)",

@@ -7,6 +7,9 @@ dedicated connection, outside the request pool. :meth:`PgNotifyRelay.send` NOTIF
 message (an account id and the kind of change, never content; far below the 8000-byte payload
 limit) tagged with this process's random origin id; each process drops its own messages (it has
 already delivered them locally) and hands the others, in arrival order, to the event hub.
+Sending does not hold up the request that published: messages go to a queue that one task
+drains, NOTIFYing everything waiting in one statement (``pg_notify`` over ``unnest``), so a
+burst costs one round trip and the order of a process's messages is kept.
 
 NOTIFY is a wake-up hint, not a queue: a message sent while a listener is disconnected is lost.
 A watchdog pings the listening connection every few seconds; when it is gone, the relay
@@ -42,6 +45,7 @@ class PgNotifyRelay:
         self.origin = os.urandom(8).hex()
         self._conn: Conn | None = None
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._on_message: Handler | None = None
         self._on_resync: Resync | None = None
@@ -56,6 +60,7 @@ class PgNotifyRelay:
         self._tasks = [
             asyncio.create_task(self._dispatch(), name="vault-relay-dispatch"),
             asyncio.create_task(self._watchdog(), name="vault-relay-watchdog"),
+            asyncio.create_task(self._sender(), name="vault-relay-sender"),
         ]
 
     async def _listen(self) -> None:
@@ -78,7 +83,7 @@ class PgNotifyRelay:
                 continue
             try:
                 await self._on_message(msg)
-            except Exception:  # noqa: BLE001 - one bad message must not stop the relay
+            except Exception:
                 log.exception("relayed event failed")
 
     async def _alive(self) -> bool:
@@ -87,7 +92,7 @@ class PgNotifyRelay:
             return False
         try:
             await asyncio.wait_for(conn.fetchval("SELECT 1"), PING_TIMEOUT)
-        except (OSError, TimeoutError, asyncio.TimeoutError) as e:
+        except (OSError, TimeoutError) as e:
             log.warning("event listener connection lost: %s", type(e).__name__)
             return False
         except Exception as e:  # noqa: BLE001 - asyncpg raises many kinds when a link dies
@@ -116,23 +121,43 @@ class PgNotifyRelay:
             if self._on_resync is not None:
                 try:
                     await self._on_resync()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("resync after reconnect failed")
 
     async def send(self, message: dict[str, Any]) -> None:
-        payload = json.dumps({"o": self.origin, **message}, separators=(",", ":"))
+        self._outbox.put_nowait(json.dumps({"o": self.origin, **message}, separators=(",", ":")))
+
+    async def _sender(self) -> None:
+        while True:
+            batch = [await self._outbox.get()]
+            while not self._outbox.empty() and len(batch) < 500:
+                batch.append(self._outbox.get_nowait())
+            await self._notify(batch)
+
+    async def _notify(self, payloads: list[str]) -> None:
         try:
-            await self._pool.execute("SELECT pg_notify($1, $2)", self._target.channel, payload)
-        except Exception as e:  # noqa: BLE001 - a lost hint must not fail the request
+            await self._pool.execute(
+                # unnest yields the payloads in order; PostgreSQL delivers one transaction's
+                # notifications in order and folds identical ones (identical hints: harmless)
+                "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                self._target.channel,
+                payloads,
+            )
+        except Exception as e:  # noqa: BLE001 - a lost hint must not stop the relay
             log.warning("event relay send failed: %s", type(e).__name__)
 
     async def close(self) -> None:
+        pending = []
+        while not self._outbox.empty():
+            pending.append(self._outbox.get_nowait())
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self._tasks = []
+        if pending:
+            await self._notify(pending)
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._conn.close(), 5)

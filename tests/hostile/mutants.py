@@ -1,0 +1,523 @@
+"""Mutants: the suite's properties switched off one at a time, to check that the tests fail.
+
+Not a test module. ``HOSTILE_MUTANT=NAME python -m pytest tests/hostile`` runs the suite with
+mutant NAME applied (client mutants patch the command line, which runs in the test process;
+server mutants start the server with a ``sitecustomize`` patch). ``python -m
+tests.hostile.mutants`` runs every mutant on the modules it concerns and prints, for every
+test, the mutants that made it fail: a test that no mutant kills would be checking nothing.
+The meta tests (test_meta_properties_matter.py) run a representative subset in CI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Patch = Callable[[Any], None]  # takes a pytest.MonkeyPatch
+
+
+def _log_fail_open(mp: Any) -> None:
+    from vault_core.errors import IntegrityError
+    from vault_core.log import LogVerifier
+
+    orig = LogVerifier.feed
+
+    def feed(self: Any, data: bytes) -> Any:
+        try:
+            return orig(self, data)
+        except IntegrityError:
+            self.seq += 1
+            self.head = hashlib.sha256(b"vault.v1/log-hash\x00" + bytes(data)).digest()
+            return None, None
+
+    mp.setattr(LogVerifier, "feed", feed)
+
+
+def _chain_off(mp: Any) -> None:
+    from vault_core.errors import IntegrityError
+    from vault_core.log import LogEntry, LogVerifier
+
+    orig = LogVerifier.feed
+
+    def feed(self: Any, data: bytes) -> Any:
+        with contextlib.suppress(IntegrityError):
+            e = LogEntry.decode(data)
+            self.seq, self.head = e.seq - 1, e.prev
+        return orig(self, data)
+
+    mp.setattr(LogVerifier, "feed", feed)
+
+
+def _hwm_off(mp: Any) -> None:
+    import vault_client.sync as sync
+
+    mp.setattr(sync, "check_head", lambda server, seen: None)
+
+
+def _truncation_off(mp: Any) -> None:
+    """An empty page ends the pull instead of failing (a log shorter than its head)."""
+    import vault_client.sync as sync
+
+    orig_get = sync.Api.get
+
+    async def get(self: Any, path: str, **kw: Any) -> Any:
+        res = await orig_get(self, path, **kw)
+        if path == "/v1/log/head" and isinstance(res, dict):
+            listing = await orig_get(self, "/v1/log", params={"after": "0", "limit": "1000"})
+            res = {"seq": min(res["seq"], len(listing.get("entries", [])))}
+        return res
+
+    mp.setattr(sync.Api, "get", get)
+
+
+def _chunk_fail_open(mp: Any) -> None:
+    import vault_core.chunks as chunks
+    from vault_core.errors import IntegrityError
+
+    orig = chunks.open_chunk
+
+    def open_chunk(ref: Any, blob: bytes) -> bytes:
+        try:
+            return orig(ref, blob)
+        except IntegrityError:
+            return bytes(blob[27:-16])
+
+    mp.setattr(chunks, "open_chunk", open_chunk)
+
+
+def _manifest_fail_open(mp: Any) -> None:
+    import vault_client.sync as sync
+    from vault_core.errors import IntegrityError, VaultError
+    from vault_core.manifest import Manifest
+
+    orig = sync.SyncEngine.fetch_manifest
+
+    async def fetch_manifest(self: Any, rec: Any, grant: Any = None) -> Any:
+        try:
+            return await orig(self, rec, grant)
+        except (IntegrityError, VaultError):
+            return Manifest.build(bytes.fromhex(rec.file_id), rec.version, [])
+
+    mp.setattr(sync.SyncEngine, "fetch_manifest", fetch_manifest)
+
+
+def _kdf_floor_off(mp: Any) -> None:
+    from vault_core.keys import KdfParams
+
+    mp.setattr(KdfParams, "check_floor", lambda self: None)
+
+
+def _pinning_off(mp: Any) -> None:
+    import vault_client.account as account
+
+    mp.setattr(account, "pinned_identity", lambda profile, handle, fetched, warn: fetched)
+
+
+def _public_key_checks_off(mp: Any) -> None:
+    import vault_core._crypto as crypto
+
+    mp.setattr(crypto, "check_box_pk", lambda pk: None)
+    mp.setattr(crypto, "check_sign_pk", lambda pk: None)
+
+
+def _bundle_identity_off(mp: Any) -> None:
+    import vault_client.account as account
+
+    mp.setattr(account, "_check_bundle_identity", lambda bundle, identity: None)
+
+
+def _bundle_fail_open(mp: Any) -> None:
+    """Key material that fails authentication is used anyway (here: a bundle of its own)."""
+    import vault_client.account as account
+    from vault_core import keys
+
+    orig = keys.unwrap_bundle
+
+    def unwrap(wrapped: bytes, kek: bytes, handle: str, slot: str) -> Any:
+        try:
+            return orig(wrapped, kek, handle, slot)
+        except Exception:  # noqa: BLE001 - a mutant: accepts anything
+            return keys.new_bundle(handle, os.urandom(96), 0)
+
+    mp.setattr(keys, "unwrap_bundle", unwrap)
+    mp.setattr(account.keys, "unwrap_bundle", unwrap)
+
+
+def _device_certs_off(mp: Any) -> None:
+    from vault_core.keys import DeviceCert
+
+    mp.setattr(DeviceCert, "verify", lambda self, pk: None)
+
+
+def _signatures_off(mp: Any) -> None:
+    import vault_core._crypto as crypto
+
+    mp.setattr(crypto, "verify", lambda pk, msg, sig: None)
+
+
+def _revocation_off(mp: Any) -> None:
+    from vault_core.log import LogVerifier
+
+    orig = LogVerifier.feed
+
+    def feed(self: Any, data: bytes) -> Any:
+        revoked = set(self.revoked)
+        self.revoked.clear()
+        try:
+            return orig(self, data)
+        finally:
+            self.revoked |= revoked
+
+    mp.setattr(LogVerifier, "feed", feed)
+
+
+def _issuer_trust_off(mp: Any) -> None:
+    from vault_core.deposits import IssuerCert
+
+    def verify(self: Any, trusted: Any, now: int, usage: str) -> None:
+        return None
+
+    mp.setattr(IssuerCert, "verify", verify)
+
+
+def _issuer_signature_off(mp: Any) -> None:
+    from vault_core.deposits import DepositProof
+
+    mp.setattr(DepositProof, "check_signature", lambda self: None)
+
+
+def _recipient_binding_off(mp: Any) -> None:
+    from vault_core.deposits import DepositProof
+
+    orig = DepositProof.verify
+
+    def verify(self: Any, **kw: Any) -> str:
+        kw["owner"] = self.statement.to
+        kw["owner_sign_pk"] = self.statement.to_sign_pk
+        return orig(self, **kw)
+
+    mp.setattr(DepositProof, "verify", verify)
+
+
+def _path_rules_off(mp: Any) -> None:
+    import vault_client.folder as folder
+    import vault_core.log as log
+
+    mp.setattr(log, "check_path", lambda p: p)
+    mp.setattr(folder, "check_path", lambda p: p)
+
+
+def _symlinks_off(mp: Any) -> None:
+    import vault_client.folder as folder
+
+    def join(self: Any, vault_path: str, create_parents: bool = False) -> Path:
+        target = Path(self.root).joinpath(*vault_path.split("/"))
+        if create_parents:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    mp.setattr(folder.Folder, "join", join)
+    mp.setattr(Path, "is_relative_to", lambda self, other: True)
+
+
+def _grant_owner_pin_off(mp: Any) -> None:
+    import vault_client.shares as shares
+    from vault_core import grants as g
+
+    orig = shares._verify_open
+
+    def verify(res: Any, key: bytes, gid: str, owner_pk: Any) -> Any:
+        header = g.GrantHeader.decode(shares.dec(res["header"]))
+        return orig(res, key, gid, header.owner_sign_pk)
+
+    mp.setattr(shares, "_verify_open", verify)
+
+
+def _append_unconfirmed(mp: Any) -> None:
+    """A sync that counts a file as synced although the server did not confirm it."""
+    import vault_client.sync as sync
+    from vault_core.errors import Conflict, VaultError
+
+    orig = sync.SyncEngine.append
+
+    async def append(self: Any, v: Any, records: Any, refs: Any) -> None:
+        try:
+            await orig(self, v, records, refs)
+        except Conflict:
+            raise
+        except VaultError:
+            return None
+
+    mp.setattr(sync.SyncEngine, "append", append)
+
+
+SERVER_PATCHES = {
+    "server-grant-state-off": """
+        import vault_server.storage.base as base
+        base.Grant.state = lambda self, now, max_failed: "active"
+    """,
+    "server-sessions-survive": """
+        from vault_server.storage.sqlite_meta import accounts as a
+        from vault_server.storage.base import Session
+
+        async def revoke_device(self, account_id, device_id, now):
+            def run(c):
+                cur = c.execute("UPDATE devices SET revoked_at=? WHERE id=? AND account_id=?",
+                                (now, device_id, account_id))
+                return cur.rowcount == 1
+            return await self._write(run)
+
+        async def get_session(self, token_hash, now):
+            def run(c):
+                r = c.execute("SELECT * FROM sessions WHERE token_hash=?", (token_hash,)
+                              ).fetchone()
+                return None if r is None else Session(r["token_hash"], r["account_id"],
+                                                      r["device_id"], r["expires_at"])
+            return await self._read(run)
+
+        async def delete_session(self, token_hash):
+            return None
+
+        a.AccountsPart.revoke_device = revoke_device
+        a.AccountsPart.get_session = get_session
+        a.AccountsPart.delete_session = delete_session
+    """,
+    "server-rate-limit-off": """
+        import vault_server.limits as limits
+        async def check_login(c, handle, address):
+            return None
+        limits.check_login = check_login
+    """,
+    "server-cross-account-off": """
+        from vault_server.storage.sqlite_meta import blobs_log, inbox
+
+        async def blob_size(self, account_id, blob_id):
+            def run(c):
+                r = c.execute("SELECT size FROM blobs WHERE blob_id=? AND state='present'",
+                              (blob_id,)).fetchone()
+                return int(r[0]) if r else None
+            return await self._read(run)
+
+        blobs_log.BlobsLogPart.blob_size = blob_size
+    """,
+    "server-body-limits-off": """
+        import vault_server.httpio as httpio
+        import vault_server.routes_accounts as ra
+
+        async def read_body(request, limit):
+            return await request.read()
+
+        httpio.read_body = read_body
+    """,
+    "server-id-grammar-off": """
+        import vault_server.validate as v
+        v.blob_id = lambda value, what="blob id": value
+        v.hex_id = lambda value, what="id": value
+    """,
+    "server-scope-off": """
+        from vault_server.storage.sqlite_meta import grants
+
+        async def grant_has_blob(self, grant_id, blob_id):
+            return True
+
+        grants.GrantsPart.grant_has_blob = grant_has_blob
+    """,
+    "server-fake-salts-off": """
+        import os
+        import vault_server.routes_accounts as ra
+        ra._fake_kdf = lambda c, handle: {**ra.FAKE_KDF, "t": 4,
+                                          "salt": ra.b64u(os.urandom(16))}
+    """,
+}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    property: str
+    targets: tuple[str, ...]
+    client: Patch | None = None
+
+    @property
+    def server(self) -> str | None:
+        return SERVER_PATCHES.get(self.name)
+
+
+MUTANTS = [
+    Mutant(
+        "log-fail-open",
+        "12 fail closed: a log entry that fails is skipped",
+        ("test_log", "test_devices", "test_paths"),
+        _log_fail_open,
+    ),
+    Mutant(
+        "chain-off",
+        "5 hash chain (seq, prev) not checked",
+        ("test_log", "test_devices"),
+        _chain_off,
+    ),
+    Mutant("hwm-off", "5 high-water mark: rollback not checked", ("test_log",), _hwm_off),
+    Mutant(
+        "truncation-off",
+        "3/5 a log shorter than its head is accepted",
+        ("test_log",),
+        _truncation_off,
+    ),
+    Mutant(
+        "chunk-fail-open",
+        "1/2/7 chunk AEAD and hash not enforced",
+        ("test_content",),
+        _chunk_fail_open,
+    ),
+    Mutant(
+        "manifest-fail-open", "3/7 manifest not enforced", ("test_content",), _manifest_fail_open
+    ),
+    Mutant("kdf-floor-off", "11 Argon2id floor", ("test_keys",), _kdf_floor_off),
+    Mutant(
+        "pinning-off", "8 counterpart keys not pinned", ("test_keys", "test_grants"), _pinning_off
+    ),
+    Mutant(
+        "public-key-checks-off",
+        "6 zero/low-order/small-order keys accepted",
+        ("test_keys",),
+        _public_key_checks_off,
+    ),
+    Mutant(
+        "bundle-identity-off",
+        "6 listed identity not bound to the bundle",
+        ("test_keys",),
+        _bundle_identity_off,
+    ),
+    Mutant(
+        "bundle-fail-open",
+        "6/12 unauthenticated key material used",
+        ("test_keys",),
+        _bundle_fail_open,
+    ),
+    Mutant(
+        "device-certs-off",
+        "4 device certificates not checked",
+        ("test_devices",),
+        _device_certs_off,
+    ),
+    Mutant(
+        "signatures-off",
+        "4/9/10 no signature is checked",
+        ("test_devices", "test_log", "test_grants", "test_deposits", "test_keys"),
+        _signatures_off,
+    ),
+    Mutant("revocation-off", "4 revoked devices still write", ("test_devices",), _revocation_off),
+    Mutant(
+        "issuer-trust-off",
+        "9 issuer certificates not checked",
+        ("test_deposits",),
+        _issuer_trust_off,
+    ),
+    Mutant(
+        "issuer-signature-off",
+        "9 statement signature not checked",
+        ("test_deposits",),
+        _issuer_signature_off,
+    ),
+    Mutant(
+        "recipient-binding-off",
+        "9 statement recipient not checked",
+        ("test_deposits",),
+        _recipient_binding_off,
+    ),
+    Mutant("path-rules-off", "13 decrypted names not checked", ("test_paths",), _path_rules_off),
+    Mutant("symlinks-off", "13 symlinks followed", ("test_paths",), _symlinks_off),
+    Mutant(
+        "grant-owner-pin-off",
+        "10 grant owner key not pinned",
+        ("test_keys", "test_grants"),
+        _grant_owner_pin_off,
+    ),
+    Mutant(
+        "append-unconfirmed", "12 synced only once confirmed", ("test_server",), _append_unconfirmed
+    ),
+    Mutant(
+        "server-grant-state-off",
+        "10 grant expiry/revocation/uses/lock not enforced",
+        ("test_grants",),
+    ),
+    Mutant(
+        "server-sessions-survive",
+        "14 logout/revocation/passphrase change keep sessions",
+        ("test_server",),
+    ),
+    Mutant("server-rate-limit-off", "14 login rate limit", ("test_server",)),
+    Mutant("server-cross-account-off", "14 per-account blobs", ("test_server", "test_grants")),
+    Mutant("server-body-limits-off", "14 streaming size limits", ("test_server",)),
+    Mutant("server-id-grammar-off", "13/14 id grammar on the server", ("test_paths",)),
+    Mutant("server-scope-off", "10 grant blob set", ("test_grants",)),
+    Mutant("server-fake-salts-off", "16 no account enumeration", ("test_server",)),
+]
+BY_NAME = {m.name: m for m in MUTANTS}
+
+
+def server_env(name: str, root: Path) -> dict[str, str]:
+    """Environment for a server process running mutant ``name`` (empty for client ones)."""
+    m = BY_NAME[name]
+    if m.server is None:
+        return {}
+    site = root / "mutant-site"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "sitecustomize.py").write_text(textwrap.dedent(m.server))
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+
+
+def main() -> None:
+    here = Path(__file__).resolve().parent
+    repo = here.parent.parent
+    out = repo / ".mutants"
+    out.mkdir(exist_ok=True)
+    only = sys.argv[1:]
+    killed: dict[str, list[str]] = {}
+    for m in MUTANTS:
+        if only and m.name not in only:
+            continue
+        xml = out / f"{m.name}.xml"
+        files = [str(here / f"{t}.py") for t in m.targets]
+        env = {**os.environ, "HOSTILE_MUTANT": m.name}
+        env.pop("HOSTILE_SUBPROCESS", None)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={xml}",
+                *files,
+            ],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+        failed = []
+        for case in ET.parse(xml).getroot().iter("testcase"):
+            name = f"{case.get('classname')}::{case.get('name')}"
+            bad = case.find("failure") is not None or case.find("error") is not None
+            if bad:
+                failed.append(name)
+                killed.setdefault(name, []).append(m.name)
+        print(f"{m.name:28} killed {len(failed):3} tests   ({m.property})", flush=True)
+    (out / "killed.txt").write_text(
+        "\n".join(f"{t}\t{' '.join(ms)}" for t, ms in sorted(killed.items())) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

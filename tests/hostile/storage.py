@@ -1,0 +1,269 @@
+"""The storage editor: a hostile operator's hands on the server's data directory.
+
+It edits rows of ``DATA/vault.sqlite3`` and blob files ``DATA/blobs/<account>/<ab>/<blob id>``
+of a live server (SQLite takes the locks; blob files are re-opened on every read), keeps the
+``blobs.size`` column consistent with edited files (a *consistent* hostile server, not a broken
+one), snapshots and restores the whole state, and clones it for a second server process (to
+show two devices two different histories).
+
+Live restore copies the snapshot database into the live one with SQLite's backup API (the
+server's connection sees the new pages at its next statement) and makes the blob tree equal to
+the snapshot's: no restart needed between tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from vault_core.encoding import b64u
+
+
+class Storage:
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.snapshots: dict[str, Path] = {}
+
+    # -- database ---------------------------------------------------------------------------
+
+    def db(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.data / "vault.sqlite3", isolation_level=None, timeout=30)
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        conn = self.db()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        conn = self.db()
+        try:
+            return conn.execute(sql, args).fetchall()
+        finally:
+            conn.close()
+
+    def execute(self, sql: str, *args: Any) -> None:
+        with self.tx() as conn:
+            conn.execute(sql, args)
+
+    def account_id(self, handle: str) -> int:
+        rows = self.query("SELECT id FROM accounts WHERE handle=?", handle)
+        assert rows, f"no account {handle}"
+        return int(rows[0][0])
+
+    # -- accounts and keys ------------------------------------------------------------------
+
+    def identity(self, handle: str) -> dict[str, str]:
+        (row,) = self.query(
+            "SELECT sign_pk, box_pk, identity_sig FROM accounts WHERE handle=?", handle
+        )
+        return {
+            "handle": handle,
+            "sign_pk": b64u(row[0]),
+            "box_pk": b64u(row[1]),
+            "sig": b64u(row[2]),
+        }
+
+    def set_identity(self, handle: str, sign_pk: bytes, box_pk: bytes, sig: bytes) -> None:
+        self.execute(
+            "UPDATE accounts SET sign_pk=?, box_pk=?, identity_sig=? WHERE handle=?",
+            sign_pk,
+            box_pk,
+            sig,
+            handle,
+        )
+
+    def bundle(self, handle: str, slot: str = "passphrase") -> bytes:
+        col = "bundle_pass" if slot == "passphrase" else "bundle_recovery"
+        return bytes(self.query(f"SELECT {col} FROM accounts WHERE handle=?", handle)[0][0])
+
+    # -- the log ----------------------------------------------------------------------------
+
+    def log(self, handle: str) -> list[tuple[int, bytes]]:
+        rows = self.query(
+            "SELECT seq, entry FROM log_entries WHERE account_id=? ORDER BY seq",
+            self.account_id(handle),
+        )
+        return [(int(s), bytes(e)) for s, e in rows]
+
+    def set_entry(self, handle: str, seq: int, entry: bytes) -> None:
+        self.execute(
+            "UPDATE log_entries SET entry=? WHERE account_id=? AND seq=?",
+            entry,
+            self.account_id(handle),
+            seq,
+        )
+
+    def replace_log(self, handle: str, entries: list[bytes]) -> None:
+        """The account's log becomes exactly ``entries`` (seq 1..n), head included."""
+        acc = self.account_id(handle)
+        with self.tx() as conn:
+            conn.execute("DELETE FROM log_entries WHERE account_id=?", (acc,))
+            for n, e in enumerate(entries, start=1):
+                conn.execute(
+                    "INSERT INTO log_entries(account_id, seq, entry, device_id, created_at)"
+                    " VALUES(?,?,?,NULL,0)",
+                    (acc, n, e),
+                )
+            conn.execute("UPDATE accounts SET log_head=? WHERE id=?", (len(entries), acc))
+
+    # -- blobs ------------------------------------------------------------------------------
+
+    def blob_path(self, handle: str, blob_id: str) -> Path:
+        return self.data / "blobs" / str(self.account_id(handle)) / blob_id[:2] / blob_id
+
+    def blob_ids(self, handle: str) -> list[str]:
+        rows = self.query(
+            "SELECT blob_id FROM blobs WHERE account_id=? AND state='present' ORDER BY blob_id",
+            self.account_id(handle),
+        )
+        return [r[0] for r in rows]
+
+    def read_blob(self, handle: str, blob_id: str) -> bytes:
+        return self.blob_path(handle, blob_id).read_bytes()
+
+    def write_blob(self, handle: str, blob_id: str, data: bytes) -> None:
+        """Replace a blob's bytes, keeping the metadata consistent with them."""
+        path = self.blob_path(handle, blob_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        acc = self.account_id(handle)
+        with self.tx() as conn:
+            n = conn.execute(
+                "UPDATE blobs SET size=? WHERE account_id=? AND blob_id=?",
+                (len(data), acc, blob_id),
+            ).rowcount
+            if n == 0:
+                conn.execute(
+                    "INSERT INTO blobs(account_id, blob_id, size, state, created_at)"
+                    " VALUES(?,?,?,'present',0)",
+                    (acc, blob_id, len(data)),
+                )
+
+    def delete_blob(self, handle: str, blob_id: str) -> None:
+        self.blob_path(handle, blob_id).unlink()
+        self.execute(
+            "DELETE FROM blobs WHERE account_id=? AND blob_id=?", self.account_id(handle), blob_id
+        )
+
+    # -- grants, inbox, requests ------------------------------------------------------------
+
+    def set_grant(self, grant_id: str, **cols: Any) -> None:
+        sets = ", ".join(f"{k}=?" for k in cols)
+        self.execute(f"UPDATE grants SET {sets} WHERE id=?", *cols.values(), grant_id)
+
+    def grant_ids(self, owner: str) -> list[str]:
+        return [
+            r[0]
+            for r in self.query(
+                "SELECT id FROM grants WHERE owner_id=? ORDER BY created_at, id",
+                self.account_id(owner),
+            )
+        ]
+
+    def deposits(self, handle: str) -> list[str]:
+        return [
+            r[0]
+            for r in self.query(
+                "SELECT id FROM deposits WHERE recipient_id=? ORDER BY id", self.account_id(handle)
+            )
+        ]
+
+    # -- whole state ------------------------------------------------------------------------
+
+    def fingerprint(self) -> str:
+        """A digest of every row and every blob: equal digests, equal server state."""
+        h = hashlib.sha256()
+        conn = self.db()
+        try:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"
+                )
+            ]
+            for t in tables:
+                if t in ("rate_events", "challenges", "sessions", "grant_sessions"):
+                    continue
+                rows = sorted(repr(r) for r in conn.execute(f"SELECT * FROM {t}"))
+                h.update(f"{t}:{len(rows)}".encode())
+                for row in rows:
+                    h.update(row.encode())
+        finally:
+            conn.close()
+        for p in sorted((self.data / "blobs").rglob("*")):
+            if p.is_file() and ".staging" not in p.parts:
+                h.update(p.relative_to(self.data).as_posix().encode())
+                h.update(p.read_bytes())
+        return h.hexdigest()
+
+    def snapshot(self, name: str, into: Path) -> None:
+        """Copy the live state (database through the backup API, blob files) into ``into``."""
+        if into.exists():
+            shutil.rmtree(into)
+        into.mkdir(parents=True)
+        src = self.db()
+        dst = sqlite3.connect(into / "vault.sqlite3")
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+        shutil.copytree(self.data / "blobs", into / "blobs", ignore=_ignore_staging)
+        shutil.copy2(self.data / "server.secret", into / "server.secret")
+        self.snapshots[name] = into
+
+    def restore(self, name: str) -> None:
+        """Make the live state equal to snapshot ``name`` (server may keep running)."""
+        snap = self.snapshots[name]
+        src = sqlite3.connect(snap / "vault.sqlite3")
+        dst = self.db()
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+        _mirror(snap / "blobs", self.data / "blobs")
+
+    def clone_to(self, target: Path) -> None:
+        """A full copy of the live state into a new data directory (for a second server)."""
+        self.snapshot(f"clone:{target}", target)
+
+
+def _ignore_staging(directory: str, names: list[str]) -> list[str]:
+    return [n for n in names if n == ".staging"]
+
+
+def _mirror(src: Path, dst: Path) -> None:
+    """Make the tree ``dst`` hold exactly the files of ``src`` (staging area excepted)."""
+    wanted = {p.relative_to(src) for p in src.rglob("*") if p.is_file()}
+    for p in sorted(dst.rglob("*"), reverse=True):
+        rel = p.relative_to(dst)
+        if rel.parts and rel.parts[0] == ".staging":
+            continue
+        if p.is_file() and rel not in wanted:
+            p.unlink()
+    for rel in wanted:
+        s, d = src / rel, dst / rel
+        if (
+            d.is_file()
+            and d.stat().st_size == s.stat().st_size
+            and d.read_bytes() == s.read_bytes()
+        ):
+            continue
+        d.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(s, d)
