@@ -215,14 +215,20 @@ def _confirm(question: str) -> bool:
 async def sync(obj: Ctx, watch: bool, yes: bool) -> None:
     """Two-way sync of the folder."""
     from .account import open_api
+    from .progress import terminal_progress
     from .sync import SyncEngine
 
     api = await open_api(obj.profile)
     async with api:
-        engine = SyncEngine(obj.profile, api, warn=err)
+        progress = terminal_progress()
+        engine = SyncEngine(obj.profile, api, warn=err, progress=progress)
         try:
             confirm = (lambda q: True) if yes else _confirm
-            report = await engine.sync(confirm=confirm)
+            try:
+                report = await engine.sync(confirm=confirm)
+            finally:
+                if progress is not None:
+                    progress.stop()
             from .shares import update_live_grants
 
             await update_live_grants(obj.profile, api, engine)

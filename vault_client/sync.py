@@ -826,6 +826,13 @@ class SyncEngine:
         remote_done: list[Action] = []
         moved: list[ConflictCopy] = []
         skipped = len(report.skipped)
+        transfers = [
+            a
+            for a in actions
+            if isinstance(a, Upload | Download | ConflictCopy | RemoteConflictCopy)
+        ]
+        if self.progress is not None and transfers:
+            self.progress.start(len(transfers))
         # 1. local moves that must precede uploads (conflict copies keep the local edit)
         for a in actions:
             if isinstance(a, ConflictCopy):
@@ -857,6 +864,7 @@ class SyncEngine:
                     refs.append(r)
                     remote_done.append(a)
                     report.uploaded.append(a.path)
+                    self._advance(a.path)
                 elif isinstance(a, DeleteRemote):
                     records.append(
                         FileRecord(
@@ -928,6 +936,7 @@ class SyncEngine:
                     await self._download(heads[a.path], a.path)
                     report.downloaded.append(a.path)
                     done.append(a)
+                    self._advance(a.path)
                 elif isinstance(a, ConflictCopy) and a in moved:
                     if a.remote is not None and a.remote.content is not None:
                         await self._download(heads[a.path], a.path)
@@ -953,6 +962,10 @@ class SyncEngine:
                     self.state.set_base(p, c)
         if len(report.skipped) == skipped:
             self._mark_settled(v, heads, records, new_base)
+
+    def _advance(self, path: str) -> None:
+        if self.progress is not None:
+            self.progress.advance(path)
 
     def _resolved(self, a: Action) -> Action | None:
         """The action with the content hash found at upload in place of a placeholder.
