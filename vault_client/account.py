@@ -15,7 +15,7 @@ from typing import Any
 
 from vault_core import keys, login
 from vault_core.encoding import b64u
-from vault_core.errors import AuthError, IntegrityError, UsageError, VaultError
+from vault_core.errors import AuthError, FormatError, IntegrityError, UsageError, VaultError
 from vault_core.keys import AccountBundle, DeviceCert, KdfParams, PublicIdentity
 
 from .api import Api, dec, host_of
@@ -152,7 +152,13 @@ async def _login_with(
 
 async def _fetch_kdf(api: Api, handle: str, purpose: str) -> KdfParams:
     start = await api.post("/v1/login/start", {"handle": handle, "purpose": purpose}, auth="none")
-    params = KdfParams.from_json(start["kdf"])
+    try:
+        params = KdfParams.from_json(start["kdf"])
+    except (KeyError, TypeError, FormatError) as exc:
+        detail = exc.message if isinstance(exc, FormatError) else "missing"
+        raise VaultError(
+            f"the server sent malformed key-derivation (kdf) parameters: {detail}"
+        ) from None
     params.check_floor()  # a server offering weaker parameters is refused here
     return params
 
@@ -196,7 +202,13 @@ async def login_device(
             rkeys = keys.derive_recovery_keys(recovery)
             res = await _login_with(api, handle, "recovery", rkeys.login_keypair[1], device)
             kek, slot = rkeys.kek, "recovery"
-        bundle = keys.unwrap_bundle(dec(res["bundle"]), kek, handle, slot)
+        try:
+            bundle = keys.unwrap_bundle(dec(res["bundle"]), kek, handle, slot)
+        except (KeyError, TypeError, IntegrityError):
+            raise IntegrityError(
+                "the account key bundle the server sent failed verification (forged, "
+                "substituted or missing): this device was not added"
+            ) from None
         _check_bundle_identity(bundle, res.get("identity"))
         api.token = res["token"]
         if recovery_text is not None:
@@ -274,12 +286,33 @@ async def open_api(profile: Profile) -> Api:
     return api
 
 
-async def list_devices(api: Api) -> list[dict[str, Any]]:
+async def list_devices(profile: Profile, api: Api) -> list[dict[str, Any]]:
+    """The server's device list, each checked against the verified, signed log.
+
+    A device is genuine only when its certificate (signed by the identity key) is in the log;
+    the server may list others (injected rows): they are marked, never shown as genuine.
+    """
+    from .sync import SyncEngine
+
+    engine = SyncEngine(profile, api)
+    try:
+        verifier = await engine.pull()
+    finally:
+        engine.close()
     res: list[dict[str, Any]] = await api.get("/v1/devices")
-    return res
+    out = []
+    for d in res:
+        device_id = d.get("id")
+        genuine = device_id in verifier.devices
+        revoked_in_log = device_id in verifier.revoked
+        out.append({**d, "verified": genuine, "revoked_in_log": revoked_in_log})
+    return out
 
 
 async def revoke_device(profile: Profile, api: Api, device_id: str) -> None:
+    from .inbox import check_id
+
+    check_id(device_id, "device")
     if device_id == profile.device_id:
         raise UsageError("use another device to revoke this one")
     await api.delete(f"/v1/devices/{device_id}")

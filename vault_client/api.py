@@ -15,13 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from vault_core.encoding import b64u, unb64u
-from vault_core.errors import AuthError, IntegrityError, ServerUnavailable, VaultError, from_wire
+from vault_core.errors import (
+    AuthError,
+    IntegrityError,
+    ServerUnavailable,
+    UsageError,
+    VaultError,
+    from_wire,
+)
 
 if TYPE_CHECKING:
     import aiohttp
@@ -38,6 +46,24 @@ def host_of(server: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise VaultError(f"not a server URL: {server}")
     return parts.netloc
+
+
+MAX_ANSWER = 64 * 1024 * 1024  # JSON answers (a log page, a deposit envelope)
+MAX_BLOB_ANSWER = 160 * 1024 * 1024  # a manifest of the largest file; chunks pass their size
+_SEGMENT = re.compile(r"^[A-Za-z0-9_@-][A-Za-z0-9._@-]*$")
+
+
+def check_api_path(path: str) -> None:
+    """Every id the client puts in a URL is a plain segment: no '..', '/', '%', '?' or '#'.
+
+    Ids come from the command line or from server listings; yarl would normalise '..', so
+    ``share revoke ../devices/ID`` could otherwise reach another route.
+    """
+    if not path.startswith("/v1/"):
+        raise UsageError(f"refusing request path {path!r}")
+    for segment in path[1:].split("/"):
+        if not _SEGMENT.match(segment):
+            raise UsageError(f"refusing id {segment!r}: not a valid identifier")
 
 
 class Api:
@@ -105,7 +131,9 @@ class Api:
         raw: bool = False,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        limit: int = MAX_ANSWER,
     ) -> Any:
+        check_api_path(path)
         if (
             method == "GET"
             and self._session is None
@@ -139,11 +167,11 @@ class Api:
                         self.token = await self.refresh()
                         continue
                     await self._raise_for(resp)
-                    if raw:
-                        return await resp.read()
-                    if resp.status == 204:
+                    if resp.status == 204 and not raw:
                         return None
-                    text = await resp.read()
+                    text = await _read_bounded(resp, limit, path)
+                    if raw:
+                        return text
                     if not text:
                         return None
                     try:
@@ -224,9 +252,16 @@ class Api:
     async def delete(self, path: str, **kw: Any) -> Any:
         return await self.request("DELETE", path, **kw)
 
-    async def blob(self, blob_id: str, auth: str | None = None, grant: str | None = None) -> bytes:
+    async def blob(
+        self,
+        blob_id: str,
+        auth: str | None = None,
+        grant: str | None = None,
+        limit: int = MAX_BLOB_ANSWER,
+    ) -> bytes:
+        """A blob, read with a bound (the signed manifest gives a chunk's exact size)."""
         path = f"/v1/grants/{grant}/blobs/{blob_id}" if grant else f"/v1/blobs/{blob_id}"
-        data: bytes = await self.request("GET", path, raw=True, auth=auth)
+        data: bytes = await self.request("GET", path, raw=True, auth=auth, limit=limit)
         return data
 
     async def missing(self, ids: list[str]) -> set[str]:
@@ -278,6 +313,28 @@ class Api:
 
     async def upload(self, blob_id: str, blob: bytes) -> None:
         await self.request("PUT", f"/v1/blobs/{blob_id}", data=blob)
+
+
+async def _read_bounded(resp: Any, limit: int, path: str) -> bytes:
+    declared = resp.content_length
+    if declared is not None and declared > limit:
+        raise IntegrityError(
+            f"the server announced {declared} bytes for {path}, more than the {limit} expected"
+        )
+    parts = []
+    total = 0
+    while True:
+        part = await resp.content.read(1 << 16)
+        if not part:
+            break
+        total += len(part)
+        if total > limit:
+            raise IntegrityError(
+                f"the server sent more than the {limit} bytes expected for "
+                f"{path} (endless or oversized answer)"
+            )
+        parts.append(part)
+    return b"".join(parts)
 
 
 def dec(value: Any, size: int | None = None) -> bytes:

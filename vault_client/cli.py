@@ -161,13 +161,14 @@ def devices(ctx: click.Context, as_json: bool) -> None:
 
         api = await open_api(obj.profile)
         async with api:
-            items = await list_devices(api)
+            items = await list_devices(obj.profile, api)
         out = [
             {
                 "id": d["id"],
                 "name": d.get("name"),
                 "created_at": d.get("created_at"),
                 "revoked_at": d.get("revoked_at"),
+                "verified": d["verified"],
                 "this": d["id"] == obj.profile.device_id,
             }
             for d in items
@@ -178,6 +179,8 @@ def devices(ctx: click.Context, as_json: bool) -> None:
             for d in out:
                 state = "revoked" if d["revoked_at"] else "active"
                 mark = " (this device)" if d["this"] else ""
+                if not d["verified"]:
+                    state += ", NOT VERIFIED: not certified in the signed log (injected?)"
                 click.echo(f"{d['id']}  {d['name']}  {state}{mark}")
 
     asyncio.run(body())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,20 @@ def verify_certificate(
     )
 
 
+_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def is_id(value: Any) -> bool:
+    """Grant, deposit, request and device ids: 32 lower-case hex characters, nothing else."""
+    return isinstance(value, str) and bool(_ID.match(value))
+
+
+def check_id(value: str, what: str) -> str:
+    if not is_id(value):
+        raise UsageError(f"{value!r} is not a valid {what} id (32 hexadecimal characters)")
+    return value
+
+
 def _owner(profile: Profile) -> tuple[str, bytes, bytes]:
     b = profile.bundle
     return profile.handle, b.identity_sign[0], b.identity_box[1]
@@ -89,6 +104,17 @@ async def list_inbox(profile: Profile, api: Api) -> list[dict[str, Any]]:
     now = int(time.time())
     out = []
     for item in await api.get("/v1/inbox"):
+        if not is_id(item.get("id")):
+            out.append(
+                {
+                    "id": str(item.get("id"))[:80],
+                    "valid": False,
+                    "certified": False,
+                    "issuer": None,
+                    "problem": "the server listed a malformed inbox id",
+                }
+            )
+            continue
         full = await api.get(f"/v1/inbox/{item['id']}")
         entry: dict[str, Any] = {
             "id": item["id"],
@@ -140,6 +166,7 @@ async def accept(profile: Profile, api: Api, engine: Any, deposit_id: str, to: s
     from .sync import MAX_ROUNDS, Uploader
 
     handle, sign_pk, box_sk = _owner(profile)
+    check_id(deposit_id, "deposit")
     full = await api.get(f"/v1/inbox/{deposit_id}")
     try:
         proof, document = open_deposit(deposit_id, box_sk, dec(full["envelope"]))
@@ -166,6 +193,19 @@ async def accept(profile: Profile, api: Api, engine: Any, deposit_id: str, to: s
     if to and (to.endswith("/") or (profile.folder / vpath).is_dir()):
         vpath = f"{vpath}/{st.filename}"
     check_path(vpath)
+    if engine.folder.ignored(vpath):
+        # a name the sync would skip (Thumbs.db, *.tmp, *.part…) would look like a local
+        # deletion: give the document a name that is synced
+        parent, _, leaf = vpath.rpartition("/")
+        leaf = (
+            f"document {deposit_id[:8]} - {leaf}.pdf"
+            if not leaf.endswith(".pdf")
+            else (f"document {deposit_id[:8]} - {leaf}")
+        )
+        vpath = f"{parent}/{leaf}" if parent else leaf
+        if engine.folder.ignored(vpath):
+            vpath = f"{parent}/document {deposit_id}" if parent else f"document {deposit_id}"
+        check_path(vpath)
     target = engine.folder.join(vpath, create_parents=True)
     if target.exists():
         stem, dot, ext = st.filename.rpartition(".")
@@ -269,6 +309,15 @@ async def list_requests(profile: Profile, api: Api) -> list[dict[str, Any]]:
     now = int(time.time())
     out = []
     for item in await api.get("/v1/requests"):
+        if not is_id(item.get("id")):
+            out.append(
+                {
+                    "id": str(item.get("id"))[:80],
+                    "valid": False,
+                    "problem": "the server listed a malformed request id",
+                }
+            )
+            continue
         entry: dict[str, Any] = {
             "id": item["id"],
             "from": item.get("from"),
@@ -324,12 +373,20 @@ async def answer_request(
 ) -> str:
     from .shares import create_share
 
+    check_id(request_id, "request")
     requests = {r["id"]: r for r in await list_requests(profile, api)}
     req = requests.get(request_id)
     if req is None:
         raise NotFound(f"no request {request_id}")
     if not req.get("valid"):
         raise IntegrityError(f"request {request_id} failed verification; not answering")
+    if not req.get("certified"):
+        # a request that is not certified by a trusted authority, or is addressed to someone
+        # else, could come from anyone (even the server): never grant access in answer to it
+        raise IntegrityError(
+            f"request {request_id} is not certified by an authority you trust (or not "
+            "addressed to you); not answering it"
+        )
     grant_id = await create_share(
         profile, api, engine, paths, expires_in, req["account"], None, None, warn
     )

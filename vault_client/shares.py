@@ -37,6 +37,7 @@ from vault_core.log import FileRecord
 from vault_core.manifest import Manifest, open_manifest
 
 from .api import Api, dec
+from .inbox import check_id
 from .profile import Profile, read_secret
 
 PASSWORD_PREFIX = "pw."  # noqa: S105 — a marker in the link, not a secret
@@ -244,6 +245,7 @@ async def list_shares(api: Api) -> list[dict[str, Any]]:
 
 
 async def revoke_share(profile: Profile, api: Api, grant_id: str) -> None:
+    check_id(grant_id, "grant")
     await api.delete(f"/v1/grants/{grant_id}")
     info = _grants_store(profile).get(grant_id)
     if info is not None:
@@ -252,6 +254,7 @@ async def revoke_share(profile: Profile, api: Api, grant_id: str) -> None:
 
 
 async def share_log(profile: Profile, api: Api, grant_id: str) -> list[dict[str, Any]]:
+    check_id(grant_id, "grant")
     entries: list[dict[str, Any]] = await api.get(f"/v1/grants/{grant_id}/log")
     names = _grants_store(profile).get(grant_id, {}).get("names", {})
     out = []
@@ -333,9 +336,18 @@ async def open_account_grant(
 ) -> Redeemed:
     from .account import pinned_identity, public_identity
 
+    check_id(grant_id, "grant")
     res = await api.post(f"/v1/grants/{grant_id}/open")
-    header = g.GrantHeader.decode(dec(res["header"]))
-    grant_key = g.open_grant_key(profile.bundle.identity_box[1], dec(res["sealed_key"]), grant_id)
+    try:
+        header = g.GrantHeader.decode(dec(res["header"]))
+        grant_key = g.open_grant_key(
+            profile.bundle.identity_box[1], dec(res["sealed_key"]), grant_id
+        )
+    except (KeyError, TypeError, IntegrityError):
+        raise IntegrityError(
+            f"grant {grant_id}: its header or sealed key failed verification (forged, "
+            "damaged or missing)"
+        ) from None
     owner = pinned_identity(profile, header.owner, await public_identity(api, header.owner), warn)
     header, payload = _verify_open(res, grant_key, grant_id, owner.sign_pk)
     return Redeemed(
@@ -351,13 +363,19 @@ def _verify_open(
     res: Any, grant_key: bytes, grant_id: str, owner_pk: bytes | None
 ) -> tuple[g.GrantHeader, g.GrantPayload]:
     try:
-        return g.open_payload(
+        opened = g.open_payload(
             dec(res["header"]), dec(res["payload"]), grant_key, grant_id, owner_pk
         )
     except (KeyError, TypeError, IntegrityError):
         raise IntegrityError(
-            "the shared documents failed verification (wrong secret or tampered grant)"
+            f"grant {grant_id}: the shared documents failed verification (wrong secret or "
+            "tampered grant)"
         ) from None
+    header, _ = opened
+    if header.expires <= time.time():
+        # the owner signed the expiry: a server that keeps serving an expired grant is ignored
+        raise GrantUnavailable(f"grant {grant_id} expired (by its owner-signed expiry)")
+    return opened
 
 
 async def fetch_items(red: Redeemed, out: Path, warn: Callable[[str], None]) -> list[str]:
@@ -370,7 +388,12 @@ async def fetch_items(red: Redeemed, out: Path, warn: Callable[[str], None]) -> 
     written: list[tuple[Path, str]] = []
     try:
         for item in red.payload.items:
-            blob = await red.api.blob(item.manifest, auth=red.auth, grant=red.grant_id)
+            try:
+                blob = await red.api.blob(item.manifest, auth=red.auth, grant=red.grant_id)
+            except NotFound:
+                raise NotFound(
+                    f"{item.name}: its manifest is missing on the server (withheld or lost)"
+                ) from None
             try:
                 manifest: Manifest = open_manifest(
                     blob, item.manifest, item.key, bytes.fromhex(item.file_id), item.version

@@ -39,7 +39,14 @@ from typing import Any, Protocol
 from vault_core import chunks as chunkmod
 from vault_core import keys
 from vault_core.encoding import b64u
-from vault_core.errors import Conflict, IntegrityError, LocalError, UsageError, VaultError
+from vault_core.errors import (
+    Conflict,
+    IntegrityError,
+    LocalError,
+    NotFound,
+    UsageError,
+    VaultError,
+)
 from vault_core.log import FileRecord, LogVerifier, check_head, make_entry
 from vault_core.manifest import Manifest, open_manifest, seal_manifest
 from vault_core.planner import (
@@ -737,7 +744,14 @@ class SyncEngine:
     # -- download ---------------------------------------------------------------------------
 
     async def fetch_manifest(self, rec: FileRecord, grant: str | None = None) -> Manifest:
-        blob = await self.api.blob(rec.manifest)
+        try:
+            blob = await self.api.blob(rec.manifest)
+        except NotFound:
+            raise NotFound(
+                f"the manifest of {rec.path} is missing on the server (withheld or lost)"
+            ) from None
+        except IntegrityError as exc:
+            raise IntegrityError(f"the manifest of {rec.path}: {exc.message}") from None
         try:
             m = open_manifest(blob, rec.manifest, rec.key, bytes.fromhex(rec.file_id), rec.version)
         except IntegrityError:
@@ -770,6 +784,11 @@ class SyncEngine:
                 return report  # nothing changed on either side since the last full sync
             remote, heads = self.remote_map()
             base = {p: c for p, (c, _, _) in self.state.base().items()}
+            # a path this folder ignores is out of sight: never downloaded, and never read
+            # as a local deletion of what another device (or an accepted deposit) synced
+            ignored = self.folder.ignored
+            remote = {p: r for p, r in remote.items() if not ignored(p)}
+            base = {p: c for p, c in base.items() if not ignored(p)}
             local, stats = self.scan(defer=_unknown_to(base.keys() | remote.keys()))
             the_plan = plan(
                 PlanInput(
@@ -996,7 +1015,7 @@ class SyncEngine:
         for rec in appended:
             if isinstance(rec, FileRecord):
                 remote[rec.path] = None if rec.deleted else rec.content.hex()
-        live = {p: c for p, c in remote.items() if c is not None}
+        live = {p: c for p, c in remote.items() if c is not None and not self.folder.ignored(p)}
         if live == new_base == self.state.scan_contents():
             self.state.set_meta("settled", {"seq": v.seq})
 
@@ -1035,15 +1054,26 @@ async def write_chunks(
     def launch() -> None:
         nonlocal index
         while index < len(refs) and len(pending) < FETCH_WINDOW:
-            pending.append(asyncio.ensure_future(api.blob(refs[index].id, auth=auth, grant=grant)))
+            ref = refs[index]
+            limit = ref.size + chunkmod.CHUNK_OVERHEAD
+            pending.append(
+                asyncio.ensure_future(api.blob(ref.id, auth=auth, grant=grant, limit=limit))
+            )
             index += 1
 
     launch()
     position = 0
     try:
         while pending:
-            blob = await pending.pop(0)
             ref = refs[position]
+            try:
+                blob = await pending.pop(0)
+            except NotFound:
+                raise NotFound(
+                    f"chunk {position + 1} of {name} is missing on the server (withheld or lost)"
+                ) from None
+            except IntegrityError as exc:
+                raise IntegrityError(f"chunk {position + 1} of {name}: {exc.message}") from None
             try:
                 plain = chunkmod.open_chunk(ref, blob)
             except IntegrityError:
