@@ -12,12 +12,25 @@ Theory of operation (upload)
    *present* and we answer 201. A crash between 3 and 4 leaves a pending row that recovery
    settles at start (gc.recover): promoted if the final file exists, released otherwise.
 
-Batch uploads are pipelined: while record *n* is being made durable (fsync, reservation,
-rename), record *n+1* is already read from the socket, and up to ``_BATCH_PARALLEL`` records
-settle at once, so their fsyncs overlap instead of queueing one after the other. The
-semantics stay those of a sequential loop: reservations (the quota check) are taken strictly
-in record order, a record is acknowledged only once durable, and after a failing record no
-later record is stored; the answer comes when every record has settled.
+Batch uploads are grouped and pipelined: records are read from the socket into staged uploads
+and cut into groups (``_GROUP_RECORDS`` records or ``_GROUP_BYTES`` bytes). A group costs one
+``finish_many`` (every fsync in one thread hop), one ``reserve_blobs`` transaction, one
+``publish_many`` (renames, one fsync per directory) and one ``publish_blobs`` transaction,
+instead of four thread hops and two commits per record. While a group settles the next one is
+read, and up to ``_GROUPS_IN_FLIGHT`` groups settle at once, so their fsyncs overlap.
+
+The semantics stay those of a sequential loop over the records:
+
+* reservations (the quota check) are taken strictly in record order: a group reserves only
+  once the group before it has reserved all its records, and ``reserve_blobs`` stops at the
+  first record that is "busy" (another upload of the id in flight: the reserved prefix is
+  published, then the record is retried) or over the quota (QuotaExceeded, 507);
+* a group publishes only after the group before it has settled; when any earlier record
+  failed, its reservations are released instead, so nothing after a failing record is stored
+  (a failure while publishing keeps exactly the records before the failing one);
+* the answer comes when every group has settled, each record durable (fsynced, renamed,
+  directory fsynced, row committed) or dropped. A crash leaves pending rows that recovery
+  settles at start (gc.recover), as for a single upload.
 """
 
 from __future__ import annotations
@@ -28,7 +41,7 @@ import struct
 
 from aiohttp import StreamReader, web
 
-from vault_core.errors import BadRequest, Conflict, NotFound, TooLarge
+from vault_core.errors import BadRequest, Conflict, NotFound, QuotaExceeded, TooLarge
 
 from . import validate
 from .context import ServerContext, ctx
@@ -40,7 +53,9 @@ _CHUNK = 64 * 1024
 _WHOLE = 1024 * 1024  # records up to this size are read in one call
 _BUSY_WAIT = 0.05
 _BUSY_TRIES = 200
-_BATCH_PARALLEL = 16  # records of one batch settling at once
+_GROUP_RECORDS = 64  # records of a batch settled together (one transaction each way)
+_GROUP_BYTES = 4 * 1024 * 1024
+_GROUPS_IN_FLIGHT = 4  # groups of one batch settling at once
 
 
 async def store_staged(
@@ -139,41 +154,134 @@ async def _read_exact(reader: StreamReader, n: int, at_start: bool = False) -> b
 
 
 class _BatchState:
-    """Shared by the records of one batch: a failure stops every later record."""
+    """Shared by the groups of one batch: the first failing group stops every later one."""
 
     def __init__(self) -> None:
-        self.failed = False
-        self.slots = asyncio.Semaphore(_BATCH_PARALLEL)
+        self.failed_at: int | None = None  # number of the first group that failed
+        self.stopped = False  # set by any failure (also a read error): read no further
+        self.slots = asyncio.Semaphore(_GROUPS_IN_FLIGHT)
+
+    def fail(self, group: int) -> None:
+        self.stopped = True
+        if self.failed_at is None or group < self.failed_at:
+            self.failed_at = group
+
+    def failed_before(self, group: int) -> bool:
+        return self.failed_at is not None and self.failed_at < group
 
 
-async def _settle(
+class _Group:
+    def __init__(self, number: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.number = number
+        self.records: list[tuple[str, BlobUpload]] = []
+        self.bytes = 0
+        self.reserved: asyncio.Future[None] = loop.create_future()  # reservations taken
+        self.settled: asyncio.Future[None] = loop.create_future()  # published or dropped
+
+
+async def _drop(c: ServerContext, account_id: int, records: list[tuple[str, BlobUpload]]) -> None:
+    """Discard staged uploads and release their (pending) rows."""
+    for blob_id, up in records:
+        with contextlib.suppress(Exception):
+            await up.discard()
+        await c.meta.release_blob(account_id, blob_id)
+
+
+async def _publish_group(
     c: ServerContext,
     account_id: int,
-    blob_id: str,
-    up: BlobUpload,
-    after: asyncio.Future[None] | None,
-    reserved: asyncio.Future[None],
+    records: list[tuple[str, BlobUpload]],
+    prev: _Group | None,
+    group: _Group,
     state: _BatchState,
 ) -> None:
-    """fsync (in parallel with the other records), then reserve in record order, publish."""
+    """Publish reserved records once every earlier group has settled (or drop them)."""
+    if prev is not None:
+        await asyncio.shield(prev.settled)
+    if not records:
+        return
+    if state.failed_before(group.number):
+        await _drop(c, account_id, records)
+        return
+    try:
+        await c.blobs.publish_many([up for _, up in records])
+    except BaseException:
+        done = [b for b, up in records if up.published]
+        with contextlib.suppress(Exception):
+            await c.meta.publish_blobs(account_id, done)
+        await _drop(c, account_id, [(b, up) for b, up in records if not up.published])
+        raise
+    await c.meta.publish_blobs(account_id, [b for b, _ in records])
+
+
+async def _settle_group(
+    c: ServerContext, account_id: int, group: _Group, prev: _Group | None, state: _BatchState
+) -> None:
+    """fsync (in parallel with other groups), reserve in record order, publish in order."""
+    pending = list(group.records)  # not reserved yet
+    ready: list[tuple[str, BlobUpload]] = []  # reserved, not published yet
     try:
         try:
-            await up.finish()
-            if after is not None:
-                await after
-            if state.failed:
+            await c.blobs.finish_many([up for _, up in pending])
+            if prev is not None:
+                await asyncio.shield(prev.reserved)
+            tries = 0
+            while pending:
+                if state.failed_before(group.number):
+                    break
+                results = await c.meta.reserve_blobs(
+                    account_id, [(b, up.size) for b, up in pending], c.clock.now()
+                )
+                last = results[-1]
+                took = len(results) - (1 if last in ("busy", "quota") else 0)
+                for rec, r in zip(pending[:took], results[:took], strict=True):
+                    if r == "reserved":
+                        ready.append(rec)
+                    else:  # present: already stored
+                        await rec[1].discard()
+                pending = pending[took:]
+                if last == "quota":
+                    # the records before pending[0] are stored, none after it
+                    state.fail(group.number)
+                    published, ready = ready, []
+                    await _publish_group(c, account_id, published, prev, group, state)
+                    raise QuotaExceeded()
+                if last != "busy":
+                    continue
+                # another upload of pending[0] is in flight (maybe an earlier record of this
+                # very batch): publish what is reserved, then try again
+                if took:
+                    tries = 0
+                published, ready = ready, []
+                await _publish_group(c, account_id, published, prev, group, state)
+                if published:  # maybe the earlier record with the same id: retry at once
+                    continue
+                if prev is not None and not prev.settled.done():
+                    await asyncio.shield(prev.settled)
+                    continue
+                tries += 1
+                if tries >= _BUSY_TRIES:
+                    raise Conflict("another upload of this blob is in progress")
+                await asyncio.sleep(_BUSY_WAIT)
+            if not group.reserved.done():
+                group.reserved.set_result(None)
+            published, ready = ready, []
+            await _publish_group(c, account_id, published, prev, group, state)
+            for _, up in pending:  # left over after an earlier group failed
                 await up.discard()
-                return
-            await store_staged(c, account_id, blob_id, up, reserved)
         except BaseException:
-            state.failed = True
-            with contextlib.suppress(Exception):
-                await up.discard()
+            state.fail(group.number)
+            for _, up in pending:
+                with contextlib.suppress(Exception):
+                    await up.discard()
+            if ready:
+                with contextlib.suppress(Exception):
+                    await _drop(c, account_id, ready)
             raise
-        finally:
-            if not reserved.done():
-                reserved.set_result(None)
     finally:
+        for f in (group.reserved, group.settled):
+            if not f.done():
+                f.set_result(None)
         state.slots.release()
 
 
@@ -214,9 +322,19 @@ async def batch_upload(request: web.Request) -> web.StreamResponse:
     loop = asyncio.get_running_loop()
     state = _BatchState()
     tasks: list[asyncio.Task[None]] = []
-    previous: asyncio.Future[None] | None = None
+    prev: _Group | None = None
+    group = _Group(0, loop)
     consumed = 0
     stored = 0
+
+    async def launch() -> None:
+        nonlocal prev, group
+        if not group.records:
+            return
+        await state.slots.acquire()
+        tasks.append(asyncio.ensure_future(_settle_group(c, account_id, group, prev, state)))
+        prev, group = group, _Group(group.number + 1, loop)
+
     try:
         while True:
             head = await _read_exact(reader, 1, at_start=True)
@@ -238,22 +356,26 @@ async def batch_upload(request: web.Request) -> web.StreamResponse:
                 raise TooLarge()
             if stored >= lim.list_items:
                 raise BadRequest("too many records")
-            if state.failed:
+            if state.stopped:
                 break
             up = await _stage(c, reader, account_id, blob_id, size)
-            await state.slots.acquire()
-            reserved: asyncio.Future[None] = loop.create_future()
-            tasks.append(
-                asyncio.ensure_future(
-                    _settle(c, account_id, blob_id, up, previous, reserved, state)
-                )
-            )
-            previous = reserved
+            group.records.append((blob_id, up))
+            group.bytes += size
             stored += 1
+            if len(group.records) >= _GROUP_RECORDS or group.bytes >= _GROUP_BYTES:
+                await launch()
     finally:
-        # every record read so far settles (or is dropped after a failure) before the answer;
-        # the failure of an earlier record is the one reported
-        results = await asyncio.gather(*tasks, return_exceptions=True)
+        # the records read so far precede any read error: they are stored (unless a group
+        # failed), and every group settles before the answer; the earliest failure is reported
+        try:
+            if state.stopped:
+                for _, up in group.records:
+                    with contextlib.suppress(Exception):
+                        await up.discard()
+            else:
+                await launch()
+        finally:
+            results = await asyncio.gather(*tasks, return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException):
                 raise r

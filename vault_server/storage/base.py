@@ -25,6 +25,9 @@ from typing import Any, Literal, Protocol
 
 BlobState = Literal["pending", "present", "deleting"]
 ReserveResult = Literal["reserved", "present", "busy"]
+# One record's answer in :meth:`MetadataStore.reserve_blobs`: "quota" (the record would exceed
+# the quota) and "busy" end the answer, nothing after them is looked at.
+BatchReserveResult = Literal["reserved", "present", "busy", "quota"]
 GrantState = Literal["active", "expired", "revoked", "used_up", "locked"]
 
 
@@ -261,7 +264,20 @@ class MetadataStore(Protocol):
         """Insert a pending row and charge the quota atomically; QuotaExceeded when full."""
         ...
 
+    async def reserve_blobs(
+        self, account_id: int, items: Sequence[tuple[str, int]], now: int
+    ) -> list[BatchReserveResult]:
+        """:meth:`reserve_blob` for ``(blob_id, size)`` records in one transaction, strictly in
+        record order. The answer has one result per record up to and including the first
+        "busy" or "quota" one (nothing after it is reserved or charged); the records before it
+        are "reserved" or "present". NotFound (nothing reserved) when the account is gone."""
+        ...
+
     async def publish_blob(self, account_id: int, blob_id: str) -> None: ...
+    async def publish_blobs(self, account_id: int, blob_ids: Sequence[str]) -> None:
+        """:meth:`publish_blob` for several blobs of one account in one transaction."""
+        ...
+
     async def release_blob(self, account_id: int, blob_id: str) -> None:
         """Drop a pending or deleting row and give its size back to the quota."""
         ...
@@ -340,6 +356,7 @@ class BlobUpload(Protocol):
     """One staged upload; invisible until :meth:`publish`."""
 
     size: int
+    published: bool  # True once visible and durable under the final name
 
     async def write(self, data: bytes) -> None: ...
     async def finish(self) -> None:
@@ -357,6 +374,17 @@ class BlobStore(Protocol):
     """Blob bytes only, per account; no cross-account sharing of any kind."""
 
     async def begin(self, account_id: int, blob_id: str) -> BlobUpload: ...
+    async def finish_many(self, uploads: Sequence[BlobUpload]) -> None:
+        """:meth:`BlobUpload.finish` for several uploads of this store (one thread hop)."""
+        ...
+
+    async def publish_many(self, uploads: Sequence[BlobUpload]) -> None:
+        """:meth:`BlobUpload.publish` for several finished uploads of this store, in order;
+        returns once every one is visible and durable (one directory fsync per directory).
+        Each one is atomic on its own: on failure the exception propagates, the uploads before
+        the failing one are published (``published``) and the others are not visible."""
+        ...
+
     async def exists(self, account_id: int, blob_id: str) -> bool: ...
     async def size(self, account_id: int, blob_id: str) -> int | None: ...
     def read(self, account_id: int, blob_id: str) -> AsyncGenerator[bytes, None]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from vault_core.errors import BadRequest, NotFound, QuotaExceeded
 
 from ...errors import HeadConflict
-from ..base import BlobRow, LogEntry, NewLogEntry, ReserveResult
+from ..base import BatchReserveResult, BlobRow, LogEntry, NewLogEntry, ReserveResult
 from .core import PgCore, _lock_account
 
 # "Unreferenced": no log entry and no grant names the blob (both queries carry the test).
@@ -67,12 +67,75 @@ class BlobsLogPart(PgCore):
             return result  # type: ignore[no-any-return]
         raise RuntimeError(f"vault_reserve_blob returned {result!r}")
 
+    async def reserve_blobs(
+        self, account_id: int, items: Sequence[tuple[str, int]], now: int
+    ) -> list[BatchReserveResult]:
+        if not items:
+            return []
+        async with self._tx() as c:
+            # The account row lock first (as vault_reserve_blob): every reservation of the
+            # account, in any process, waits here, so the states read next are current.
+            acc = await _lock_account(c, account_id)
+            if acc is None:
+                raise NotFound()
+            rows = await c.fetch(
+                "SELECT blob_id, state FROM blobs WHERE account_id=$1"
+                " AND blob_id = ANY($2::text[])",
+                account_id,
+                sorted({b for b, _ in items}),
+            )
+            states = {r["blob_id"]: r["state"] for r in rows}
+            free = int(acc["quota"]) - int(acc["used"])
+            out: list[BatchReserveResult] = []
+            new_ids: list[str] = []
+            new_sizes: list[int] = []
+            for blob_id, size in items:
+                st = states.get(blob_id)
+                if st is not None:
+                    if st == "present":
+                        out.append("present")
+                        continue
+                    out.append("busy")
+                    break
+                if size > free:
+                    out.append("quota")
+                    break
+                free -= size
+                states[blob_id] = "pending"
+                new_ids.append(blob_id)
+                new_sizes.append(size)
+                out.append("reserved")
+            if new_ids:
+                await c.execute(
+                    "INSERT INTO blobs (account_id, blob_id, size, state, created_at)"
+                    " SELECT $1, b, s, 'pending', $4"
+                    " FROM unnest($2::text[], $3::bigint[]) AS t(b, s)",
+                    account_id,
+                    new_ids,
+                    new_sizes,
+                    now,
+                )
+                await c.execute(
+                    "UPDATE accounts SET used=used+$1 WHERE id=$2", sum(new_sizes), account_id
+                )
+        return out
+
     async def publish_blob(self, account_id: int, blob_id: str) -> None:
         await self.pool.execute(
             "UPDATE blobs SET state='present' WHERE account_id=$1 AND blob_id=$2"
             " AND state='pending'",
             account_id,
             blob_id,
+        )
+
+    async def publish_blobs(self, account_id: int, blob_ids: Sequence[str]) -> None:
+        if not blob_ids:
+            return
+        await self.pool.execute(
+            "UPDATE blobs SET state='present' WHERE account_id=$1"
+            " AND blob_id = ANY($2::text[]) AND state='pending'",
+            account_id,
+            sorted(set(blob_ids)),
         )
 
     async def release_blob(self, account_id: int, blob_id: str) -> None:

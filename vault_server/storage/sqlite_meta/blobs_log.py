@@ -8,6 +8,7 @@ from vault_core.errors import NotFound, QuotaExceeded
 
 from ...errors import HeadConflict
 from ..base import (
+    BatchReserveResult,
     BlobRow,
     LogEntry,
     NewLogEntry,
@@ -50,32 +51,32 @@ class BlobsLogPart(SqliteCore):
         self, account_id: int, blob_id: str, size: int, now: int
     ) -> ReserveResult:
         def run(c: Conn) -> ReserveResult:
-            r = c.execute(
-                "SELECT state FROM blobs WHERE account_id=? AND blob_id=?", (account_id, blob_id)
-            ).fetchone()
-            if r is not None:
-                return "present" if r["state"] == "present" else "busy"
-            a = c.execute("SELECT quota, used FROM accounts WHERE id=?", (account_id,)).fetchone()
-            if a is None:
-                raise NotFound()
-            if a["used"] + size > a["quota"]:
+            result = _reserve(c, account_id, [(blob_id, size)], now)[0]
+            if result == "quota":
                 raise QuotaExceeded()
-            c.execute("UPDATE accounts SET used=used+? WHERE id=?", (size, account_id))
-            c.execute(
-                "INSERT INTO blobs (account_id, blob_id, size, state, created_at)"
-                " VALUES (?,?,?,'pending',?)",
-                (account_id, blob_id, size, now),
-            )
-            return "reserved"
+            return result
 
         return await self._write(run)
 
+    async def reserve_blobs(
+        self, account_id: int, items: Sequence[tuple[str, int]], now: int
+    ) -> list[BatchReserveResult]:
+        if not items:
+            return []
+        return await self._write(lambda c: _reserve(c, account_id, items, now))
+
     async def publish_blob(self, account_id: int, blob_id: str) -> None:
+        await self.publish_blobs(account_id, [blob_id])
+
+    async def publish_blobs(self, account_id: int, blob_ids: Sequence[str]) -> None:
+        if not blob_ids:
+            return
+
         def run(c: Conn) -> None:
-            c.execute(
+            c.executemany(
                 "UPDATE blobs SET state='present' WHERE account_id=? AND blob_id=?"
                 " AND state='pending'",
-                (account_id, blob_id),
+                [(account_id, b) for b in blob_ids],
             )
 
         await self._write(run)
@@ -187,3 +188,38 @@ class BlobsLogPart(SqliteCore):
             return seq
 
         return await self._write(run)
+
+
+def _reserve(
+    c: Conn, account_id: int, items: Sequence[tuple[str, int]], now: int
+) -> list[BatchReserveResult]:
+    """Reserve in record order inside the caller's transaction; stop at "busy" or "quota"."""
+    a = c.execute("SELECT quota, used FROM accounts WHERE id=?", (account_id,)).fetchone()
+    if a is None:
+        raise NotFound()
+    quota, used = int(a["quota"]), int(a["used"])
+    out: list[BatchReserveResult] = []
+    charged = 0
+    for blob_id, size in items:
+        r = c.execute(
+            "SELECT state FROM blobs WHERE account_id=? AND blob_id=?", (account_id, blob_id)
+        ).fetchone()
+        if r is not None:
+            if r["state"] == "present":
+                out.append("present")
+                continue
+            out.append("busy")
+            break
+        if used + charged + size > quota:
+            out.append("quota")
+            break
+        charged += size
+        c.execute(
+            "INSERT INTO blobs (account_id, blob_id, size, state, created_at)"
+            " VALUES (?,?,?,'pending',?)",
+            (account_id, blob_id, size, now),
+        )
+        out.append("reserved")
+    if charged:
+        c.execute("UPDATE accounts SET used=used+? WHERE id=?", (charged, account_id))
+    return out
