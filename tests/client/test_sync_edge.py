@@ -61,24 +61,48 @@ def test_passphrase_change(server, account, make_device):
 
 
 def test_name_too_long_for_the_file_system(server, account, second_device):
-    """A record whose name the local file system cannot hold is skipped, not crashed on."""
+    """A record whose name the local file system cannot hold is skipped with a warning, not
+    crashed on, and the rest of the sync completes."""
+    import asyncio
+
+    from vault_client.account import open_api
+    from vault_client.profile import Profile
+    from vault_client.sync import SyncEngine, Uploader
+
     a, _ = account()
     b = second_device()
-    long_dir = "d" * 200
-    # 200 + 1 + 100 bytes: a valid vault path, but B's folder is nested so deep that the
-    # full path exceeds PATH_MAX (4096) on Linux
-    deep = "/".join(["x" * 250] * 15)
-    try:
-        a.write(f"{deep}/f.txt", "deep")
-    except OSError:
-        pytest.skip("this file system refuses the nesting on the writing side too")
     a.write("normal.txt", "ok")
+    a.write("short.txt", "deep content")
     a.sync()
-    b.folder.mkdir(parents=True, exist_ok=True)
+    # a valid vault path (< 4096 bytes, components < 256 bytes) whose absolute form on B
+    # exceeds Linux's PATH_MAX: published by A's engine from its local "short.txt"
+    deep = "/".join(["x" * 254] * 16) + "/f.txt"
+    prof = Profile(a.home)
+    prof.unlock(PASS)
+
+    async def publish() -> None:
+        api = await open_api(prof)
+        async with api:
+            eng = SyncEngine(prof, api)
+            try:
+                v = await eng.pull()
+                lf = eng.folder.stat("short.txt")
+                up = Uploader(api, eng.state)
+                rec, refs = await eng.build_upload(
+                    up, "short.txt", deep, eng.hash_file(lf), None, 0, lf, None
+                )
+                await up.flush()
+                await eng.append(v, [rec], [refs])
+            finally:
+                eng.close()
+
+    asyncio.run(publish())
     res = b.run("sync", check=False)
+    assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
+    assert "skipped" in res.stderr
     assert b.read("normal.txt") == b"ok"
-    del long_dir
+    assert b.read("short.txt") == b"deep content"
 
 
 def _peak_rss_kib(pid: int, stop: threading.Event, out: list[int]) -> None:
