@@ -207,6 +207,26 @@ def world(hostile_world: World) -> Iterator[World]:
 
 
 @pytest.fixture(autouse=True)
+def _mutant_deadline() -> Iterator[None]:
+    """Under a mutant, a test that hangs (a check switched off can loop) fails instead."""
+    if not MUTANT:
+        yield
+        return
+    import signal
+
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError("test ran over its deadline under a mutant")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(150)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture(autouse=True)
 def _quiet_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VAULT_DEBUG", raising=False)
     monkeypatch.delenv("VAULT_HOME", raising=False)

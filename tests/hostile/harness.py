@@ -347,36 +347,3 @@ def weakness(reason: str) -> Any:
     import pytest
 
     return pytest.mark.xfail(strict=True, reason=f"known weakness: {reason}")
-
-
-# Weaknesses found by this suite: each test marked with one asserts the correct behaviour.
-W_REQUEST = (
-    "W1 'vault requests answer' grants access for requests that are not certified or "
-    "not addressed to this owner (vault_client/inbox.py answer_request checks only 'valid')"
-)
-W_EXPIRY = (
-    "W2 the grantee's client does not check the signed expiry of a grant "
-    "(vault_client/shares.py _verify_open / vault_core/grants.py open_payload)"
-)
-W_IGNORED = (
-    "W3 an accepted document whose name matches an ignore pattern (*.tmp, Thumbs.db, "
-    "*.part) is deleted from the vault by the next sync (folder.walk skips it, the planner "
-    "reads that as a local deletion)"
-)
-W_DEVICES = (
-    "W4 'vault devices' lists server-injected, uncertified devices as genuine "
-    "(vault_client/account.py list_devices shows server rows unchecked)"
-)
-W_IDS = (
-    "W5 ids from the command line or a server listing are put into URL paths unchecked; "
-    "yarl normalises '..' (share revoke ../devices/ID revokes a device)"
-)
-W_ENDLESS = (
-    "W6 blob answers are read whole with no bound (Api.request raw: resp.read()), "
-    "although the signed manifest gives the size"
-)
-W_WITHHELD = "W7 a withheld blob (404) fails with 'error: Not found.', not naming the file"
-W_MESSAGES = (
-    "W8 refused key material gives a generic message or an internal KeyError "
-    "(bundle at login, sealed grant key, malformed kdf fields): the object is not named"
-)

@@ -15,6 +15,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -49,10 +50,14 @@ def _chain_off(mp: Any) -> None:
     orig = LogVerifier.feed
 
     def feed(self: Any, data: bytes) -> Any:
+        seen = self.seq
         with contextlib.suppress(IntegrityError):
             e = LogEntry.decode(data)
             self.seq, self.head = e.seq - 1, e.prev
-        return orig(self, data)
+        try:
+            return orig(self, data)
+        finally:
+            self.seq = max(self.seq, seen + 1)  # still moves forward (no endless pull)
 
     mp.setattr(LogVerifier, "feed", feed)
 
@@ -80,10 +85,12 @@ def _truncation_off(mp: Any) -> None:
 
 
 def _chunk_fail_open(mp: Any) -> None:
+    """Chunk answers are read whatever their length and used even when AEAD or hash fail."""
+    import vault_client.api as api
     import vault_core.chunks as chunks
     from vault_core.errors import IntegrityError
 
-    orig = chunks.open_chunk
+    orig, orig_blob = chunks.open_chunk, api.Api.blob
 
     def open_chunk(ref: Any, blob: bytes) -> bytes:
         try:
@@ -91,7 +98,12 @@ def _chunk_fail_open(mp: Any) -> None:
         except IntegrityError:
             return bytes(blob[27:-16])
 
+    async def blob(self: Any, blob_id: str, *args: Any, **kw: Any) -> bytes:
+        kw["limit"] = 1 << 30
+        return bytes(await orig_blob(self, blob_id, *args, **kw))
+
     mp.setattr(chunks, "open_chunk", open_chunk)
+    mp.setattr(api.Api, "blob", blob)
 
 
 def _manifest_fail_open(mp: Any) -> None:
@@ -149,7 +161,7 @@ def _bundle_fail_open(mp: Any) -> None:
             return keys.new_bundle(handle, os.urandom(96), 0)
 
     mp.setattr(keys, "unwrap_bundle", unwrap)
-    mp.setattr(account.keys, "unwrap_bundle", unwrap)
+    mp.setattr(account, "_check_bundle_identity", lambda bundle, identity: None)
 
 
 def _device_certs_off(mp: Any) -> None:
@@ -260,6 +272,262 @@ def _append_unconfirmed(mp: Any) -> None:
     mp.setattr(sync.SyncEngine, "append", append)
 
 
+def _fetch_fail_open(mp: Any) -> None:
+    """A chunk that cannot be fetched (missing, cut short) is skipped, not fatal."""
+    import vault_client.sync as sync
+    from vault_core.errors import VaultError
+
+    async def write_chunks(
+        api: Any, manifest: Any, fd: int, name: str, grant: Any = None, auth: Any = None
+    ) -> None:
+        for ref in manifest.chunks:
+            try:
+                blob = await api.blob(ref.id, auth=auth, grant=grant)
+            except VaultError:
+                continue
+            os.write(fd, sync.chunkmod.open_chunk(ref, blob))
+
+    mp.setattr(sync, "write_chunks", write_chunks)
+
+
+def _arrival_order(mp: Any) -> None:
+    """Chunks are taken in the order their answers arrive."""
+    import asyncio
+
+    import vault_client.sync as sync
+
+    async def write_chunks(
+        api: Any, manifest: Any, fd: int, name: str, grant: Any = None, auth: Any = None
+    ) -> None:
+        tasks = [
+            asyncio.ensure_future(api.blob(r.id, auth=auth, grant=grant)) for r in manifest.chunks
+        ]
+        for ref, done in zip(manifest.chunks, asyncio.as_completed(tasks), strict=True):
+            os.write(fd, sync.chunkmod.open_chunk(ref, await done))
+
+    mp.setattr(sync, "write_chunks", write_chunks)
+
+
+def _discard_invalid_deposits(mp: Any) -> None:
+    """A deposit that fails verification is thrown away (instead of kept and refused)."""
+    import vault_client.inbox as inbox
+    from vault_core.errors import IntegrityError
+
+    orig = inbox.accept
+
+    async def accept(profile: Any, api: Any, engine: Any, deposit_id: str, *rest: Any) -> Any:
+        try:
+            return await orig(profile, api, engine, deposit_id, *rest)
+        except IntegrityError:
+            await api.delete(f"/v1/inbox/{deposit_id}")
+            raise
+
+    mp.setattr(inbox, "accept", accept)
+
+
+def _post_dated_off(mp: Any) -> None:
+    from vault_core import _crypto
+    from vault_core.deposits import DepositProof
+    from vault_core.errors import IntegrityError
+
+    def verify(
+        self: Any,
+        *,
+        trusted: Any,
+        now: int,
+        owner: str,
+        owner_sign_pk: bytes,
+        document_sha256: bytes,
+        received: int | None = None,
+    ) -> str:
+        self.check_signature()
+        self.statement.check_fields()
+        st = self.statement
+        if st.to != owner or not _crypto.equal(st.to_sign_pk, owner_sign_pk):
+            raise IntegrityError("deposit addressed to another person")
+        if not _crypto.equal(st.doc_sha256, document_sha256):
+            raise IntegrityError("document does not match its signature")
+        at = received if received is not None else now
+        self.cert.verify(trusted, at, "deposit")
+        self.cert.verify(trusted, st.issued, "deposit")
+        return str(self.cert.name)  # (no "issued after reception" check)
+
+    mp.setattr(DepositProof, "verify", verify)
+
+
+def _requests_fail_open(mp: Any) -> None:
+    """Requests that do not open are taken at the server's word."""
+    import vault_client.inbox as inbox
+
+    orig = inbox.list_requests
+
+    async def list_requests(profile: Any, api: Any) -> Any:
+        items = await orig(profile, api)
+        for it in items:
+            if not it.get("valid"):
+                it.update(
+                    valid=True,
+                    certified=True,
+                    requester=it.get("from"),
+                    account=it.get("from"),
+                    needs=[],
+                    message="",
+                )
+        return items
+
+    mp.setattr(inbox, "list_requests", list_requests)
+
+
+def _server_due_date(mp: Any) -> None:
+    """The listing shows the server's due date, and no difference."""
+    import vault_client.inbox as inbox
+
+    orig = inbox.list_requests
+
+    async def list_requests(profile: Any, api: Any) -> Any:
+        items = await orig(profile, api)
+        server = {r["id"]: r.get("due_at") for r in await api.get("/v1/requests")}
+        for it in items:
+            it["due"] = inbox._date(server.get(it["id"]))
+            it.pop("problem", None)
+        return items
+
+    mp.setattr(inbox, "list_requests", list_requests)
+
+
+def _grant_fail_open(mp: Any) -> None:
+    """A grant whose key, header or payload fails is shown as an empty share."""
+    import vault_client.shares as shares
+    from vault_core import grants as g
+    from vault_core.errors import IntegrityError
+
+    orig_verify, orig_key = shares._verify_open, g.open_grant_key
+
+    def open_grant_key(sk: bytes, sealed: bytes, gid: str) -> bytes:
+        try:
+            return orig_key(sk, sealed, gid)
+        except IntegrityError:
+            return os.urandom(32)
+
+    def verify(res: Any, key: bytes, gid: str, owner_pk: Any) -> Any:
+        try:
+            return orig_verify(res, key, gid, owner_pk)
+        except IntegrityError:
+            header = g.GrantHeader(gid, "?", bytes(32), "link", None, None, 2**40, None, False, 0)
+            return header, g.GrantPayload(gid, 0, (), ())
+
+    mp.setattr(g, "open_grant_key", open_grant_key)
+    mp.setattr(shares, "_verify_open", verify)
+
+
+def _revocation_not_remembered(mp: Any) -> None:
+    import vault_client.shares as shares
+
+    async def revoke_share(profile: Any, api: Any, grant_id: str) -> None:
+        await api.delete(f"/v1/grants/{grant_id}")
+
+    mp.setattr(shares, "revoke_share", revoke_share)
+
+
+def _kdf_parse_lenient(mp: Any) -> None:
+    import base64
+
+    from vault_core.keys import KdfParams
+
+    def from_json(cls: Any, obj: Any) -> Any:
+        salt = base64.urlsafe_b64decode(obj["salt"] + "=" * (-len(obj["salt"]) % 4))
+        return cls(
+            salt=(salt + b"\x01" * 16)[:16],
+            m_kib=int(float(obj["m_kib"])),
+            t=int(float(obj["t"])),
+            p=int(float(obj["p"])),
+        )
+
+    mp.setattr(KdfParams, "from_json", classmethod(from_json))
+
+
+def _public_keys_unchecked(mp: Any) -> None:
+    """Server-supplied public keys used as they come: loose parsing, no key checks, no
+    self-signature, zero shared secrets allowed (Nextcloud's zero-key flaw)."""
+    import base64
+    import hashlib as hl
+
+    import vault_client.account as account
+    import vault_core._crypto as crypto
+    from vault_core.keys import PublicIdentity
+
+    def loose(x: Any, n: int) -> bytes:
+        try:
+            raw = base64.urlsafe_b64decode(str(x) + "=" * (-len(str(x)) % 4))
+        except ValueError:
+            raw = b""
+        return (raw + bytes(n))[:n]
+
+    async def public_identity(api: Any, handle: str) -> Any:
+        res = await api.get(f"/v1/users/{handle}/keys")
+        res = res if isinstance(res, dict) else {}
+        return PublicIdentity(
+            handle,
+            loose(res.get("sign_pk"), 32),
+            loose(res.get("box_pk"), 32),
+            loose(res.get("sig"), 64),
+        )
+
+    def seal_key(secret: bytes, peer: bytes, epk: bytes, rpk: bytes) -> bytes:
+        try:
+            shared = bytes(crypto._b.crypto_scalarmult(secret, peer))
+        except Exception:  # noqa: BLE001 - a mutant: anything goes
+            shared = bytes(32)
+        return hl.blake2b(b"vault.v1/seal" + epk + rpk, key=shared, digest_size=32).digest()
+
+    mp.setattr(account, "public_identity", public_identity)
+    mp.setattr(crypto, "check_box_pk", lambda pk: None)
+    mp.setattr(crypto, "check_sign_pk", lambda pk: None)
+    mp.setattr(crypto, "_seal_key", seal_key)
+
+
+def _head_unchecked(mp: Any) -> None:
+    import vault_client.sync as sync
+
+    async def remote_head(self: Any) -> int:
+        res = await self.api.get("/v1/log/head")
+        return int(res["seq"])
+
+    mp.setattr(sync.SyncEngine, "remote_head", remote_head)
+    mp.setattr(sync, "check_head", lambda server, seen: None)
+
+
+def _deposit_fields_unchecked(mp: Any) -> None:
+    from vault_core.deposits import DepositStatement
+
+    mp.setattr(DepositStatement, "check_fields", lambda self: None)
+
+
+def _vault_path_lenient(mp: Any) -> None:
+    import vault_client.history as history
+
+    def vault_path(profile: Any, path: str) -> str:
+        return os.path.relpath(os.path.abspath(path), str(profile.folder))
+
+    mp.setattr(history, "vault_path", vault_path)
+
+
+def _upload_unconfirmed(mp: Any) -> None:
+    """Blobs count as uploaded whether or not the server confirmed them."""
+    import vault_client.sync as sync
+    from vault_core.errors import VaultError
+
+    orig = sync.Uploader._send
+
+    async def send(self: Any, batch: Any) -> None:
+        try:
+            await orig(self, batch)
+        except VaultError:
+            self.state.add_blobs([i for i, _ in batch])
+
+    mp.setattr(sync.Uploader, "_send", send)
+
+
 SERVER_PATCHES = {
     "server-grant-state-off": """
         import vault_server.storage.base as base
@@ -310,13 +578,36 @@ SERVER_PATCHES = {
         blobs_log.BlobsLogPart.blob_size = blob_size
     """,
     "server-body-limits-off": """
-        import vault_server.httpio as httpio
-        import vault_server.routes_accounts as ra
+        import vault_server.cli as cli
+        import vault_server.config as config
 
-        async def read_body(request, limit):
-            return await request.read()
+        _Limits = config.Limits
+        huge = 1 << 40
+        cli.Limits = lambda **kw: _Limits(**{**kw, "json_body": huge, "log_body": huge,
+                                            "blob_size": huge, "batch_body": huge})
+    """,
+    "server-grant-kind-off": """
+        import vault_server.routes_grants as rg
+        from vault_core.errors import GrantUnavailable
 
-        httpio.read_body = read_body
+        _orig = rg._grantee
+
+        async def _grantee(request, grant):
+            auth = rg.authorization(request)
+            if grant is not None and auth is not None and auth[0].lower() == "bearer":
+                caller = await rg.caller_from_token(request, auth[1])
+                if rg._state(rg.ctx(request), grant) != "active":
+                    raise GrantUnavailable()
+                return grant, caller
+            return await _orig(request, grant)
+
+        rg._grantee = _grantee
+    """,
+    "upload-unconfirmed": """
+        from vault_server.storage.sqlite_meta import core
+        core._check_present = lambda c, account_id, blob_ids: None
+        from vault_server.storage.sqlite_meta import blobs_log
+        blobs_log._check_present = lambda c, account_id, blob_ids: None
     """,
     "server-id-grammar-off": """
         import vault_server.validate as v
@@ -479,8 +770,8 @@ def server_env(name: str, root: Path) -> dict[str, str]:
 def main() -> None:
     here = Path(__file__).resolve().parent
     repo = here.parent.parent
-    out = repo / ".mutants"
-    out.mkdir(exist_ok=True)
+    out = Path(os.environ.get("HOSTILE_MUTANTS_OUT", Path(tempfile.gettempdir()) / "vault-mutants"))
+    out.mkdir(parents=True, exist_ok=True)
     only = sys.argv[1:]
     killed: dict[str, list[str]] = {}
     for m in MUTANTS:
@@ -517,6 +808,7 @@ def main() -> None:
     (out / "killed.txt").write_text(
         "\n".join(f"{t}\t{' '.join(ms)}" for t, ms in sorted(killed.items())) + "\n"
     )
+    print(f"per-test results in {out}/killed.txt")
 
 
 if __name__ == "__main__":

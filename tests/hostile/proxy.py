@@ -14,8 +14,8 @@ what to do:
   ``headers`` or ``body`` before the request is forwarded (the body is then buffered);
 * ``response``: ``fn(Exchange) -> None`` may rewrite ``status``, ``headers`` or
   ``resp_body`` of the upstream answer (buffered) before it reaches the client;
-* ``reply``: ``fn(Exchange) -> None`` answers without asking upstream at all (a forged or
-  replayed answer): set ``status`` / ``resp_body``;
+* ``reply``: ``fn(Exchange) -> None`` answers without asking upstream at all (a forged
+  answer, or ``ex.replay(record)``: an answer recorded earlier);
 * ``drop``: ``"502"`` answers 502 without forwarding, ``"reset"`` closes the connection
   without an answer;
 * ``truncate``: forward, then send only the first N bytes of the body while announcing the full
@@ -84,6 +84,12 @@ class Exchange:
         self.resp_body = json.dumps(value).encode()
         self.resp_headers["Content-Type"] = "application/json"
 
+    def replay(self, record: Record) -> None:
+        """Answer with a response recorded earlier (a replayed answer)."""
+        self.status = record.status
+        self.resp_body = record.resp_body
+        self.resp_headers = CIMultiDict(record.resp_headers)
+
     def req_json(self) -> Any:
         import json
 
@@ -134,6 +140,7 @@ class Record:
     body: bytes | None
     status: int = 0
     resp_body: bytes | None = None
+    resp_headers: dict[str, str] = field(default_factory=dict)
 
 
 class TamperProxy:
@@ -323,12 +330,14 @@ class TamperProxy:
     def _send_buffered(self, ex: Exchange, rec: Record) -> web.Response:
         rec.status = ex.status
         rec.resp_body = ex.resp_body
+        rec.resp_headers = dict(ex.resp_headers)
         return web.Response(status=ex.status, headers=ex.resp_headers, body=ex.resp_body or b"")
 
     async def _pass_through(
         self, request: web.Request, ex: Exchange, up: aiohttp.ClientResponse, rec: Record
     ) -> web.StreamResponse:
         rec.status = ex.status
+        rec.resp_headers = dict(ex.resp_headers)
         resp = web.StreamResponse(status=ex.status, headers=ex.resp_headers)
         if up.content_length is not None:
             resp.content_length = up.content_length

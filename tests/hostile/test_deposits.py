@@ -18,7 +18,7 @@ from vault_core import deposits as dep
 from vault_core.encoding import unb64u
 from vault_core.errors import EXIT_INTEGRITY
 
-from .harness import W_IGNORED, W_REQUEST, Device, World, assert_refused, weakness
+from .harness import Device, World, assert_refused
 from .helpers import flip, profile
 
 DOC = b"%PDF-1.4 forged document\n"
@@ -315,8 +315,8 @@ def put_request(
 
 
 REQUEST_CASES = [
-    pytest.param("minted-by-the-server", marks=weakness(W_REQUEST)),
-    pytest.param("addressed-to-another-person", marks=weakness(W_REQUEST)),
+    "minted-by-the-server",
+    "addressed-to-another-person",
     "moved-from-alice",
 ]
 
@@ -362,7 +362,6 @@ def test_request_due_date_changed_by_server(world: World) -> None:
     assert item["certified"] is True
 
 
-@weakness(W_IGNORED)
 @pytest.mark.parametrize("filename", ["releve.tmp", "Thumbs.db", "avis.pdf.part"])
 def test_deposit_named_like_an_ignored_file_is_not_lost(world: World, filename: str) -> None:
     """An issuer (T4) names its document like a file the sync ignores: once accepted, the

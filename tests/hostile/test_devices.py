@@ -19,11 +19,10 @@ from vault_core.errors import EXIT_AUTH, EXIT_INTEGRITY
 from vault_core.keys import DeviceCert, device_keypair, new_bundle
 from vault_core.log import DeviceRecord, FileRecord, LogEntry
 
-from .harness import W_DEVICES, World, assert_refused, weakness
+from .harness import World, assert_refused
 from .helpers import forge_entry, record_of
 
 
-@weakness(W_DEVICES)
 def test_injected_device_not_shown_as_genuine(world: World) -> None:
     """The server adds a device to the account (a row with no valid certificate): ``vault
     devices`` must not present it as one of the owner's devices."""

@@ -173,6 +173,24 @@ def test_lying_log_head(world: World, case: str, head: Any, page: int) -> None:
     check_resumes(world)
 
 
+def test_replayed_old_answers(world: World) -> None:
+    """The network replays answers recorded earlier: an old head, an old listing. Device a,
+    which has seen more since, refuses them as a rollback; nothing is applied or lost."""
+    a = world.a
+    a.ok("sync")
+    old_head = world.proxy.records("GET", r"/v1/log/head")[-1]
+    a.write("papiers/plus-tard.txt", "written after the recorded answers")
+    a.ok("sync")
+    world.proxy.on("GET", r"/v1/log/head", door="a", reply=lambda ex: ex.replay(old_head))
+    tree, cp = a.tree(), a.checkpoint()
+    assert_refused(a.run("sync"), EXIT_INTEGRITY, names=("rollback",))
+    assert a.tree() == tree and a.checkpoint() == cp
+    world.proxy.clear()
+    a.ok("sync")
+    world.b.ok("sync")
+    assert world.b.read("papiers/plus-tard.txt") == b"written after the recorded answers"
+
+
 # -- the same attacks on the server's own storage -----------------------------------------------
 
 

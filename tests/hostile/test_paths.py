@@ -20,7 +20,7 @@ from vault_core.errors import EXIT_INTEGRITY, EXIT_USAGE
 from vault_core.keys import device_keypair
 from vault_core.log import RECORD_MAGIC, LogEntry, _record_ad, _sign_message
 
-from .harness import W_IDS, World, assert_no_traceback, assert_refused, tree_of, weakness
+from .harness import World, assert_no_traceback, assert_refused, tree_of
 from .helpers import fresh_token, heads, http, profile, record_of, run_api
 
 BAD_NAMES = [
@@ -276,7 +276,6 @@ def test_traversal_ids_on_server_routes(world: World) -> None:
     assert files_after == files_before
 
 
-@weakness(W_IDS)
 def test_traversal_ids_in_command_arguments(world: World, tmp_path: Path) -> None:
     """An id typed (or pasted from a hostile listing) with path segments is refused by the
     client, never sent as another path: ``share revoke ../devices/ID`` must not revoke a
@@ -302,7 +301,6 @@ def test_traversal_ids_in_command_arguments(world: World, tmp_path: Path) -> Non
     assert dep in world.store.deposits("jean")
 
 
-@weakness(W_IDS)
 def test_traversal_ids_listed_by_server(world: World) -> None:
     """A hostile server lists inbox items, requests and shares whose ids are paths: the client
     does not follow them (no request leaves for another route) and says what is wrong."""
