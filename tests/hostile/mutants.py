@@ -737,6 +737,83 @@ MUTANTS = [
         "append-unconfirmed", "12 synced only once confirmed", ("test_server",), _append_unconfirmed
     ),
     Mutant(
+        "upload-unconfirmed",
+        "12 blobs count as stored only once confirmed (client, and the server's refs check off)",
+        ("test_server",),
+        _upload_unconfirmed,
+    ),
+    Mutant(
+        "fetch-fail-open",
+        "12 a blob that cannot be fetched is skipped",
+        ("test_content",),
+        _fetch_fail_open,
+    ),
+    Mutant("arrival-order", "3 chunks taken in arrival order", ("test_content",), _arrival_order),
+    Mutant(
+        "discard-invalid-deposits",
+        "12 refused deposits are thrown away",
+        ("test_deposits",),
+        _discard_invalid_deposits,
+    ),
+    Mutant(
+        "post-dated-off",
+        "9 a statement issued after its reception",
+        ("test_deposits",),
+        _post_dated_off,
+    ),
+    Mutant(
+        "requests-fail-open",
+        "9 requests that fail are taken at the server's word",
+        ("test_deposits",),
+        _requests_fail_open,
+    ),
+    Mutant(
+        "server-due-date", "9 the server's due date shown", ("test_deposits",), _server_due_date
+    ),
+    Mutant(
+        "grant-fail-open",
+        "10/6 a grant that fails is shown as empty",
+        ("test_grants", "test_keys"),
+        _grant_fail_open,
+    ),
+    Mutant(
+        "revocation-not-remembered",
+        "10 the owner's client forgets a revocation",
+        ("test_grants",),
+        _revocation_not_remembered,
+    ),
+    Mutant(
+        "kdf-parse-lenient",
+        "11/13 malformed KDF parameters coerced",
+        ("test_keys",),
+        _kdf_parse_lenient,
+    ),
+    Mutant(
+        "public-keys-unchecked",
+        "6/8 server-supplied public keys used as they come",
+        ("test_keys",),
+        _public_keys_unchecked,
+    ),
+    Mutant(
+        "head-unchecked",
+        "5 a malformed or lower head is taken as is",
+        ("test_log",),
+        _head_unchecked,
+    ),
+    Mutant(
+        "deposit-fields-unchecked",
+        "13 deposit file names not checked",
+        ("test_paths",),
+        _deposit_fields_unchecked,
+    ),
+    Mutant(
+        "vault-path-lenient",
+        "13 PATH arguments outside the folder",
+        ("test_paths",),
+        _vault_path_lenient,
+    ),
+    Mutant("server-grant-kind-off", "14 a bearer opens a link grant", ("test_grants",)),
+    Mutant(
         "server-grant-state-off",
         "10 grant expiry/revocation/uses/lock not enforced",
         ("test_grants",),
