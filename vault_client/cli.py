@@ -54,6 +54,19 @@ def run(coro_fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
     return wrapper
 
 
+def fetch_listing(obj: Ctx, fetch: Callable[[Any, Any], Coroutine[Any, Any, Any]]) -> Any:
+    """Run ``fetch(profile, api)`` with an authenticated API (listing groups share this)."""
+
+    async def body() -> Any:
+        from .account import open_api
+
+        api = await open_api(obj.profile)
+        async with api:
+            return await fetch(obj.profile, api)
+
+    return asyncio.run(body())
+
+
 def emit_json(items: list[dict[str, Any]]) -> None:
     click.echo(json.dumps(items, ensure_ascii=False, indent=None))
 
@@ -154,36 +167,30 @@ def devices(ctx: click.Context, as_json: bool) -> None:
     """List this account's devices."""
     if ctx.invoked_subcommand is not None:
         return
+    from .account import list_devices
+
     obj: Ctx = ctx.obj
-
-    async def body() -> None:
-        from .account import list_devices, open_api
-
-        api = await open_api(obj.profile)
-        async with api:
-            items = await list_devices(obj.profile, api)
-        out = [
-            {
-                "id": d["id"],
-                "name": d.get("name"),
-                "created_at": d.get("created_at"),
-                "revoked_at": d.get("revoked_at"),
-                "verified": d["verified"],
-                "this": d["id"] == obj.profile.device_id,
-            }
-            for d in items
-        ]
-        if as_json:
-            emit_json(out)
-        else:
-            for d in out:
-                state = "revoked" if d["revoked_at"] else "active"
-                mark = " (this device)" if d["this"] else ""
-                if not d["verified"]:
-                    state += ", NOT VERIFIED: not certified in the signed log (injected?)"
-                click.echo(f"{d['id']}  {d['name']}  {state}{mark}")
-
-    asyncio.run(body())
+    items = fetch_listing(obj, list_devices)
+    out = [
+        {
+            "id": d["id"],
+            "name": d.get("name"),
+            "created_at": d.get("created_at"),
+            "revoked_at": d.get("revoked_at"),
+            "verified": d["verified"],
+            "this": d["id"] == obj.profile.device_id,
+        }
+        for d in items
+    ]
+    if as_json:
+        emit_json(out)
+        return
+    for d in out:
+        state = "revoked" if d["revoked_at"] else "active"
+        mark = " (this device)" if d["this"] else ""
+        if not d["verified"]:
+            state += ", NOT VERIFIED: not certified in the signed log (injected?)"
+        click.echo(f"{d['id']}  {d['name']}  {state}{mark}")
 
 
 @devices.command("revoke")
@@ -625,35 +632,27 @@ def inbox(ctx: click.Context, as_json: bool) -> None:
     """Deposited documents waiting, with issuer and certification status."""
     if ctx.invoked_subcommand is not None:
         return
-    obj: Ctx = ctx.obj
+    from .inbox import list_inbox
 
-    async def body() -> None:
-        from .account import open_api
-        from .inbox import list_inbox
-
-        api = await open_api(obj.profile)
-        async with api:
-            items = await list_inbox(obj.profile, api)
-        if as_json:
-            emit_json(items)
-            return
-        if not items:
-            click.echo("inbox empty")
-        for it in items:
-            if not it.get("valid"):
-                click.echo(f"{it['id']}  INVALID: {it.get('problem')}")
-            elif it["certified"]:
-                click.echo(
-                    f"{it['id']}  {it['filename']}  {it['type']}  certified by "
-                    f"{it['issuer']} on {it['issued']}"
-                )
-            else:
-                click.echo(
-                    f"{it['id']}  {it['filename']}  {it['type']}  NOT CERTIFIED "
-                    f"(claims to be from {it['claimed_issuer']!r}: {it['problem']})"
-                )
-
-    asyncio.run(body())
+    items = fetch_listing(ctx.obj, list_inbox)
+    if as_json:
+        emit_json(items)
+        return
+    if not items:
+        click.echo("inbox empty")
+    for it in items:
+        if not it.get("valid"):
+            click.echo(f"{it['id']}  INVALID: {it.get('problem')}")
+        elif it["certified"]:
+            click.echo(
+                f"{it['id']}  {it['filename']}  {it['type']}  certified by "
+                f"{it['issuer']} on {it['issued']}"
+            )
+        else:
+            click.echo(
+                f"{it['id']}  {it['filename']}  {it['type']}  NOT CERTIFIED "
+                f"(claims to be from {it['claimed_issuer']!r}: {it['problem']})"
+            )
 
 
 @inbox.command("accept")
@@ -725,28 +724,20 @@ def requests(ctx: click.Context, as_json: bool) -> None:
     """Requests for documents, with requester, needs, due date and state."""
     if ctx.invoked_subcommand is not None:
         return
-    obj: Ctx = ctx.obj
+    from .inbox import list_requests
 
-    async def body() -> None:
-        from .account import open_api
-        from .inbox import list_requests
-
-        api = await open_api(obj.profile)
-        async with api:
-            items = await list_requests(obj.profile, api)
-        if as_json:
-            emit_json(items)
-            return
-        if not items:
-            click.echo("no requests")
-        for it in items:
-            who = it.get("requester") or f"{it.get('claimed_requester')} (NOT CERTIFIED)"
-            click.echo(
-                f"{it['id']}  {who}  needs {', '.join(it.get('needs') or [])}  "
-                f"due {it.get('due')}  {it.get('state')}"
-            )
-
-    asyncio.run(body())
+    items = fetch_listing(ctx.obj, list_requests)
+    if as_json:
+        emit_json(items)
+        return
+    if not items:
+        click.echo("no requests")
+    for it in items:
+        who = it.get("requester") or f"{it.get('claimed_requester')} (NOT CERTIFIED)"
+        click.echo(
+            f"{it['id']}  {who}  needs {', '.join(it.get('needs') or [])}  "
+            f"due {it.get('due')}  {it.get('state')}"
+        )
 
 
 @requests.command("answer")
