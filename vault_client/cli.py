@@ -773,7 +773,7 @@ def trust() -> None:
     """Authorities whose certified issuers this profile trusts."""
 
 
-@trust.command("add")
+@trust.command("add", context_settings={"ignore_unknown_options": True})  # keys may start with "-"
 @click.argument("public_key")
 @click.option("--name", required=True)
 @click.pass_obj
