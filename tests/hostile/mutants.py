@@ -528,6 +528,86 @@ def _upload_unconfirmed(mp: Any) -> None:
     mp.setattr(sync.Uploader, "_send", send)
 
 
+def _requests_uncertified_answered(mp: Any) -> None:
+    """Any request that opens may be answered, certified or not."""
+    import vault_client.inbox as inbox
+
+    orig = inbox.list_requests
+
+    async def list_requests(profile: Any, api: Any) -> Any:
+        items = await orig(profile, api)
+        for it in items:
+            if it.get("valid"):
+                it["certified"] = True
+        return items
+
+    mp.setattr(inbox, "list_requests", list_requests)
+
+
+def _devices_unverified(mp: Any) -> None:
+    import vault_client.account as account
+
+    async def list_devices(profile: Any, api: Any) -> Any:
+        return [{**d, "verified": True} for d in await api.get("/v1/devices")]
+
+    mp.setattr(account, "list_devices", list_devices)
+
+
+def _client_expiry_off(mp: Any) -> None:
+    import vault_client.shares as shares
+    from vault_core import grants as g
+    from vault_core.errors import IntegrityError
+
+    def verify(res: Any, key: bytes, gid: str, owner_pk: Any) -> Any:
+        try:
+            return g.open_payload(
+                shares.dec(res["header"]), shares.dec(res["payload"]), key, gid, owner_pk
+            )
+        except (KeyError, TypeError, IntegrityError):
+            raise IntegrityError(f"grant {gid}: the shared documents failed verification") from None
+
+    mp.setattr(shares, "_verify_open", verify)
+
+
+def _ignore_rules_unguarded(mp: Any) -> None:
+    """The sync and the inbox take no care of names the scan ignores."""
+    import vault_client.folder as folder
+
+    mp.setattr(folder.Folder, "ignored", lambda self, rel: False)
+
+
+def _ids_unchecked(mp: Any) -> None:
+    import vault_client.api as api
+    import vault_client.inbox as inbox
+    import vault_client.shares as shares
+
+    mp.setattr(inbox, "check_id", lambda value, what: value)
+    mp.setattr(shares, "check_id", lambda value, what: value)
+    mp.setattr(inbox, "is_id", lambda value: True)
+    mp.setattr(api, "check_api_path", lambda path: None)
+
+
+def _key_material_errors_unmapped(mp: Any) -> None:
+    """Missing or malformed key material escapes the refusal path (an internal error)."""
+    import vault_client.account as account
+    import vault_client.shares as shares
+
+    class Unmapped(Exception):
+        pass
+
+    def dec(value: Any, size: int | None = None) -> bytes:
+        from vault_core.encoding import unb64u
+
+        try:
+            return unb64u(value, size)
+        except Exception as exc:
+            raise ValueError("malformed field") from exc
+
+    for mod in (account, shares):
+        mp.setattr(mod, "KeyError", Unmapped, raising=False)
+        mp.setattr(mod, "dec", dec)
+
+
 SERVER_PATCHES = {
     "server-grant-state-off": """
         import vault_server.storage.base as base
@@ -813,6 +893,37 @@ MUTANTS = [
         _vault_path_lenient,
     ),
     Mutant("server-grant-kind-off", "14 a bearer opens a link grant", ("test_grants",)),
+    Mutant(
+        "requests-uncertified-answered",
+        "9 requests answered without certification",
+        ("test_deposits",),
+        _requests_uncertified_answered,
+    ),
+    Mutant(
+        "devices-unverified",
+        "4 server-listed devices shown as genuine",
+        ("test_devices",),
+        _devices_unverified,
+    ),
+    Mutant(
+        "client-expiry-off",
+        "10 the grantee ignores the signed expiry",
+        ("test_grants",),
+        _client_expiry_off,
+    ),
+    Mutant(
+        "ignore-rules-unguarded",
+        "12 ignored names become deletions",
+        ("test_deposits",),
+        _ignore_rules_unguarded,
+    ),
+    Mutant("ids-unchecked", "13 ids used in paths unchecked", ("test_paths",), _ids_unchecked),
+    Mutant(
+        "key-material-errors-unmapped",
+        "12/16 missing or malformed key material is an internal error",
+        ("test_keys",),
+        _key_material_errors_unmapped,
+    ),
     Mutant(
         "server-grant-state-off",
         "10 grant expiry/revocation/uses/lock not enforced",
