@@ -49,7 +49,8 @@ BASE_FILES = {
     "notes.txt": b"notes v1\n",
 }
 LAG_FILES = {
-    "lag/big.bin": det_bytes(2, 1_300_000),
+    # More than 2 x CDC_MAX: at least three chunks whatever the vault's gear seed.
+    "lag/big.bin": det_bytes(2, 2_300_000),
     "lag/small.txt": b"a small late file\n",
     "notes.txt": b"notes v2, not yet on device b\n",
 }
