@@ -139,7 +139,7 @@ async def login_finish(request: web.Request) -> web.StreamResponse:
         new_device = _device(c, body.get("device"), 0)
 
     address = remote_address(request)
-    await limits.check_login(c, handle, address)
+    await limits.check_login(c, handle, address, str(purpose))
     fresh = await c.meta.take_challenge(challenge, handle, str(purpose), c.clock.now())
     account = await c.meta.get_account_by_handle(handle)
     key: bytes | None = None
@@ -159,7 +159,7 @@ async def login_finish(request: web.Request) -> web.StreamResponse:
     except IntegrityError:
         proof_ok = False
     if not fresh or not proof_ok or account is None:
-        await limits.login_failed(c, handle, address)
+        await limits.login_failed(c, handle, address, str(purpose))
         raise AuthError("login failed")
 
     if new_device is not None:

@@ -189,3 +189,26 @@ async def test_login_rate_limits(make_srv) -> None:
     srv.clock.advance(15 * 60 + 1)
     await expect(await srv.login(alice), 200)
     await expect(await srv.login(bob), 200)
+
+
+async def test_passphrase_guessing_does_not_lock_out_device_renewals(make_srv) -> None:
+    srv = await make_srv(login_fail_per_handle=3, login_fail_per_address=7)
+    alice = await srv.user("alice")
+    _, wrong = keypair()
+    for _ in range(3):
+        await expect(await srv.login(alice, "passphrase", sk=wrong), 401)
+    # the handle is locked for passphrase and recovery guesses...
+    await expect(await srv.login(alice, "passphrase"), 429, "rate_limited")
+    await expect(await srv.login(alice, "recovery"), 429, "rate_limited")
+    # ...but Alice's enrolled device still renews its session with its own key
+    body = await expect(await srv.login(alice, "device"), 200)
+    assert body["device_id"] == alice.device_id
+    # a wrong device key is refused, and does not count against the handle either
+    srv.clock.advance(15 * 60 + 1)
+    for _ in range(4):
+        await expect(await srv.login(alice, "device", sk=wrong), 401)
+    await expect(await srv.login(alice, "passphrase"), 200)
+    # the per-address limit still covers device-key attempts: 4 + 3 = 7 in the window
+    for _ in range(3):
+        await expect(await srv.login(alice, "device", sk=wrong), 401)
+    await expect(await srv.login(alice, "device"), 429, "rate_limited")
