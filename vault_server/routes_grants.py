@@ -189,20 +189,19 @@ async def _grantee(request: web.Request, grant: Grant | None) -> tuple[Grant, Ca
     """Who asks to open ``grant``: for a link grant the access token must match."""
     c = ctx(request)
     auth = authorization(request)
-    if grant is None:
-        raise GrantUnavailable()
-    if grant.kind == "account":
-        if auth is None or auth[0].lower() != "bearer":
-            raise AuthError()
+    # The credential is judged before the grant is looked at, and a grant of the other kind
+    # answers like an unknown one: the status never tells whether an id exists.
+    scheme = auth[0].lower() if auth is not None else ""
+    if auth is None or scheme not in ("bearer", "grant"):
+        raise AuthError()
+    if scheme == "bearer":
         caller = await caller_from_token(request, auth[1])
-        if caller.account.id != grant.to_account_id:
+        if grant is None or grant.kind != "account" or caller.account.id != grant.to_account_id:
             raise GrantUnavailable()
         if _state(c, grant) != "active":
             raise GrantUnavailable()
         return grant, caller
-    if auth is None or auth[0].lower() != "grant":
-        raise AuthError()
-    if _state(c, grant) != "active":
+    if grant is None or grant.kind != "link" or _state(c, grant) != "active":
         raise GrantUnavailable()
     token = parse_token(auth[1])
     given = token_hash(token if token is not None else b"")

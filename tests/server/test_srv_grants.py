@@ -219,3 +219,41 @@ async def test_grant_validation(srv: Srv) -> None:
         assert 400 <= r.status < 500, change
     await expect(await srv.client.post("/v1/grants", headers=alice.h, json=base), 201)
     await expect(await srv.client.post("/v1/grants", headers=alice.h, json=base), 409)
+
+
+async def test_open_status_does_not_reveal_whether_an_id_exists(srv: Srv) -> None:
+    """Whatever the credential, a real grant of the other kind answers like an unknown id."""
+    alice = await srv.user("alice")
+    bob = await srv.user("bob")
+    bid = await srv.put_blob(alice, b"x")
+    link_id, _ = await _link_grant(srv, alice, [bid])
+    acct_id = hex_id()
+    body = {
+        "id": acct_id,
+        "kind": "account",
+        "to": "bob",
+        "expires_at": srv.clock.now() + 100,
+        "password": False,
+        "header": b64u(b"h"),
+        "payload": b64u(b"p"),
+        "sealed_key": b64u(b"sealed"),
+        "blobs": [bid],
+    }
+    await expect(await srv.client.post("/v1/grants", json=body, headers=alice.h), 201)
+    unknown = hex_id()
+    wrong_token = b64u(os.urandom(32))
+    cases: list[tuple[dict[str, str], int]] = [
+        ({}, 401),  # no credential
+        ({"Authorization": "Basic eDp5"}, 401),  # another scheme
+        ({"Authorization": f"Bearer {wrong_token}"}, 401),  # not a session
+        (bob.h, 410),  # a valid session: a link grant looks unknown
+        (G(wrong_token), 410),  # a Grant token: an account grant looks unknown
+    ]
+    for headers, status in cases:
+        for gid in (unknown, link_id, acct_id):
+            if (headers, status) == (G(wrong_token), 410) and gid == link_id:
+                continue  # the real link grant checks the token: 403, counted (tested above)
+            if headers == bob.h and gid == acct_id:
+                continue  # Bob's own account grant opens
+            r = await srv.client.post(f"/v1/grants/{gid}/open", headers=headers)
+            assert r.status == status, (headers, gid, r.status)
