@@ -9,8 +9,9 @@ its quota released. At start every unsettled row is settled (the embedded server
 process on its data directory); the periodic and CLI runs only touch rows older than an hour,
 so uploads in flight are left alone.
 
-``collect`` marks present blobs that no log entry or grant references and that are older than
-the grace period as *deleting* (one transaction, so a concurrent log append either sees the blob
+``collect`` marks present blobs that no log entry or live grant references (a revoked grant
+drops its blob set at revocation, an expired one at the next purge) and that are older than the
+grace period as *deleting* (one transaction, so a concurrent log append either sees the blob
 or fails with "unknown blob"), then deletes their files and rows.
 """
 

@@ -589,3 +589,22 @@ async def test_purge_expired(meta: MetadataStore) -> None:
     assert await meta.get_session(s.token_hash, 0) is None
     assert await meta.get_grant_session(gs.token_hash, 0) is None
     assert not await meta.take_challenge(ch, "alice", "passphrase", 0)
+
+
+async def test_revoked_and_expired_grants_stop_holding_blobs(meta: MetadataStore) -> None:
+    aid = await account(meta)
+    held = {name: await present_blob(meta, aid) for name in ("revoked", "expired", "live")}
+    revoked = new_grant(aid)
+    expired = new_grant(aid, expires_at=T0 + 20)
+    live = new_grant(aid, expires_at=T0 + 10_000)
+    await meta.create_grant(revoked, [held["revoked"]])
+    await meta.create_grant(expired, [held["expired"]])
+    await meta.create_grant(live, [held["live"]])
+    assert await meta.mark_unreferenced(T0 + 50, 100) == []  # all three held
+    assert await meta.revoke_grant(aid, revoked.id, T0 + 5)
+    assert not await meta.grant_has_blob(revoked.id, held["revoked"])
+    await meta.purge_expired(T0 + 30, 60)
+    assert not await meta.grant_has_blob(expired.id, held["expired"])
+    assert await meta.grant_has_blob(live.id, held["live"])
+    doomed = await meta.mark_unreferenced(T0 + 50, 100)
+    assert {r.blob_id for r in doomed} == {held["revoked"], held["expired"]}

@@ -349,7 +349,10 @@ class MetadataStore(Protocol):
     ) -> DocRequest | None: ...
 
     # -- housekeeping -----------------------------------------------------------------
-    async def purge_expired(self, now: int, rate_window: int) -> None: ...
+    async def purge_expired(self, now: int, rate_window: int) -> None:
+        """Drop expired challenges, sessions, grant sessions and rate events, and the blob
+        sets of expired grants (revoked ones lose theirs at revocation)."""
+        ...
 
 
 class BlobUpload(Protocol):

@@ -88,6 +88,8 @@ class GrantsPart(PgCore):
             if _rowcount(status) != 1:
                 return False
             await c.execute("DELETE FROM grant_sessions WHERE grant_id=$1", grant_id)
+            # a revoked grant serves nothing again: its blob set no longer holds blobs for GC
+            await c.execute("DELETE FROM grant_blobs WHERE grant_id=$1", grant_id)
             return True
 
     async def list_grants(self, owner_id: int) -> list[GrantListItem]:

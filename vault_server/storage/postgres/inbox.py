@@ -120,4 +120,9 @@ class InboxPart(PgCore):
             await c.execute("DELETE FROM challenges WHERE expires_at<=$1", now)
             await c.execute("DELETE FROM sessions WHERE expires_at<=$1", now)
             await c.execute("DELETE FROM grant_sessions WHERE expires_at<=$1", now)
+            await c.execute(
+                "DELETE FROM grant_blobs WHERE grant_id IN"
+                " (SELECT id FROM grants WHERE expires_at<=$1)",
+                now,
+            )
             await c.execute("DELETE FROM rate_events WHERE at<=$1", now - rate_window)

@@ -101,6 +101,8 @@ class GrantsPart(SqliteCore):
             if cur.rowcount != 1:
                 return False
             c.execute("DELETE FROM grant_sessions WHERE grant_id=?", (grant_id,))
+            # a revoked grant serves nothing again: its blob set no longer holds blobs for GC
+            c.execute("DELETE FROM grant_blobs WHERE grant_id=?", (grant_id,))
             return True
 
         return await self._write(run)

@@ -136,6 +136,11 @@ class InboxPart(SqliteCore):
             c.execute("DELETE FROM challenges WHERE expires_at<=?", (now,))
             c.execute("DELETE FROM sessions WHERE expires_at<=?", (now,))
             c.execute("DELETE FROM grant_sessions WHERE expires_at<=?", (now,))
+            c.execute(
+                "DELETE FROM grant_blobs WHERE grant_id IN"
+                " (SELECT id FROM grants WHERE expires_at<=?)",
+                (now,),
+            )
             c.execute("DELETE FROM rate_events WHERE at<=?", (now - rate_window,))
 
         await self._write(run)
