@@ -51,6 +51,7 @@ class LocalFile:
 class Folder:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root_str = str(root).rstrip(os.sep)  # "/" becomes "": parts add the separator
         self.patterns = list(DEFAULT_IGNORES)
         ignore = root / IGNORE_FILE
         try:
@@ -91,9 +92,9 @@ class Folder:
         except FormatError:
             raise LocalError(f"refused unsafe file name {vault_path!r}") from None
         parts = vault_path.split("/")
-        current = self.root
+        current = self._root_str  # plain strings: pathlib costs more than the syscalls here
         for part in parts[:-1]:
-            current = current / part
+            current = f"{current}{os.sep}{part}"
             try:
                 st = os.lstat(current)
             except FileNotFoundError:
@@ -103,13 +104,13 @@ class Folder:
                 continue
             if not stat.S_ISDIR(st.st_mode):
                 raise LocalError(f"{vault_path!r}: a parent is not a folder (or is a symlink)")
-        target = current / parts[-1]
+        target = f"{current}{os.sep}{parts[-1]}"
         try:
             if stat.S_ISLNK(os.lstat(target).st_mode):
                 raise LocalError(f"{vault_path!r} is a symlink on disk; refusing to follow it")
         except FileNotFoundError:
             pass
-        return target
+        return Path(target)
 
     def rel(self, path: Path) -> str:
         rel = path.resolve().relative_to(self.root.resolve()).as_posix()

@@ -201,11 +201,16 @@ class State:
         return dict(self.db.execute("SELECT path, content FROM scan"))
 
     def set_scan(self, path: str, size: int, mtime_ns: int, ino: int, content: str) -> None:
-        self.unsettle()
-        self.db.execute(
-            "INSERT OR REPLACE INTO scan(path, size, mtime_ns, ino, content) VALUES(?,?,?,?,?)",
-            (path, size, mtime_ns, ino, content),
-        )
+        self.set_scans([(path, size, mtime_ns, ino, content)])
+
+    def set_scans(self, rows: Iterable[tuple[str, int, int, int, str]]) -> None:
+        """Several scan-cache rows (path, size, mtime_ns, ino, content) in one transaction."""
+        with self.transaction():
+            self.unsettle()
+            self.db.executemany(
+                "INSERT OR REPLACE INTO scan(path, size, mtime_ns, ino, content) VALUES(?,?,?,?,?)",
+                rows,
+            )
 
     def drop_scan(self, path: str) -> None:
         self.unsettle()
@@ -229,15 +234,23 @@ class State:
         return found
 
     def add_blobs(self, ids: Iterable[str]) -> None:
-        self.db.executemany("INSERT OR IGNORE INTO blobs(id) VALUES(?)", ((i,) for i in ids))
+        with self.transaction():
+            self.db.executemany("INSERT OR IGNORE INTO blobs(id) VALUES(?)", ((i,) for i in ids))
 
 
 class _Tx:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); inside an open transaction, nothing:
+    the outer one commits or rolls back everything."""
+
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
+        self.outer = False
 
     def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.outer = True
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self.outer:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")

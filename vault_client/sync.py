@@ -473,6 +473,13 @@ class SyncEngine:
         self.pipeline = ChunkPipeline(self.vk)
         self._chunker = self.pipeline.chunker
         self.hashed: dict[str, str] = {}  # disk path -> content hash found while uploading
+        self._scan_rows: list[tuple[str, int, int, int, str]] = []  # not yet in the scan cache
+
+    def flush_scans(self) -> None:
+        """Write the scan-cache rows found while uploading, in one transaction."""
+        rows, self._scan_rows = self._scan_rows, []
+        if rows:
+            self.state.set_scans(rows)
 
     def close(self) -> None:
         self.pipeline.close()
@@ -669,25 +676,53 @@ class SyncEngine:
         stat_: LocalFile | None,
         old: FileRecord | None,
     ) -> tuple[FileRecord, list[str]]:
+        """Seal and queue the chunks and manifest of one local file; its record and refs.
+
+        ``stat_`` is what the scan saw: a file that is no longer that one (or is gone) raises
+        ContentChanged, and so does one written to while it was read. A file smaller than a
+        minimum chunk is one chunk: it is read, hashed and sealed in one go on this thread.
+        """
         fid = file_id or os.urandom(16).hex()
         version = parent_version + 1
         refs: list[chunkmod.ChunkRef] = []
+        data = b""
         target = self.folder.join(disk_path)
-        with open(target, "rb") as fh:
+        try:
+            fh = open(target, "rb")
+        except FileNotFoundError:
+            raise ContentChanged(vault_path) from None
+        with fh:
             st = os.fstat(fh.fileno())
-            async for ref, record in self.pipeline.seal_stream(fh, up.need):
-                refs.append(ref)
-                if record is not None:
-                    await up.add_record(ref.id, record)
+            if stat_ is not None and (st.st_size, st.st_mtime_ns, st.st_ino) != (
+                stat_.size,
+                stat_.mtime_ns,
+                stat_.ino,
+            ):
+                raise ContentChanged(vault_path)  # not the file the scan saw
+            if st.st_size < chunkmod.CDC_MIN:
+                data = fh.read(chunkmod.CDC_MIN)
+                if data:
+                    ref = chunkmod.chunk_ref(self.vk.chunk_id_key, self.vk.chunk_key_key, data)
+                    refs.append(ref)
+                    if up.need(ref.id):
+                        await up.add_record(ref.id, seal_record(ref, data))
+            else:
+                async for ref, record in self.pipeline.seal_stream(fh, up.need):
+                    refs.append(ref)
+                    if record is not None:
+                        await up.add_record(ref.id, record)
             after = os.fstat(fh.fileno())
-        if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+        if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or (
+            st.st_size < chunkmod.CDC_MIN and len(data) != st.st_size
+        ):
             raise ContentChanged(vault_path)  # written to while being read: maybe torn
         manifest = Manifest.build(bytes.fromhex(fid), version, refs)
         content = manifest.content.hex()
         if expected.startswith(PENDING):
-            # first hash of a new file: remember it, as the scan would have
+            # first hash of a new file: remember it, as the scan would have (written to the
+            # scan cache in one transaction by flush_scans)
             self.hashed[disk_path] = content
-            self.state.set_scan(disk_path, st.st_size, st.st_mtime_ns, st.st_ino, content)
+            self._scan_rows.append((disk_path, st.st_size, st.st_mtime_ns, st.st_ino, content))
         elif content != expected:
             raise ContentChanged(vault_path)
         file_key = os.urandom(32)
@@ -866,8 +901,6 @@ class SyncEngine:
         for a in actions:
             try:
                 if isinstance(a, Upload):
-                    if not self._unchanged(a.path, stats):
-                        raise ContentChanged(a.path)
                     old = heads.get(a.path)
                     rec, r = await self.build_upload(
                         up,
@@ -930,6 +963,7 @@ class SyncEngine:
                 continue
             records.append(rec)
             refs.append(r)
+        self.flush_scans()
         await up.flush()
         report.bytes_uploaded += up.bytes_sent
         if records:

@@ -72,11 +72,45 @@ def _utf8(text: str) -> None:
         raise FormatError("string is not valid Unicode (lone surrogate)") from None
 
 
+def _fast_check(value: Any, depth: int) -> bool:
+    """True if ``value`` is made only of exact JSON types with integers in range.
+
+    Strings are not encoded here: the final UTF-8 encoding of the whole document refuses a
+    lone surrogate anywhere. False means "look closer" (:func:`_check` gives the error).
+    """
+    if depth > 16:
+        return False
+    t = type(value)
+    if t is str or value is None or t is bool:
+        return True
+    if t is int:
+        return bool(-MAX_SAFE_INT <= value <= MAX_SAFE_INT)
+    if t is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            t = type(item)
+            if t is str or t is bool or item is None:
+                continue
+            if t is int:
+                if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
+                    return False
+            elif not _fast_check(item, depth + 1):
+                return False
+        return True
+    if t is list:
+        return all(_fast_check(item, depth + 1) for item in value)
+    return False
+
+
 def canonical_json(value: Any) -> bytes:
-    _check(value, 0)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    if not _fast_check(value, 0):
+        _check(value, 0)  # raises the precise error (or accepts a str/int subclass)
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FormatError("string is not valid Unicode (lone surrogate)") from None
 
 
 def _no_floats(text: str) -> Any:

@@ -21,6 +21,7 @@ whose log is shorter than what the device has already seen (rollback).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -172,6 +173,9 @@ _RESERVED = {
     *(f"LPT{i}" for i in range(10)),
 }
 MAX_NAME_BYTES = 255
+# ASCII characters refused anywhere in a path: C0 controls and DEL (category Cc; ASCII has no
+# Cf character), backslash and colon
+_ASCII_BAD = re.compile(r"[\x00-\x1f\x7f\\:]")
 
 
 def check_path(path: Any) -> str:
@@ -186,16 +190,27 @@ def check_path(path: Any) -> str:
     """
     if not isinstance(path, str) or not path:
         raise FormatError("bad path")
-    try:
-        size = len(path.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise FormatError("bad path") from None
-    if size > MAX_PATH_BYTES or path.startswith("/") or any(c in path for c in "\\:\x00"):
-        raise FormatError("bad path")
-    for part in path.split("/"):
-        if part in _FORBIDDEN_NAMES or part[-1] in ". " or len(part.encode()) > MAX_NAME_BYTES:
+    ascii_only = path.isascii()
+    if ascii_only:
+        # fast path (most names): no character to look up in the Unicode database
+        if len(path) > MAX_PATH_BYTES or _ASCII_BAD.search(path) or path[0] == "/":
             raise FormatError("bad path")
-        if any(ord(ch) < 32 or unicodedata.category(ch) in ("Cc", "Cf") for ch in part):
+    else:
+        try:
+            size = len(path.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise FormatError("bad path") from None
+        if size > MAX_PATH_BYTES or path[0] == "/" or any(c in path for c in "\\:\x00"):
+            raise FormatError("bad path")
+    for part in path.split("/"):
+        if part in _FORBIDDEN_NAMES or part[-1] in ". ":
+            raise FormatError("bad path")
+        if not ascii_only:
+            if len(part.encode()) > MAX_NAME_BYTES:
+                raise FormatError("bad path")
+            if any(ord(ch) < 32 or unicodedata.category(ch) in ("Cc", "Cf") for ch in part):
+                raise FormatError("bad path")
+        elif len(part) > MAX_NAME_BYTES:
             raise FormatError("bad path")
         if part.split(".")[0].upper().rstrip() in _RESERVED:
             raise FormatError("bad path")

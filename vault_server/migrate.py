@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vault_core.errors import NotFound
+
 from .config import StorageConfig
 from .gc import recover
 from .storage.file_blobs import FileBlobStore
@@ -41,7 +43,6 @@ from .storage.s3_blobs import S3BlobStore, parse_s3_url
 from .storage.sqlite_meta import SqliteMetadataStore
 from .storage.urls import StorageError
 
-_READ = 1024 * 1024
 _BATCH = 5000
 
 
@@ -177,17 +178,14 @@ def _source_rows(db: sqlite3.Connection, t: Table) -> Iterator[list[tuple[Any, .
         ]
 
 
-async def _file_sha256(path: Path) -> tuple[str, int]:
-    def run() -> tuple[str, int]:
-        h = hashlib.sha256()
-        n = 0
-        with path.open("rb") as f:
-            while chunk := f.read(_READ):
-                h.update(chunk)
-                n += len(chunk)
-        return h.hexdigest(), n
-
-    return await asyncio.to_thread(run)
+async def _file_sha256(files: FileBlobStore, account_id: int, blob_id: str) -> tuple[str, int]:
+    """SHA-256 and size of a blob of the embedded store (a file or a row of small.db)."""
+    h = hashlib.sha256()
+    n = 0
+    async for chunk in files.read(account_id, blob_id):
+        h.update(chunk)
+        n += len(chunk)
+    return h.hexdigest(), n
 
 
 async def _copy_blob(files: FileBlobStore, s3: S3BlobStore, account_id: int, blob_id: str) -> None:
@@ -254,6 +252,7 @@ async def migrate(
         db.close()
         await meta.close()
         await s3.close()
+        await files.close()
     if report.problems:
         shown = "; ".join(report.problems[:10])
         more = f" (and {len(report.problems) - 10} more)" if len(report.problems) > 10 else ""
@@ -363,7 +362,11 @@ async def _verify(
 
     async def one(account_id: int, blob_id: str, size: int) -> None:
         async with sem:
-            want, n = await _file_sha256(files.path(account_id, blob_id))
+            try:
+                want, n = await _file_sha256(files, account_id, blob_id)
+            except NotFound:
+                report.problems.append(f"blob {account_id}/{blob_id}: missing from the source")
+                return
             if n != size:
                 report.problems.append(f"blob {account_id}/{blob_id}: file has {n} bytes")
                 return

@@ -29,13 +29,62 @@ def db(server) -> sqlite3.Connection:
 
 
 def blob_files(server) -> list[Path]:
+    """The blobs stored as files (chunks of 64 KiB and more; small ones are rows)."""
     return sorted(
-        p for p in (server.data / "blobs").rglob("*") if p.is_file() and ".staging" not in p.parts
+        p
+        for p in (server.data / "blobs").rglob("*")
+        if p.is_file() and ".staging" not in p.parts and not p.name.startswith("small.db")
     )
 
 
-def blobs_by_size(server) -> list[Path]:
-    return sorted(blob_files(server), key=lambda p: p.stat().st_size)
+class StoredBlob:
+    """One stored blob as the server's operator can edit it: a file or a row of small.db."""
+
+    def __init__(self, server, account_id: int, blob_id: str) -> None:
+        self.name = blob_id
+        self.file = server.data / "blobs" / str(account_id) / blob_id[:2] / blob_id
+        self.small = server.data / "blobs" / "small.db"
+        self.key = (account_id, blob_id)
+
+    def _row(self, conn: sqlite3.Connection) -> bytes | None:
+        r = conn.execute(
+            "SELECT data FROM small WHERE account_id=? AND blob_id=?", self.key
+        ).fetchone()
+        return None if r is None else bytes(r[0])
+
+    def read_bytes(self) -> bytes:
+        conn = sqlite3.connect(self.small)
+        try:
+            row = self._row(conn)
+        finally:
+            conn.close()
+        return row if row is not None else self.file.read_bytes()
+
+    def write_bytes(self, data: bytes) -> None:
+        conn = sqlite3.connect(self.small, isolation_level=None)
+        try:
+            if self._row(conn) is None:
+                self.file.write_bytes(data)
+            else:
+                conn.execute(
+                    "UPDATE small SET data=? WHERE account_id=? AND blob_id=?", (data, *self.key)
+                )
+        finally:
+            conn.close()
+
+    def size(self) -> int:
+        return len(self.read_bytes())
+
+
+def stored_blobs(server) -> list[StoredBlob]:
+    rows = db(server).execute(
+        "SELECT account_id, blob_id FROM blobs WHERE state='present' ORDER BY blob_id"
+    )
+    return [StoredBlob(server, a, b) for a, b in rows]
+
+
+def blobs_by_size(server) -> list[StoredBlob]:
+    return sorted(stored_blobs(server), key=lambda b: b.size())
 
 
 def snapshot_local(dev) -> dict[str, bytes]:
@@ -111,8 +160,8 @@ def test_swapped_manifests(server, account, second_device):
     ids = [
         r[0] for r in conn.execute("SELECT blob_id FROM blobs WHERE size < 400 ORDER BY blob_id")
     ]
-    paths = [p for p in blob_files(server) if p.name in ids]
-    m = [p for p in paths if p.read_bytes()[:3] == b"VM1"]
+    stored = [b for b in stored_blobs(server) if b.name in ids]
+    m = [b for b in stored if b.read_bytes()[:3] == b"VM1"]
     assert len(m) == 2
     d0, d1 = m[0].read_bytes(), m[1].read_bytes()
     m[0].write_bytes(d1)

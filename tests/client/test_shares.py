@@ -152,13 +152,12 @@ def test_revocation_everywhere(jean, make_device, tmp_path, server):
     assert res.returncode == EXIT_ACCESS
     assert not out.exists() or not any(out.iterdir())
     assert json.loads(jean.run("share", "list", "--json").stdout)[0]["state"] == "revoked"
-    # content written after revocation is never added to the grant
+    # the revoked grant holds no blob any more (GC may collect them), and content written
+    # after revocation is never added to it
     jean.write("papiers/nouveau.txt", "after revocation")
     jean.sync()
     conn = sqlite3.connect(server.data / "vault.sqlite3")
-    assert {
-        r[0] for r in conn.execute("SELECT blob_id FROM grant_blobs WHERE grant_id=?", (gid,))
-    } == set(granted)
+    assert not conn.execute("SELECT blob_id FROM grant_blobs WHERE grant_id=?", (gid,)).fetchall()
 
 
 def test_use_limit(jean, make_device, tmp_path):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import string
+import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import PurePosixPath, PureWindowsPath
@@ -198,13 +199,9 @@ def test_canonical_json_rejects_other_spellings(value: Any, indent: int, ascii_o
 @MANY
 @given(
     st.binary(max_size=64)
-    | st.text(alphabet='{}[]":,\\ntrufalse0123-eE.u ', max_size=40).map(str.encode)
+    | st.text(alphabet='{}[]":,\\ntrufalse0123-eE.ud8 ', max_size=40).map(str.encode)
 )
 def test_parse_canonical_json_only_raises_format_error(data: bytes) -> None:
-    # Known vault_core bug (reported): a lone-surrogate escape ("\ud800") raises
-    # UnicodeEncodeError instead of FormatError (and so does an integer of more than 4300
-    # digits, out of reach of these sizes). vectors/encoding.json carries both as strict xfails.
-    assume(b"\\ud" not in data.lower())
     try:
         parse_canonical_json(data)
     except FormatError:
@@ -1008,7 +1005,7 @@ def test_check_path_never_escapes(path: str) -> None:
     assert joined.parts[: len(base.parts)] == base.parts
 
 
-# -- known vault_core bugs (reported; strict xfail: remove the mark once fixed) ---------------
+# -- regressions: bugs found by these properties, fixed in vault_core -----------------------
 
 POISON = [
     {"mtime": -1000},  # a file dated before 1970 (st_mtime_ns // 10**6 < 0)
@@ -1034,7 +1031,7 @@ def test_make_entry_refuses_records_its_verifier_rejects(change: dict[str, Any])
     )
     rec = replace(base, **change)
     c = valid_chain([])
-    # Today the entry is signed and appended, then every verifier rejects it forever.
+    # Signed and appended, such an entry would make every verifier reject the log forever.
     with pytest.raises(FormatError):
         c.add(1, rec)
 
@@ -1051,3 +1048,64 @@ def test_account_grant_requires_the_pinned_owner_key() -> None:
     )
     # A server can mint an account grant "from jean"; only the pinned key stops it.
     only_integrity(lambda: grants.open_payload(header.encode(), sealed, key, gid))
+
+
+def _check_path_reference(path: object) -> bool:
+    """The rules of SPEC §Paths written plainly, one character at a time (slow, obvious)."""
+    if not isinstance(path, str) or not path:
+        return False
+    try:
+        raw = path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    if len(raw) > log.MAX_PATH_BYTES or path.startswith("/"):
+        return False
+    if any(c in path for c in "\\:\x00"):
+        return False
+    for part in path.split("/"):
+        if part in ("", ".", "..") or part[-1] in ". ":
+            return False
+        if len(part.encode("utf-8")) > log.MAX_NAME_BYTES:
+            return False
+        if any(ord(ch) < 32 or unicodedata.category(ch) in ("Cc", "Cf") for ch in part):
+            return False
+        if part.split(".")[0].upper().rstrip() in log._RESERVED:
+            return False
+    return True
+
+
+@MANY
+@given(
+    st.text(max_size=40)
+    | st.text(alphabet=st.characters(max_codepoint=127), max_size=300)
+    | st.lists(
+        st.sampled_from(
+            [
+                "a",
+                "b.txt",
+                "..",
+                ".",
+                "",
+                "x ",
+                "y.",
+                "CON",
+                "nul.txt",
+                "com1",
+                "\x7f",
+                "\x1f",
+                "\u202e",
+                "é",
+                "a:b",
+                "\\",
+                "\ud800",
+                "z" * 255,
+                "é" * 128,
+            ]
+        ),
+        min_size=1,
+        max_size=6,
+    ).map("/".join)
+)
+def test_check_path_matches_the_plain_reference(path: str) -> None:
+    """The fast (ASCII) path of check_path accepts exactly what the plain rules accept."""
+    assert _valid_path(path) == _check_path_reference(path)

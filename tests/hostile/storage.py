@@ -1,14 +1,15 @@
 """The storage editor: a hostile operator's hands on the server's data directory.
 
-It edits rows of ``DATA/vault.sqlite3`` and blob files ``DATA/blobs/<account>/<ab>/<blob id>``
-of a live server (SQLite takes the locks; blob files are re-opened on every read), keeps the
-``blobs.size`` column consistent with edited files (a *consistent* hostile server, not a broken
-one), snapshots and restores the whole state, and clones it for a second server process (to
-show two devices two different histories).
+It edits rows of ``DATA/vault.sqlite3``, blob files ``DATA/blobs/<account>/<ab>/<blob id>`` and
+small blobs (rows of ``DATA/blobs/small.db``) of a live server (SQLite takes the locks; blob
+files are re-opened on every read), keeps the ``blobs.size`` column consistent with edited
+blobs (a *consistent* hostile server, not a broken one), snapshots and restores the whole
+state, and clones it for a second server process (to show two devices two different
+histories).
 
-Live restore copies the snapshot database into the live one with SQLite's backup API (the
-server's connection sees the new pages at its next statement) and makes the blob tree equal to
-the snapshot's: no restart needed between tests.
+Live restore copies the snapshot databases into the live ones with SQLite's backup API (the
+server's connections see the new pages at their next statement) and makes the blob tree equal
+to the snapshot's: no restart needed between tests.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from vault_core.encoding import b64u
+
+SMALL_DB = "small.db"  # the server's small-blob table (vault_server.storage.file_blobs)
+_SMALL_TABLE = (
+    "CREATE TABLE IF NOT EXISTS small (account_id INTEGER NOT NULL, blob_id TEXT NOT NULL,"
+    " data BLOB NOT NULL, PRIMARY KEY (account_id, blob_id))"
+)
+
+
+def _is_small_db(name: str) -> bool:
+    return name.startswith(SMALL_DB)
 
 
 class Storage:
@@ -126,6 +137,23 @@ class Storage:
     def blob_path(self, handle: str, blob_id: str) -> Path:
         return self.data / "blobs" / str(self.account_id(handle)) / blob_id[:2] / blob_id
 
+    def small_db(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.data / "blobs" / SMALL_DB, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(_SMALL_TABLE)
+        return conn
+
+    def _small_row(self, handle: str, blob_id: str) -> bytes | None:
+        conn = self.small_db()
+        try:
+            r = conn.execute(
+                "SELECT data FROM small WHERE account_id=? AND blob_id=?",
+                (self.account_id(handle), blob_id),
+            ).fetchone()
+        finally:
+            conn.close()
+        return None if r is None else bytes(r[0])
+
     def blob_ids(self, handle: str) -> list[str]:
         rows = self.query(
             "SELECT blob_id FROM blobs WHERE account_id=? AND state='present' ORDER BY blob_id",
@@ -134,14 +162,25 @@ class Storage:
         return [r[0] for r in rows]
 
     def read_blob(self, handle: str, blob_id: str) -> bytes:
-        return self.blob_path(handle, blob_id).read_bytes()
+        row = self._small_row(handle, blob_id)
+        return row if row is not None else self.blob_path(handle, blob_id).read_bytes()
 
     def write_blob(self, handle: str, blob_id: str, data: bytes) -> None:
-        """Replace a blob's bytes, keeping the metadata consistent with them."""
-        path = self.blob_path(handle, blob_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        """Replace a blob's bytes (where the server keeps them), keeping the metadata
+        consistent with them; a new blob becomes a file."""
         acc = self.account_id(handle)
+        if self._small_row(handle, blob_id) is not None:
+            conn = self.small_db()
+            try:
+                conn.execute(
+                    "UPDATE small SET data=? WHERE account_id=? AND blob_id=?", (data, acc, blob_id)
+                )
+            finally:
+                conn.close()
+        else:
+            path = self.blob_path(handle, blob_id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
         with self.tx() as conn:
             n = conn.execute(
                 "UPDATE blobs SET size=? WHERE account_id=? AND blob_id=?",
@@ -155,7 +194,17 @@ class Storage:
                 )
 
     def delete_blob(self, handle: str, blob_id: str) -> None:
-        self.blob_path(handle, blob_id).unlink()
+        if self._small_row(handle, blob_id) is not None:
+            conn = self.small_db()
+            try:
+                conn.execute(
+                    "DELETE FROM small WHERE account_id=? AND blob_id=?",
+                    (self.account_id(handle), blob_id),
+                )
+            finally:
+                conn.close()
+        else:
+            self.blob_path(handle, blob_id).unlink()
         self.execute(
             "DELETE FROM blobs WHERE account_id=? AND blob_id=?", self.account_id(handle), blob_id
         )
@@ -205,8 +254,15 @@ class Storage:
                     h.update(row.encode())
         finally:
             conn.close()
+        conn = self.small_db()
+        try:
+            for a, b, d in conn.execute("SELECT * FROM small ORDER BY account_id, blob_id"):
+                h.update(f"small:{a}/{b}".encode())
+                h.update(bytes(d))
+        finally:
+            conn.close()
         for p in sorted((self.data / "blobs").rglob("*")):
-            if p.is_file() and ".staging" not in p.parts:
+            if p.is_file() and ".staging" not in p.parts and not p.name.startswith(SMALL_DB):
                 h.update(p.relative_to(self.data).as_posix().encode())
                 h.update(p.read_bytes())
         return h.hexdigest()
@@ -224,6 +280,7 @@ class Storage:
             dst.close()
             src.close()
         shutil.copytree(self.data / "blobs", into / "blobs", ignore=_ignore_staging)
+        _backup(self.small_db(), sqlite3.connect(into / "blobs" / SMALL_DB))
         shutil.copy2(self.data / "server.secret", into / "server.secret")
         self.snapshots[name] = into
 
@@ -238,6 +295,7 @@ class Storage:
             src.close()
             dst.close()
         _mirror(snap / "blobs", self.data / "blobs")
+        _backup(sqlite3.connect(snap / "blobs" / SMALL_DB), self.small_db())
 
     def clone_to(self, target: Path) -> None:
         """A full copy of the live state into a new data directory (for a second server)."""
@@ -245,15 +303,27 @@ class Storage:
 
 
 def _ignore_staging(directory: str, names: list[str]) -> list[str]:
-    return [n for n in names if n == ".staging"]
+    # small.db is copied with the backup API (a live database is more than its main file)
+    return [n for n in names if n == ".staging" or n.startswith(SMALL_DB)]
+
+
+def _backup(src: sqlite3.Connection, dst: sqlite3.Connection) -> None:
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
 
 
 def _mirror(src: Path, dst: Path) -> None:
-    """Make the tree ``dst`` hold exactly the files of ``src`` (staging area excepted)."""
-    wanted = {p.relative_to(src) for p in src.rglob("*") if p.is_file()}
+    """Make the tree ``dst`` hold exactly the blob files of ``src`` (staging area and small.db
+    excepted)."""
+    wanted = {
+        p.relative_to(src) for p in src.rglob("*") if p.is_file() and not _is_small_db(p.name)
+    }
     for p in sorted(dst.rglob("*"), reverse=True):
         rel = p.relative_to(dst)
-        if rel.parts and rel.parts[0] == ".staging":
+        if (rel.parts and rel.parts[0] == ".staging") or _is_small_db(p.name):
             continue
         if p.is_file() and rel not in wanted:
             p.unlink()

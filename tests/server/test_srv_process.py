@@ -72,7 +72,8 @@ async def _worker(s: aiohttp.ClientSession, url: str, handle: str, acked: dict[s
     i = 0
     while True:
         i += 1
-        payload = os.urandom(64 * 1024 * (1 + i % 8))
+        # small blobs (rows of small.db) and files of 128 KiB-512 KiB, alternately
+        payload = os.urandom(1000 + i if i % 2 else 64 * 1024 * (1 + i % 8))
         bid = blob(payload)
         async with s.put(f"{url}/v1/blobs/{bid}", data=payload, headers=h) as r:
             if r.status != 201:
@@ -121,13 +122,20 @@ async def test_kill_9_during_uploads_loses_nothing_acknowledged(tmp_path: Path) 
     rows = db.execute("SELECT account_id, blob_id, size, state FROM blobs").fetchall()
     assert all(state == "present" for *_, state in rows)
     used = dict(db.execute("SELECT id, used FROM accounts").fetchall())
+    small_db = sqlite3.connect(data / "blobs" / "small.db")
+    small = {(a, b): bytes(d) for a, b, d in small_db.execute("SELECT * FROM small")}
+    small_db.close()
+    assert small and len(small) < len(rows), "the load must write both rows and files"
     for account_id, bid, size, _ in rows:
-        f = data / "blobs" / str(account_id) / bid[:2] / bid
-        assert f.stat().st_size == size
+        if (account_id, bid) in small:
+            assert len(small[account_id, bid]) == size and blob(small[account_id, bid]) == bid
+        else:
+            f = data / "blobs" / str(account_id) / bid[:2] / bid
+            assert f.stat().st_size == size
     for account_id in used:
         assert used[account_id] == sum(r[2] for r in rows if r[0] == account_id)
     for f in (data / "blobs").rglob("*"):
-        if f.is_file():
+        if f.is_file() and not f.name.startswith("small.db"):
             assert ".staging" not in f.parts
             assert blob(f.read_bytes()) == f.name
     db.close()

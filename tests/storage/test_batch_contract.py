@@ -197,7 +197,8 @@ def _break(up: BlobUpload, blob_backend: str) -> None:
         raise OSError("injected failure")
 
     if blob_backend == "files":
-        up._rename_sync = boom  # type: ignore[attr-defined]
+        up._rename_sync = boom  # type: ignore[attr-defined]  (a file)
+        up._small_row = boom  # type: ignore[attr-defined]  (a row of small.db)
     else:
 
         async def fail() -> None:

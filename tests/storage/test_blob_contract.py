@@ -120,7 +120,7 @@ async def test_another_process_sees_published_blobs(open_blobs) -> None:
 
 async def test_sweep_staging_removes_only_old_uploads(blobs: BlobStore, blob_backend: str) -> None:
     old = await blobs.begin(1, blob_id())
-    await old.write(b"abandoned")
+    await old.write(b"abandoned" * 10_000)  # larger than a small blob: a staged file
     await old.finish()
     removed = await blobs.sweep_staging(int(time.time()) + 1)
     if blob_backend == "files":
@@ -181,3 +181,34 @@ async def test_s3_repr_and_url_hold_no_credentials(blobs) -> None:
     env = s3_env()
     assert env.secret_key not in repr(blobs) and env.access_key not in repr(blobs)
     assert env.secret_key not in repr(blobs.target)
+
+
+async def test_small_blobs_are_rows_not_files(tmp_path) -> None:
+    """The files backend keeps blobs up to SMALL_MAX in small.db: no file, same contract."""
+    from vault_server.storage.file_blobs import SMALL_MAX, FileBlobStore
+
+    store = FileBlobStore(tmp_path / "blobs")
+    try:
+        sizes = [0, 1, SMALL_MAX, SMALL_MAX + 1]
+        datas = [os.urandom(n) for n in sizes]
+        ups = []
+        for d in datas:
+            up = await store.begin(9, blob_id(d))
+            await up.write(d)
+            ups.append(up)
+        await store.finish_many(ups)
+        assert len(os.listdir(store.staging)) == 1  # only the large one is staged
+        await store.publish_many(ups)
+        for d in datas:
+            assert await store.size(9, blob_id(d)) == len(d)
+            assert (await read_all(store, 9, blob_id(d)))[0] == d
+        as_files = [store.path(9, blob_id(d)).is_file() for d in datas]
+        assert as_files == [False, False, False, True]
+        # a second store on the same directory (a restart) reads and deletes the rows
+        again = FileBlobStore(tmp_path / "blobs")
+        assert (await read_all(again, 9, blob_id(datas[1])))[0] == datas[1]
+        await again.delete(9, blob_id(datas[1]))
+        await again.close()
+        assert not await store.exists(9, blob_id(datas[1]))
+    finally:
+        await store.close()

@@ -1,4 +1,4 @@
-"""Blob bytes as files: ``DIR/blobs/<account>/<ab>/<blob id>``.
+"""Blob bytes as files, ``DIR/blobs/<account>/<ab>/<blob id>``, small blobs in ``small.db``.
 
 Theory of operation
 -------------------
@@ -8,6 +8,15 @@ whole blob, never a prefix, even after kill -9 or power loss. Leftover staging f
 crashed requests and are swept at start and by GC. Writes are buffered up to 1 MiB and every
 blocking call runs in a worker thread, the staging file's creation included (on the first
 flush: creating a file in a directory other uploads are fsyncing can block for a while).
+
+Small blobs (at most ``SMALL_MAX`` bytes: whole small files, file tails, manifests) never
+become files: their bytes stay in the upload's buffer until published, then go into one SQLite
+table (``DIR/blobs/small.db``, WAL, ``synchronous=FULL``) in one transaction per group. A file
+per small blob costs a create, a write, an fsync, a rename and a directory fsync, several
+hundred microseconds of kernel time each; a row costs a few microseconds and a group shares one
+commit. Durability and atomicity are SQLite's: a reader sees a committed row or none. Reads,
+sizes and deletes look in the table first, then for a file (a blob never changes tier once
+stored, but either tier may hold a blob id).
 
 Batches (``finish_many`` / ``publish_many``) do the same per upload in one worker thread: every
 staged file is written and fsynced, then every file is renamed in order and each directory
@@ -20,8 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
+import threading
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
+from typing import Any
 
 from vault_core.errors import NotFound
 
@@ -29,6 +41,78 @@ from .base import BlobUpload
 
 _FLUSH = 1024 * 1024
 _READ = 256 * 1024
+SMALL_MAX = 64 * 1024  # blobs up to this size are rows of small.db (a full chunk is larger)
+assert SMALL_MAX < _FLUSH  # a small upload never reached its staging file
+
+
+class _SmallDb:
+    """The small-blob table; one connection, used from worker threads under a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS small (account_id INTEGER NOT NULL,"
+                " blob_id TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (account_id, blob_id))"
+            )
+            self._db = db
+        return self._db
+
+    def insert(self, rows: Sequence[tuple[int, str, bytes]]) -> None:
+        with self._lock:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT OR REPLACE INTO small (account_id, blob_id, data) VALUES (?,?,?)", rows
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def get(self, account_id: int, blob_id: str) -> bytes | None:
+        with self._lock:
+            r = (
+                self._conn()
+                .execute(
+                    "SELECT data FROM small WHERE account_id=? AND blob_id=?", (account_id, blob_id)
+                )
+                .fetchone()
+            )
+        return None if r is None else bytes(r[0])
+
+    def size(self, account_id: int, blob_id: str) -> int | None:
+        with self._lock:
+            r = (
+                self._conn()
+                .execute(
+                    "SELECT length(data) FROM small WHERE account_id=? AND blob_id=?",
+                    (account_id, blob_id),
+                )
+                .fetchone()
+            )
+        return None if r is None else int(r[0])
+
+    def delete(self, account_id: int, blob_id: str) -> None:
+        with self._lock:
+            self._conn().execute(
+                "DELETE FROM small WHERE account_id=? AND blob_id=?", (account_id, blob_id)
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -40,9 +124,14 @@ def _fsync_dir(path: Path) -> None:
 
 
 class FileUpload:
-    def __init__(self, staging: Path, final: Path) -> None:
+    def __init__(
+        self, staging: Path, final: Path, small: _SmallDb, account_id: int, blob_id: str
+    ) -> None:
         self._final = final
         self._tmp = staging / os.urandom(16).hex()
+        self._small_db = small
+        self._key = (account_id, blob_id)
+        self._small = False  # decided at finish: the bytes go to small.db, not to a file
         # created on the first flush, in a worker thread: a file creation in a directory that
         # other uploads are fsyncing can block, and must not stall the event loop
         self._fd: int | None = None
@@ -77,6 +166,9 @@ class FileUpload:
             await asyncio.to_thread(self._flush_sync, chunk)
 
     def _finish_sync(self) -> None:
+        if not self._created and self.size <= SMALL_MAX:
+            self._small = True  # stays in the buffer until published
+            return
         chunk, self._buf = bytes(self._buf), bytearray()
         self._flush_sync(chunk)
         assert self._fd is not None
@@ -98,10 +190,15 @@ class FileUpload:
     async def finish(self) -> None:
         await asyncio.to_thread(self._finish_sync)
 
+    def _small_row(self) -> tuple[int, str, bytes]:
+        return self._key[0], self._key[1], bytes(self._buf)
+
     async def publish(self) -> None:
         await asyncio.to_thread(_publish_sync, [self])
 
     async def discard(self) -> None:
+        self._buf = bytearray()  # a small upload's bytes (a published row stays)
+
         def run() -> None:
             if self._fd is not None:
                 os.close(self._fd)
@@ -127,20 +224,40 @@ def _finish_sync(uploads: Sequence[FileUpload]) -> None:
         up._finish_sync()
 
 
+def _commit_small(rows: list[tuple[FileUpload, tuple[int, str, bytes]]]) -> None:
+    if not rows:
+        return
+    batch = rows[:]
+    rows.clear()
+    batch[0][0]._small_db.insert([row for _, row in batch])
+    for up, _ in batch:
+        up.published = True
+        up._buf = bytearray()
+
+
 def _publish_sync(uploads: Sequence[FileUpload]) -> None:
-    """Rename in order, then fsync each directory once; the renamed ones are published even
-    when a later rename fails (the exception propagates after their directories are synced)."""
+    """Publish in order: runs of small uploads as one transaction, files by rename, then fsync
+    each directory once. The uploads before a failing one are published even so (the
+    exception propagates after their rows are committed and their directories synced)."""
     dirs: dict[Path, None] = {}
     renamed: list[FileUpload] = []
+    rows: list[tuple[FileUpload, tuple[int, str, bytes]]] = []
     try:
         for up in uploads:
+            if up._small:
+                rows.append((up, up._small_row()))
+                continue
+            _commit_small(rows)  # keep the order: earlier small rows before this file
             dirs[up._rename_sync()] = None
             renamed.append(up)
     finally:
-        for d in dirs:
-            _fsync_dir(d)
-        for up in renamed:
-            up.published = True
+        try:
+            _commit_small(rows)
+        finally:
+            for d in dirs:
+                _fsync_dir(d)
+            for up in renamed:
+                up.published = True
 
 
 def _own(uploads: Sequence[BlobUpload]) -> list[FileUpload]:
@@ -159,6 +276,7 @@ class FileBlobStore:
         self.root = root
         self.staging = root / ".staging"
         self.staging.mkdir(parents=True, exist_ok=True)
+        self._small = _SmallDb(root / "small.db")
 
     def __repr__(self) -> str:
         return f"FileBlobStore({str(self.root)!r})"
@@ -168,7 +286,9 @@ class FileBlobStore:
         return self.root / str(int(account_id)) / blob_id[:2] / blob_id
 
     async def begin(self, account_id: int, blob_id: str) -> FileUpload:
-        return FileUpload(self.staging, self.path(account_id, blob_id))
+        return FileUpload(
+            self.staging, self.path(account_id, blob_id), self._small, account_id, blob_id
+        )
 
     async def finish_many(self, uploads: Sequence[BlobUpload]) -> None:
         own = _own(uploads)
@@ -181,10 +301,13 @@ class FileBlobStore:
             await asyncio.to_thread(_publish_sync, own)
 
     async def exists(self, account_id: int, blob_id: str) -> bool:
-        return await asyncio.to_thread(self.path(account_id, blob_id).is_file)
+        return await self.size(account_id, blob_id) is not None
 
     async def size(self, account_id: int, blob_id: str) -> int | None:
         def run() -> int | None:
+            small = self._small.size(account_id, blob_id)
+            if small is not None:
+                return small
             try:
                 return self.path(account_id, blob_id).stat().st_size
             except FileNotFoundError:
@@ -194,10 +317,20 @@ class FileBlobStore:
 
     async def read(self, account_id: int, blob_id: str) -> AsyncGenerator[bytes, None]:
         path = self.path(account_id, blob_id)
+
+        def open_() -> tuple[bytes | None, Any]:
+            small = self._small.get(account_id, blob_id)
+            if small is not None:
+                return small, None
+            return None, open(path, "rb")
+
         try:
-            f = await asyncio.to_thread(open, path, "rb")
+            small, f = await asyncio.to_thread(open_)
         except FileNotFoundError:
             raise NotFound() from None
+        if small is not None:
+            yield small
+            return
         try:
             while True:
                 chunk = await asyncio.to_thread(f.read, _READ)
@@ -209,6 +342,7 @@ class FileBlobStore:
 
     async def delete(self, account_id: int, blob_id: str) -> None:
         def run() -> None:
+            self._small.delete(account_id, blob_id)
             try:
                 os.unlink(self.path(account_id, blob_id))
             except FileNotFoundError:
@@ -231,4 +365,4 @@ class FileBlobStore:
         return await asyncio.to_thread(run)
 
     async def close(self) -> None:
-        return None
+        await asyncio.to_thread(self._small.close)
