@@ -75,10 +75,10 @@ class State:
         self, checkpoint: dict[str, Any], records: Iterable[tuple[int, FileRecord]]
     ) -> None:
         with self.transaction():
-            for seq, rec in records:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO records(seq, path, file_id, version, deleted, rec) "
-                    "VALUES(?,?,?,?,?,?)",
+            self.db.executemany(
+                "INSERT OR REPLACE INTO records(seq, path, file_id, version, deleted, rec) "
+                "VALUES(?,?,?,?,?,?)",
+                (
                     (
                         seq,
                         rec.path,
@@ -86,8 +86,10 @@ class State:
                         rec.version,
                         int(rec.deleted),
                         json.dumps(rec.to_json()),
-                    ),
-                )
+                    )
+                    for seq, rec in records
+                ),
+            )
             self.set_meta("checkpoint", checkpoint)
             self.unsettle()
 
@@ -174,13 +176,21 @@ class State:
         }
 
     def set_base(self, path: str, content: str | None, file_id: str = "", version: int = 0) -> None:
-        self.unsettle()
         if content is None:
-            self.db.execute("DELETE FROM base WHERE path=?", (path,))
+            self.update_base([], [path])
         else:
-            self.db.execute(
+            self.update_base([(path, content, file_id, version)], [])
+
+    def update_base(
+        self, rows: Iterable[tuple[str, str, str, int]], removed: Iterable[str]
+    ) -> None:
+        """Set base rows (path, content, file_id, version) and drop paths, in one transaction."""
+        with self.transaction():
+            self.unsettle()
+            self.db.executemany("DELETE FROM base WHERE path=?", ((p,) for p in removed))
+            self.db.executemany(
                 "INSERT OR REPLACE INTO base(path, content, file_id, version) VALUES(?,?,?,?)",
-                (path, content, file_id, version),
+                rows,
             )
 
     def scan_cache(self) -> dict[str, tuple[int, int, int, str]]:
@@ -217,6 +227,9 @@ class State:
         self.db.execute("DELETE FROM scan WHERE path=?", (path,))
 
     # -- known blobs ----------------------------------------------------------------------
+
+    def has_blobs(self) -> bool:
+        return self.db.execute("SELECT 1 FROM blobs LIMIT 1").fetchone() is not None
 
     def known_blobs(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)

@@ -47,7 +47,7 @@ from vault_core.errors import (
     UsageError,
     VaultError,
 )
-from vault_core.log import FileRecord, LogVerifier, check_head, make_entry
+from vault_core.log import FileRecord, LogVerifier, check_head, entry_hash, make_entry
 from vault_core.manifest import Manifest, open_manifest, seal_manifest
 from vault_core.planner import (
     Action,
@@ -71,7 +71,7 @@ from .state import State
 
 BATCH_BYTES = 8 * 1024 * 1024  # one /v1/blobs/batch body (server limit: 32 MiB)
 BATCH_COUNT = 1000  # records per batch body (server limit: 1000)
-UPLOADS_IN_FLIGHT = 2  # batch bodies being sent while the pipeline goes on
+UPLOADS_IN_FLIGHT = 4  # batch bodies being sent while the pipeline goes on
 APPEND_BATCH = 1000  # log entries per compare-and-swap (server limit: 1000)
 APPEND_BYTES = 4 * 1024 * 1024  # body of one append (server limit: 8 MiB)
 FETCH_WINDOW = 8
@@ -361,12 +361,16 @@ class Uploader:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(UPLOADS_IN_FLIGHT)
         self._error: BaseException | None = None
+        # blobs are only recorded as known by this uploader's batches, after need() said yes
+        self._none_known = not state.has_blobs()
 
     def need(self, blob_id: str) -> bool:
         """True (once) for a blob this sync must seal: not queued yet, not known on the server."""
         if blob_id in self.queued:
             return False
         self.queued.add(blob_id)
+        if self._none_known:  # a first sync: no query per blob
+            return True
         return not self.state.known_blobs([blob_id])
 
     async def add_chunk(self, ref: chunkmod.ChunkRef, plaintext: bytes | memoryview) -> None:
@@ -423,6 +427,41 @@ class Uploader:
         """Cancel batches still in flight (the sync failed before flushing)."""
         for task in list(self._tasks):
             task.cancel()
+
+
+class EntryChain:
+    """Signed log entries for records, chained from a given head (seq, hash)."""
+
+    def __init__(self, engine: SyncEngine, seq: int, head: bytes) -> None:
+        self.engine = engine
+        self.start = (seq, head)
+        self.seq, self.prev = seq, head
+        self.records: list[Any] = []
+        self.encoded: list[bytes] = []
+        self.hashes: list[bytes] = []
+
+    def follows(self, v: LogVerifier) -> bool:
+        return self.start == (v.seq, v.head)
+
+    def add(self, rec: Any) -> None:
+        e = self.engine
+        self.seq += 1
+        entry = make_entry(
+            handle=e.handle,
+            record_key=e.vk.record_key,
+            device_id=e.device_id,
+            device_sk=e.device_sk,
+            seq=self.seq,
+            prev=self.prev,
+            time=now_ms(),
+            record=rec,
+            nonce=os.urandom(24),
+        )
+        encoded = entry.encode()
+        self.prev = entry_hash(encoded)
+        self.records.append(rec)
+        self.encoded.append(encoded)
+        self.hashes.append(self.prev)
 
 
 class LazyHeads(Mapping[str, FileRecord]):
@@ -532,35 +571,35 @@ class SyncEngine:
                 head = new_head
         return v
 
-    async def append(self, v: LogVerifier, records: list[Any], refs: list[list[str]]) -> None:
+    def chain(self, v: LogVerifier) -> EntryChain:
+        return EntryChain(self, v.seq, v.head)
+
+    async def append(
+        self,
+        v: LogVerifier,
+        records: list[Any],
+        refs: list[list[str]],
+        chain: EntryChain | None = None,
+    ) -> None:
         """Sign and append records after the verified head, in one CAS per batch.
+
+        ``chain`` holds the entries of ``records`` already signed (the sync signs each one as
+        soon as its record exists, while the uploads are on the wire); it is used only if it
+        starts at the verifier's head and holds exactly these records.
 
         Entries this device has just made and the server accepted at the expected head need no
         re-verification of their own signatures: the verifier's head simply moves to their
         hash (device records still go through the full check, as they change the key set).
         """
+        if chain is None or not chain.follows(v) or chain.records != records:
+            chain = self.chain(v)
+            for rec in records:
+                chain.add(rec)
         for start, stop in _append_batches(refs):
             part = records[start:stop]
             part_refs = refs[start:stop]
-            seq, prev = v.seq, v.head
-            encoded = []
-            hashes = []
-            for rec in part:
-                seq += 1
-                entry = make_entry(
-                    handle=self.handle,
-                    record_key=self.vk.record_key,
-                    device_id=self.device_id,
-                    device_sk=self.device_sk,
-                    seq=seq,
-                    prev=prev,
-                    time=now_ms(),
-                    record=rec,
-                    nonce=os.urandom(24),
-                )
-                prev = entry.hash()
-                hashes.append(prev)
-                encoded.append(entry.encode())
+            encoded = chain.encoded[start:stop]
+            hashes = chain.hashes[start:stop]
             await self.api.post(
                 "/v1/log",
                 {
@@ -880,6 +919,13 @@ class SyncEngine:
         remote_done: list[Action] = []
         moved: list[ConflictCopy] = []
         skipped = len(report.skipped)
+        # each record is signed as soon as it exists, while batches of blobs are on the wire
+        chain = self.chain(v)
+
+        def sign_new_records() -> None:
+            while len(chain.records) < len(records):
+                chain.add(records[len(chain.records)])
+
         transfers = [
             a
             for a in actions
@@ -949,6 +995,8 @@ class SyncEngine:
                 self.warn(f"skipped {a.path}: {exc.strerror or exc}")
                 report.skipped.append(a.path)
                 continue
+            finally:
+                sign_new_records()
         for a in moved:
             try:
                 rec, r = await self.build_upload(
@@ -963,11 +1011,12 @@ class SyncEngine:
                 continue
             records.append(rec)
             refs.append(r)
+            sign_new_records()
         self.flush_scans()
         await up.flush()
         report.bytes_uploaded += up.bytes_sent
         if records:
-            await self.append(v, records, refs)  # Conflict propagates: re-plan
+            await self.append(v, records, refs, chain)  # Conflict propagates: re-plan
         done.extend(remote_done)
         # 3. local side, only after the server confirmed
         for a in actions:
@@ -1007,12 +1056,10 @@ class SyncEngine:
                 self.warn(f"skipped {a.path}: {exc.strerror or exc}")
                 report.skipped.append(a.path)
         new_base = apply_base(base, [r for r in map(self._resolved, done) if r is not None])
-        with self.state.transaction():
-            for p in base.keys() - new_base.keys():
-                self.state.set_base(p, None)
-            for p, c in new_base.items():
-                if base.get(p) != c:
-                    self.state.set_base(p, c)
+        self.state.update_base(
+            [(p, c, "", 0) for p, c in new_base.items() if base.get(p) != c],
+            base.keys() - new_base.keys(),
+        )
         if len(report.skipped) == skipped:
             self._mark_settled(v, heads, records, new_base)
 

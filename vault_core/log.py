@@ -274,7 +274,7 @@ class LogEntry:
         return canonical_json(obj)
 
     def hash(self) -> bytes:
-        return _crypto.sha256(b"vault.v1/log-hash\x00" + self.encode())
+        return entry_hash(self.encode())
 
     @classmethod
     def decode(cls, data: bytes) -> LogEntry:
@@ -302,6 +302,11 @@ class LogEntry:
         if entry.encode() != bytes(data):
             raise IntegrityError()
         return entry
+
+
+def entry_hash(encoded: bytes) -> bytes:
+    """The chain hash of an encoded entry (what the next entry's ``prev`` holds)."""
+    return _crypto.sha256(b"vault.v1/log-hash\x00" + encoded)
 
 
 def _sign_message(entry: LogEntry) -> bytes:

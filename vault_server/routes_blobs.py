@@ -53,7 +53,7 @@ _CHUNK = 64 * 1024
 _WHOLE = 1024 * 1024  # records up to this size are read in one call
 _BUSY_WAIT = 0.05
 _BUSY_TRIES = 200
-_GROUP_RECORDS = 64  # records of a batch settled together (one transaction each way)
+_GROUP_RECORDS = 256  # records of a batch settled together (one transaction each way)
 _GROUP_BYTES = 4 * 1024 * 1024
 _GROUPS_IN_FLIGHT = 4  # groups of one batch settling at once
 
@@ -340,15 +340,14 @@ async def batch_upload(request: web.Request) -> web.StreamResponse:
             head = await _read_exact(reader, 1, at_start=True)
             if head is None:
                 break
-            raw_id = await _read_exact(reader, head[0])
-            assert raw_id is not None
+            # id and length in one read (an id of another length is refused just below)
+            rest = await _read_exact(reader, head[0] + 4)
+            assert rest is not None
             try:
-                blob_id = validate.blob_id(raw_id.decode("ascii"), "record id")
+                blob_id = validate.blob_id(rest[:-4].decode("ascii"), "record id")
             except UnicodeDecodeError:
                 raise BadRequest("record id: invalid blob id") from None
-            size_raw = await _read_exact(reader, 4)
-            assert size_raw is not None
-            (size,) = struct.unpack(">I", size_raw)
+            (size,) = struct.unpack(">I", rest[-4:])
             if size > lim.blob_size:
                 raise TooLarge()
             consumed += 1 + head[0] + 4 + size

@@ -28,6 +28,7 @@ pending).
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 import threading
@@ -41,6 +42,7 @@ from .base import BlobUpload
 
 _FLUSH = 1024 * 1024
 _READ = 256 * 1024
+_IOV_MAX = 512  # buffers per writev (Linux allows 1024)
 SMALL_MAX = 64 * 1024  # blobs up to this size are rows of small.db (a full chunk is larger)
 assert SMALL_MAX < _FLUSH  # a small upload never reached its staging file
 
@@ -115,6 +117,12 @@ class _SmallDb:
                 self._db = None
 
 
+def _writev(fd: int, views: list[memoryview]) -> int:
+    if hasattr(os, "writev"):
+        return os.writev(fd, views)
+    return os.write(fd, views[0])  # no writev (Windows): one buffer at a time
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -124,27 +132,35 @@ def _fsync_dir(path: Path) -> None:
 
 
 class FileUpload:
-    def __init__(
-        self, staging: Path, final: Path, small: _SmallDb, account_id: int, blob_id: str
-    ) -> None:
-        self._final = final
-        self._tmp = staging / os.urandom(16).hex()
-        self._small_db = small
+    def __init__(self, store: FileBlobStore, account_id: int, blob_id: str) -> None:
+        self._store = store
+        self._small_db = store._small
         self._key = (account_id, blob_id)
         self._small = False  # decided at finish: the bytes go to small.db, not to a file
         # created on the first flush, in a worker thread: a file creation in a directory that
         # other uploads are fsyncing can block, and must not stall the event loop
         self._fd: int | None = None
         self._created = False
-        self._buf = bytearray()
+        # bytes written and not flushed yet, kept as given (no copy; written with writev)
+        self._parts: list[bytes] = []
+        self._pending = 0
         self._renamed = False
         self.published = False
         self.size = 0
 
     def __repr__(self) -> str:
-        return f"FileUpload({self._final.name!r}, size={self.size})"
+        return f"FileUpload({self._key[1]!r}, size={self.size})"
 
-    def _flush_sync(self, data: bytes) -> None:
+    # paths only when the upload becomes a file (most small uploads never do)
+    @functools.cached_property
+    def _final(self) -> Path:
+        return self._store.path(*self._key)
+
+    @functools.cached_property
+    def _tmp(self) -> Path:
+        return self._store.staging / os.urandom(16).hex()
+
+    def _flush_sync(self, parts: list[bytes]) -> None:
         if not self._created:
             self._fd = os.open(
                 self._tmp,
@@ -153,24 +169,32 @@ class FileUpload:
             )
             self._created = True
         assert self._fd is not None
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
+        views = [memoryview(p) for p in parts if p]
+        while views:
+            n = _writev(self._fd, views[:_IOV_MAX])
+            while views and n >= len(views[0]):
+                n -= len(views[0])
+                views.pop(0)
+            if n:
+                views[0] = views[0][n:]
+
+    def _take(self) -> list[bytes]:
+        parts, self._parts, self._pending = self._parts, [], 0
+        return parts
 
     async def write(self, data: bytes) -> None:
-        self._buf += data
+        data = bytes(data)  # the same object when it is bytes already: no copy
+        self._parts.append(data)
+        self._pending += len(data)
         self.size += len(data)
-        if len(self._buf) >= _FLUSH:
-            chunk, self._buf = bytes(self._buf), bytearray()
-            await asyncio.to_thread(self._flush_sync, chunk)
+        if self._pending >= _FLUSH:
+            await asyncio.to_thread(self._flush_sync, self._take())
 
     def _finish_sync(self) -> None:
         if not self._created and self.size <= SMALL_MAX:
-            self._small = True  # stays in the buffer until published
+            self._small = True  # stays in memory until published
             return
-        chunk, self._buf = bytes(self._buf), bytearray()
-        self._flush_sync(chunk)
+        self._flush_sync(self._take())
         assert self._fd is not None
         os.fsync(self._fd)
         os.close(self._fd)
@@ -191,13 +215,14 @@ class FileUpload:
         await asyncio.to_thread(self._finish_sync)
 
     def _small_row(self) -> tuple[int, str, bytes]:
-        return self._key[0], self._key[1], bytes(self._buf)
+        parts = self._parts
+        return self._key[0], self._key[1], parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def publish(self) -> None:
         await asyncio.to_thread(_publish_sync, [self])
 
     async def discard(self) -> None:
-        self._buf = bytearray()  # a small upload's bytes (a published row stays)
+        self._take()  # a small upload's bytes (a published row stays)
 
         def run() -> None:
             if self._fd is not None:
@@ -232,7 +257,7 @@ def _commit_small(rows: list[tuple[FileUpload, tuple[int, str, bytes]]]) -> None
     batch[0][0]._small_db.insert([row for _, row in batch])
     for up, _ in batch:
         up.published = True
-        up._buf = bytearray()
+        up._take()
 
 
 def _publish_sync(uploads: Sequence[FileUpload]) -> None:
@@ -286,9 +311,7 @@ class FileBlobStore:
         return self.root / str(int(account_id)) / blob_id[:2] / blob_id
 
     async def begin(self, account_id: int, blob_id: str) -> FileUpload:
-        return FileUpload(
-            self.staging, self.path(account_id, blob_id), self._small, account_id, blob_id
-        )
+        return FileUpload(self, account_id, blob_id)
 
     async def finish_many(self, uploads: Sequence[BlobUpload]) -> None:
         own = _own(uploads)
