@@ -181,7 +181,7 @@ class Profile:
 
     def create_secrets(self, passphrase: str, secrets: Secrets) -> None:
         salt = os.urandom(16)
-        params = KdfParams(salt=salt)
+        params = seal_local.new_local_params(salt)
         self.config["local_kdf"] = params.to_json()
         self._local_key = seal_local.local_key(passphrase, params)
         self._secrets = secrets

@@ -78,6 +78,7 @@ FETCH_WINDOW = 8
 MAX_ROUNDS = 8
 READ_BLOCK = 8 * 1024 * 1024  # bytes read at once by the chunking pipeline
 INLINE_CHUNK = 64 * 1024  # smaller chunks are hashed/sealed on the calling thread
+LARGE_FILE = 4 * 1024 * 1024  # files from this size are uploaded alongside the others
 _RECORD_HEAD = struct.Struct(">B64sI")
 # Content "hash" of a new file the scan did not hash: it is hashed once, while uploaded.
 PENDING = "pending:"  # batch upload record: idlen | id | blob length
@@ -100,6 +101,23 @@ def _append_batches(refs: list[list[str]]) -> Iterator[tuple[int, int]]:
         size += cost
     if start < len(refs):
         yield start, len(refs)
+
+
+async def _together(*coros: Any) -> None:
+    """Run coroutines concurrently; the first failure cancels the others and is raised as is."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for t in tasks:
+            exc = t.exception() if t.done() and not t.cancelled() else None
+            if exc is not None:
+                raise exc
+        await asyncio.gather(*tasks)
+    finally:
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _unknown_to(known: set[str]) -> Callable[[str], bool]:
@@ -943,60 +961,74 @@ class SyncEngine:
                 self.state.drop_scan(a.path)
                 moved.append(a)
                 report.conflicts.append(a.copy_path)
-        # 2. remote side: uploads, tombstones, re-publications
-        for a in actions:
-            try:
-                if isinstance(a, Upload):
-                    old = heads.get(a.path)
-                    rec, r = await self.build_upload(
-                        up,
-                        a.path,
-                        a.path,
-                        a.content,
-                        a.file_id,
-                        a.parent_version,
-                        stats.get(a.path),
-                        old if old and a.file_id == old.file_id else None,
-                    )
-                    records.append(rec)
-                    refs.append(r)
-                    remote_done.append(a)
-                    report.uploaded.append(a.path)
-                    self._advance(a.path)
-                elif isinstance(a, DeleteRemote):
-                    records.append(
-                        FileRecord(
-                            file_id=a.file_id,
-                            version=a.parent_version + 1,
-                            path=a.path,
-                            deleted=True,
+
+        # 2. remote side: uploads, tombstones, re-publications. Large files go through the
+        # chunk pipeline in one task while another handles everything else: whenever the
+        # large file waits for its worker threads or the network, small files get the CPU.
+        def large(a: Action) -> bool:
+            st = stats.get(a.path) if isinstance(a, Upload) else None
+            return st is not None and st.size >= LARGE_FILE
+
+        async def remote_side(todo: list[Action], pause_every: int) -> None:
+            for i, a in enumerate(todo):
+                if pause_every and i % pause_every == pause_every - 1:
+                    await asyncio.sleep(0)  # let the other task resume its chunks
+                try:
+                    if isinstance(a, Upload):
+                        old = heads.get(a.path)
+                        rec, r = await self.build_upload(
+                            up,
+                            a.path,
+                            a.path,
+                            a.content,
+                            a.file_id,
+                            a.parent_version,
+                            stats.get(a.path),
+                            old if old and a.file_id == old.file_id else None,
                         )
-                    )
-                    refs.append([])
-                    remote_done.append(a)
-                    report.deleted_remote.append(a.path)
-                elif isinstance(a, RemoteConflictCopy):
-                    rec, r = await self.republish(up, heads[a.path], a.copy_path, None, 0)
-                    records.append(rec)
-                    refs.append(r)
-                    records.append(
-                        FileRecord(
-                            file_id=a.remote.file_id,
-                            version=a.remote.version + 1,
-                            path=a.path,
-                            deleted=True,
+                        records.append(rec)
+                        refs.append(r)
+                        remote_done.append(a)
+                        report.uploaded.append(a.path)
+                        self._advance(a.path)
+                    elif isinstance(a, DeleteRemote):
+                        records.append(
+                            FileRecord(
+                                file_id=a.file_id,
+                                version=a.parent_version + 1,
+                                path=a.path,
+                                deleted=True,
+                            )
                         )
-                    )
-                    refs.append([])
-            except ContentChanged:
-                report.skipped.append(a.path)
-                continue
-            except OSError as exc:
-                self.warn(f"skipped {a.path}: {exc.strerror or exc}")
-                report.skipped.append(a.path)
-                continue
-            finally:
-                sign_new_records()
+                        refs.append([])
+                        remote_done.append(a)
+                        report.deleted_remote.append(a.path)
+                    elif isinstance(a, RemoteConflictCopy):
+                        rec, r = await self.republish(up, heads[a.path], a.copy_path, None, 0)
+                        records.append(rec)
+                        refs.append(r)
+                        records.append(
+                            FileRecord(
+                                file_id=a.remote.file_id,
+                                version=a.remote.version + 1,
+                                path=a.path,
+                                deleted=True,
+                            )
+                        )
+                        refs.append([])
+                except ContentChanged:
+                    report.skipped.append(a.path)
+                    continue
+                except OSError as exc:
+                    self.warn(f"skipped {a.path}: {exc.strerror or exc}")
+                    report.skipped.append(a.path)
+                    continue
+                finally:
+                    sign_new_records()
+
+        big = [a for a in actions if large(a)]
+        rest = [a for a in actions if not large(a)]
+        await _together(remote_side(big, 0), remote_side(rest, 8))
         for a in moved:
             try:
                 rec, r = await self.build_upload(

@@ -42,8 +42,13 @@ class KdfParams:
     t: int = 3
     p: int = 1
 
-    def check_floor(self) -> None:
-        """Client-enforced floor: a server offering weaker parameters is refused."""
+    def check_floor(self, max_lanes: int = 1) -> None:
+        """Client-enforced floor: a server offering weaker parameters is refused.
+
+        Lanes (``p``) split the same memory and passes across threads: they change the wall
+        time, not the work per guess. Account parameters must have one lane (libsodium, and so
+        the browser, computes one); a device's own profile key may use up to ``max_lanes``.
+        """
         if len(self.salt) != _crypto.ARGON2_SALT_SIZE:
             raise WeakParameters("key-derivation salt has the wrong size")
         if self.salt == bytes(len(self.salt)):
@@ -53,7 +58,7 @@ class KdfParams:
         if (
             self.m_kib > _crypto.ARGON2_MAX_MEMORY_KIB
             or self.t > _crypto.ARGON2_MAX_PASSES
-            or self.p != 1  # libsodium (and so the browser) computes one lane only
+            or not 1 <= self.p <= max_lanes
         ):
             raise WeakParameters("key-derivation parameters out of range")
 

@@ -160,3 +160,56 @@ def test_two_gib_file_bounded_memory(server, account, second_device):
     b_file = next(p for p in (a.folder.parent).rglob("grand.bin") if "folder-B" in str(p))
     assert b_file.stat().st_size == size
     assert re.search(r"\d+ downloaded", err)
+
+
+def test_large_and_small_files_upload_together(account, second_device):
+    """Large files stream through the chunk pipeline while the small ones go alongside; a
+    deletion in the same sync and every file's bytes come out right on another device."""
+    a, _ = account()
+    a.write("gone.txt", "deleted in the same sync")
+    a.sync()
+    (a.folder / "gone.txt").unlink()
+    for i in range(2):
+        a.write(f"big/{i}.bin", os.urandom(5 * 1024 * 1024 + i))
+    for i in range(150):
+        a.write(f"small/{i:03d}.txt", f"small file {i}\n" * (i + 1))
+    res = a.sync()
+    assert "152 uploaded" in res.stderr and "1 deleted" in res.stderr, res.stderr
+    b = second_device()
+    b.sync()
+    assert b.tree() == a.tree()
+    assert "gone.txt" not in b.tree()
+    # nothing left to do on either side
+    assert "0 uploaded, 0 downloaded, 0 deleted" in a.sync().stderr
+
+
+async def test_together_raises_the_first_failure_as_is_and_cancels_the_rest():
+    import asyncio
+
+    from vault_client.sync import _together
+    from vault_core.errors import Conflict
+
+    cancelled = asyncio.Event()
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def fails() -> None:
+        await asyncio.sleep(0)
+        raise Conflict("moved")
+
+    with pytest.raises(Conflict):  # not wrapped in an ExceptionGroup: the sync re-plans on it
+        await _together(slow(), fails())
+    assert cancelled.is_set()
+    done: list[int] = []
+
+    async def ok(n: int) -> None:
+        await asyncio.sleep(0)
+        done.append(n)
+
+    await _together(ok(1), ok(2))
+    assert sorted(done) == [1, 2]

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from vault_core import _crypto, chunks, deposits, grants, keys, log, manifest
+from vault_core import _crypto, chunks, deposits, grants, keys, local, log, manifest
 from vault_core.encoding import b64u, canonical_json, parse_canonical_json, unb64u
 from vault_core.errors import FormatError, IntegrityError, RollbackError, WeakParameters
 
@@ -942,6 +942,15 @@ def test_kdf_floor(m_kib: int, t: int, p: int, salt: bytes) -> None:
             params.check_floor()
         with pytest.raises(WeakParameters):
             keys.derive_passphrase_keys("pw", params)  # refused before any Argon2 work
+    # a profile's own key may use up to four lanes, never less memory or fewer passes
+    local_ok = ok or (
+        64 * 1024 <= m_kib <= 4 * 1024 * 1024 and 3 <= t <= 64 and 1 <= p <= 4 and salt != bytes(16)
+    )
+    if local_ok:
+        params.check_floor(max_lanes=local.LOCAL_MAX_LANES)
+    else:
+        with pytest.raises(WeakParameters):
+            local.local_key("pw", params)
 
 
 def test_kdf_floor_examples() -> None:

@@ -87,7 +87,7 @@ def kdf_floor_off(mp: pytest.MonkeyPatch) -> None:
     """Property 11: the client takes whatever Argon2id parameters the server offers."""
     from vault_core.keys import KdfParams
 
-    mp.setattr(KdfParams, "check_floor", lambda self: None)
+    mp.setattr(KdfParams, "check_floor", lambda self, max_lanes=1: None)
 
 
 def pinning_off(mp: pytest.MonkeyPatch) -> None:
