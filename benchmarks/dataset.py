@@ -150,15 +150,19 @@ class Dataset:
             os.utime(self.tree / rel, (BASE_MTIME, BASE_MTIME + 100 + i))
         os.utime(self.one, (BASE_MTIME, BASE_MTIME))
 
-    def apply_change(self) -> None:
-        """Overwrite 1 MiB at the change offset of one big file; touch some small files."""
+    def apply_change(self, k: int = 0) -> None:
+        """Overwrite 1 MiB at the change offset of one big file; touch some small files.
+
+        Change ``k`` writes bytes no earlier change wrote: repeated changes are each new data.
+        """
         sp = self.spec
         with open(self.change_path, "r+b") as fh:
             fh.seek(sp.change_offset_mib * MIB)
-            fh.write(block("change", 0))
-        os.utime(self.change_path, (TOUCHED_MTIME, TOUCHED_MTIME))
+            fh.write(block("change", k))
+        when = TOUCHED_MTIME + k
+        os.utime(self.change_path, (when, when))
         for rel in sp.touched_paths():
-            os.utime(self.tree / rel, (TOUCHED_MTIME, TOUCHED_MTIME))
+            os.utime(self.tree / rel, (when, when))
 
     def file_count(self) -> int:
         return self.spec.big_files + self.spec.small_files

@@ -9,7 +9,8 @@ a local crypt remote, in the same run:
 1. initial sync of the tree (4 large files + many small ones);
 2. no-change re-sync (median of ``--repeat`` runs);
 3. re-sync after overwriting 1 MiB in the middle of one large file and touching 10 small
-   files: time, and bytes the server / repository / remote grew by;
+   files: time, and bytes the server / repository / remote grew by (median of ``--repeat``
+   runs, each overwriting with new bytes, so that one noisy run does not decide a ratio);
 4. one 1 GiB file: throughput, peak resident memory of the client (and of the server);
 5. vault only: login of a new device, profile unlock (Argon2id), process start-up, and the
    encryption pipeline against raw libsodium on the same data (``benchmarks.pipeline``).
@@ -73,6 +74,23 @@ def median_run(fn: Any, repeat: int) -> dict[str, Any]:
 # -- vault ---------------------------------------------------------------------------------
 
 
+def median_change(
+    ds: Dataset, measured: Any, run_once: Any, repeat: int, label: str = "1 MiB change"
+) -> dict[str, Any]:
+    """The median of ``repeat`` runs after a 1 MiB change, each change new bytes."""
+    results = []
+    try:
+        for k in range(repeat):
+            ds.apply_change(k)
+            results.append(measured(f"{label} #{k + 1}", lambda: fig(run_once())))
+    finally:
+        ds.reset()
+    results.sort(key=lambda r: r["seconds"])
+    med = results[len(results) // 2]
+    med["runs"] = [r["seconds"] for r in results]
+    return med
+
+
 def bench_vault(ds: Dataset, runs: Path, repeat: int, out: dict[str, Any]) -> None:
     srv = VaultServer(runs / "vault-server")
     srv.start()
@@ -96,11 +114,7 @@ def bench_vault(ds: Dataset, runs: Path, repeat: int, out: dict[str, Any]) -> No
 
         out["initial"] = measured("initial", lambda: fig(client.sync()))
         out["nochange"] = measured("no-change", lambda: median_run(client.sync, repeat))
-        ds.apply_change()
-        try:
-            out["change"] = measured("1 MiB change", lambda: fig(client.sync()))
-        finally:
-            ds.reset()
+        out["change"] = median_change(ds, measured, client.sync, repeat)
         one = VaultClient(runs / "vault-home-one", ds.one_dir)
         one.init(srv.url, "bench-one")
         res = measured("one file", lambda: fig(one.sync()))
@@ -142,11 +156,7 @@ def bench_restic(ds: Dataset, runs: Path, repeat: int, out: dict[str, Any]) -> N
 
     out["initial"] = measured("initial", lambda: fig(rs.backup(ds.tree)))
     out["nochange"] = measured("no-change", lambda: median_run(lambda: rs.backup(ds.tree), repeat))
-    ds.apply_change()
-    try:
-        out["change"] = measured("1 MiB change", lambda: fig(rs.backup(ds.tree)))
-    finally:
-        ds.reset()
+    out["change"] = median_change(ds, measured, lambda: rs.backup(ds.tree), repeat)
     one = Restic(runs / "restic-repo-one", runs / "restic-cache")
     one.init()
     res = measured("one file", lambda: fig(one.backup(ds.one_dir)), one)
@@ -171,11 +181,7 @@ def bench_rclone(ds: Dataset, runs: Path, repeat: int, out: dict[str, Any]) -> N
 
     out["initial"] = measured("initial", lambda: fig(rc.sync(ds.tree)))
     out["nochange"] = measured("no-change", lambda: median_run(lambda: rc.sync(ds.tree), repeat))
-    ds.apply_change()
-    try:
-        out["change"] = measured("1 MiB change", lambda: fig(rc.sync(ds.tree)))
-    finally:
-        ds.reset()
+    out["change"] = median_change(ds, measured, lambda: rc.sync(ds.tree), repeat)
     one = Rclone(runs / "rclone-remote-one", runs / "rclone-one.conf")
     one.setup()
     res = measured("one file", lambda: fig(one.sync(ds.one_dir)), one)
@@ -398,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tools", default="vault,restic,rclone")
     ap.add_argument("--workdir", type=Path, default=HERE / "data")
     ap.add_argument("--out", type=Path, default=HERE / "out")
-    ap.add_argument("--repeat", type=int, default=3, help="no-change runs (median)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per change figure (median)")
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()
