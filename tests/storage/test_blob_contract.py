@@ -212,3 +212,40 @@ async def test_small_blobs_are_rows_not_files(tmp_path) -> None:
         assert not await store.exists(9, blob_id(datas[1]))
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct-io", "page-cache"])
+async def test_large_blobs_of_any_size_and_write_pattern(tmp_path, monkeypatch, direct) -> None:
+    """Files are written in whole 4 KiB blocks with O_DIRECT (the remainder carried to the next
+    flush, the last one through the page cache), or all through the page cache: the bytes are
+    the same whatever the sizes of the writes."""
+    from vault_server.storage import file_blobs
+    from vault_server.storage.file_blobs import SMALL_MAX, FileBlobStore
+
+    monkeypatch.setenv("VAULT_DIRECT_IO", "1" if direct else "0")
+    store = FileBlobStore(tmp_path / "blobs")
+    try:
+        cases = [
+            (SMALL_MAX + 1, 65536),
+            (4096 * 300, 4096),
+            (1024 * 1024 + 4095, 7000),
+            (3 * 1024 * 1024 + 1, 1024 * 1024),
+            (2 * 1024 * 1024, 999_999),
+        ]
+        ups = []
+        datas = []
+        for size, step in cases:
+            data = os.urandom(size)
+            up = await store.begin(3, blob_id(data))
+            for i in range(0, size, step):
+                await up.write(data[i : i + step])
+            ups.append(up)
+            datas.append(data)
+        await store.finish_many(ups)
+        assert all(up._direct == (direct and bool(file_blobs._O_DIRECT)) for up in ups)
+        await store.publish_many(ups)
+        for d in datas:
+            assert store.path(3, blob_id(d)).read_bytes() == d
+            assert (await read_all(store, 3, blob_id(d)))[0] == d
+    finally:
+        await store.close()

@@ -28,13 +28,19 @@ pending).
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
+import mmap
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any
+
+if sys.platform != "win32":
+    import fcntl
 
 from vault_core.errors import NotFound
 
@@ -43,6 +49,13 @@ from .base import BlobUpload
 _FLUSH = 1024 * 1024
 _READ = 256 * 1024
 _IOV_MAX = 512  # buffers per writev (Linux allows 1024)
+# Large blobs are written with O_DIRECT where the file system allows it (Linux): straight from
+# an aligned buffer to the device, in whole 4 KiB blocks, without copying every byte into the
+# page cache first (measured here: the page-cache copy was most of the server's CPU time on a
+# 1 GiB upload). The durability rule is unchanged: fsync before the rename.
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+_ALIGN = 4096
+_DIRECT_BUF = 1024 * 1024
 SMALL_MAX = 64 * 1024  # blobs up to this size are rows of small.db (a full chunk is larger)
 assert SMALL_MAX < _FLUSH  # a small upload never reached its staging file
 
@@ -117,6 +130,34 @@ class _SmallDb:
                 self._db = None
 
 
+def _write_all(fd: int, view: memoryview) -> None:
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+class _AlignedBuffers:
+    """Page-aligned buffers for direct I/O, reused: a fresh buffer's first touch costs a page
+    fault per 4 KiB, more than the copy it saves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: list[mmap.mmap] = []
+
+    def take(self) -> mmap.mmap:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return mmap.mmap(-1, _DIRECT_BUF)
+
+    def give(self, buf: mmap.mmap) -> None:
+        with self._lock:
+            if len(self._free) < 8:
+                self._free.append(buf)
+                return
+        buf.close()
+
+
 def _writev(fd: int, views: list[memoryview]) -> int:
     if hasattr(os, "writev"):
         return os.writev(fd, views)
@@ -144,6 +185,8 @@ class FileUpload:
         # bytes written and not flushed yet, kept as given (no copy; written with writev)
         self._parts: list[bytes] = []
         self._pending = 0
+        self._direct = False  # the staging file was opened with O_DIRECT
+        self._tail = b""  # direct I/O: bytes after the last whole block written
         self._renamed = False
         self.published = False
         self.size = 0
@@ -160,15 +203,28 @@ class FileUpload:
     def _tmp(self) -> Path:
         return self._store.staging / os.urandom(16).hex()
 
-    def _flush_sync(self, parts: list[bytes]) -> None:
+    def _open_sync(self) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        if self._store._direct:
+            try:
+                fd = os.open(self._tmp, flags | _O_DIRECT, 0o600)
+            except OSError as e:
+                if e.errno != errno.EINVAL:
+                    raise
+                self._store._direct = False  # this file system has no direct I/O
+            else:
+                self._direct = True
+                return fd
+        return os.open(self._tmp, flags, 0o600)
+
+    def _flush_sync(self, parts: list[bytes], final: bool = False) -> None:
         if not self._created:
-            self._fd = os.open(
-                self._tmp,
-                os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                0o600,
-            )
+            self._fd = self._open_sync()
             self._created = True
         assert self._fd is not None
+        if self._direct:
+            self._direct_write(parts, final)
+            return
         views = [memoryview(p) for p in parts if p]
         while views:
             n = _writev(self._fd, views[:_IOV_MAX])
@@ -177,6 +233,39 @@ class FileUpload:
                 views.pop(0)
             if n:
                 views[0] = views[0][n:]
+
+    def _direct_write(self, parts: list[bytes], final: bool) -> None:
+        """Write whole 4 KiB blocks straight to the device (no page-cache copy), from a
+        recycled aligned buffer; the remainder waits for the next flush, and the last one
+        is written through the page cache after direct I/O is switched off."""
+        assert self._fd is not None
+        fd = self._fd
+        buf = self._store._buffers.take()
+        try:
+            view = memoryview(buf)
+            filled = len(self._tail)
+            view[:filled] = self._tail
+            for part in parts:
+                src = memoryview(part)
+                while src:
+                    n = min(len(src), _DIRECT_BUF - filled)
+                    view[filled : filled + n] = src[:n]
+                    filled += n
+                    src = src[n:]
+                    if filled == _DIRECT_BUF:
+                        _write_all(fd, view[:filled])
+                        filled = 0
+            whole = filled - filled % _ALIGN
+            if whole:
+                _write_all(fd, view[:whole])
+            self._tail = bytes(view[whole:filled])
+            view.release()
+        finally:
+            self._store._buffers.give(buf)
+        if final and self._tail:
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
+            _write_all(fd, memoryview(self._tail))
+            self._tail = b""
 
     def _take(self) -> list[bytes]:
         parts, self._parts, self._pending = self._parts, [], 0
@@ -194,7 +283,7 @@ class FileUpload:
         if not self._created and self.size <= SMALL_MAX:
             self._small = True  # stays in memory until published
             return
-        self._flush_sync(self._take())
+        self._flush_sync(self._take(), final=True)
         assert self._fd is not None
         os.fsync(self._fd)
         os.close(self._fd)
@@ -302,6 +391,8 @@ class FileBlobStore:
         self.staging = root / ".staging"
         self.staging.mkdir(parents=True, exist_ok=True)
         self._small = _SmallDb(root / "small.db")
+        self._direct = bool(_O_DIRECT) and os.environ.get("VAULT_DIRECT_IO", "1") != "0"
+        self._buffers = _AlignedBuffers()
 
     def __repr__(self) -> str:
         return f"FileBlobStore({str(self.root)!r})"
