@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def measure(name: str, fn: Callable[[], int]) -> float:
         seconds, _ = best_of(args.repeat, fn)
-        gbps = size / seconds / 1e9
+        gbps = float(size / seconds / 1e9)
         rows.append({"measure": name, "seconds": round(seconds, 4), "GB_per_s": round(gbps, 3)})
         print(f"  {name}: {gbps:.3f} GB/s", file=sys.stderr)
         return gbps

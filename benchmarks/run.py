@@ -86,7 +86,7 @@ def median_change(
     finally:
         ds.reset()
     results.sort(key=lambda r: r["seconds"])
-    med = results[len(results) // 2]
+    med: dict[str, Any] = results[len(results) // 2]
     med["runs"] = [r["seconds"] for r in results]
     return med
 

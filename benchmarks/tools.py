@@ -56,10 +56,14 @@ def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = No
 
 
 def dir_bytes(path: Path, skip: tuple[str, ...] = ()) -> int:
+    """Bytes of the files under ``path``; folders named in ``skip`` and files whose name
+    starts with an entry of ``skip`` (``small.db`` also skips ``small.db-wal``) are left out."""
     total = 0
     for root, dirs, files in os.walk(path):
         dirs[:] = [d for d in dirs if d not in skip]
         for f in files:
+            if skip and f.startswith(skip):
+                continue
             try:
                 total += os.lstat(os.path.join(root, f)).st_size
             except FileNotFoundError:
@@ -150,18 +154,24 @@ class VaultServer:
         return 0
 
     def stored(self) -> int:
-        """Bytes the server holds for clients: blob files plus log entries."""
-        blobs = dir_bytes(self.data / "blobs", skip=(".staging",))
-        db = self.data / "vault.sqlite3"
-        log = 0
-        if db.exists():
-            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-            try:
-                row = con.execute("SELECT COALESCE(SUM(LENGTH(entry)), 0) FROM log_entries")
-                log = int(row.fetchone()[0])
-            finally:
-                con.close()
-        return blobs + log
+        """Bytes the server holds for clients: blob files, small blobs (rows of small.db,
+        counted by their length: its write-ahead log is transient) and log entries."""
+        blobs = dir_bytes(self.data / "blobs", skip=(".staging", "small.db"))
+        return (
+            blobs
+            + _sum_of(self.data / "blobs" / "small.db", "SELECT SUM(LENGTH(data)) FROM small")
+            + _sum_of(self.data / "vault.sqlite3", "SELECT SUM(LENGTH(entry)) FROM log_entries")
+        )
+
+
+def _sum_of(db: Path, query: str) -> int:
+    if not db.exists():
+        return 0
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return int(con.execute(query).fetchone()[0] or 0)
+    finally:
+        con.close()
 
 
 class VaultClient:
