@@ -19,6 +19,8 @@ from .errors import FormatError
 
 _B64U = re.compile(r"^[A-Za-z0-9_-]*$")
 MAX_SAFE_INT = 2**53 - 1
+# one encoder for every call (json.dumps builds a new one each time it is given options)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def b64u(data: bytes) -> str:
@@ -106,7 +108,7 @@ def _fast_check(value: Any, depth: int) -> bool:
 def canonical_json(value: Any) -> bytes:
     if not _fast_check(value, 0):
         _check(value, 0)  # raises the precise error (or accepts a str/int subclass)
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _ENCODER.encode(value)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
