@@ -1016,13 +1016,8 @@ class SyncEngine:
                             )
                         )
                         refs.append([])
-                except ContentChanged:
-                    report.skipped.append(a.path)
-                    continue
-                except OSError as exc:
-                    self.warn(f"skipped {a.path}: {exc.strerror or exc}")
-                    report.skipped.append(a.path)
-                    continue
+                except (ContentChanged, OSError) as exc:
+                    self._skip(report, a.path, exc)
                 finally:
                     sign_new_records()
 
@@ -1034,12 +1029,8 @@ class SyncEngine:
                 rec, r = await self.build_upload(
                     up, a.copy_path, a.copy_path, a.content, None, 0, None, None
                 )
-            except ContentChanged:
-                report.skipped.append(a.copy_path)
-                continue
-            except OSError as exc:
-                self.warn(f"skipped {a.copy_path}: {exc.strerror or exc}")
-                report.skipped.append(a.copy_path)
+            except (ContentChanged, OSError) as exc:
+                self._skip(report, a.copy_path, exc)
                 continue
             records.append(rec)
             refs.append(r)
@@ -1094,6 +1085,12 @@ class SyncEngine:
         )
         if len(report.skipped) == skipped:
             self._mark_settled(v, heads, records, new_base)
+
+    def _skip(self, report: SyncReport, path: str, exc: BaseException) -> None:
+        """A file left for the next sync: changed while read (quietly) or unreadable."""
+        if isinstance(exc, OSError):
+            self.warn(f"skipped {path}: {exc.strerror or exc}")
+        report.skipped.append(path)
 
     def _advance(self, path: str) -> None:
         if self.progress is not None:

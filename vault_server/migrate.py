@@ -36,6 +36,7 @@ from vault_core.errors import NotFound
 
 from .config import StorageConfig
 from .gc import recover
+from .storage.base import BlobStore
 from .storage.file_blobs import FileBlobStore
 from .storage.postgres import PostgresMetadataStore
 from .storage.postgres.core import connect
@@ -178,11 +179,11 @@ def _source_rows(db: sqlite3.Connection, t: Table) -> Iterator[list[tuple[Any, .
         ]
 
 
-async def _file_sha256(files: FileBlobStore, account_id: int, blob_id: str) -> tuple[str, int]:
-    """SHA-256 and size of a blob of the embedded store (a file or a row of small.db)."""
+async def _blob_sha256(store: BlobStore, account_id: int, blob_id: str) -> tuple[str, int]:
+    """SHA-256 and size of a stored blob (a file or a row of small.db; an S3 object)."""
     h = hashlib.sha256()
     n = 0
-    async for chunk in files.read(account_id, blob_id):
+    async for chunk in store.read(account_id, blob_id):
         h.update(chunk)
         n += len(chunk)
     return h.hexdigest(), n
@@ -198,15 +199,6 @@ async def _copy_blob(files: FileBlobStore, s3: S3BlobStore, account_id: int, blo
     except BaseException:
         await up.discard()
         raise
-
-
-async def _object_sha256(s3: S3BlobStore, account_id: int, blob_id: str) -> tuple[str, int]:
-    h = hashlib.sha256()
-    n = 0
-    async for chunk in s3.read(account_id, blob_id):
-        h.update(chunk)
-        n += len(chunk)
-    return h.hexdigest(), n
 
 
 async def migrate(
@@ -363,7 +355,7 @@ async def _verify(
     async def one(account_id: int, blob_id: str, size: int) -> None:
         async with sem:
             try:
-                want, n = await _file_sha256(files, account_id, blob_id)
+                want, n = await _blob_sha256(files, account_id, blob_id)
             except NotFound:
                 report.problems.append(f"blob {account_id}/{blob_id}: missing from the source")
                 return
@@ -371,7 +363,7 @@ async def _verify(
                 report.problems.append(f"blob {account_id}/{blob_id}: file has {n} bytes")
                 return
             try:
-                got, m = await _object_sha256(s3, account_id, blob_id)
+                got, m = await _blob_sha256(s3, account_id, blob_id)
             except Exception as e:  # noqa: BLE001 - NotFound or a store error: report it
                 report.problems.append(f"blob {account_id}/{blob_id}: {type(e).__name__}")
                 return

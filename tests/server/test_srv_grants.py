@@ -27,6 +27,23 @@ async def _link_grant(srv: Srv, owner: User, blobs: list[str], **extra: Any) -> 
     return gid, b64u(token)
 
 
+async def _account_grant(srv: Srv, owner: User, to: str, blobs: list[str]) -> str:
+    gid = hex_id()
+    body = {
+        "id": gid,
+        "kind": "account",
+        "to": to,
+        "expires_at": srv.clock.now() + 100,
+        "password": False,
+        "header": b64u(b"h"),
+        "payload": b64u(b"p"),
+        "sealed_key": b64u(b"sealed"),
+        "blobs": blobs,
+    }
+    await expect(await srv.client.post("/v1/grants", json=body, headers=owner.h), 201)
+    return gid
+
+
 def G(token: str) -> dict[str, str]:
     return {"Authorization": f"Grant {token}"}
 
@@ -151,25 +168,7 @@ async def test_account_grant(srv: Srv) -> None:
     bob = await srv.user("bob")
     carol = await srv.user("carol")
     bid = await srv.put_blob(alice, b"for bob")
-    gid = hex_id()
-    await expect(
-        await srv.client.post(
-            "/v1/grants",
-            headers=alice.h,
-            json={
-                "id": gid,
-                "kind": "account",
-                "to": "bob",
-                "expires_at": srv.clock.now() + 100,
-                "password": False,
-                "header": b64u(b"h"),
-                "payload": b64u(b"p"),
-                "sealed_key": b64u(b"sealed"),
-                "blobs": [bid],
-            },
-        ),
-        201,
-    )
+    gid = await _account_grant(srv, alice, "bob", [bid])
     shared = await expect(await srv.client.get("/v1/shared", headers=bob.h), 200)
     assert shared == [
         {"id": gid, "from": "alice", "expires_at": srv.clock.now() + 100, "state": "active"}
@@ -227,19 +226,7 @@ async def test_open_status_does_not_reveal_whether_an_id_exists(srv: Srv) -> Non
     bob = await srv.user("bob")
     bid = await srv.put_blob(alice, b"x")
     link_id, _ = await _link_grant(srv, alice, [bid])
-    acct_id = hex_id()
-    body = {
-        "id": acct_id,
-        "kind": "account",
-        "to": "bob",
-        "expires_at": srv.clock.now() + 100,
-        "password": False,
-        "header": b64u(b"h"),
-        "payload": b64u(b"p"),
-        "sealed_key": b64u(b"sealed"),
-        "blobs": [bid],
-    }
-    await expect(await srv.client.post("/v1/grants", json=body, headers=alice.h), 201)
+    acct_id = await _account_grant(srv, alice, "bob", [bid])
     unknown = hex_id()
     wrong_token = b64u(os.urandom(32))
     cases: list[tuple[dict[str, str], int]] = [
