@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import os
 import re
 import signal
@@ -161,6 +162,12 @@ async def _serve(config: ServerConfig, host: str, port: int) -> None:
 @click.option("--port", default=None, type=click.IntRange(0, 65535), help="[default: 8700]")
 @click.option("--quota", default=None, help="Per-account storage quota.  [default: 10G]")
 @click.option("--public-host", default=None, help="Host name login proofs must name.")
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    help="Address of a reverse proxy whose X-Forwarded-For names the client (repeatable).",
+)
 def serve(
     config_file: Path | None,
     data: Path | None,
@@ -170,6 +177,7 @@ def serve(
     port: int | None,
     quota: str | None,
     public_host: str | None,
+    trusted_proxies: tuple[str, ...],
 ) -> None:
     """Run the server (the embedded data directory is created on first start)."""
     setup_logging()
@@ -184,10 +192,18 @@ def serve(
         quota_bytes = parse_size(quota or str(file.get("quota", "10G")))
     except click.BadParameter as e:
         fail(str(e.message))
+    proxies = list(trusted_proxies) or file.get("trusted_proxies", [])
+    if not isinstance(proxies, list) or not all(isinstance(p, str) for p in proxies):
+        fail("trusted_proxies in the config file must be a list of addresses")
+    try:
+        trusted = frozenset(str(ipaddress.ip_address(p)) for p in proxies)
+    except ValueError as e:
+        fail(f"trusted proxy: {e}")
     config = ServerConfig(
         data_dir=data,
         limits=Limits(quota=quota_bytes),
         public_host=public_host or file.get("public_host"),
+        trusted_proxies=trusted,
         storage=storage,
     )
     run_storage(_serve(config, host, port), doing="serve")

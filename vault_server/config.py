@@ -74,6 +74,8 @@ class ServerConfig:
     limits: Limits = Limits()
     # When set, login proofs must name this host; otherwise the request's Host header is used.
     public_host: str | None = None
+    # Reverse proxies whose X-Forwarded-For is believed (per-address login rate limit).
+    trusted_proxies: frozenset[str] = frozenset()
     # Run the periodic GC task inside `serve`.
     periodic_gc: bool = True
     storage: StorageConfig = StorageConfig()
@@ -81,9 +83,18 @@ class ServerConfig:
 
 # -- the config file ----------------------------------------------------------------------
 # Keys of the TOML file (all optional):
-#   data, host, port, quota, public_host, metadata, blobs    (top level)
-#   [s3] access_key, secret_key                              (S3 credentials)
-FILE_KEYS = ("data", "host", "port", "quota", "public_host", "metadata", "blobs")
+#   data, host, port, quota, public_host, trusted_proxies, metadata, blobs    (top level)
+#   [s3] access_key, secret_key                                               (S3 credentials)
+FILE_KEYS = (
+    "data",
+    "host",
+    "port",
+    "quota",
+    "public_host",
+    "trusted_proxies",
+    "metadata",
+    "blobs",
+)
 
 
 class ConfigFileError(ValueError):

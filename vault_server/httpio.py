@@ -3,6 +3,7 @@ path parameters and authentication."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,8 +107,26 @@ async def bearer(request: web.Request) -> Caller:
     return await caller_from_token(request, auth[1])
 
 
-def remote_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+def remote_address(request: web.Request, trusted_proxies: frozenset[str] = frozenset()) -> str:
+    """The client's address: the TCP peer, or, when the peer is a trusted reverse proxy, the
+    nearest address in ``X-Forwarded-For`` that is not a trusted proxy (the one the proxy
+    itself saw). A client that is not a trusted proxy cannot choose its address this way."""
+    peer = _normal_ip(request.remote or "unknown")
+    if peer not in trusted_proxies:
+        return peer
+    hops = ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")
+    for hop in reversed(hops):
+        addr = _normal_ip(hop.strip())
+        if addr and addr not in trusted_proxies:
+            return addr[:64]
+    return peer
+
+
+def _normal_ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return text
 
 
 def require(cond: bool, message: str) -> None:

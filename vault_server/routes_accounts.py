@@ -138,7 +138,7 @@ async def login_finish(request: web.Request) -> web.StreamResponse:
     if purpose != "device" and body.get("device") is not None:
         new_device = _device(c, body.get("device"), 0)
 
-    address = remote_address(request)
+    address = remote_address(request, c.config.trusted_proxies)
     await limits.check_login(c, handle, address, str(purpose))
     fresh = await c.meta.take_challenge(challenge, handle, str(purpose), c.clock.now())
     account = await c.meta.get_account_by_handle(handle)

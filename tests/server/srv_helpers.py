@@ -143,10 +143,13 @@ class Srv:
         return int((await r.json())["head"])
 
 
-async def start_srv(tmp: Path, **limits: Any) -> Srv:
+async def start_srv(tmp: Path, trusted_proxies: frozenset[str] = frozenset(), **limits: Any) -> Srv:
     clock = ManualClock(T0)
     config = ServerConfig(
-        data_dir=tmp, limits=dataclasses.replace(Limits(), **limits), periodic_gc=False
+        data_dir=tmp,
+        limits=dataclasses.replace(Limits(), **limits),
+        trusted_proxies=trusted_proxies,
+        periodic_gc=False,
     )
     ctx = await open_context(config, clock)
     app = build_app(ctx)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from srv_helpers import Srv, expect, hex_id, keypair, new_user
 
 from vault_core.encoding import b64u
+from vault_core.login import sign_login_proof
 
 
 async def test_health(srv: Srv) -> None:
@@ -212,3 +213,43 @@ async def test_passphrase_guessing_does_not_lock_out_device_renewals(make_srv) -
     for _ in range(3):
         await expect(await srv.login(alice, "device", sk=wrong), 401)
     await expect(await srv.login(alice, "device"), 429, "rate_limited")
+
+
+async def test_per_address_limit_behind_a_trusted_proxy(tmp_path) -> None:
+    """Behind a reverse proxy the per-address limit counts each client, not the proxy; a
+    client that is not a trusted proxy cannot pick its address with X-Forwarded-For."""
+    from srv_helpers import start_srv
+
+    srv = await start_srv(
+        tmp_path / "behind",
+        trusted_proxies=frozenset({"127.0.0.1"}),
+        login_fail_per_handle=100,
+        login_fail_per_address=3,
+    )
+    try:
+        alice = await srv.user("alice")
+        _, wrong = keypair()
+
+        async def login(sk: bytes | None, forwarded: str) -> int:
+            ch = await srv.challenge("alice", "passphrase")
+            body = {
+                "handle": "alice",
+                "purpose": "passphrase",
+                "challenge": b64u(ch),
+                "signature": b64u(
+                    sign_login_proof(sk or alice.login_sk, "alice", srv.host, "passphrase", ch)
+                ),
+            }
+            r = await srv.client.post(
+                "/v1/login/finish", json=body, headers={"X-Forwarded-For": forwarded}
+            )
+            return r.status
+
+        for _ in range(3):  # the proxy appended the client's address last
+            assert await login(wrong, "10.0.0.9, 198.51.100.7") == 401
+        assert await login(None, "198.51.100.7") == 429  # that client is limited...
+        assert await login(None, "203.0.113.5") == 200  # ...the other clients are not
+        # an address the proxy did not add (the client's own header) is not believed
+        assert await login(None, "203.0.113.5, 198.51.100.7") == 429
+    finally:
+        await srv.client.close()
