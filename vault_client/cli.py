@@ -346,15 +346,11 @@ async def share_create(
 @share.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-@run
-async def share_list(obj: Ctx, as_json: bool) -> None:
+def share_list(obj: Ctx, as_json: bool) -> None:
     """Grants with their state and remaining uses."""
-    from .account import open_api
     from .shares import list_shares
 
-    api = await open_api(obj.profile)
-    async with api:
-        items = await list_shares(api)
+    items = fetch_listing(obj, lambda _profile, api: list_shares(api))
     if as_json:
         emit_json(items)
         return
@@ -606,15 +602,11 @@ async def issuer_request(obj: Ctx, to: str, needs: tuple[str, ...], due: str, me
 @issuer.command("requests")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-@run
-async def issuer_requests(obj: Ctx, as_json: bool) -> None:
+def issuer_requests(obj: Ctx, as_json: bool) -> None:
     """This issuer's requests and their state."""
-    from .account import open_api
     from .issuer import sent_requests
 
-    api = await open_api(obj.profile)
-    async with api:
-        items = await sent_requests(api)
+    items = fetch_listing(obj, lambda _profile, api: sent_requests(api))
     if as_json:
         emit_json(items)
         return
