@@ -28,7 +28,7 @@ pending).
 from __future__ import annotations
 
 import asyncio
-import errno
+import contextlib
 import functools
 import mmap
 import os
@@ -130,6 +130,25 @@ class _SmallDb:
                 self._db = None
 
 
+def _probe_direct(folder: Path, buffers: _AlignedBuffers) -> bool:
+    probe = folder / f"probe-{os.urandom(8).hex()}"
+    buf = buffers.take()
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_DIRECT, 0o600)
+        try:
+            _write_all(fd, memoryview(buf)[:_ALIGN])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        return False
+    finally:
+        buffers.give(buf)
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+    return True
+
+
 def _write_all(fd: int, view: memoryview) -> None:
     while view:
         n = os.write(fd, view)
@@ -205,16 +224,9 @@ class FileUpload:
 
     def _open_sync(self) -> int:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        if self._store._direct:
-            try:
-                fd = os.open(self._tmp, flags | _O_DIRECT, 0o600)
-            except OSError as e:
-                if e.errno != errno.EINVAL:
-                    raise
-                self._store._direct = False  # this file system has no direct I/O
-            else:
-                self._direct = True
-                return fd
+        if self._store.direct_io():
+            self._direct = True
+            return os.open(self._tmp, flags | _O_DIRECT, 0o600)
         return os.open(self._tmp, flags, 0o600)
 
     def _flush_sync(self, parts: list[bytes], final: bool = False) -> None:
@@ -391,8 +403,18 @@ class FileBlobStore:
         self.staging = root / ".staging"
         self.staging.mkdir(parents=True, exist_ok=True)
         self._small = _SmallDb(root / "small.db")
-        self._direct = bool(_O_DIRECT) and os.environ.get("VAULT_DIRECT_IO", "1") != "0"
+        # None: not probed yet (on the first large upload, in a worker thread)
+        wanted = bool(_O_DIRECT) and os.environ.get("VAULT_DIRECT_IO", "1") != "0"
+        self._direct: bool | None = None if wanted else False
         self._buffers = _AlignedBuffers()
+
+    def direct_io(self) -> bool:
+        """Whether large blobs are written with O_DIRECT: the first call writes, fsyncs and
+        removes one aligned block with it in the staging folder; any error (a file system
+        that refuses the flag at open or at write) means buffered writes from then on."""
+        if self._direct is None:
+            self._direct = _probe_direct(self.staging, self._buffers)
+        return self._direct
 
     def __repr__(self) -> str:
         return f"FileBlobStore({str(self.root)!r})"
