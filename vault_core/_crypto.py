@@ -9,6 +9,7 @@ I/O shell (``os.urandom`` in the client), so the core stays deterministic and te
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -200,15 +201,22 @@ def check_sign_pk(public_key: bytes) -> None:
     """Reject malformed, all-zero, small-order or non-canonical Ed25519 public keys."""
     if not isinstance(public_key, bytes) or len(public_key) != SIGN_PK_SIZE:
         raise IntegrityError()
-    if public_key == bytes(SIGN_PK_SIZE):
+    if not _valid_sign_pk(public_key):
         raise IntegrityError()
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_sign_pk(public_key: bytes) -> bool:
+    """The point checks, remembered per key: a log verifies thousands of entries signed by the
+    same few device keys (validity is a function of the 32 public bytes alone)."""
+    if public_key == bytes(SIGN_PK_SIZE):
+        return False
     try:
         # Conversion fails for small-order and non-canonical points.
         _b.crypto_sign_ed25519_pk_to_curve25519(public_key)
     except (_nacl_exc.CryptoError, ValueError, RuntimeError):
-        raise IntegrityError() from None
-    if not _b.crypto_core_ed25519_is_valid_point(public_key):
-        raise IntegrityError()
+        return False
+    return bool(_b.crypto_core_ed25519_is_valid_point(public_key))
 
 
 def verify(public_key: bytes, message: bytes, signature: bytes) -> None:
