@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -107,7 +108,7 @@ async def restore(profile: Profile, path: str, version: int | None) -> None:
                 parent = head.version if head else 0
                 up = Uploader(api, engine.state)
                 rec, refs = await engine.republish(up, source, vp, file_id, parent)
-                rec = FileRecord(**{**rec.__dict__, "mtime": int(time.time() * 1000)})
+                rec = dataclasses.replace(rec, mtime=int(time.time() * 1000))
                 await up.flush()
                 try:
                     await engine.append(v, [rec], [refs])

@@ -133,18 +133,7 @@ async def list_inbox(profile: Profile, api: Api) -> list[dict[str, Any]]:
             out.append(entry)
             continue
         st = proof.statement
-        try:
-            issuer = proof.verify(
-                trusted=trusted,
-                now=now,
-                owner=handle,
-                owner_sign_pk=sign_pk,
-                document_sha256=hashlib.sha256(document).digest(),
-                received=now,
-            )
-            problem = None
-        except IntegrityError as exc:
-            issuer, problem = None, exc.message
+        issuer, problem = _certified_by(proof, document, trusted, now, handle, sign_pk)
         entry.update(
             valid=True,
             certified=issuer is not None,
@@ -161,6 +150,30 @@ async def list_inbox(profile: Profile, api: Api) -> list[dict[str, Any]]:
     return out
 
 
+def _certified_by(
+    proof: DepositProof,
+    document: bytes,
+    trusted: dict[bytes, str],
+    now: int,
+    handle: str,
+    sign_pk: bytes,
+) -> tuple[str | None, str | None]:
+    """(issuer name, None) when the proof certifies the document received now, else
+    (None, why not)."""
+    try:
+        issuer = proof.verify(
+            trusted=trusted,
+            now=now,
+            owner=handle,
+            owner_sign_pk=sign_pk,
+            document_sha256=hashlib.sha256(document).digest(),
+            received=now,
+        )
+    except IntegrityError as exc:
+        return None, exc.message
+    return issuer, None
+
+
 async def accept(profile: Profile, api: Api, engine: Any, deposit_id: str, to: str | None) -> str:
     """Move a deposit into the synced folder (with its proof); returns the vault path."""
     from .sync import MAX_ROUNDS, Uploader
@@ -175,19 +188,8 @@ async def accept(profile: Profile, api: Api, engine: Any, deposit_id: str, to: s
     st = proof.statement
     if st.to != handle or st.to_sign_pk != sign_pk:
         raise IntegrityError(f"deposit {deposit_id} is addressed to another person")
-    trusted = profile.trusted_authorities()
     now = int(time.time())
-    try:
-        issuer = proof.verify(
-            trusted=trusted,
-            now=now,
-            owner=handle,
-            owner_sign_pk=sign_pk,
-            document_sha256=hashlib.sha256(document).digest(),
-            received=now,
-        )
-    except IntegrityError:
-        issuer = None
+    issuer, _ = _certified_by(proof, document, profile.trusted_authorities(), now, handle, sign_pk)
     folder_name = _safe_component(issuer) if issuer else "non certifié"
     vpath = to.strip("/") if to else f"Courrier/{folder_name}/{st.filename}"
     if to and (to.endswith("/") or (profile.folder / vpath).is_dir()):

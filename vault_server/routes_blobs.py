@@ -108,13 +108,7 @@ async def _receive(
                     raise TooLarge()
                 await up.write(chunk)
         else:
-            left = size
-            while left:
-                chunk = await reader.read(min(left, _CHUNK))
-                if not chunk:
-                    raise BadRequest("truncated record")
-                left -= len(chunk)
-                await up.write(chunk)
+            await _read_into(reader, up, size)
         await up.finish()
     except BaseException:
         await up.discard()
@@ -291,23 +285,27 @@ async def _stage(
     """Read one record's bytes into a staged (not yet durable) upload."""
     up = await c.blobs.begin(account_id, blob_id)
     try:
-        if size <= _WHOLE:
-            data = await _read_exact(reader, size) if size else b""
-            assert data is not None
-            if data:
-                await up.write(data)
-        else:
-            left = size
-            while left:
-                chunk = await reader.read(min(left, _CHUNK))
-                if not chunk:
-                    raise BadRequest("truncated record")
-                left -= len(chunk)
-                await up.write(chunk)
+        await _read_into(reader, up, size)
     except BaseException:
         await up.discard()
         raise
     return up
+
+
+async def _read_into(reader: StreamReader, up: BlobUpload, size: int) -> None:
+    """Exactly ``size`` bytes of ``reader`` into ``up``: at once up to _WHOLE, else streamed."""
+    if size <= _WHOLE:
+        data = await _read_exact(reader, size) if size else b""
+        if data:
+            await up.write(data)
+        return
+    left = size
+    while left:
+        chunk = await reader.read(min(left, _CHUNK))
+        if not chunk:
+            raise BadRequest("truncated record")
+        left -= len(chunk)
+        await up.write(chunk)
 
 
 async def batch_upload(request: web.Request) -> web.StreamResponse:

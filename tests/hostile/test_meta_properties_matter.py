@@ -32,6 +32,16 @@ from . import (
     test_paths,
 )
 from .harness import Server, World
+from .mutants import (  # the same switches the on-demand mutation run uses
+    _bundle_identity_off,
+    _chain_off,
+    _device_certs_off,
+    _hwm_off,
+    _issuer_signature_off,
+    _kdf_floor_off,
+    _path_rules_off,
+    _pinning_off,
+)
 from .storage import Storage
 
 
@@ -40,32 +50,6 @@ def world_here(world: World) -> Iterator[World]:
     """The world with every command running in this process (so monkeypatches apply)."""
     world.inprocess = True
     yield world
-
-
-def chain_off(mp: pytest.MonkeyPatch) -> None:
-    """Property 5: the hash chain (seq and prev) is not checked."""
-    from vault_core.log import LogEntry, LogVerifier
-
-    orig = LogVerifier.feed
-
-    def feed(self: Any, data: bytes) -> Any:
-        seen = self.seq
-        with contextlib.suppress(IntegrityError):
-            e = LogEntry.decode(data)
-            self.seq, self.head = e.seq - 1, e.prev
-        try:
-            return orig(self, data)
-        finally:
-            self.seq = max(self.seq, seen + 1)  # still moves forward (no endless pull)
-
-    mp.setattr(LogVerifier, "feed", feed)
-
-
-def high_water_mark_off(mp: pytest.MonkeyPatch) -> None:
-    """Property 5: a head below the device's high-water mark is not a rollback."""
-    import vault_client.sync
-
-    mp.setattr(vault_client.sync, "check_head", lambda server, seen: None)
 
 
 def chunk_checks_off(mp: pytest.MonkeyPatch) -> None:
@@ -83,53 +67,11 @@ def chunk_checks_off(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(chunks, "open_chunk", open_chunk)
 
 
-def kdf_floor_off(mp: pytest.MonkeyPatch) -> None:
-    """Property 11: the client takes whatever Argon2id parameters the server offers."""
-    from vault_core.keys import KdfParams
-
-    mp.setattr(KdfParams, "check_floor", lambda self, max_lanes=1: None)
-
-
-def pinning_off(mp: pytest.MonkeyPatch) -> None:
-    """Property 8: counterpart keys are taken from the server as they come."""
-    import vault_client.account as account
-
-    mp.setattr(account, "pinned_identity", lambda profile, handle, fetched, warn: fetched)
-
-
-def bundle_identity_off(mp: pytest.MonkeyPatch) -> None:
-    """Property 6: the identity listed at login is not compared with the bundle's."""
-    import vault_client.account as account
-
-    mp.setattr(account, "_check_bundle_identity", lambda bundle, identity: None)
-
-
-def device_certs_off(mp: pytest.MonkeyPatch) -> None:
-    """Property 4: device certificates are not checked against the identity key."""
-    from vault_core.keys import DeviceCert
-
-    mp.setattr(DeviceCert, "verify", lambda self, pk: None)
-
-
-def issuer_signature_off(mp: pytest.MonkeyPatch) -> None:
-    """Property 9: a deposit statement's signature is not checked."""
-    from vault_core.deposits import DepositProof
-
-    mp.setattr(DepositProof, "check_signature", lambda self: None)
-
-
-def path_rules_off(mp: pytest.MonkeyPatch) -> None:
-    """Property 13: decrypted names are not checked when a record is parsed."""
-    import vault_core.log as log
-
-    mp.setattr(log, "check_path", lambda p: p)
-
-
 CASES: list[tuple[str, Callable[[pytest.MonkeyPatch], None], Callable[[World, Path], None]]] = [
-    ("log-chain", chain_off, lambda w, t: test_log.test_forged_log_refused(w, "dropped-entry")),
+    ("log-chain", _chain_off, lambda w, t: test_log.test_forged_log_refused(w, "dropped-entry")),
     (
         "high-water-mark",
-        high_water_mark_off,
+        _hwm_off,
         lambda w, t: test_log.test_lying_log_head(w, "head-below-high-water-mark", 5, 5),
     ),
     (
@@ -144,36 +86,36 @@ CASES: list[tuple[str, Callable[[pytest.MonkeyPatch], None], Callable[[World, Pa
     ),
     (
         "kdf-floor",
-        kdf_floor_off,
+        _kdf_floor_off,
         lambda w, t: test_keys.test_weakened_kdf_parameters_at_login(w, "tiny-memory"),
     ),
     (
         "key-pinning",
-        pinning_off,
+        _pinning_off,
         lambda w, t: test_keys.test_counsellor_key_substituted_after_pinning(w),
     ),
     (
         "bundle-identity",
-        bundle_identity_off,
+        _bundle_identity_off,
         lambda w, t: test_keys.test_identity_substitution_at_login(w),
     ),
     (
         "device-certificates",
-        device_certs_off,
+        _device_certs_off,
         lambda w, t: test_devices.test_entries_by_uncertified_or_forged_devices_refused(
             w, "certified-by-another-identity"
         ),
     ),
     (
         "issuer-signature",
-        issuer_signature_off,
+        _issuer_signature_off,
         lambda w, t: test_deposits.test_bad_issuer_statement_not_certified(
             w, "signed-by-other-key"
         ),
     ),
     (
         "path-rules",
-        path_rules_off,
+        _path_rules_off,
         lambda w, t: test_paths.test_traversal_name_in_log_record(w, "../escaped.txt"),
     ),
 ]
