@@ -180,7 +180,8 @@ def _source_rows(db: sqlite3.Connection, t: Table) -> Iterator[list[tuple[Any, .
 
 
 async def _blob_sha256(store: BlobStore, account_id: int, blob_id: str) -> tuple[str, int]:
-    """SHA-256 and size of a stored blob (a file or a row of small.db; an S3 object)."""
+    """SHA-256 and size of a stored blob (a row of small.db, a slice of a pack or a file; an S3
+    object)."""
     h = hashlib.sha256()
     n = 0
     async for chunk in store.read(account_id, blob_id):

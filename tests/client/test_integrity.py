@@ -29,7 +29,8 @@ def db(server) -> sqlite3.Connection:
 
 
 def blob_files(server) -> list[Path]:
-    """The blobs stored as files (chunks of 64 KiB and more; small ones are rows)."""
+    """The files under the blob store: streamed blobs, pack files (chunks of 64 KiB and more
+    are slices of packs; small ones are rows)."""
     return sorted(
         p
         for p in (server.data / "blobs").rglob("*")
@@ -38,7 +39,8 @@ def blob_files(server) -> list[Path]:
 
 
 class StoredBlob:
-    """One stored blob as the server's operator can edit it: a file or a row of small.db."""
+    """One stored blob as the server's operator can edit it: a file, a row of small.db or a
+    slice of a pack (made a row of small.db, which the server reads first, when edited)."""
 
     def __init__(self, server, account_id: int, blob_id: str) -> None:
         self.name = blob_id
@@ -52,10 +54,22 @@ class StoredBlob:
         ).fetchone()
         return None if r is None else bytes(r[0])
 
+    def _packed(self, conn: sqlite3.Connection) -> bytes | None:
+        r = conn.execute(
+            "SELECT pack, off, len FROM packed WHERE account_id=? AND blob_id=?", self.key
+        ).fetchone()
+        if r is None:
+            return None
+        with open(self.small.parent / "packs" / r[0][:2] / r[0], "rb") as f:
+            f.seek(r[1])
+            return f.read(r[2])
+
     def read_bytes(self) -> bytes:
         conn = sqlite3.connect(self.small)
         try:
             row = self._row(conn)
+            if row is None:
+                row = self._packed(conn)
         finally:
             conn.close()
         return row if row is not None else self.file.read_bytes()
@@ -63,11 +77,13 @@ class StoredBlob:
     def write_bytes(self, data: bytes) -> None:
         conn = sqlite3.connect(self.small, isolation_level=None)
         try:
-            if self._row(conn) is None:
+            if self._row(conn) is None and self._packed(conn) is None:
                 self.file.write_bytes(data)
             else:
+                conn.execute("DELETE FROM packed WHERE account_id=? AND blob_id=?", self.key)
                 conn.execute(
-                    "UPDATE small SET data=? WHERE account_id=? AND blob_id=?", (data, *self.key)
+                    "INSERT OR REPLACE INTO small (account_id, blob_id, data) VALUES (?,?,?)",
+                    (*self.key, data),
                 )
         finally:
             conn.close()

@@ -1,8 +1,9 @@
 """The storage editor: a hostile operator's hands on the server's data directory.
 
-It edits rows of ``DATA/vault.sqlite3``, blob files ``DATA/blobs/<account>/<ab>/<blob id>`` and
-small blobs (rows of ``DATA/blobs/small.db``) of a live server (SQLite takes the locks; blob
-files are re-opened on every read), keeps the ``blobs.size`` column consistent with edited
+It edits rows of ``DATA/vault.sqlite3``, blob files ``DATA/blobs/<account>/<ab>/<blob id>``,
+small blobs (rows of ``DATA/blobs/small.db``) and packed blobs (slices of pack files named by
+the ``packed`` table of small.db) of a live server (SQLite takes the locks; blob files are
+re-opened on every read), keeps the ``blobs.size`` column consistent with edited
 blobs (a *consistent* hostile server, not a broken one), snapshots and restores the whole
 state, and clones it for a second server process (to show two devices two different
 histories).
@@ -28,6 +29,13 @@ SMALL_DB = "small.db"  # the server's small-blob table (vault_server.storage.fil
 _SMALL_TABLE = (
     "CREATE TABLE IF NOT EXISTS small (account_id INTEGER NOT NULL, blob_id TEXT NOT NULL,"
     " data BLOB NOT NULL, PRIMARY KEY (account_id, blob_id))"
+)
+
+
+_PACKED_TABLE = (
+    "CREATE TABLE IF NOT EXISTS packed (account_id INTEGER NOT NULL, blob_id TEXT NOT NULL,"
+    " pack TEXT NOT NULL, off INTEGER NOT NULL, len INTEGER NOT NULL,"
+    " PRIMARY KEY (account_id, blob_id))"
 )
 
 
@@ -141,6 +149,7 @@ class Storage:
         conn = sqlite3.connect(self.data / "blobs" / SMALL_DB, isolation_level=None, timeout=30)
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute(_SMALL_TABLE)
+        conn.execute(_PACKED_TABLE)
         return conn
 
     def _small_row(self, handle: str, blob_id: str) -> bytes | None:
@@ -154,6 +163,41 @@ class Storage:
             conn.close()
         return None if r is None else bytes(r[0])
 
+    def _packed_bytes(self, handle: str, blob_id: str) -> bytes | None:
+        conn = self.small_db()
+        try:
+            r = conn.execute(
+                "SELECT pack, off, len FROM packed WHERE account_id=? AND blob_id=?",
+                (self.account_id(handle), blob_id),
+            ).fetchone()
+        finally:
+            conn.close()
+        if r is None:
+            return None
+        pack, off, n = r
+        with open(self.data / "blobs" / "packs" / pack[:2] / pack, "rb") as f:
+            f.seek(off)
+            return f.read(n)
+
+    def _unpack(self, handle: str, blob_id: str) -> bool:
+        """A packed blob becomes a row of the small table (which the server reads first), so
+        that it can be edited alone; False if the blob is not packed."""
+        data = self._packed_bytes(handle, blob_id)
+        if data is None:
+            return False
+        conn = self.small_db()
+        try:
+            key = (self.account_id(handle), blob_id)
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("DELETE FROM packed WHERE account_id=? AND blob_id=?", key)
+            conn.execute(
+                "INSERT INTO small (account_id, blob_id, data) VALUES (?,?,?)", (*key, data)
+            )
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return True
+
     def blob_ids(self, handle: str) -> list[str]:
         rows = self.query(
             "SELECT blob_id FROM blobs WHERE account_id=? AND state='present' ORDER BY blob_id",
@@ -163,13 +207,15 @@ class Storage:
 
     def read_blob(self, handle: str, blob_id: str) -> bytes:
         row = self._small_row(handle, blob_id)
+        if row is None:
+            row = self._packed_bytes(handle, blob_id)
         return row if row is not None else self.blob_path(handle, blob_id).read_bytes()
 
     def write_blob(self, handle: str, blob_id: str, data: bytes) -> None:
         """Replace a blob's bytes (where the server keeps them), keeping the metadata
-        consistent with them; a new blob becomes a file."""
+        consistent with them; a packed blob becomes a row, a new blob a file."""
         acc = self.account_id(handle)
-        if self._small_row(handle, blob_id) is not None:
+        if self._unpack(handle, blob_id) or self._small_row(handle, blob_id) is not None:
             conn = self.small_db()
             try:
                 conn.execute(
@@ -194,7 +240,7 @@ class Storage:
                 )
 
     def delete_blob(self, handle: str, blob_id: str) -> None:
-        if self._small_row(handle, blob_id) is not None:
+        if self._unpack(handle, blob_id) or self._small_row(handle, blob_id) is not None:
             conn = self.small_db()
             try:
                 conn.execute(
@@ -259,6 +305,8 @@ class Storage:
             for a, b, d in conn.execute("SELECT * FROM small ORDER BY account_id, blob_id"):
                 h.update(f"small:{a}/{b}".encode())
                 h.update(bytes(d))
+            for row in conn.execute("SELECT * FROM packed ORDER BY account_id, blob_id"):
+                h.update(f"packed:{row}".encode())
         finally:
             conn.close()
         for p in sorted((self.data / "blobs").rglob("*")):

@@ -72,8 +72,14 @@ async def _worker(s: aiohttp.ClientSession, url: str, handle: str, acked: dict[s
     i = 0
     while True:
         i += 1
-        # small blobs (rows of small.db) and files of 128 KiB-512 KiB, alternately
-        payload = os.urandom(1000 + i if i % 2 else 64 * 1024 * (1 + i % 8))
+        # small blobs (rows of small.db), packed blobs of 128 KiB-512 KiB, and now and then
+        # a streamed one (a file)
+        if i % 2:
+            payload = os.urandom(1000 + i)
+        elif i % 10 == 0:
+            payload = os.urandom(_STREAMED + i)
+        else:
+            payload = os.urandom(64 * 1024 * (1 + i % 8))
         bid = blob(payload)
         async with s.put(f"{url}/v1/blobs/{bid}", data=payload, headers=h) as r:
             if r.status != 201:
@@ -89,6 +95,9 @@ async def _worker(s: aiohttp.ClientSession, url: str, handle: str, acked: dict[s
                 return
             head = (await r.json())["head"]
         acked[handle]["log"][head] = entry
+
+
+_STREAMED = 2 * 1024 * 1024 + 1  # file_blobs._FLUSH + 1: an upload that becomes a file
 
 
 async def test_kill_9_during_uploads_loses_nothing_acknowledged(tmp_path: Path) -> None:
@@ -117,25 +126,34 @@ async def test_kill_9_during_uploads_loses_nothing_acknowledged(tmp_path: Path) 
     p.proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(p.proc.wait(), 20) == 0
     # no partial blob anywhere: every file is whole (its name is its SHA-256 here), every row
-    # is settled and has its file, and nothing is left in staging
+    # is settled and has its bytes (a row of small.db, a slice of a pack or a file), every
+    # pack is named by the index (orphans are swept at start), nothing is left in staging
     db = sqlite3.connect(data / "vault.sqlite3")
     rows = db.execute("SELECT account_id, blob_id, size, state FROM blobs").fetchall()
     assert all(state == "present" for *_, state in rows)
     used = dict(db.execute("SELECT id, used FROM accounts").fetchall())
     small_db = sqlite3.connect(data / "blobs" / "small.db")
     small = {(a, b): bytes(d) for a, b, d in small_db.execute("SELECT * FROM small")}
+    packed = {(a, b): (p, o, n) for a, b, p, o, n in small_db.execute("SELECT * FROM packed")}
     small_db.close()
-    assert small and len(small) < len(rows), "the load must write both rows and files"
+    packs = {f.name: f for f in (data / "blobs" / "packs").rglob("*") if f.is_file()}
+    assert set(packs) == {p for p, _, _ in packed.values()}
+    files = 0
     for account_id, bid, size, _ in rows:
         if (account_id, bid) in small:
             assert len(small[account_id, bid]) == size and blob(small[account_id, bid]) == bid
+        elif (account_id, bid) in packed:
+            p, o, n = packed[account_id, bid]
+            assert n == size and blob(packs[p].read_bytes()[o : o + n]) == bid
         else:
             f = data / "blobs" / str(account_id) / bid[:2] / bid
             assert f.stat().st_size == size
+            files += 1
+    assert small and packed and files, "the load must write rows, packs and files"
     for account_id in used:
         assert used[account_id] == sum(r[2] for r in rows if r[0] == account_id)
     for f in (data / "blobs").rglob("*"):
-        if f.is_file() and not f.name.startswith("small.db"):
+        if f.is_file() and not f.name.startswith("small.db") and f.name not in packs:
             assert ".staging" not in f.parts
             assert blob(f.read_bytes()) == f.name
     db.close()

@@ -198,7 +198,7 @@ def _break(up: BlobUpload, blob_backend: str) -> None:
 
     if blob_backend == "files":
         up._rename_sync = boom  # type: ignore[attr-defined]  (a file)
-        up._small_row = boom  # type: ignore[attr-defined]  (a row of small.db)
+        up._row = boom  # type: ignore[attr-defined]  (a row of small.db: small or packed)
     else:
 
         async def fail() -> None:

@@ -120,7 +120,7 @@ async def test_another_process_sees_published_blobs(open_blobs) -> None:
 
 async def test_sweep_staging_removes_only_old_uploads(blobs: BlobStore, blob_backend: str) -> None:
     old = await blobs.begin(1, blob_id())
-    await old.write(b"abandoned" * 10_000)  # larger than a small blob: a staged file
+    await old.write(b"abandoned" * 300_000)  # streamed past what is kept in memory: a file
     await old.finish()
     removed = await blobs.sweep_staging(int(time.time()) + 1)
     if blob_backend == "files":
@@ -183,13 +183,14 @@ async def test_s3_repr_and_url_hold_no_credentials(blobs) -> None:
     assert env.secret_key not in repr(blobs.target)
 
 
-async def test_small_blobs_are_rows_not_files(tmp_path) -> None:
-    """The files backend keeps blobs up to SMALL_MAX in small.db: no file, same contract."""
-    from vault_server.storage.file_blobs import SMALL_MAX, FileBlobStore
+async def test_three_tiers_rows_packs_and_files(tmp_path) -> None:
+    """The files backend keeps blobs up to SMALL_MAX as rows of small.db, larger ones still in
+    memory at finish in one pack per group, and streamed ones as files: same contract."""
+    from vault_server.storage.file_blobs import _FLUSH, SMALL_MAX, FileBlobStore
 
     store = FileBlobStore(tmp_path / "blobs")
     try:
-        sizes = [0, 1, SMALL_MAX, SMALL_MAX + 1]
+        sizes = [0, 1, SMALL_MAX, SMALL_MAX + 1, 1024 * 1024 + 43, _FLUSH + 1]
         datas = [os.urandom(n) for n in sizes]
         ups = []
         for d in datas:
@@ -197,28 +198,35 @@ async def test_small_blobs_are_rows_not_files(tmp_path) -> None:
             await up.write(d)
             ups.append(up)
         await store.finish_many(ups)
-        assert len(os.listdir(store.staging)) == 1  # only the large one is staged
+        assert len(os.listdir(store.staging)) == 1  # only the streamed one is staged
+        packs = [p for p in store.packs.rglob("*") if p.is_file()]
+        assert len(packs) == 1 and packs[0].stat().st_size == sizes[3] + sizes[4]
         await store.publish_many(ups)
         for d in datas:
             assert await store.size(9, blob_id(d)) == len(d)
             assert (await read_all(store, 9, blob_id(d)))[0] == d
         as_files = [store.path(9, blob_id(d)).is_file() for d in datas]
-        assert as_files == [False, False, False, True]
+        assert as_files == [False] * 5 + [True]
+        assert packs[0].read_bytes() == datas[3] + datas[4]
         # a second store on the same directory (a restart) reads and deletes the rows
         again = FileBlobStore(tmp_path / "blobs")
-        assert (await read_all(again, 9, blob_id(datas[1])))[0] == datas[1]
-        await again.delete(9, blob_id(datas[1]))
+        for d in datas[1], datas[4]:
+            assert (await read_all(again, 9, blob_id(d)))[0] == d
+            await again.delete(9, blob_id(d))
         await again.close()
         assert not await store.exists(9, blob_id(datas[1]))
+        assert not await store.exists(9, blob_id(datas[4]))
+        assert (await read_all(store, 9, blob_id(datas[3])))[0] == datas[3]
     finally:
         await store.close()
 
 
 @pytest.mark.parametrize("mode", ["direct-io", "page-cache", "direct-io-refused"])
 async def test_large_blobs_of_any_size_and_write_pattern(tmp_path, monkeypatch, mode) -> None:
-    """Files are written in whole 4 KiB blocks with O_DIRECT (the remainder carried to the next
-    flush, the last one through the page cache), or all through the page cache (turned off, or
-    refused by the file system when probed): the bytes are the same whatever the writes."""
+    """Files and packs are written in whole 4 KiB blocks with O_DIRECT (the remainder carried
+    to the next flush, the last one through the page cache), or all through the page cache
+    (turned off, or refused by the file system when probed): the bytes are the same whatever
+    the writes."""
     from vault_server.storage import file_blobs
     from vault_server.storage.file_blobs import SMALL_MAX, FileBlobStore
 
@@ -245,12 +253,19 @@ async def test_large_blobs_of_any_size_and_write_pattern(tmp_path, monkeypatch, 
             ups.append(up)
             datas.append(data)
         await store.finish_many(ups)
-        assert all(up._direct == direct for up in ups)
+        files = [up for up in ups if up._pack is None]
+        assert len(files) == 2 and len(ups) - len(files) == 3  # both kinds of large write
+        assert all(up._direct == direct for up in files)
         assert store.direct_io() == direct
         assert not [n for n in os.listdir(store.staging) if n.startswith("probe-")]
         await store.publish_many(ups)
-        for d in datas:
-            assert store.path(3, blob_id(d)).read_bytes() == d
+        for up, d in zip(ups, datas, strict=True):
+            if up._pack is None:
+                assert store.path(3, blob_id(d)).read_bytes() == d
+            else:
+                with open(store.pack_path(up._pack), "rb") as f:
+                    f.seek(up._off)
+                    assert f.read(len(d)) == d
             assert (await read_all(store, 3, blob_id(d)))[0] == d
     finally:
         await store.close()
