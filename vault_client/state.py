@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY);
 
 class State:
     def __init__(self, path: Path) -> None:
+        self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")

@@ -30,6 +30,7 @@ import os
 import struct
 import sys
 import time
+import types
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -64,6 +65,7 @@ from vault_core.planner import (
     plan,
 )
 
+from . import large as large_mod
 from .api import Api, dec
 from .folder import Folder, LocalFile
 from .profile import Profile
@@ -120,6 +122,10 @@ async def _together(*coros: Any) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def _as_stat(lf: LocalFile) -> Any:
+    return types.SimpleNamespace(st_size=lf.size, st_mtime_ns=lf.mtime_ns, st_ino=lf.ino)
+
+
 def _unknown_to(known: set[str]) -> Callable[[str], bool]:
     return lambda path: path not in known
 
@@ -141,6 +147,7 @@ class SyncReport:
     conflicts: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     bytes_uploaded: int = 0
+    by_helper: int = 0  # large files chunked and uploaded by the helper process
 
     def summary(self) -> str:
         parts = [
@@ -194,8 +201,9 @@ class ChunkPipeline:
     much remains — and carrying the rest over to the next block — gives exactly the chunks
     ``chunks.cut_stream`` gives. Chunk views point into the block, which stays alive (and is
     never written again) while a worker uses them: nothing is copied between the read and the
-    encryption. hashlib and libsodium release the GIL, so the workers run in parallel with each
-    other and with the reading, cutting and uploading on the main thread. Results come back in
+    encryption. Blocks are read and cut on a reader thread one block ahead of the caller, and
+    hashlib, libsodium and the chunker release the GIL, so reading, cutting, the workers and
+    the uploading on the main thread all run in parallel. Results come back in
     file order; at most a few blocks and sealed chunks are alive at once (bounded memory).
     """
 
@@ -206,6 +214,7 @@ class ChunkPipeline:
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
         self.window = 4 * self.workers + 4
         self._pool: ThreadPoolExecutor | None = None
+        self._reader: ThreadPoolExecutor | None = None
         self._free: list[bytearray] = []
 
     @property
@@ -214,10 +223,20 @@ class ChunkPipeline:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="vault-chunk")
         return self._pool
 
+    @property
+    def reader(self) -> ThreadPoolExecutor:
+        """One thread reading and cutting the block after the one being worked on."""
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(1, thread_name_prefix="vault-read")
+        return self._reader
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        if self._reader is not None:
+            self._reader.shutdown(wait=True)
+            self._reader = None
 
     def blocks(self, fh: Readable, size_hint: int | None = None) -> Iterator[_Block]:
         """The chunks of ``fh``, a block at a time (views into the block's buffer).
@@ -269,6 +288,24 @@ class ChunkPipeline:
                 self._free.append(buf)
             want = READ_BLOCK
 
+    async def _blocks_ahead(self, fh: Readable) -> AsyncIterator[_Block]:
+        """:meth:`blocks`, each one read and cut on a reader thread while the caller works on
+        the one before (the event loop keeps sending meanwhile; read and cut release the GIL)."""
+        loop = asyncio.get_running_loop()
+        it = self.blocks(fh)
+        nxt = loop.run_in_executor(self.reader, next, it, None)
+        try:
+            while True:
+                block = await nxt
+                if block is None:
+                    return
+                nxt = loop.run_in_executor(self.reader, next, it, None)
+                yield block
+        finally:
+            if not nxt.done():  # stopped early: let the read in flight end before closing
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(nxt)
+
     def _release(self, block: _Block) -> None:
         block.left -= 1
         if block.left == 0 and block.buf is not None and len(self._free) < 4:
@@ -293,11 +330,18 @@ class ChunkPipeline:
             refs.append(fut.result())
             self._release(block)
 
-        for block in self.blocks(fh):
-            for view in block.pieces:
-                window.append((block, self._ref(view)))
-                while len(window) > self.window:
-                    pop()
+        it = self.blocks(fh)
+        nxt = self.reader.submit(next, it, None)  # the next block is read while this one hashes
+        try:
+            while (block := nxt.result()) is not None:
+                nxt = self.reader.submit(next, it, None)
+                for view in block.pieces:
+                    window.append((block, self._ref(view)))
+                    while len(window) > self.window:
+                        pop()
+        finally:
+            with contextlib.suppress(BaseException):
+                nxt.result()  # stopped early: let the read in flight end
         while window:
             pop()
         return refs
@@ -333,7 +377,7 @@ class ChunkPipeline:
             self._release(block)
             return ref, record
 
-        for block in self.blocks(fh):
+        async for block in self._blocks_ahead(fh):
             for view in block.pieces:
                 hashing.append((block, view, self._ref(view)))
                 if len(hashing) > self.window:
@@ -440,6 +484,12 @@ class Uploader:
             await asyncio.wait(list(self._tasks))
         if self._error is not None:
             raise self._error
+
+    def absorb(self, bytes_sent: int, uploaded: list[str]) -> None:
+        """Count what a helper process uploaded (every batch of it answered by the server)."""
+        self.bytes_sent += bytes_sent
+        self.queued.update(uploaded)
+        self.state.add_blobs(uploaded)
 
     def abort(self) -> None:
         """Cancel batches still in flight (the sync failed before flushing)."""
@@ -773,6 +823,24 @@ class SyncEngine:
             st.st_size < chunkmod.CDC_MIN and len(data) != st.st_size
         ):
             raise ContentChanged(vault_path)  # written to while being read: maybe torn
+        return await self.record_for(
+            up, disk_path, vault_path, expected, fid, version, st, refs, old
+        )
+
+    async def record_for(
+        self,
+        up: Uploader,
+        disk_path: str,
+        vault_path: str,
+        expected: str,
+        fid: str,
+        version: int,
+        st: Any,
+        refs: list[chunkmod.ChunkRef],
+        old: FileRecord | None,
+    ) -> tuple[FileRecord, list[str]]:
+        """The manifest (sealed and queued) and record of a file whose chunks are queued or
+        uploaded; ``st`` is the file's stat while it was read."""
         manifest = Manifest.build(bytes.fromhex(fid), version, refs)
         content = manifest.content.hex()
         if expected.startswith(PENDING):
@@ -1021,9 +1089,59 @@ class SyncEngine:
                 finally:
                     sign_new_records()
 
+        async def by_helper(helper: large_mod.Helper, todo: list[Action]) -> None:
+            """Large files through the helper process; whatever it did not finish, here."""
+            answers: list[large_mod.FileDone] = []
+            try:
+                async for done in helper.answers():
+                    answers.append(done)
+                finished = helper.finished
+            finally:
+                helper.stop()
+            if not finished:  # its batches may not all be on the server: redo everything
+                await remote_side(todo, 0)
+                return
+            up.absorb(helper.bytes_sent, helper.uploaded)
+            by_path = {a.path: a for a in todo}
+            for done in answers:
+                a = by_path.pop(done.path)
+                assert isinstance(a, Upload)
+                try:
+                    if done.refs is None:
+                        if done.problem == "changed":
+                            raise ContentChanged(a.path)
+                        raise OSError(done.problem)
+                    old = heads.get(a.path)
+                    rec, r = await self.record_for(
+                        up,
+                        a.path,
+                        a.path,
+                        a.content,
+                        a.file_id or os.urandom(16).hex(),
+                        a.parent_version + 1,
+                        _as_stat(stats[a.path]),  # what the helper checked it read
+                        done.refs,
+                        old if old and a.file_id == old.file_id else None,
+                    )
+                    records.append(rec)
+                    refs.append(r)
+                    remote_done.append(a)
+                    report.uploaded.append(a.path)
+                    report.by_helper += 1
+                    self._advance(a.path)
+                except (ContentChanged, OSError) as exc:
+                    self._skip(report, a.path, exc)
+                finally:
+                    sign_new_records()
+            await remote_side(list(by_path.values()), 0)  # none, unless the helper skipped one
+
         big = [a for a in actions if large(a)]
         rest = [a for a in actions if not large(a)]
-        await _together(remote_side(big, 0), remote_side(rest, 8))
+        helper = self.start_helper(big, stats, len(rest))
+        if helper is None:
+            await _together(remote_side(big, 0), remote_side(rest, 8))
+        else:
+            await _together(by_helper(helper, big), remote_side(rest, 8))
         for a in moved:
             try:
                 rec, r = await self.build_upload(
@@ -1085,6 +1203,32 @@ class SyncEngine:
         )
         if len(report.skipped) == skipped:
             self._mark_settled(v, heads, records, new_base)
+
+    def start_helper(
+        self, big: list[Action], stats: dict[str, LocalFile], others: int
+    ) -> large_mod.Helper | None:
+        """A helper process for the large uploads, when it pays (:mod:`vault_client.large`)."""
+        files: list[tuple[str, str, int, int, int]] = []
+        for a in big:
+            st = stats[a.path]
+            try:
+                target = str(self.folder.join(a.path))
+            except LocalError:
+                return None  # the in-process path reports it
+            files.append((a.path, target, st.size, st.mtime_ns, st.ino))
+        if not self.api.token or not large_mod.wanted(sum(f[2] for f in files), others):
+            return None
+        return large_mod.Helper.start(
+            large_mod.Job(
+                server=self.api.server,
+                token=self.api.token,
+                chunk_id_key=self.vk.chunk_id_key,
+                chunk_key_key=self.vk.chunk_key_key,
+                cdc_seed=self.vk.cdc_seed,
+                state_db=str(self.state.path),
+                files=files,
+            )
+        )
 
     def _skip(self, report: SyncReport, path: str, exc: BaseException) -> None:
         """A file left for the next sync: changed while read (quietly) or unreadable."""

@@ -1,0 +1,168 @@
+"""The helper process for large files (vault_client.large), against a real server.
+
+The helper must give exactly what the in-process pipeline gives (another device gets the same
+bytes, nothing is sent twice, a later sync finds nothing to do), skip only what changed or
+cannot be read, and never be needed: when it fails, the parent uploads the files itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from typing import Any
+
+import pytest
+
+from vault_client import large
+from vault_client.account import open_api
+from vault_client.profile import Profile
+from vault_client.sync import SyncEngine, SyncReport
+
+from .conftest import PASS
+
+MIB = 1024 * 1024
+
+
+def engine_sync(dev: Any) -> SyncReport:
+    """One sync of ``dev`` by an engine in this process (its report is what we look at)."""
+    prof = Profile(dev.home)
+    prof.unlock(PASS)
+
+    async def run() -> SyncReport:
+        api = await open_api(prof)
+        async with api:
+            eng = SyncEngine(prof, api, warn=lambda msg: None)
+            try:
+                return await eng.sync()
+            finally:
+                eng.close()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def helper_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAULT_HELPER", "1")
+
+
+def test_large_files_through_the_helper(helper_on, account, second_device) -> None:
+    a, _ = account()
+    bigs = {f"films/{n}.bin": os.urandom(n * MIB + 123) for n in (5, 6, 9)}
+    for rel, data in bigs.items():
+        a.write(rel, data)
+    for i in range(20):
+        a.write(f"notes/{i}.txt", f"note {i}")
+    report = engine_sync(a)
+    assert report.by_helper == 3
+    assert sorted(report.uploaded) == sorted([*bigs, *(f"notes/{i}.txt" for i in range(20))])
+    assert report.bytes_uploaded >= sum(map(len, bigs.values()))
+    b = second_device()
+    b.sync()
+    assert b.tree() == a.tree()
+    # nothing left to do: the helper's hashes went to the scan cache like the pipeline's
+    again = engine_sync(a)
+    assert again.uploaded == [] and again.bytes_uploaded == 0
+    # a small change in one large file: the helper seals and sends only the changed chunks
+    # (it reads the parent's known blobs), the others keep theirs
+    data = bytearray(bigs["films/9.bin"])
+    data[4 * MIB : 4 * MIB + 1000] = os.urandom(1000)
+    a.write("films/9.bin", bytes(data))
+    a.write("notes/new.txt", "one more")
+    changed = engine_sync(a)
+    assert changed.by_helper == 1
+    assert 0 < changed.bytes_uploaded < 3 * MIB
+    b.sync()
+    assert b.read("films/9.bin") == bytes(data)
+
+
+def test_the_helper_answers_changed_and_unreadable_files(helper_on, account) -> None:
+    """Per file, the helper says what it could not upload; the rest goes on."""
+    a, _ = account()
+    good = a.write("good.bin", os.urandom(5 * MIB))
+    moved = a.write("moved.bin", os.urandom(5 * MIB))
+    (a.folder / "adir").mkdir()
+    prof = Profile(a.home)
+    prof.unlock(PASS)
+
+    async def run() -> list[large.FileDone]:
+        api = await open_api(prof)
+        async with api:
+            await api.get("/v1/account")  # a live session token
+            eng = SyncEngine(prof, api)
+            try:
+                st = {p: os.stat(p) for p in (good, moved)}
+                files = [
+                    (
+                        "good.bin",
+                        str(good),
+                        st[good].st_size,
+                        st[good].st_mtime_ns,
+                        st[good].st_ino,
+                    ),
+                    # the scan saw another file than the one there now
+                    ("moved.bin", str(moved), 1, st[moved].st_mtime_ns, st[moved].st_ino),
+                    ("adir", str(a.folder / "adir"), 0, 0, os.stat(a.folder / "adir").st_ino),
+                ]
+                job = large.Job(
+                    server=api.server,
+                    token=api.token or "",
+                    chunk_id_key=eng.vk.chunk_id_key,
+                    chunk_key_key=eng.vk.chunk_key_key,
+                    cdc_seed=eng.vk.cdc_seed,
+                    state_db=str(eng.state.path),
+                    files=files,
+                )
+                helper = large.Helper.start(job)
+                assert helper is not None
+                try:
+                    got = [d async for d in helper.answers()]
+                    assert helper.finished and helper.bytes_sent >= 5 * MIB
+                finally:
+                    helper.stop()
+                return got
+            finally:
+                eng.close()
+
+    got = asyncio.run(run())
+    assert [d.path for d in got] == ["good.bin", "moved.bin", "adir"]
+    assert got[0].refs and sum(r.size for r in got[0].refs) == 5 * MIB
+    assert got[1].refs is None and got[1].problem == "changed"
+    # a folder where a file was: open() fails (as root, permissions would not)
+    assert got[2].refs is None and got[2].problem not in (None, "changed")
+
+
+def test_a_failing_helper_leaves_the_work_to_the_parent(
+    helper_on, account, second_device, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper that cannot upload (here: a session the server refuses) stops; the parent
+    uploads every large file itself and the sync succeeds."""
+    start = large.Helper.start
+
+    def with_bad_token(job: large.Job) -> large.Helper | None:
+        return start(dataclasses.replace(job, token="not-a-session"))
+
+    monkeypatch.setattr(large.Helper, "start", staticmethod(with_bad_token))
+    a, _ = account()
+    bigs = {f"{n}.bin": os.urandom(n * MIB) for n in (5, 7)}
+    for rel, data in bigs.items():
+        a.write(rel, data)
+    a.write("small.txt", "small")
+    report = engine_sync(a)
+    assert report.by_helper == 0
+    assert sorted(report.uploaded) == ["5.bin", "7.bin", "small.txt"]
+    b = second_device()
+    b.sync()
+    assert b.tree() == a.tree()
+
+
+def test_the_helper_is_used_only_when_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VAULT_HELPER", raising=False)
+    many = large.HELPER_OTHERS
+    assert large.wanted(large.HELPER_BYTES, many) == ((os.cpu_count() or 1) >= 2)
+    assert not large.wanted(large.HELPER_BYTES - 1, many)  # too little to gain
+    assert not large.wanted(large.HELPER_BYTES, many - 1)  # nothing to overlap with
+    monkeypatch.setenv("VAULT_HELPER", "0")
+    assert not large.wanted(10 * large.HELPER_BYTES, 10 * many)
+    monkeypatch.setenv("VAULT_HELPER", "1")
+    assert large.wanted(1, 0) and not large.wanted(0, 0)
