@@ -63,8 +63,7 @@ def test_large_files_through_the_helper(helper_on, account, second_device) -> No
     # nothing left to do: the helper's hashes went to the scan cache like the pipeline's
     again = engine_sync(a)
     assert again.uploaded == [] and again.bytes_uploaded == 0
-    # a small change in one large file: the helper seals and sends only the changed chunks
-    # (it reads the parent's known blobs), the others keep theirs
+    # a small change in one large file: only the changed chunks are sent again
     data = bytearray(bigs["films/9.bin"])
     data[4 * MIB : 4 * MIB + 1000] = os.urandom(1000)
     a.write("films/9.bin", bytes(data))
