@@ -14,11 +14,15 @@ while read) and answers, per file, the list of chunk references. The parent buil
 manifest and the signed record from them, as for any other file, and appends nothing before
 the helper has said that every batch reached the server.
 
+Files are handed out one at a time, one ahead (the helper never waits for its next file, and
+the parent keeps the rest): when the parent has finished its own uploads it takes the large
+files not handed out yet and uploads them itself, so both processes work until the end.
+
 What crosses the pipe (the helper's stdin/stdout, pickled, between two processes of the same
 user, never logged, never on a command line): the server URL and session token, the chunk id
 and chunk key keys and the chunker seed (the helper never sees the vault's other keys, the
-record key or the device's signing key), the files to upload with their scan stats; back come
-chunk references, ids of blobs the server now holds, and bytes sent.
+record key or the device's signing key), then each file to upload with its scan stat, then
+"end"; back come chunk references, ids of blobs the server now holds, and bytes sent.
 
 The helper is an accelerator, not a dependency: if it cannot start, dies, or fails for any
 reason other than one file being unreadable or changed, the parent uploads the files it has
@@ -65,10 +69,12 @@ class Job:
     chunk_key_key: bytes
     cdc_seed: int
     state_db: str | None  # the parent's state database, read-only here (known blobs)
-    files: list[tuple[str, str, int, int, int]]  # vault path, disk path, size, mtime_ns, ino
 
     def __repr__(self) -> str:
-        return f"Job({self.server!r}, files={len(self.files)})"
+        return f"Job({self.server!r})"
+
+
+File = tuple[str, str, int, int, int]  # vault path, disk path, size, mtime_ns, ino
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,7 @@ class Helper:
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
+        self.sent: list[str] = []  # paths handed to the helper
         self.done: list[str] = []  # paths answered
         self.bytes_sent = 0
         self.uploaded: list[str] = []  # blob ids the server holds now
@@ -106,14 +113,36 @@ class Helper:
         except OSError:
             return None
         helper = cls(proc)
-        try:
-            assert proc.stdin is not None
-            pickle.dump(job, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            proc.stdin.close()
-        except (OSError, pickle.PickleError):
+        if not helper._send(job):
             helper.stop()
             return None
         return helper
+
+    def _send(self, msg: Any) -> bool:
+        stdin = self.proc.stdin
+        if stdin is None or stdin.closed:
+            return False
+        try:
+            pickle.dump(msg, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            stdin.flush()
+        except (OSError, pickle.PickleError):
+            return False
+        return True
+
+    def give(self, file: File) -> bool:
+        """Hand one more file over (False: the helper is gone; the file stays the caller's)."""
+        if not self._send(("file", file)):
+            return False
+        self.sent.append(file[0])
+        return True
+
+    def end(self) -> None:
+        """No more files: the helper flushes its last batches and says "done"."""
+        stdin = self.proc.stdin
+        if stdin is not None and not stdin.closed:
+            self._send(("end",))
+            with contextlib.suppress(OSError):
+                stdin.close()
 
     async def answers(self) -> AsyncIterator[FileDone]:
         """Each file's answer as it comes; ends when the helper has flushed every batch
@@ -138,6 +167,9 @@ class Helper:
                 return
 
     def stop(self) -> None:
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
         if self.proc.poll() is None:
             self.proc.kill()
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
@@ -184,7 +216,7 @@ class _KnownBlobs:
         self.added.extend(ids)
 
 
-async def _run(job: Job, send: Any) -> None:
+async def _run(job: Job, receive: Any, send: Any) -> None:
     from .api import Api
     from .sync import ChunkPipeline, Uploader
 
@@ -196,7 +228,8 @@ async def _run(job: Job, send: Any) -> None:
     async with Api(job.server, job.token) as api:
         up = Uploader(api, known)  # type: ignore[arg-type]
         try:
-            for vault_path, disk_path, size, mtime_ns, ino in job.files:
+            while (msg := await asyncio.to_thread(receive)) != ("end",):
+                vault_path, disk_path, size, mtime_ns, ino = msg[1]
                 try:
                     refs = await _upload_one(pipeline, up, disk_path, (size, mtime_ns, ino))
                 except OSError as exc:
@@ -248,7 +281,7 @@ def main() -> None:
         stdout.flush()
 
     try:
-        asyncio.run(_run(job, send))
+        asyncio.run(_run(job, lambda: pickle.load(stdin), send))  # noqa: S301 (our parent)
     except BaseException as exc:  # noqa: BLE001 (the parent takes over: it needs to know we stopped)
         with contextlib.suppress(Exception):
             send(("failed", type(exc).__name__))

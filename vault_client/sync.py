@@ -478,6 +478,15 @@ class Uploader:
         finally:
             self._slots.release()
 
+    async def flush_now(self) -> None:
+        """Send what is queued and wait for the batches on the wire now (not later ones)."""
+        await self._launch()
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks)
+        if self._error is not None:
+            raise self._error
+
     async def flush(self) -> None:
         await self._launch()
         while self._tasks:
@@ -510,6 +519,15 @@ class EntryChain:
 
     def follows(self, v: LogVerifier) -> bool:
         return self.start == (v.seq, v.head)
+
+    def after(self, n: int) -> EntryChain:
+        """The entries after the first ``n`` (once those are appended), as a chain."""
+        head = self.hashes[n - 1] if n else self.start[1]
+        rest = EntryChain(self.engine, self.start[0] + n, head)
+        rest.records = self.records[n:]
+        rest.encoded = self.encoded[n:]
+        rest.hashes = self.hashes[n:]
+        return rest
 
     def add(self, rec: Any) -> None:
         e = self.engine
@@ -653,13 +671,13 @@ class SyncEngine:
 
         ``chain`` holds the entries of ``records`` already signed (the sync signs each one as
         soon as its record exists, while the uploads are on the wire); it is used only if it
-        starts at the verifier's head and holds exactly these records.
+        starts at the verifier's head and begins with exactly these records.
 
         Entries this device has just made and the server accepted at the expected head need no
         re-verification of their own signatures: the verifier's head simply moves to their
         hash (device records still go through the full check, as they change the key set).
         """
-        if chain is None or not chain.follows(v) or chain.records != records:
+        if chain is None or not chain.follows(v) or chain.records[: len(records)] != records:
             chain = self.chain(v)
             for rec in records:
                 chain.add(rec)
@@ -1089,22 +1107,41 @@ class SyncEngine:
                 finally:
                     sign_new_records()
 
+        # large files not handed to the helper yet: it takes them from the front, this
+        # process from the back once its own uploads are done
+        pending_large: deque[Action] = deque()
+
+        def hand_out(helper: large_mod.Helper, n: int) -> None:
+            while n > 0 and pending_large:
+                a = pending_large.popleft()
+                if not helper.give(helper_file(a)):
+                    pending_large.appendleft(a)
+                    return
+                n -= 1
+            if not pending_large:
+                helper.end()
+
         async def by_helper(helper: large_mod.Helper, todo: list[Action]) -> None:
             """Large files through the helper process; whatever it did not finish, here."""
             answers: list[large_mod.FileDone] = []
+            pending_large.extend(todo)
             try:
+                hand_out(helper, 2)  # one to work on, one ahead
                 async for done in helper.answers():
                     answers.append(done)
+                    hand_out(helper, 1)
                 finished = helper.finished
             finally:
                 helper.stop()
-            if not finished:  # its batches may not all be on the server: redo everything
-                await remote_side(todo, 0)
+            by_path = {a.path: a for a in todo}
+            if not finished:  # its batches may not all be on the server: redo all it had
+                redo = [by_path[p] for p in helper.sent] + list(pending_large)
+                pending_large.clear()
+                await remote_side(redo, 0)
                 return
             up.absorb(helper.bytes_sent, helper.uploaded)
-            by_path = {a.path: a for a in todo}
             for done in answers:
-                a = by_path.pop(done.path)
+                a = by_path[done.path]
                 assert isinstance(a, Upload)
                 try:
                     if done.refs is None:
@@ -1133,7 +1170,39 @@ class SyncEngine:
                     self._skip(report, a.path, exc)
                 finally:
                     sign_new_records()
-            await remote_side(list(by_path.values()), 0)  # none, unless the helper skipped one
+
+        appended = 0  # records appended early (while the helper still works)
+
+        async def append_early() -> None:
+            """Append the records made so far once their blobs are on the server: the log
+            append of thousands of small files then overlaps the large files' uploads."""
+            nonlocal appended
+            n = len(records)
+            await up.flush_now()
+            await self.append(v, records[:n], refs[:n], chain)
+            appended = n
+
+        async def then_large(helper: large_mod.Helper) -> None:
+            """The other uploads, then the large files the helper has not started."""
+            await remote_side(rest, 8)
+            early = asyncio.ensure_future(append_early()) if records else None
+            try:
+                while pending_large:
+                    a = pending_large.pop()
+                    if not pending_large:
+                        helper.end()
+                    await remote_side([a], 0)
+            except BaseException:
+                if early is not None:
+                    early.cancel()
+                    await asyncio.gather(early, return_exceptions=True)
+                raise
+            if early is not None:
+                await early
+
+        def helper_file(a: Action) -> large_mod.File:
+            st = stats[a.path]
+            return (a.path, str(self.folder.join(a.path)), st.size, st.mtime_ns, st.ino)
 
         big = [a for a in actions if large(a)]
         rest = [a for a in actions if not large(a)]
@@ -1141,7 +1210,7 @@ class SyncEngine:
         if helper is None:
             await _together(remote_side(big, 0), remote_side(rest, 8))
         else:
-            await _together(by_helper(helper, big), remote_side(rest, 8))
+            await _together(by_helper(helper, big), then_large(helper))
         for a in moved:
             try:
                 rec, r = await self.build_upload(
@@ -1156,8 +1225,8 @@ class SyncEngine:
         self.flush_scans()
         await up.flush()
         report.bytes_uploaded += up.bytes_sent
-        if records:
-            await self.append(v, records, refs, chain)  # Conflict propagates: re-plan
+        if len(records) > appended:  # Conflict propagates: re-plan
+            await self.append(v, records[appended:], refs[appended:], chain.after(appended))
         done.extend(remote_done)
         # 3. local side, only after the server confirmed
         for a in actions:
@@ -1208,15 +1277,13 @@ class SyncEngine:
         self, big: list[Action], stats: dict[str, LocalFile], others: int
     ) -> large_mod.Helper | None:
         """A helper process for the large uploads, when it pays (:mod:`vault_client.large`)."""
-        files: list[tuple[str, str, int, int, int]] = []
         for a in big:
-            st = stats[a.path]
             try:
-                target = str(self.folder.join(a.path))
+                self.folder.join(a.path)
             except LocalError:
                 return None  # the in-process path reports it
-            files.append((a.path, target, st.size, st.mtime_ns, st.ino))
-        if not self.api.token or not large_mod.wanted(sum(f[2] for f in files), others):
+        total = sum(stats[a.path].size for a in big)
+        if not self.api.token or not large_mod.wanted(total, others):
             return None
         return large_mod.Helper.start(
             large_mod.Job(
@@ -1226,7 +1293,6 @@ class SyncEngine:
                 chunk_key_key=self.vk.chunk_key_key,
                 cdc_seed=self.vk.cdc_seed,
                 state_db=str(self.state.path),
-                files=files,
             )
         )
 

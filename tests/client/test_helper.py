@@ -54,7 +54,7 @@ def test_large_files_through_the_helper(helper_on, account, second_device) -> No
     for i in range(20):
         a.write(f"notes/{i}.txt", f"note {i}")
     report = engine_sync(a)
-    assert report.by_helper == 3
+    assert report.by_helper in (2, 3)  # two handed out at once; the third maybe kept here
     assert sorted(report.uploaded) == sorted([*bigs, *(f"notes/{i}.txt" for i in range(20))])
     assert report.bytes_uploaded >= sum(map(len, bigs.values()))
     b = second_device()
@@ -90,17 +90,11 @@ def test_the_helper_answers_changed_and_unreadable_files(helper_on, account) -> 
             await api.get("/v1/account")  # a live session token
             eng = SyncEngine(prof, api)
             try:
-                st = {p: os.stat(p) for p in (good, moved)}
+                g, m = os.stat(good), os.stat(moved)
                 files = [
-                    (
-                        "good.bin",
-                        str(good),
-                        st[good].st_size,
-                        st[good].st_mtime_ns,
-                        st[good].st_ino,
-                    ),
+                    ("good.bin", str(good), g.st_size, g.st_mtime_ns, g.st_ino),
                     # the scan saw another file than the one there now
-                    ("moved.bin", str(moved), 1, st[moved].st_mtime_ns, st[moved].st_ino),
+                    ("moved.bin", str(moved), 1, m.st_mtime_ns, m.st_ino),
                     ("adir", str(a.folder / "adir"), 0, 0, os.stat(a.folder / "adir").st_ino),
                 ]
                 job = large.Job(
@@ -110,11 +104,12 @@ def test_the_helper_answers_changed_and_unreadable_files(helper_on, account) -> 
                     chunk_key_key=eng.vk.chunk_key_key,
                     cdc_seed=eng.vk.cdc_seed,
                     state_db=str(eng.state.path),
-                    files=files,
                 )
                 helper = large.Helper.start(job)
                 assert helper is not None
                 try:
+                    assert all(helper.give(f) for f in files)
+                    helper.end()
                     got = [d async for d in helper.answers()]
                     assert helper.finished and helper.bytes_sent >= 5 * MIB
                 finally:
