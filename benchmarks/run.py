@@ -6,14 +6,20 @@ Generates (once) a deterministic dataset, starts ``vault-server`` on 127.0.0.1, 
 for vault and — when installed — ``restic backup`` to a local repository and ``rclone sync`` to
 a local crypt remote, in the same run:
 
-1. initial sync of the tree (4 large files + many small ones);
-2. no-change re-sync (median of ``--repeat`` runs);
+1. initial sync of the tree (4 large files + many small ones), each round into an empty
+   repository (a new vault account);
+2. no-change re-sync;
 3. re-sync after overwriting 1 MiB in the middle of one large file and touching 10 small
-   files: time, and bytes the server / repository / remote grew by (median of ``--repeat``
-   runs, each overwriting with new bytes, so that one noisy run does not decide a ratio);
-4. one 1 GiB file: throughput, peak resident memory of the client (and of the server);
+   files: time, and bytes the server / repository / remote grew by (each round overwrites
+   with new bytes);
+4. one 1 GiB file into an empty repository: throughput, peak resident memory of the client
+   (and of the server);
 5. vault only: login of a new device, profile unlock (Argon2id), process start-up, and the
    encryption pipeline against raw libsodium on the same data (``benchmarks.pipeline``).
+
+Every figure is the median of ``--repeat`` rounds (3), and the rounds alternate between the
+contenders (vault, restic, rclone, vault, ...): this machine is shared, and a slow minute then
+falls on every contender instead of deciding a ratio.
 
 Writes ``benchmarks/out/results.json`` and ``benchmarks/out/results.md`` (a Markdown table with
 ratios vault / restic and vault / rclone, the targets and whether they hold).
@@ -71,122 +77,204 @@ def median_run(fn: Any, repeat: int) -> dict[str, Any]:
     return fig(best, all=[round(s, 3) for s in secs], seconds=round(statistics.median(secs), 3))
 
 
-# -- vault ---------------------------------------------------------------------------------
-
-
-def median_change(
-    ds: Dataset, measured: Any, run_once: Any, repeat: int, label: str = "1 MiB change"
-) -> dict[str, Any]:
-    """The median of ``repeat`` runs after a 1 MiB change, each change new bytes."""
-    results = []
-    try:
-        for k in range(repeat):
-            ds.apply_change(k)
-            results.append(measured(f"{label} #{k + 1}", lambda: fig(run_once())))
-    finally:
-        ds.reset()
-    results.sort(key=lambda r: r["seconds"])
-    med: dict[str, Any] = results[len(results) // 2]
+def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The result with the median time, with every round's time beside it."""
+    ordered = sorted(results, key=lambda r: r["seconds"])
+    med = dict(ordered[len(ordered) // 2])
     med["runs"] = [r["seconds"] for r in results]
     return med
 
 
-def bench_vault(ds: Dataset, runs: Path, repeat: int, out: dict[str, Any]) -> None:
-    srv = VaultServer(runs / "vault-server")
-    srv.start()
+# -- the contenders ------------------------------------------------------------------------
+# Each one measures one round of a figure at a time; the rounds of a figure alternate between
+# the contenders (vault, restic, rclone, vault, restic, ...), so that a slow spell of this
+# shared machine falls on all of them rather than on whichever ran then; each figure is the
+# median of its rounds. Initial syncs and the 1 GiB file start from an empty repository each
+# round; the re-syncs run on the repository of the last initial round.
+
+
+class Contender:
+    name = ""
+
+    def __init__(self, ds: Dataset, runs: Path) -> None:
+        self.ds = ds
+        self.runs = runs
+        self.out: dict[str, Any] = {}
+
+    def measured(self, label: str, fn: Any) -> dict[str, Any]:
+        s0 = self.stored()
+        res: dict[str, Any] = fn()
+        res["stored"] = self.stored() - s0
+        log(f"{self.name} {label}: {res['seconds']:.3f} s, stored {res['stored']:,} B")
+        return res
+
+    def stored(self) -> int:
+        raise NotImplementedError
+
+    def initial(self, k: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def resync(self, label: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def one(self, k: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        pass
+
+
+class VaultBench(Contender):
+    name = "vault"
+
+    def __init__(self, ds: Dataset, runs: Path) -> None:
+        super().__init__(ds, runs)
+        self.srv = VaultServer(runs / "vault-server")
+        self.srv.start()
+        log(f"vault: server at {self.srv.url}")
+        self.client: VaultClient | None = None
+
+    def stored(self) -> int:
+        return self.srv.stored()
+
+    def measured(self, label: str, fn: Any) -> dict[str, Any]:
+        srv = self.srv
+        c0, w0 = srv.cpu(), srv.written()
+        srv.reset_peak()
+        res = super().measured(label, fn)
+        res["written"] = srv.written() - w0  # by the server (the client writes nothing)
+        res["server_cpu"] = round(srv.cpu() - c0, 3)
+        res["server_max_rss"] = srv.peak_rss()
+        return res
+
+    def initial(self, k: int) -> dict[str, Any]:
+        client = VaultClient(self.runs / f"vault-home-{k}", self.ds.tree)
+        client.init(self.srv.url, f"bench{k}")
+        if k == 0:
+            self.out["unlock"] = round(client.unlock_seconds(), 3)
+            self.out["startup"] = round(client.startup_seconds(), 3)
+        self.client = client
+        return self.measured(f"initial #{k + 1}", lambda: fig(client.sync()))
+
+    def resync(self, label: str) -> dict[str, Any]:
+        assert self.client is not None
+        client = self.client
+        return self.measured(label, lambda: fig(client.sync()))
+
+    def one(self, k: int) -> dict[str, Any]:
+        one = VaultClient(self.runs / f"vault-home-one-{k}", self.ds.one_dir)
+        one.init(self.srv.url, f"bench-one{k}")
+        return self.measured(f"one file #{k + 1}", lambda: fig(one.sync()))
+
+    def finish(self) -> None:
+        try:
+            # a new device of the first account: Argon2id of the account KDF, proof, bundle,
+            # and the profile's own Argon2id to seal the new device's secrets
+            dev = VaultClient(self.runs / "vault-home-login", self.runs / "vault-login-folder")
+            r = dev.login(self.srv.url, "bench0")
+            self.out["login"] = fig(r)
+            log(f"vault login: {r.seconds:.3f} s; unlock {self.out['unlock']:.3f} s")
+        finally:
+            self.srv.stop()
+        # the encryption pipeline on the same data as the 1 GiB figure, in a fresh process
+        try:
+            cmd = [sys.executable, "-m", "benchmarks.pipeline", "--file", str(self.ds.one)]
+            r = run([*cmd, "--json"])
+        except CommandFailed as exc:
+            log(f"pipeline benchmark failed: {exc}")
+            return
+        self.out["pipeline"] = json.loads(r.out)
+        log(f"pipeline: {self.out['pipeline']['summary']}")
+
+
+class ResticBench(Contender):
+    name = "restic"
+
+    def __init__(self, ds: Dataset, runs: Path) -> None:
+        super().__init__(ds, runs)
+        self.repo: Restic | None = None
+        self.out["version"] = Restic(runs / "restic-repo-0", runs / "restic-cache").version()
+
+    def stored(self) -> int:
+        return self.repo.stored() if self.repo is not None else 0
+
+    def _fresh(self, name: str) -> Restic:
+        self.repo = Restic(self.runs / name, self.runs / "restic-cache")
+        self.repo.init()
+        return self.repo
+
+    def initial(self, k: int) -> dict[str, Any]:
+        rs = self._fresh(f"restic-repo-{k}")
+        if k == 0:
+            self.out["open"] = round(rs.open_seconds(), 3)
+        return self.measured(f"initial #{k + 1}", lambda: fig(rs.backup(self.ds.tree)))
+
+    def resync(self, label: str) -> dict[str, Any]:
+        rs = self.repo
+        assert rs is not None
+        return self.measured(label, lambda: fig(rs.backup(self.ds.tree)))
+
+    def one(self, k: int) -> dict[str, Any]:
+        rs = self._fresh(f"restic-repo-one-{k}")
+        return self.measured(f"one file #{k + 1}", lambda: fig(rs.backup(self.ds.one_dir)))
+
+
+class RcloneBench(Contender):
+    name = "rclone"
+
+    def __init__(self, ds: Dataset, runs: Path) -> None:
+        super().__init__(ds, runs)
+        self.remote: Rclone | None = None
+        self.out["version"] = Rclone(runs / "rclone-remote-0", runs / "rclone-0.conf").version()
+
+    def stored(self) -> int:
+        return self.remote.stored() if self.remote is not None else 0
+
+    def _fresh(self, name: str) -> Rclone:
+        self.remote = Rclone(self.runs / name, self.runs / f"{name}.conf")
+        self.remote.setup()
+        return self.remote
+
+    def initial(self, k: int) -> dict[str, Any]:
+        rc = self._fresh(f"rclone-remote-{k}")
+        return self.measured(f"initial #{k + 1}", lambda: fig(rc.sync(self.ds.tree)))
+
+    def resync(self, label: str) -> dict[str, Any]:
+        rc = self.remote
+        assert rc is not None
+        return self.measured(label, lambda: fig(rc.sync(self.ds.tree)))
+
+    def one(self, k: int) -> dict[str, Any]:
+        rc = self._fresh(f"rclone-remote-one-{k}")
+        return self.measured(f"one file #{k + 1}", lambda: fig(rc.sync(self.ds.one_dir)))
+
+
+def bench_all(ds: Dataset, contenders: list[Contender], repeat: int) -> None:
+    """Every figure, its rounds alternating between the contenders (see above)."""
+    rounds: dict[str, dict[str, list[dict[str, Any]]]] = {c.name: {} for c in contenders}
+
+    def each(figure: str, fn: Any) -> None:
+        for c in contenders:
+            rounds[c.name].setdefault(figure, []).append(fn(c))
+
+    for k in range(repeat):
+        each("initial", lambda c, k=k: c.initial(k))
+    for k in range(repeat):
+        each("nochange", lambda c, k=k: c.resync(f"no-change #{k + 1}"))
     try:
-        client = VaultClient(runs / "vault-home", ds.tree)
-        log(f"vault: server at {srv.url}; init")
-        client.init(srv.url, "bench")
-        out["unlock"] = round(client.unlock_seconds(), 3)
-        out["startup"] = round(client.startup_seconds(), 3)
-
-        def measured(label: str, fn: Any) -> dict[str, Any]:
-            s0, c0, w0 = srv.stored(), srv.cpu(), srv.written()
-            srv.reset_peak()
-            res: dict[str, Any] = fn()
-            res["stored"] = srv.stored() - s0
-            res["written"] = srv.written() - w0  # by the server (the client writes nothing)
-            res["server_cpu"] = round(srv.cpu() - c0, 3)
-            res["server_max_rss"] = srv.peak_rss()
-            log(f"vault {label}: {res['seconds']:.3f} s, stored {res['stored']:,} B")
-            return res
-
-        out["initial"] = measured("initial", lambda: fig(client.sync()))
-        out["nochange"] = measured("no-change", lambda: median_run(client.sync, repeat))
-        out["change"] = median_change(ds, measured, client.sync, repeat)
-        one = VaultClient(runs / "vault-home-one", ds.one_dir)
-        one.init(srv.url, "bench-one")
-        res = measured("one file", lambda: fig(one.sync()))
-        res["MB_per_s"] = round(ds.spec.one_mib * MIB / res["seconds"] / MB, 1)
-        out["one"] = res
-        # a new device of the first account: Argon2id of the account KDF, proof, bundle, and the
-        # profile's own Argon2id to seal the new device's secrets
-        dev = VaultClient(runs / "vault-home-login", runs / "vault-login-folder")
-        r = dev.login(srv.url, "bench")
-        out["login"] = fig(r)
-        log(f"vault login: {r.seconds:.3f} s; unlock {out['unlock']:.3f} s")
+        for k in range(repeat):  # each change writes new bytes
+            ds.apply_change(k)
+            each("change", lambda c, k=k: c.resync(f"1 MiB change #{k + 1}"))
     finally:
-        srv.stop()
-    # the encryption pipeline on the same data as the 1 GiB figure, in a fresh process
-    try:
-        r = run([sys.executable, "-m", "benchmarks.pipeline", "--file", str(ds.one), "--json"])
-    except CommandFailed as exc:
-        log(f"pipeline benchmark failed: {exc}")
-        return
-    out["pipeline"] = json.loads(r.out)
-    log(f"pipeline: {out['pipeline']['summary']}")
-
-
-# -- restic --------------------------------------------------------------------------------
-
-
-def bench_restic(ds: Dataset, runs: Path, repeat: int, out: dict[str, Any]) -> None:
-    rs = Restic(runs / "restic-repo", runs / "restic-cache")
-    out["version"] = rs.version()
-    rs.init()
-    out["open"] = round(rs.open_seconds(), 3)
-
-    def measured(label: str, fn: Any, store: Restic = rs) -> dict[str, Any]:
-        s0 = store.stored()
-        res: dict[str, Any] = fn()
-        res["stored"] = store.stored() - s0
-        log(f"restic {label}: {res['seconds']:.3f} s, stored {res['stored']:,} B")
-        return res
-
-    out["initial"] = measured("initial", lambda: fig(rs.backup(ds.tree)))
-    out["nochange"] = measured("no-change", lambda: median_run(lambda: rs.backup(ds.tree), repeat))
-    out["change"] = median_change(ds, measured, lambda: rs.backup(ds.tree), repeat)
-    one = Restic(runs / "restic-repo-one", runs / "restic-cache")
-    one.init()
-    res = measured("one file", lambda: fig(one.backup(ds.one_dir)), one)
-    res["MB_per_s"] = round(ds.spec.one_mib * MIB / res["seconds"] / MB, 1)
-    out["one"] = res
-
-
-# -- rclone --------------------------------------------------------------------------------
-
-
-def bench_rclone(ds: Dataset, runs: Path, repeat: int, out: dict[str, Any]) -> None:
-    rc = Rclone(runs / "rclone-remote", runs / "rclone.conf")
-    out["version"] = rc.version()
-    rc.setup()
-
-    def measured(label: str, fn: Any, store: Rclone = rc) -> dict[str, Any]:
-        s0 = store.stored()
-        res: dict[str, Any] = fn()
-        res["stored"] = store.stored() - s0
-        log(f"rclone {label}: {res['seconds']:.3f} s, stored {res['stored']:,} B")
-        return res
-
-    out["initial"] = measured("initial", lambda: fig(rc.sync(ds.tree)))
-    out["nochange"] = measured("no-change", lambda: median_run(lambda: rc.sync(ds.tree), repeat))
-    out["change"] = median_change(ds, measured, lambda: rc.sync(ds.tree), repeat)
-    one = Rclone(runs / "rclone-remote-one", runs / "rclone-one.conf")
-    one.setup()
-    res = measured("one file", lambda: fig(one.sync(ds.one_dir)), one)
-    res["MB_per_s"] = round(ds.spec.one_mib * MIB / res["seconds"] / MB, 1)
-    out["one"] = res
+        ds.reset()
+    for k in range(repeat):
+        each("one", lambda c, k=k: c.one(k))
+    for c in contenders:
+        for figure, results in rounds[c.name].items():
+            c.out[figure] = median_of(results)
+        one = c.out["one"]
+        one["MB_per_s"] = round(ds.spec.one_mib * MIB / one["seconds"] / MB, 1)
+        c.finish()
 
 
 # -- report --------------------------------------------------------------------------------
@@ -404,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tools", default="vault,restic,rclone")
     ap.add_argument("--workdir", type=Path, default=HERE / "data")
     ap.add_argument("--out", type=Path, default=HERE / "out")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per change figure (median)")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds per figure (median)")
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()
@@ -428,15 +516,21 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    for name, fn in (("vault", bench_vault), ("restic", bench_restic), ("rclone", bench_rclone)):
+    contenders: list[Contender] = []
+    for name, cls in (("vault", VaultBench), ("restic", ResticBench), ("rclone", RcloneBench)):
         if name not in tools:
             continue
         if name != "vault" and not have(name):
             log(f"{name} is not installed: skipped (apt-get install {name})")
             continue
-        out: dict[str, Any] = {}
-        res[name] = out
-        fn(ds, runs, args.repeat, out)
+        contenders.append(cls(ds, runs))
+        res[name] = contenders[-1].out
+    try:
+        bench_all(ds, contenders, args.repeat)
+    finally:
+        for c in contenders:
+            if isinstance(c, VaultBench):
+                c.srv.stop()
     shutil.rmtree(runs, ignore_errors=True)
     res["total_seconds"] = round(time.perf_counter() - t_start, 1)
     rows = evaluate(res)
