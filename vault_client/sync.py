@@ -79,7 +79,8 @@ APPEND_BYTES = 4 * 1024 * 1024  # body of one append (server limit: 8 MiB)
 FETCH_WINDOW = 8
 MAX_ROUNDS = 8
 READ_BLOCK = 8 * 1024 * 1024  # bytes read at once by the chunking pipeline
-INLINE_CHUNK = 64 * 1024  # smaller chunks are hashed/sealed on the calling thread
+INLINE_CHUNK = 64 * 1024  # smaller jobs are hashed/sealed on the calling thread
+JOB_BYTES = 2 * 1024 * 1024  # chunks hashed or sealed by one worker job
 LARGE_FILE = 4 * 1024 * 1024  # files from this size are uploaded alongside the others
 _RECORD_HEAD = struct.Struct(">B64sI")
 # Content "hash" of a new file the scan did not hash: it is hashed once, while uploaded.
@@ -212,7 +213,7 @@ class ChunkPipeline:
         self.key_key: bytes = vault_keys.chunk_key_key
         self.chunker = chunkmod.new_chunker(vault_keys.cdc_seed)
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
-        self.window = 4 * self.workers + 4
+        self.window = self.workers + 1  # jobs in flight at each stage
         self._pool: ThreadPoolExecutor | None = None
         self._reader: ThreadPoolExecutor | None = None
         self._free: list[bytearray] = []
@@ -315,28 +316,47 @@ class ChunkPipeline:
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         return self.pool.submit(fn, *args)
 
-    def _ref(self, view: memoryview) -> Future[chunkmod.ChunkRef]:
-        if len(view) < INLINE_CHUNK:
-            return _done(chunkmod.chunk_ref(self.id_key, self.key_key, view))
-        return self._submit(chunkmod.chunk_ref, self.id_key, self.key_key, view)
+    def _jobs(self, block: _Block) -> Iterator[list[memoryview]]:
+        """The block's chunks in runs of about ``JOB_BYTES``: one worker job each (a job per
+        chunk cost more Python than hashing a 256 KiB chunk)."""
+        job: list[memoryview] = []
+        size = 0
+        for view in block.pieces:
+            job.append(view)
+            size += len(view)
+            if size >= JOB_BYTES:
+                yield job
+                job, size = [], 0
+        if job:
+            yield job
+
+    def _refs_of(self, views: list[memoryview]) -> list[chunkmod.ChunkRef]:
+        return [chunkmod.chunk_ref(self.id_key, self.key_key, v) for v in views]
+
+    def _hash(self, views: list[memoryview]) -> Future[list[chunkmod.ChunkRef]]:
+        if sum(len(v) for v in views) < INLINE_CHUNK:
+            return _done(self._refs_of(views))
+        return self._submit(self._refs_of, views)
 
     def hash_stream(self, fh: Readable) -> list[chunkmod.ChunkRef]:
         """Chunk refs of a whole stream (no sealing): what a scan needs."""
         refs: list[chunkmod.ChunkRef] = []
-        window: deque[tuple[_Block, Future[chunkmod.ChunkRef]]] = deque()
+        window: deque[tuple[_Block, Future[list[chunkmod.ChunkRef]]]] = deque()
 
         def pop() -> None:
             block, fut = window.popleft()
-            refs.append(fut.result())
-            self._release(block)
+            got = fut.result()
+            refs.extend(got)
+            for _ in got:
+                self._release(block)
 
         it = self.blocks(fh)
         nxt = self.reader.submit(next, it, None)  # the next block is read while this one hashes
         try:
             while (block := nxt.result()) is not None:
                 nxt = self.reader.submit(next, it, None)
-                for view in block.pieces:
-                    window.append((block, self._ref(view)))
+                for job in self._jobs(block):
+                    window.append((block, self._hash(job)))
                     while len(window) > self.window:
                         pop()
         finally:
@@ -350,8 +370,9 @@ class ChunkPipeline:
         self, fh: Readable, need: Callable[[str], bool] | None = None
     ) -> AsyncIterator[tuple[chunkmod.ChunkRef, bytearray | None]]:
         """(ref, sealed batch record) per chunk, in order; record None when ``need`` says no."""
-        Hashing = tuple[_Block, memoryview, Future[chunkmod.ChunkRef]]
-        Sealing = tuple[_Block, chunkmod.ChunkRef, Future[bytearray] | None]
+        Refs = list[chunkmod.ChunkRef]
+        Hashing = tuple[_Block, list[memoryview], Future[Refs]]
+        Sealing = tuple[_Block, Refs, list[bool], Future[list[bytearray]] | None]
         hashing: deque[Hashing] = deque()
         sealing: deque[Sealing] = deque()
 
@@ -361,35 +382,47 @@ class ChunkPipeline:
             return await asyncio.wrap_future(fut)
 
         async def advance() -> None:
-            block, view, hfut = hashing.popleft()
-            ref = await result(hfut)
-            sfut: Future[bytearray] | None = None
-            if need is None or need(ref.id):
-                if len(view) < INLINE_CHUNK:
-                    sfut = _done(seal_record(ref, view))
-                else:
-                    sfut = self._submit(seal_record, ref, view)
-            sealing.append((block, ref, sfut))
+            block, views, hfut = hashing.popleft()
+            refs: Refs = await result(hfut)
+            wanted = [need is None or need(r.id) for r in refs]
+            todo = [(r, v) for r, v, w in zip(refs, views, wanted, strict=True) if w]
+            sfut: Future[list[bytearray]] | None = None
+            if todo and sum(len(v) for _, v in todo) < INLINE_CHUNK:
+                sfut = _done(_seal_records(todo))
+            elif todo:
+                sfut = self._submit(_seal_records, todo)
+            sealing.append((block, refs, wanted, sfut))
 
-        async def emit() -> tuple[chunkmod.ChunkRef, bytearray | None]:
-            block, ref, sfut = sealing.popleft()
-            record = await result(sfut) if sfut is not None else None
-            self._release(block)
-            return ref, record
+        async def emit() -> list[tuple[chunkmod.ChunkRef, bytearray | None]]:
+            block, refs, wanted, sfut = sealing.popleft()
+            records = iter(await result(sfut) if sfut is not None else [])
+            out = [(r, next(records) if w else None) for r, w in zip(refs, wanted, strict=True)]
+            for _ in refs:
+                self._release(block)
+            return out
 
         async for block in self._blocks_ahead(fh):
-            for view in block.pieces:
-                hashing.append((block, view, self._ref(view)))
+            for job in self._jobs(block):
+                hashing.append((block, job, self._hash(job)))
                 if len(hashing) > self.window:
                     await advance()
                 if len(sealing) > self.window:
-                    yield await emit()
+                    for item in await emit():
+                        yield item
         while hashing:
             await advance()
             if len(sealing) > self.window:
-                yield await emit()
+                for item in await emit():
+                    yield item
         while sealing:
-            yield await emit()
+            for item in await emit():
+                yield item
+
+
+def _seal_records(
+    todo: list[tuple[chunkmod.ChunkRef, memoryview]],
+) -> list[bytearray]:
+    return [seal_record(ref, view) for ref, view in todo]
 
 
 class _Block:
