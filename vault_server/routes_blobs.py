@@ -51,6 +51,7 @@ from .storage.base import BlobUpload
 
 _CHUNK = 64 * 1024
 _WHOLE = 1024 * 1024  # records up to this size are read in one call
+_FILL = 256 * 1024  # bytes asked of the socket at once when parsing a batch
 _BUSY_WAIT = 0.05
 _BUSY_TRIES = 200
 _GROUP_RECORDS = 256  # records of a batch settled together (one transaction each way)
@@ -108,7 +109,7 @@ async def _receive(
                     raise TooLarge()
                 await up.write(chunk)
         else:
-            await _read_into(reader, up, size)
+            await _Records(reader).into(up, size)
         await up.finish()
     except BaseException:
         await up.discard()
@@ -138,13 +139,58 @@ async def put_blob(request: web.Request) -> web.StreamResponse:
     return json_response({"id": blob_id, "created": created}, 201 if created else 200)
 
 
-async def _read_exact(reader: StreamReader, n: int, at_start: bool = False) -> bytes | None:
-    try:
-        return await reader.readexactly(n)
-    except asyncio.IncompleteReadError as e:
-        if at_start and not e.partial:
-            return None
-        raise BadRequest("truncated record") from None
+class _Records:
+    """The body of a batch upload, read in pieces of up to ``_FILL`` bytes and cut into record
+    fields here: thousands of small records cost a few reads, not three awaited reads each."""
+
+    def __init__(self, reader: StreamReader) -> None:
+        self.reader = reader
+        self.buf = b""
+        self.pos = 0
+
+    async def take(self, n: int, at_start: bool = False) -> bytes | None:
+        """Exactly ``n`` bytes (None: the body ended cleanly before them, if ``at_start``)."""
+        pos, buf = self.pos, self.buf
+        if len(buf) - pos >= n:
+            self.pos = pos + n
+            return buf[pos : pos + n]
+        parts = [buf[pos:]] if len(buf) > pos else []
+        need = n - (len(buf) - pos)
+        self.buf, self.pos = b"", 0
+        while need > 0:
+            chunk = await self.reader.read(max(need, _FILL))
+            if not chunk:
+                if at_start and not parts:
+                    return None
+                raise BadRequest("truncated record")
+            if len(chunk) > need:
+                parts.append(chunk[:need])
+                self.buf, self.pos = chunk, need
+                need = 0
+            else:
+                parts.append(chunk)
+                need -= len(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    async def into(self, up: BlobUpload, size: int) -> None:
+        """Exactly ``size`` bytes into ``up``: at once up to _WHOLE, else streamed."""
+        if size <= _WHOLE:
+            data = await self.take(size) if size else b""
+            if data:
+                await up.write(data)
+            return
+        left = size
+        if len(self.buf) > self.pos:
+            first = self.buf[self.pos : self.pos + left]
+            self.pos += len(first)
+            left -= len(first)
+            await up.write(first)
+        while left:
+            chunk = await self.reader.read(min(left, _CHUNK))
+            if not chunk:
+                raise BadRequest("truncated record")
+            left -= len(chunk)
+            await up.write(chunk)
 
 
 class _BatchState:
@@ -280,32 +326,16 @@ async def _settle_group(
 
 
 async def _stage(
-    c: ServerContext, reader: StreamReader, account_id: int, blob_id: str, size: int
+    c: ServerContext, records: _Records, account_id: int, blob_id: str, size: int
 ) -> BlobUpload:
     """Read one record's bytes into a staged (not yet durable) upload."""
     up = await c.blobs.begin(account_id, blob_id)
     try:
-        await _read_into(reader, up, size)
+        await records.into(up, size)
     except BaseException:
         await up.discard()
         raise
     return up
-
-
-async def _read_into(reader: StreamReader, up: BlobUpload, size: int) -> None:
-    """Exactly ``size`` bytes of ``reader`` into ``up``: at once up to _WHOLE, else streamed."""
-    if size <= _WHOLE:
-        data = await _read_exact(reader, size) if size else b""
-        if data:
-            await up.write(data)
-        return
-    left = size
-    while left:
-        chunk = await reader.read(min(left, _CHUNK))
-        if not chunk:
-            raise BadRequest("truncated record")
-        left -= len(chunk)
-        await up.write(chunk)
 
 
 async def batch_upload(request: web.Request) -> web.StreamResponse:
@@ -315,7 +345,7 @@ async def batch_upload(request: web.Request) -> web.StreamResponse:
     length = request.content_length
     if length is not None and length > lim.batch_body:
         raise TooLarge()
-    reader = request.content
+    records = _Records(request.content)
     account_id = caller.account.id
     loop = asyncio.get_running_loop()
     state = _BatchState()
@@ -335,11 +365,11 @@ async def batch_upload(request: web.Request) -> web.StreamResponse:
 
     try:
         while True:
-            head = await _read_exact(reader, 1, at_start=True)
+            head = await records.take(1, at_start=True)
             if head is None:
                 break
             # id and length in one read (an id of another length is refused just below)
-            rest = await _read_exact(reader, head[0] + 4)
+            rest = await records.take(head[0] + 4)
             assert rest is not None
             try:
                 blob_id = validate.blob_id(rest[:-4].decode("ascii"), "record id")
@@ -355,7 +385,7 @@ async def batch_upload(request: web.Request) -> web.StreamResponse:
                 raise BadRequest("too many records")
             if state.stopped:
                 break
-            up = await _stage(c, reader, account_id, blob_id, size)
+            up = await _stage(c, records, account_id, blob_id, size)
             group.records.append((blob_id, up))
             group.bytes += size
             stored += 1
