@@ -9,29 +9,40 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
-import re
 from typing import Any
 
 from .errors import FormatError
 
-_B64U = re.compile(r"^[A-Za-z0-9_-]*$")
 MAX_SAFE_INT = 2**53 - 1
 # one encoder for every call (json.dumps builds a new one each time it is given options)
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+_TO_STD = bytes.maketrans(b"-_", b"+/")
+
+
+def b64u(data: bytes | bytearray | memoryview) -> str:
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URL).decode("ascii")
 
 
 def unb64u(text: object, size: int | None = None, what: str = "value") -> bytes:
-    if not isinstance(text, str) or not _B64U.match(text) or len(text) % 4 == 1:
+    # "+", "/" and "=" would pass the decoder after the translation: refused here; any other
+    # character outside the alphabet (whitespace included) is refused by the strict decoder
+    if (
+        not isinstance(text, str)
+        or len(text) % 4 == 1
+        or "+" in text
+        or "/" in text
+        or "=" in text
+        or not text.isascii()
+    ):
         raise FormatError(f"{what}: not base64url")
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        padded = (text + "=" * (-len(text) % 4)).encode("ascii").translate(_TO_STD)
+        raw = binascii.a2b_base64(padded, strict_mode=True)
     except (binascii.Error, ValueError):
         raise FormatError(f"{what}: not base64url") from None
     if b64u(raw) != text:
