@@ -49,14 +49,14 @@ HELPER_BYTES = 64 * 1024 * 1024  # large uploads from this total go to a helper 
 HELPER_OTHERS = 256  # ...when this many other uploads keep the parent busy meanwhile
 
 
-def wanted(large_bytes: int, others: int) -> bool:
+def wanted(large_bytes: int, others: int, auto_only: bool = False) -> bool:
     """Whether a helper pays for its start (~0.2 s): enough large files, and enough other
     uploads to do meanwhile, on at least two cores. ``VAULT_HELPER=0`` turns it off, ``=1``
-    on for any large file (tests)."""
+    on for any large file (tests; not with ``auto_only``: the scan's early start)."""
     mode = os.environ.get("VAULT_HELPER", "auto")
     if mode == "0" or not large_bytes:
         return False
-    if mode == "1":
+    if mode == "1" and not auto_only:
         return True
     return (os.cpu_count() or 1) >= 2 and large_bytes >= HELPER_BYTES and others >= HELPER_OTHERS
 
@@ -101,8 +101,8 @@ class Helper:
         self.finished = False
 
     @classmethod
-    def start(cls, job: Job) -> Helper | None:
-        """Start a helper and hand it the job; None if it cannot start."""
+    def spawn(cls) -> Helper | None:
+        """Start a helper process (it loads its modules, then waits for a job)."""
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "vault_client.large"],
@@ -112,7 +112,15 @@ class Helper:
             )
         except OSError:
             return None
-        helper = cls(proc)
+        return cls(proc)
+
+    @classmethod
+    def start(cls, job: Job, spare: Helper | None = None) -> Helper | None:
+        """A helper (``spare``, started ahead, or a new one) with the job; None if none can
+        start."""
+        helper = spare if spare is not None and spare.proc.poll() is None else cls.spawn()
+        if helper is None:
+            return None
         if not helper._send(job):
             helper.stop()
             return None
@@ -273,8 +281,14 @@ async def _upload_one(
 
 
 def main() -> None:
+    # load everything before waiting for the job: a helper may be started ahead of its job
+    from . import api, sync  # noqa: F401
+
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    job = pickle.load(stdin)  # noqa: S301 (written by our parent process)
+    try:
+        job = pickle.load(stdin)  # noqa: S301 (written by our parent process)
+    except EOFError:
+        return  # started ahead and not needed
 
     def send(msg: Any) -> None:
         pickle.dump(msg, stdout, protocol=pickle.HIGHEST_PROTOCOL)

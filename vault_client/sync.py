@@ -631,6 +631,7 @@ class SyncEngine:
         self.pipeline = ChunkPipeline(self.vk)
         self._chunker = self.pipeline.chunker
         self.hashed: dict[str, str] = {}  # disk path -> content hash found while uploading
+        self._spare: large_mod.Helper | None = None  # a helper started ahead of the plan
         self._scan_rows: list[tuple[str, int, int, int, str]] = []  # not yet in the scan cache
 
     def flush_scans(self) -> None:
@@ -773,6 +774,10 @@ class SyncEngine:
         local: dict[str, str] = {}
         stats: dict[str, LocalFile] = {}
         seen: set[str] = set()
+        # new files the sync will upload: when a helper will pay for them, it starts now and
+        # loads its modules while the scan goes on
+        new_large = new_other = 0
+        ahead = self._spare is None
         with self.state.transaction():
             for lf in self.folder.walk(self.warn):
                 seen.add(lf.path)
@@ -781,6 +786,14 @@ class SyncEngine:
                     content = cached[3]
                 elif defer is not None and defer(lf.path):
                     content = PENDING + lf.path
+                    if ahead:
+                        if lf.size >= LARGE_FILE:
+                            new_large += lf.size
+                        else:
+                            new_other += 1
+                        if large_mod.wanted(new_large, new_other, auto_only=True):
+                            self._spare = large_mod.Helper.spawn()
+                            ahead = False
                 else:
                     try:
                         content = self.hash_file(lf)
@@ -988,6 +1001,14 @@ class SyncEngine:
     # -- the whole sync ---------------------------------------------------------------------
 
     async def sync(self, confirm: Callable[[str], bool] | None = None) -> SyncReport:
+        try:
+            return await self._sync(confirm)
+        finally:
+            if self._spare is not None:
+                self._spare.stop()
+                self._spare = None
+
+    async def _sync(self, confirm: Callable[[str], bool] | None) -> SyncReport:
         report = SyncReport()
         for _ in range(MAX_ROUNDS):
             v = await self.pull()
@@ -1316,7 +1337,10 @@ class SyncEngine:
             except LocalError:
                 return None  # the in-process path reports it
         total = sum(stats[a.path].size for a in big)
+        spare, self._spare = self._spare, None
         if not self.api.token or not large_mod.wanted(total, others):
+            if spare is not None:
+                spare.stop()
             return None
         return large_mod.Helper.start(
             large_mod.Job(
@@ -1326,7 +1350,8 @@ class SyncEngine:
                 chunk_key_key=self.vk.chunk_key_key,
                 cdc_seed=self.vk.cdc_seed,
                 state_db=str(self.state.path),
-            )
+            ),
+            spare,
         )
 
     def _skip(self, report: SyncReport, path: str, exc: BaseException) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import os
 from typing import Any
 
@@ -133,8 +134,8 @@ def test_a_failing_helper_leaves_the_work_to_the_parent(
     uploads every large file itself and the sync succeeds."""
     start = large.Helper.start
 
-    def with_bad_token(job: large.Job) -> large.Helper | None:
-        return start(dataclasses.replace(job, token="not-a-session"))
+    def with_bad_token(job: large.Job, spare: large.Helper | None = None) -> large.Helper | None:
+        return start(dataclasses.replace(job, token="not-a-session"), spare)
 
     monkeypatch.setattr(large.Helper, "start", staticmethod(with_bad_token))
     a, _ = account()
@@ -160,3 +161,75 @@ def test_the_helper_is_used_only_when_it_pays(monkeypatch: pytest.MonkeyPatch) -
     assert not large.wanted(10 * large.HELPER_BYTES, 10 * many)
     monkeypatch.setenv("VAULT_HELPER", "1")
     assert large.wanted(1, 0) and not large.wanted(0, 0)
+
+
+def _helpers_of_this_process() -> list[int]:
+    """Live helper processes started by this test process."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"vault_client.large" in cmd:
+            found.append(int(d))
+    return found
+
+
+def test_the_scan_starts_the_helper_early_and_the_sync_uses_it(
+    account, second_device, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the automatic rule (here with small thresholds), the helper is started while the
+    scan finds the new files, then given the job; nothing is left running afterwards."""
+    monkeypatch.delenv("VAULT_HELPER", raising=False)
+    monkeypatch.setattr(large, "HELPER_BYTES", 8 * MIB)
+    monkeypatch.setattr(large, "HELPER_OTHERS", 10)
+    spawned: list[str] = []  # where each helper was started from
+    spawn = large.Helper.spawn
+
+    def counted() -> large.Helper | None:
+        spawned.append(inspect.stack()[1].function)
+        return spawn()
+
+    monkeypatch.setattr(large.Helper, "spawn", staticmethod(counted))
+    a, _ = account()
+    for n in (5, 6):
+        a.write(f"big{n}.bin", os.urandom(n * MIB))
+    for i in range(12):
+        a.write(f"small/{i}.txt", f"small {i}")
+    report = engine_sync(a)
+    assert spawned == ["scan"] and report.by_helper >= 1
+    assert _helpers_of_this_process() == []
+    b = second_device()
+    b.sync()
+    assert b.tree() == a.tree()
+
+
+def test_a_helper_started_ahead_and_not_needed_is_stopped(account) -> None:
+    a, _ = account()
+    a.write("only-small.txt", "small")
+    prof = Profile(a.home)
+    prof.unlock(PASS)
+
+    async def run() -> large.Helper:
+        api = await open_api(prof)
+        async with api:
+            eng = SyncEngine(prof, api, warn=lambda msg: None)
+            try:
+                spare = large.Helper.spawn()
+                assert spare is not None
+                eng._spare = spare
+                report = await eng.sync()
+                assert report.uploaded == ["only-small.txt"] and report.by_helper == 0
+                return spare
+            finally:
+                eng.close()
+
+    spare = asyncio.run(run())
+    assert spare.proc.poll() is not None
+    assert _helpers_of_this_process() == []
