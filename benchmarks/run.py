@@ -19,7 +19,8 @@ a local crypt remote, in the same run:
 
 Every figure is the median of ``--repeat`` rounds (3), and the rounds alternate between the
 contenders (vault, restic, rclone, vault, ...): this machine is shared, and a slow minute then
-falls on every contender instead of deciding a ratio.
+falls on every contender instead of deciding a ratio. Dirty pages are written out (``sync``)
+before each round, so that no contender's write-back is timed as part of the next one.
 
 Writes ``benchmarks/out/results.json`` and ``benchmarks/out/results.md`` (a Markdown table with
 ratios vault / restic and vault / rclone, the targets and whether they hold).
@@ -255,6 +256,10 @@ def bench_all(ds: Dataset, contenders: list[Contender], repeat: int) -> None:
 
     def each(figure: str, fn: Any) -> None:
         for c in contenders:
+            # the writes of the contender before are on disk first: its write-back must not
+            # land in this one's time (a local repository's writes are not synced by restic
+            # or rclone; our server fsyncs what it acknowledges)
+            os.sync()
             rounds[c.name].setdefault(figure, []).append(fn(c))
 
     for k in range(repeat):
