@@ -19,8 +19,10 @@ a local crypt remote, in the same run:
 
 Every figure is the median of ``--repeat`` rounds (3), and the rounds alternate between the
 contenders (vault, restic, rclone, vault, ...): this machine is shared, and a slow minute then
-falls on every contender instead of deciding a ratio. Dirty pages are written out (``sync``)
-before each round, so that no contender's write-back is timed as part of the next one.
+falls on every contender instead of deciding a ratio. Before each round, dirty pages are
+written out (``sync``: no contender's write-back is timed as part of the next one) and the
+source is read once (this machine reclaims cold pages: whoever came first after a pause would
+read from disk, the others from memory).
 
 Writes ``benchmarks/out/results.json`` and ``benchmarks/out/results.md`` (a Markdown table with
 ratios vault / restic and vault / rclone, the targets and whether they hold).
@@ -250,16 +252,30 @@ class RcloneBench(Contender):
         return self.measured(f"one file #{k + 1}", lambda: fig(rc.sync(self.ds.one_dir)))
 
 
+def warm(source: Path) -> None:
+    """Read every file under ``source`` once (into the page cache)."""
+    buf = bytearray(MIB)
+    for root, _, files in os.walk(source):
+        for name in files:
+            with open(os.path.join(root, name), "rb", buffering=0) as fh:
+                while fh.readinto(buf):
+                    pass
+
+
 def bench_all(ds: Dataset, contenders: list[Contender], repeat: int) -> None:
     """Every figure, its rounds alternating between the contenders (see above)."""
     rounds: dict[str, dict[str, list[dict[str, Any]]]] = {c.name: {} for c in contenders}
 
     def each(figure: str, fn: Any) -> None:
+        source = ds.one_dir if figure == "one" else ds.tree
         for c in contenders:
             # the writes of the contender before are on disk first: its write-back must not
             # land in this one's time (a local repository's writes are not synced by restic
             # or rclone; our server fsyncs what it acknowledges)
             os.sync()
+            # and every contender reads a source in the page cache (this machine reclaims
+            # cold pages: the first reader after a pause would read from disk, the next not)
+            warm(source)
             rounds[c.name].setdefault(figure, []).append(fn(c))
 
     for k in range(repeat):
