@@ -282,7 +282,11 @@ async def _upload_one(
 
 def main() -> None:
     # load everything before waiting for the job: a helper may be started ahead of its job
+    from vault_core._malloc import keep_freed_memory
+
     from . import api, sync  # noqa: F401
+
+    keep_freed_memory()
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     try:

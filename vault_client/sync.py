@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 from vault_core import chunks as chunkmod
 from vault_core import keys
+from vault_core._malloc import keep_freed_memory
 from vault_core.encoding import b64u
 from vault_core.errors import (
     Conflict,
@@ -617,6 +618,7 @@ class SyncEngine:
         warn: Callable[[str], None] | None = None,
         progress: Any = None,
     ) -> None:
+        keep_freed_memory()
         self.profile = profile
         self.api = api
         self.handle = profile.handle

@@ -180,6 +180,9 @@ def serve(
     trusted_proxies: tuple[str, ...],
 ) -> None:
     """Run the server (the embedded data directory is created on first start)."""
+    from vault_core._malloc import keep_freed_memory
+
+    keep_freed_memory()
     setup_logging()
     file, data, storage = resolve(config_file, data, metadata, blobs)
     host = host or str(file.get("host", "127.0.0.1"))

@@ -172,12 +172,34 @@ class _Records:
                 need -= len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
+    async def views(self, n: int) -> list[memoryview]:
+        """Exactly ``n`` bytes, as views of the pieces read (no copy)."""
+        pos, buf = self.pos, self.buf
+        if len(buf) - pos >= n:
+            self.pos = pos + n
+            return [memoryview(buf)[pos : pos + n]]
+        parts = [memoryview(buf)[pos:]] if len(buf) > pos else []
+        need = n - (len(buf) - pos)
+        self.buf, self.pos = b"", 0
+        while need > 0:
+            chunk = await self.reader.read(max(need, _FILL))
+            if not chunk:
+                raise BadRequest("truncated record")
+            if len(chunk) > need:
+                parts.append(memoryview(chunk)[:need])
+                self.buf, self.pos = chunk, need
+                need = 0
+            else:
+                parts.append(memoryview(chunk))
+                need -= len(chunk)
+        return parts
+
     async def into(self, up: BlobUpload, size: int) -> None:
-        """Exactly ``size`` bytes into ``up``: at once up to _WHOLE, else streamed."""
+        """Exactly ``size`` bytes into ``up``: at once up to _WHOLE (as views of what was
+        read: the bytes are copied once more only where they are stored), else streamed."""
         if size <= _WHOLE:
-            data = await self.take(size) if size else b""
-            if data:
-                await up.write(data)
+            for part in await self.views(size) if size else ():
+                await up.write(part)
             return
         left = size
         if len(self.buf) > self.pos:

@@ -97,6 +97,7 @@ _SCHEMA = (
 _DATA_OF_SMALL = "SELECT data FROM small WHERE account_id=? AND blob_id=?"
 _SIZE_OF_SMALL = "SELECT length(data) FROM small WHERE account_id=? AND blob_id=?"
 
+Buf = bytes | memoryview  # bytes of an upload, kept as received
 SmallRow = tuple[int, str, bytes]
 PackedRow = tuple[int, str, str, int, int]  # account, blob id, pack, offset, length
 Where = bytes | tuple[str, int, int] | None  # small bytes, (pack, offset, length), or neither
@@ -267,7 +268,7 @@ class _AlignedBuffers:
 
 
 def _direct_write(
-    fd: int, buffers: _AlignedBuffers, tail: bytes, parts: Sequence[bytes], final: bool
+    fd: int, buffers: _AlignedBuffers, tail: bytes, parts: Sequence[Buf], final: bool
 ) -> bytes:
     """Write ``tail`` + ``parts`` to an O_DIRECT ``fd`` in whole 4 KiB blocks from a recycled
     aligned buffer; returns the bytes after the last whole block. With ``final`` those are
@@ -301,7 +302,7 @@ def _direct_write(
     return tail
 
 
-def _buffered_write(fd: int, parts: Sequence[bytes]) -> None:
+def _buffered_write(fd: int, parts: Sequence[Buf]) -> None:
     views = [memoryview(p) for p in parts if p]
     while views:
         n = _writev(fd, views[:_IOV_MAX])
@@ -347,7 +348,7 @@ class FileUpload:
         self._fd: int | None = None
         self._created = False
         # bytes written and not flushed yet, kept as given (no copy; written with writev)
-        self._parts: list[bytes] = []
+        self._parts: list[Buf] = []
         self._pending = 0
         self._direct = False  # the staging file was opened with O_DIRECT
         self._tail = b""  # direct I/O: bytes after the last whole block written
@@ -375,7 +376,7 @@ class FileUpload:
             return os.open(self._tmp, flags | _O_DIRECT, 0o600)
         return os.open(self._tmp, flags, 0o600)
 
-    def _flush_sync(self, parts: list[bytes], final: bool = False) -> None:
+    def _flush_sync(self, parts: list[Buf], final: bool = False) -> None:
         if not self._created:
             self._fd = self._open_sync()
             self._created = True
@@ -385,12 +386,13 @@ class FileUpload:
         else:
             _buffered_write(self._fd, parts)
 
-    def _take(self) -> list[bytes]:
+    def _take(self) -> list[Buf]:
         parts, self._parts, self._pending = self._parts, [], 0
         return parts
 
-    async def write(self, data: bytes) -> None:
-        data = bytes(data)  # the same object when it is bytes already: no copy
+    async def write(self, data: bytes | memoryview) -> None:
+        if type(data) is not memoryview:
+            data = bytes(data)  # the same object when it is bytes already: no copy
         self._parts.append(data)
         self._pending += len(data)
         self.size += len(data)
@@ -419,7 +421,7 @@ class FileUpload:
         """The row of small.db this upload becomes: small bytes, or its place in its pack."""
         if self._small:
             parts = self._parts
-            return self, (*self._key, parts[0] if len(parts) == 1 else b"".join(parts)), None
+            return self, (*self._key, b"".join(parts)), None
         assert self._pack is not None
         return self, None, (*self._key, self._pack, self._off, self.size)
 
@@ -558,7 +560,7 @@ class FileBlobStore:
 
     # -- packs ------------------------------------------------------------------------------
 
-    def _new_pack(self, parts: Sequence[bytes]) -> str:
+    def _new_pack(self, parts: Sequence[Buf]) -> str:
         """Write ``parts`` back to back into a new pack, durable (file and directory fsynced)
         before this returns; its name."""
         name = os.urandom(16).hex()
@@ -584,7 +586,7 @@ class FileBlobStore:
         return name
 
     def _write_pack(self, uploads: Sequence[FileUpload]) -> None:
-        parts: list[bytes] = []
+        parts: list[Buf] = []
         offsets: list[int] = []
         off = 0
         for up in uploads:

@@ -132,7 +132,7 @@ class S3Upload:
     def __repr__(self) -> str:
         return f"S3Upload({self._key!r}, size={self.size})"
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | memoryview) -> None:
         self._md5.update(data)
         self.size += len(data)
         if self.size > _SPOOL:  # past the spool's memory part: a blocking file write
