@@ -226,12 +226,16 @@ async def sync(obj: Ctx, watch: bool, yes: bool) -> None:
     """Two-way sync of the folder."""
     from .account import open_api
     from .progress import terminal_progress
-    from .sync import SyncEngine
+    from .sync import SyncEngine, prewalk
 
+    obj.profile.require_account()
+    folder = obj.profile.config.get("folder")
+    # the no-change check's stat walk, on a thread while the key is derived
+    walk = prewalk(Path(folder)) if folder and not watch else None
     api = await open_api(obj.profile)
     async with api:
         progress = terminal_progress()
-        engine = SyncEngine(obj.profile, api, warn=err, progress=progress)
+        engine = SyncEngine(obj.profile, api, warn=err, progress=progress, prewalk=walk)
         try:
             confirm = (lambda q: True) if yes else _confirm
             try:

@@ -32,9 +32,10 @@ import sys
 import time
 import types
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from vault_core import chunks as chunkmod
@@ -122,6 +123,22 @@ async def _together(*coros: Any) -> None:
             if not t.done():
                 t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def prewalk(folder: Path) -> Future[tuple[list[LocalFile], list[str]]]:
+    """Walk ``folder`` on a thread (files and warnings): started before the profile is
+    unlocked, the no-change check's stat walk runs while Argon2id (which releases the GIL)
+    derives the key, instead of after it."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="vault-walk")
+
+    def walk() -> tuple[list[LocalFile], list[str]]:
+        warnings: list[str] = []
+        return list(Folder(folder).walk(warnings.append)), warnings
+
+    try:
+        return pool.submit(walk)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _as_stat(lf: LocalFile) -> Any:
@@ -503,7 +520,9 @@ class Uploader:
     async def _send(self, batch: list[tuple[str, bytearray]]) -> None:
         try:
             ids = [i for i, _ in batch]
-            missing = await self.api.missing(ids)
+            # a first sync (no blob known yet) does not ask: the server would say "all of
+            # them", and one it has already is answered "present" and dropped
+            missing = set(ids) if self._none_known else await self.api.missing(ids)
             records = [r for i, r in batch if i in missing]
             if records:
                 await self.api.upload_records(records)
@@ -617,8 +636,10 @@ class SyncEngine:
         api: Api,
         warn: Callable[[str], None] | None = None,
         progress: Any = None,
+        prewalk: Future[tuple[list[LocalFile], list[str]]] | None = None,
     ) -> None:
         keep_freed_memory()
+        self._prewalk = prewalk
         self.profile = profile
         self.api = api
         self.handle = profile.handle
@@ -823,10 +844,24 @@ class SyncEngine:
         if not isinstance(mark, dict) or mark.get("seq") != v.seq:
             return False
         cache = self.state.scan_stats()
-        for lf in self.folder.walk(self.warn):
+        for lf in self._walked():
             if cache.pop(lf.path, None) != (lf.size, lf.mtime_ns, lf.ino):
                 return False
         return not cache
+
+    def _walked(self) -> Iterable[LocalFile]:
+        """The folder's files: the walk :func:`prewalk` started before the profile was
+        unlocked (once; its warnings said now), else a walk now."""
+        pre, self._prewalk = self._prewalk, None
+        if pre is None:
+            return self.folder.walk(self.warn)
+        try:
+            files, warnings = pre.result()
+        except OSError:
+            return self.folder.walk(self.warn)
+        for w in warnings:
+            self.warn(w)
+        return files
 
     def remote_map(self) -> tuple[dict[str, RemoteFile], LazyHeads]:
         lite = self.state.head_summaries()
