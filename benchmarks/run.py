@@ -190,66 +190,72 @@ class VaultBench(Contender):
         log(f"pipeline: {self.out['pipeline']['summary']}")
 
 
-class ResticBench(Contender):
+class ToolBench(Contender):
+    """restic and rclone: a fresh repository for each initial and 1 GiB round, the tool run
+    on the source."""
+
+    def __init__(self, ds: Dataset, runs: Path) -> None:
+        super().__init__(ds, runs)
+        self.store: Any = None
+
+    def make(self, name: str) -> Any:
+        """A new, empty repository named ``name``."""
+        raise NotImplementedError
+
+    def save(self, store: Any, src: Path) -> Run:
+        raise NotImplementedError
+
+    def stored(self) -> int:
+        return int(self.store.stored()) if self.store is not None else 0
+
+    def _run(self, label: str, src: Path, fresh: str | None = None) -> dict[str, Any]:
+        if fresh is not None:
+            self.store = self.make(fresh)
+        store = self.store
+        return self.measured(label, lambda: fig(self.save(store, src)))
+
+    def initial(self, k: int) -> dict[str, Any]:
+        return self._run(f"initial #{k + 1}", self.ds.tree, f"{self.name}-{k}")
+
+    def resync(self, label: str) -> dict[str, Any]:
+        return self._run(label, self.ds.tree)
+
+    def one(self, k: int) -> dict[str, Any]:
+        return self._run(f"one file #{k + 1}", self.ds.one_dir, f"{self.name}-one-{k}")
+
+
+class ResticBench(ToolBench):
     name = "restic"
 
     def __init__(self, ds: Dataset, runs: Path) -> None:
         super().__init__(ds, runs)
-        self.repo: Restic | None = None
-        self.out["version"] = Restic(runs / "restic-repo-0", runs / "restic-cache").version()
+        self.out["version"] = Restic(runs / "restic-0", runs / "restic-cache").version()
 
-    def stored(self) -> int:
-        return self.repo.stored() if self.repo is not None else 0
-
-    def _fresh(self, name: str) -> Restic:
-        self.repo = Restic(self.runs / name, self.runs / "restic-cache")
-        self.repo.init()
-        return self.repo
-
-    def initial(self, k: int) -> dict[str, Any]:
-        rs = self._fresh(f"restic-repo-{k}")
-        if k == 0:
+    def make(self, name: str) -> Restic:
+        rs = Restic(self.runs / name, self.runs / "restic-cache")
+        rs.init()
+        if "open" not in self.out:  # process start + key derivation + opening the repository
             self.out["open"] = round(rs.open_seconds(), 3)
-        return self.measured(f"initial #{k + 1}", lambda: fig(rs.backup(self.ds.tree)))
+        return rs
 
-    def resync(self, label: str) -> dict[str, Any]:
-        rs = self.repo
-        assert rs is not None
-        return self.measured(label, lambda: fig(rs.backup(self.ds.tree)))
-
-    def one(self, k: int) -> dict[str, Any]:
-        rs = self._fresh(f"restic-repo-one-{k}")
-        return self.measured(f"one file #{k + 1}", lambda: fig(rs.backup(self.ds.one_dir)))
+    def save(self, store: Any, src: Path) -> Run:
+        return store.backup(src)  # type: ignore[no-any-return]
 
 
-class RcloneBench(Contender):
+class RcloneBench(ToolBench):
     name = "rclone"
 
     def __init__(self, ds: Dataset, runs: Path) -> None:
         super().__init__(ds, runs)
-        self.remote: Rclone | None = None
-        self.out["version"] = Rclone(runs / "rclone-remote-0", runs / "rclone-0.conf").version()
+        self.out["version"] = Rclone(runs / "rclone-0", runs / "rclone-0.conf").version()
 
-    def stored(self) -> int:
-        return self.remote.stored() if self.remote is not None else 0
+    def make(self, name: str) -> Rclone:
+        rc = Rclone(self.runs / name, self.runs / f"{name}.conf")
+        rc.setup()
+        return rc
 
-    def _fresh(self, name: str) -> Rclone:
-        self.remote = Rclone(self.runs / name, self.runs / f"{name}.conf")
-        self.remote.setup()
-        return self.remote
-
-    def initial(self, k: int) -> dict[str, Any]:
-        rc = self._fresh(f"rclone-remote-{k}")
-        return self.measured(f"initial #{k + 1}", lambda: fig(rc.sync(self.ds.tree)))
-
-    def resync(self, label: str) -> dict[str, Any]:
-        rc = self.remote
-        assert rc is not None
-        return self.measured(label, lambda: fig(rc.sync(self.ds.tree)))
-
-    def one(self, k: int) -> dict[str, Any]:
-        rc = self._fresh(f"rclone-remote-one-{k}")
-        return self.measured(f"one file #{k + 1}", lambda: fig(rc.sync(self.ds.one_dir)))
+    def save(self, store: Any, src: Path) -> Run:
+        return store.sync(src)  # type: ignore[no-any-return]
 
 
 def warm(source: Path) -> None:

@@ -1142,6 +1142,11 @@ class SyncEngine:
         # 2. remote side: uploads, tombstones, re-publications. Large files go through the
         # chunk pipeline in one task while another handles everything else: whenever the
         # large file waits for its worker threads or the network, small files get the CPU.
+        def previous(a: Upload) -> FileRecord | None:
+            """The version an upload replaces (its type and certificate carry over)."""
+            old = heads.get(a.path)
+            return old if old and a.file_id == old.file_id else None
+
         def large(a: Action) -> bool:
             st = stats.get(a.path) if isinstance(a, Upload) else None
             return st is not None and st.size >= LARGE_FILE
@@ -1152,7 +1157,6 @@ class SyncEngine:
                     await asyncio.sleep(0)  # let the other task resume its chunks
                 try:
                     if isinstance(a, Upload):
-                        old = heads.get(a.path)
                         rec, r = await self.build_upload(
                             up,
                             a.path,
@@ -1161,7 +1165,7 @@ class SyncEngine:
                             a.file_id,
                             a.parent_version,
                             stats.get(a.path),
-                            old if old and a.file_id == old.file_id else None,
+                            previous(a),
                         )
                         records.append(rec)
                         refs.append(r)
@@ -1239,7 +1243,6 @@ class SyncEngine:
                         if done.problem == "changed":
                             raise ContentChanged(a.path)
                         raise OSError(done.problem)
-                    old = heads.get(a.path)
                     rec, r = await self.record_for(
                         up,
                         a.path,
@@ -1249,7 +1252,7 @@ class SyncEngine:
                         a.parent_version + 1,
                         _as_stat(stats[a.path]),  # what the helper checked it read
                         done.refs,
-                        old if old and a.file_id == old.file_id else None,
+                        previous(a),
                     )
                     records.append(rec)
                     refs.append(r)

@@ -152,26 +152,22 @@ class Storage:
         conn.execute(_PACKED_TABLE)
         return conn
 
-    def _small_row(self, handle: str, blob_id: str) -> bytes | None:
+    def _blob_row(self, table: str, cols: str, handle: str, blob_id: str) -> Any:
         conn = self.small_db()
         try:
-            r = conn.execute(
-                "SELECT data FROM small WHERE account_id=? AND blob_id=?",
+            return conn.execute(
+                f"SELECT {cols} FROM {table} WHERE account_id=? AND blob_id=?",
                 (self.account_id(handle), blob_id),
             ).fetchone()
         finally:
             conn.close()
+
+    def _small_row(self, handle: str, blob_id: str) -> bytes | None:
+        r = self._blob_row("small", "data", handle, blob_id)
         return None if r is None else bytes(r[0])
 
     def _packed_bytes(self, handle: str, blob_id: str) -> bytes | None:
-        conn = self.small_db()
-        try:
-            r = conn.execute(
-                "SELECT pack, off, len FROM packed WHERE account_id=? AND blob_id=?",
-                (self.account_id(handle), blob_id),
-            ).fetchone()
-        finally:
-            conn.close()
+        r = self._blob_row("packed", "pack, off, len", handle, blob_id)
         if r is None:
             return None
         pack, off, n = r
