@@ -170,8 +170,11 @@ class Folder:
     def install(self, tmp: Path, vault_path: str, mtime_ms: int) -> LocalFile:
         """Move a verified temp file into place atomically."""
         target = self.join(vault_path, create_parents=True)
-        if target.exists() and target.is_dir():
-            raise LocalError(f"{vault_path!r} is a folder on disk")
+        if target.is_dir() and not target.is_symlink():
+            try:
+                os.rmdir(target)  # an empty folder (its files deleted) holds nothing synced
+            except OSError:
+                raise LocalError(f"{vault_path!r} is a folder on disk") from None
         os.utime(tmp, ns=(mtime_ms * 1_000_000, mtime_ms * 1_000_000))
         os.replace(tmp, target)
         st = os.lstat(target)

@@ -188,3 +188,22 @@ def test_wrong_passphrase_exit_3(account):
     res = a.run("sync", check=False)
     assert res.returncode == EXIT_AUTH
     assert "Traceback" not in res.stderr
+
+
+def test_a_file_replaces_an_empty_folder_of_the_same_name(account, second_device):
+    """Found by the stateful test: B's folder d/ emptied by deleting its files, A creates a
+    file named d; B gets the file (an empty folder holds nothing synced), a non-empty one
+    stays and the file is skipped with a message."""
+    a, _ = account()
+    b = second_device()
+    b.write("d/c.txt", "soon gone")
+    (b.folder / "d" / "c.txt").unlink()
+    a.write("d", "a file named d")
+    a.write("e", "another file")
+    a.sync()
+    (b.folder / "e").mkdir()
+    b.write("e/kept.txt", "not synced yet")
+    res = b.run("sync", check=False)
+    assert b.read("d") == b"a file named d"
+    assert (b.folder / "e").is_dir() and b.read("e/kept.txt") == b"not synced yet"
+    assert "Traceback" not in res.stderr and "e" in res.stderr
