@@ -95,7 +95,6 @@ class Helper:
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
         self.sent: list[str] = []  # paths handed to the helper
-        self.done: list[str] = []  # paths answered
         self.bytes_sent = 0
         self.uploaded: list[str] = []  # blob ids the server holds now
         self.finished = False
@@ -165,7 +164,6 @@ class Helper:
             kind = msg[0] if isinstance(msg, tuple) and msg else None
             if kind == "file":
                 _, path, refs, problem = msg
-                self.done.append(path)
                 yield FileDone(path, None if refs is None else [_ref(r) for r in refs], problem)
             elif kind == "done":
                 _, self.bytes_sent, self.uploaded = msg

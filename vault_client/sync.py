@@ -1370,12 +1370,9 @@ class SyncEngine:
     def start_helper(
         self, big: list[Action], stats: dict[str, LocalFile], others: int
     ) -> large_mod.Helper | None:
-        """A helper process for the large uploads, when it pays (:mod:`vault_client.large`)."""
-        for a in big:
-            try:
-                self.folder.join(a.path)
-            except LocalError:
-                return None  # the in-process path reports it
+        """A helper process for the large uploads, when it pays (:mod:`vault_client.large`).
+        (A name the folder refuses fails the sync when its file is handed out, as it does
+        in-process.)"""
         total = sum(stats[a.path].size for a in big)
         spare, self._spare = self._spare, None
         if not self.api.token or not large_mod.wanted(total, others):

@@ -150,30 +150,13 @@ class _Records:
 
     async def take(self, n: int, at_start: bool = False) -> bytes | None:
         """Exactly ``n`` bytes (None: the body ended cleanly before them, if ``at_start``)."""
-        pos, buf = self.pos, self.buf
-        if len(buf) - pos >= n:
-            self.pos = pos + n
-            return buf[pos : pos + n]
-        parts = [buf[pos:]] if len(buf) > pos else []
-        need = n - (len(buf) - pos)
-        self.buf, self.pos = b"", 0
-        while need > 0:
-            chunk = await self.reader.read(max(need, _FILL))
-            if not chunk:
-                if at_start and not parts:
-                    return None
-                raise BadRequest("truncated record")
-            if len(chunk) > need:
-                parts.append(chunk[:need])
-                self.buf, self.pos = chunk, need
-                need = 0
-            else:
-                parts.append(chunk)
-                need -= len(chunk)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        parts = await self.views(n, at_start)
+        if parts is None:
+            return None
+        return parts[0].tobytes() if len(parts) == 1 else b"".join(parts)
 
-    async def views(self, n: int) -> list[memoryview]:
-        """Exactly ``n`` bytes, as views of the pieces read (no copy)."""
+    async def views(self, n: int, at_start: bool = False) -> list[memoryview] | None:
+        """Exactly ``n`` bytes, as views of the pieces read (no copy); None as for take."""
         pos, buf = self.pos, self.buf
         if len(buf) - pos >= n:
             self.pos = pos + n
@@ -184,6 +167,8 @@ class _Records:
         while need > 0:
             chunk = await self.reader.read(max(need, _FILL))
             if not chunk:
+                if at_start and not parts:
+                    return None
                 raise BadRequest("truncated record")
             if len(chunk) > need:
                 parts.append(memoryview(chunk)[:need])
@@ -198,7 +183,8 @@ class _Records:
         """Exactly ``size`` bytes into ``up``: at once up to _WHOLE (as views of what was
         read: the bytes are copied once more only where they are stored), else streamed."""
         if size <= _WHOLE:
-            for part in await self.views(size) if size else ():
+            parts = await self.views(size) if size else []
+            for part in parts or ():  # (None only at the start of a body)
                 await up.write(part)
             return
         left = size

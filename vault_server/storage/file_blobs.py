@@ -55,9 +55,9 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 if sys.platform != "win32":
     import fcntl
@@ -65,6 +65,9 @@ if sys.platform != "win32":
 from vault_core.errors import NotFound
 
 from .base import BlobUpload
+from .sqlite_meta.core import immediate
+
+T = TypeVar("T")
 
 _FLUSH = 2 * 1024 * 1024  # an upload's bytes stay in memory up to this (a chunk record fits)
 _READ = 256 * 1024
@@ -123,17 +126,9 @@ class _SmallDb:
             self._db = db
         return self._db
 
-    def _tx(self, work: Any) -> Any:
+    def _tx(self, work: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
-            db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(db)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            return result
+            return immediate(self._conn(), work)
 
     def insert(self, small: Sequence[SmallRow], packed: Sequence[PackedRow] = ()) -> None:
         def work(db: sqlite3.Connection) -> None:
@@ -183,8 +178,7 @@ class _SmallDb:
             left = db.execute("SELECT 1 FROM packed WHERE pack=? LIMIT 1", (r[0],)).fetchone()
             return None if left is not None else str(r[0])
 
-        result: str | None = self._tx(work)
-        return result
+        return self._tx(work)
 
     def live_bytes(self) -> dict[str, int]:
         """Bytes of live blobs per pack that has any."""
@@ -616,13 +610,14 @@ class FileBlobStore:
             with contextlib.suppress(OSError):
                 os.unlink(self.pack_path(pack))
 
-    def _removable(self, pack: str, older_than: float) -> bool:
-        """A pack no upload of this process still needs, last written before ``older_than``."""
+    def _removable(self, pack: str, older_than: float, st: os.stat_result | None = None) -> bool:
+        """A pack no upload of this process still needs, last written before ``older_than``
+        (``st``: its stat, if the caller has it)."""
         with self._packs_lock:
             if pack in self._open_packs:
                 return False
         try:
-            return self.pack_path(pack).stat().st_mtime <= older_than
+            return (st or self.pack_path(pack).stat()).st_mtime <= older_than
         except FileNotFoundError:
             return False
 
@@ -660,17 +655,17 @@ class FileBlobStore:
                 continue
             for entry in os.scandir(sub.path):
                 name = entry.name
-                if not self._removable(name, older_than):
-                    continue
                 try:
-                    size = entry.stat().st_size
+                    st = entry.stat()
                 except FileNotFoundError:
+                    continue
+                if not self._removable(name, older_than, st):
                     continue
                 if name not in live:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(entry.path)
                         removed += 1
-                elif live[name] < size * REPACK_BELOW:
+                elif live[name] < st.st_size * REPACK_BELOW:
                     self._repack(name)
         return removed
 

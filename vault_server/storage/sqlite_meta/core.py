@@ -133,6 +133,19 @@ _GRANT_SELECT = (
 )
 
 
+def immediate(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """``fn(conn)`` in one BEGIN IMMEDIATE transaction: committed, or rolled back on any
+    exception (which propagates)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
 class SqliteCore:
     """One connection, one worker thread; ``_read`` and ``_write`` (BEGIN IMMEDIATE)."""
 
@@ -168,15 +181,5 @@ class SqliteCore:
         return await loop.run_in_executor(self._executor, fn, self._conn)
 
     async def _write(self, fn: Callable[[Conn], T]) -> T:
-        def run(c: Conn) -> T:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(c)
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-            c.execute("COMMIT")
-            return result
-
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, run, self._conn)
+        return await loop.run_in_executor(self._executor, immediate, self._conn, fn)
