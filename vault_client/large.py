@@ -37,6 +37,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,8 @@ class Job:
     chunk_id_key: bytes
     chunk_key_key: bytes
     cdc_seed: int
-    state_db: str | None  # the parent's state database, read-only here (known blobs)
+    state_db: str | None  # the parent's state database, read-only here (known blobs); None
+    # on a first sync
 
     def __repr__(self) -> str:
         return f"Job({self.server!r})"
@@ -196,7 +198,7 @@ def _ref(t: tuple[str, bytes, bytes, int]) -> chunkmod.ChunkRef:
 
 
 class _KnownBlobs:
-    """The three calls :class:`Uploader` makes on the state: reads from the parent's database
+    """The calls :class:`Uploader` makes on the state: reads from the parent's database
     (read-only), writes collected for the parent."""
 
     def __init__(self, path: str | None) -> None:
@@ -208,9 +210,12 @@ class _KnownBlobs:
         self.added: list[str] = []
 
     def has_blobs(self) -> bool:
-        if self.db is None:
-            return False
-        return self.db.execute("SELECT 1 FROM blobs LIMIT 1").fetchone() is not None
+        # the parent gives no database on a first sync (nothing can be known yet); otherwise
+        # blobs may be on the server (see State.has_blobs), so the helper asks the server
+        return self.db is not None
+
+    def begin_uploads(self) -> None:
+        """The parent recorded it before starting this helper."""
 
     def known_blobs(self, ids: list[str]) -> set[str]:
         if self.db is None:
@@ -278,6 +283,21 @@ async def _upload_one(
     return refs
 
 
+def _die_with_parent() -> None:
+    """A parent killed outright (kill -9) must not leave this process uploading on its own:
+    once it is gone (we are re-parented), stop at once."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main() -> None:
     # load everything before waiting for the job: a helper may be started ahead of its job
     from vault_core._malloc import keep_freed_memory
@@ -285,6 +305,7 @@ def main() -> None:
     from . import api, sync  # noqa: F401
 
     keep_freed_memory()
+    _die_with_parent()
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     try:

@@ -230,7 +230,17 @@ class State:
     # -- known blobs ----------------------------------------------------------------------
 
     def has_blobs(self) -> bool:
-        return self.db.execute("SELECT 1 FROM blobs LIMIT 1").fetchone() is not None
+        """True once the server may hold a blob of this account: one was recorded as known, or
+        an upload was begun (a sync killed before its first answer leaves blobs it never
+        recorded, and the next sync must ask the server about them rather than resend)."""
+        if self.db.execute("SELECT 1 FROM blobs LIMIT 1").fetchone() is not None:
+            return True
+        return self.get_meta("uploads_begun") is not None
+
+    def begin_uploads(self) -> None:
+        """Recorded (committed) before the first blob of the account is sent."""
+        if self.get_meta("uploads_begun") is None:
+            self.set_meta("uploads_begun", True)
 
     def known_blobs(self, ids: Iterable[str]) -> set[str]:
         ids = list(ids)

@@ -475,14 +475,15 @@ class Uploader:
         self._slots = asyncio.Semaphore(UPLOADS_IN_FLIGHT)
         self._error: BaseException | None = None
         # blobs are only recorded as known by this uploader's batches, after need() said yes
-        self._none_known = not state.has_blobs()
+        self.none_known = not state.has_blobs()
+        self._unmarked = self.none_known  # begin_uploads() not called yet
 
     def need(self, blob_id: str) -> bool:
         """True (once) for a blob this sync must seal: not queued yet, not known on the server."""
         if blob_id in self.queued:
             return False
         self.queued.add(blob_id)
-        if self._none_known:  # a first sync: no query per blob
+        if self.none_known:  # a first sync: no query per blob
             return True
         return not self.state.known_blobs([blob_id])
 
@@ -522,8 +523,11 @@ class Uploader:
             ids = [i for i, _ in batch]
             # a first sync (no blob known yet) does not ask: the server would say "all of
             # them", and one it has already is answered "present" and dropped
-            missing = set(ids) if self._none_known else await self.api.missing(ids)
+            missing = set(ids) if self.none_known else await self.api.missing(ids)
             records = [r for i, r in batch if i in missing]
+            if records and self._unmarked:
+                self.state.begin_uploads()
+                self._unmarked = False
             if records:
                 await self.api.upload_records(records)
                 self.bytes_sent += sum(len(r) - _RECORD_HEAD.size for r in records)
@@ -1300,7 +1304,7 @@ class SyncEngine:
 
         big = [a for a in actions if large(a)]
         rest = [a for a in actions if not large(a)]
-        helper = self.start_helper(big, stats, len(rest))
+        helper = self.start_helper(big, stats, len(rest), up.none_known)
         if helper is None:
             await _together(remote_side(big, 0), remote_side(rest, 8))
         else:
@@ -1368,17 +1372,19 @@ class SyncEngine:
             self._mark_settled(v, heads, records, new_base)
 
     def start_helper(
-        self, big: list[Action], stats: dict[str, LocalFile], others: int
+        self, big: list[Action], stats: dict[str, LocalFile], others: int, first: bool
     ) -> large_mod.Helper | None:
         """A helper process for the large uploads, when it pays (:mod:`vault_client.large`).
         (A name the folder refuses fails the sync when its file is handed out, as it does
-        in-process.)"""
+        in-process.) ``first``: no blob of the account can be on the server yet, so the
+        helper asks nothing (it is given no state to read)."""
         total = sum(stats[a.path].size for a in big)
         spare, self._spare = self._spare, None
         if not self.api.token or not large_mod.wanted(total, others):
             if spare is not None:
                 spare.stop()
             return None
+        self.state.begin_uploads()  # the helper writes nothing here; committed before it sends
         return large_mod.Helper.start(
             large_mod.Job(
                 server=self.api.server,
@@ -1386,7 +1392,7 @@ class SyncEngine:
                 chunk_id_key=self.vk.chunk_id_key,
                 chunk_key_key=self.vk.chunk_key_key,
                 cdc_seed=self.vk.cdc_seed,
-                state_db=str(self.state.path),
+                state_db=None if first else str(self.state.path),
             ),
             spare,
         )

@@ -4,6 +4,7 @@ Path-escape names are refused; kill -9 of the client or the server mid-sync lose
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -316,13 +317,37 @@ def test_symlink_in_folder_not_followed(server, account, second_device, tmp_path
     assert not (outside / "secret.txt").exists()
 
 
-def test_kill_client_mid_sync_then_resume(server, account):
+def _children(pid: int) -> set[int]:
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out.update(int(c) for c in (task / "children").read_text().split())
+    return out
+
+
+def _settled_size(server) -> int:
+    """The stored bytes once they stop moving (the server discards a killed upload's last
+    group when it sees the connection go)."""
+    last, since = -1, time.monotonic()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = sum(p.stat().st_size for p in blob_files(server))
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since > 1.0:
+            break
+        time.sleep(0.05)
+    return last
+
+
+@pytest.mark.parametrize("helper", ["0", "1"], ids=["in-process", "helper"])
+def test_kill_client_mid_sync_then_resume(server, account, second_device, helper):
     a, _ = account()
     size = 120 * 1024 * 1024
     with open(a.folder / "big.bin", "wb") as f:
         for _ in range(size // (1 << 20)):
             f.write(os.urandom(1 << 20))
-    env = {**os.environ, "VAULT_PASSPHRASE": PASS}
+    env = {**os.environ, "VAULT_PASSPHRASE": PASS, "VAULT_HELPER": helper}
     proc = subprocess.Popen(
         [sys.executable, "-m", "vault_client.cli", "--home", str(a.home), "sync"],
         env=env,
@@ -336,16 +361,30 @@ def test_kill_client_mid_sync_then_resume(server, account):
         if stored > 20 * 1024 * 1024:
             break
         time.sleep(0.05)
+    children = _children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    stored_before = sum(p.stat().st_size for p in blob_files(server))
+    if helper == "1":
+        # the helper process does not go on uploading once its parent is gone
+        assert children
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{c}").exists() for c in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(Path(f"/proc/{c}").exists() for c in children)
+    stored_before = _settled_size(server)
     assert 0 < stored_before < size
-    res = a.sync()
+    # the worst case: killed before the server answered any batch, so this device recorded
+    # none of the blobs the server kept (up to four 8 MiB batches are on the wire at once)
+    st = sqlite3.connect(a.home / "state.db", isolation_level=None)
+    st.execute("DELETE FROM blobs")
+    st.close()
+    res = a.run("sync", env={"VAULT_HELPER": helper})
     sent = int(re.search(r"(\d+) bytes sent", res.stderr).group(1))
     # the resumed run sends only what was missing (plus manifests and a little slack)
     assert sent <= size - stored_before + 2 * 1024 * 1024, (sent, stored_before)
-    b_dev = a  # same device: the file is now synced; a fresh device gets identical bytes
-    assert b_dev.read("big.bin") == (a.folder / "big.bin").read_bytes()
+    b = second_device()  # a fresh device gets identical bytes
+    b.sync()
+    assert b.read("big.bin") == a.read("big.bin")
 
 
 def test_kill_server_mid_sync_then_recover(server, account, second_device):
