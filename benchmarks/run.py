@@ -513,6 +513,15 @@ def markdown(res: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def compile_packages() -> None:
+    """Byte-compile the project's packages, as pip does when it installs them: with
+    PYTHONDONTWRITEBYTECODE set (this machine sets it) and no bytecode, every ``vault`` command
+    would compile its modules from source again (~60 ms each time)."""
+    root = HERE.parent
+    pkgs = [str(root / p) for p in ("vault_core", "vault_client", "vault_server", "protocol")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *pkgs], check=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="vault vs restic vs rclone")
     ap.add_argument("--quick", action="store_true", help="small dataset (< 2 min)")
@@ -523,6 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()
+    compile_packages()
     spec = Spec.quick() if args.quick else Spec()
     ds = Dataset(args.workdir / ("dataset-quick" if args.quick else "dataset"), spec)
     ds.ensure(log)

@@ -243,9 +243,10 @@ async def sync(obj: Ctx, watch: bool, yes: bool) -> None:
             finally:
                 if progress is not None:
                     progress.stop()
-            from .shares import update_live_grants
+            if obj.profile.secrets.extra.get("grants"):  # (no import without shares)
+                from .shares import update_live_grants
 
-            await update_live_grants(obj.profile, api, engine)
+                await update_live_grants(obj.profile, api, engine)
             err(report.summary())
             if watch:
                 from .watch import watch_loop

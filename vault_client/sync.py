@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vault_core import chunks as chunkmod
 from vault_core import keys
@@ -51,27 +51,20 @@ from vault_core.errors import (
     VaultError,
 )
 from vault_core.log import FileRecord, LogVerifier, check_head, entry_hash, make_entry
-from vault_core.manifest import Manifest, open_manifest, seal_manifest
-from vault_core.planner import (
-    Action,
-    Adopt,
-    ConflictCopy,
-    DeleteLocal,
-    DeleteRemote,
-    Download,
-    PlanInput,
-    RemoteConflictCopy,
-    RemoteFile,
-    Upload,
-    apply_base,
-    plan,
-)
 
-from . import large as large_mod
 from .api import Api, dec
 from .folder import Folder, LocalFile
 from .profile import Profile
 from .state import State
+
+if TYPE_CHECKING:
+    from vault_core.manifest import Manifest
+    from vault_core.planner import Action, RemoteFile
+
+    from . import large as large_mod
+
+# The planner, manifests and the helper are imported where a sync has something to do: a
+# sync that finds nothing changed (the common case, every few minutes) never loads them.
 
 BATCH_BYTES = 8 * 1024 * 1024  # one /v1/blobs/batch body (server limit: 32 MiB)
 BATCH_COUNT = 1000  # records per batch body (server limit: 1000)
@@ -229,12 +222,19 @@ class ChunkPipeline:
     def __init__(self, vault_keys: Any, workers: int | None = None) -> None:
         self.id_key: bytes = vault_keys.chunk_id_key
         self.key_key: bytes = vault_keys.chunk_key_key
-        self.chunker = chunkmod.new_chunker(vault_keys.cdc_seed)
+        self._seed: int = vault_keys.cdc_seed
+        self._chunker: Any = None
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
         self.window = self.workers + 1  # jobs in flight at each stage
         self._pool: ThreadPoolExecutor | None = None
         self._reader: ThreadPoolExecutor | None = None
         self._free: list[bytearray] = []
+
+    @property
+    def chunker(self) -> Any:
+        if self._chunker is None:  # (made when first needed: a sync with nothing to do never is)
+            self._chunker = chunkmod.new_chunker(self._seed)
+        return self._chunker
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -656,7 +656,6 @@ class SyncEngine:
         self.warn = warn or (lambda msg: print(msg, file=sys.stderr))
         self.progress = progress
         self.pipeline = ChunkPipeline(self.vk)
-        self._chunker = self.pipeline.chunker
         self.hashed: dict[str, str] = {}  # disk path -> content hash found while uploading
         self._spare: large_mod.Helper | None = None  # a helper started ahead of the plan
         self._scan_rows: list[tuple[str, int, int, int, str]] = []  # not yet in the scan cache
@@ -783,6 +782,8 @@ class SyncEngine:
 
     def hash_file(self, lf: LocalFile) -> str:
         """Content hash (manifest.content_hash, hex) of a local file, by chunking it."""
+        from vault_core.manifest import Manifest
+
         with open(self.folder.join(lf.path), "rb") as fh:
             refs = self.pipeline.hash_stream(fh)
         return Manifest.build(bytes(16), 1, refs).content.hex()
@@ -797,6 +798,8 @@ class SyncEngine:
         plan can only upload those, whatever their content, and the upload hashes them anyway,
         so each byte of a new file is read and hashed once instead of twice.
         """
+        from . import large as large_mod
+
         cache = self.state.scan_cache()
         local: dict[str, str] = {}
         stats: dict[str, LocalFile] = {}
@@ -868,6 +871,8 @@ class SyncEngine:
         return files
 
     def remote_map(self) -> tuple[dict[str, RemoteFile], LazyHeads]:
+        from vault_core.planner import RemoteFile
+
         lite = self.state.head_summaries()
         remote = {
             p: RemoteFile(fid, version, None if deleted else content)
@@ -946,6 +951,8 @@ class SyncEngine:
     ) -> tuple[FileRecord, list[str]]:
         """The manifest (sealed and queued) and record of a file whose chunks are queued or
         uploaded; ``st`` is the file's stat while it was read."""
+        from vault_core.manifest import Manifest, seal_manifest
+
         manifest = Manifest.build(bytes.fromhex(fid), version, refs)
         content = manifest.content.hex()
         if expected.startswith(PENDING):
@@ -982,6 +989,8 @@ class SyncEngine:
         parent_version: int,
     ) -> tuple[FileRecord, list[str]]:
         """A new version (or new file) with the content of an existing record."""
+        from vault_core.manifest import Manifest, seal_manifest
+
         manifest = await self.fetch_manifest(source)
         fid = file_id or os.urandom(16).hex()
         version = parent_version + 1
@@ -1009,6 +1018,8 @@ class SyncEngine:
     # -- download ---------------------------------------------------------------------------
 
     async def fetch_manifest(self, rec: FileRecord, grant: str | None = None) -> Manifest:
+        from vault_core.manifest import open_manifest
+
         try:
             blob = await self.api.blob(rec.manifest)
         except NotFound:
@@ -1055,6 +1066,8 @@ class SyncEngine:
             v = await self.pull()
             if self.settled(v):
                 return report  # nothing changed on either side since the last full sync
+            from vault_core.planner import PlanInput, plan
+
             remote, heads = self.remote_map()
             base = {p: c for p, (c, _, _) in self.state.base().items()}
             # a path this folder ignores is out of sight: never downloaded, and never read
@@ -1112,6 +1125,17 @@ class SyncEngine:
         base: dict[str, str],
         report: SyncReport,
     ) -> None:
+        from vault_core.planner import (
+            Adopt,
+            ConflictCopy,
+            DeleteLocal,
+            DeleteRemote,
+            Download,
+            RemoteConflictCopy,
+            Upload,
+            apply_base,
+        )
+
         records: list[Any] = []
         refs: list[list[str]] = []
         done: list[Action] = []
@@ -1378,6 +1402,8 @@ class SyncEngine:
         (A name the folder refuses fails the sync when its file is handed out, as it does
         in-process.) ``first``: no blob of the account can be on the server yet, so the
         helper asks nothing (it is given no state to read)."""
+        from . import large as large_mod
+
         total = sum(stats[a.path].size for a in big)
         spare, self._spare = self._spare, None
         if not self.api.token or not large_mod.wanted(total, others):
@@ -1412,6 +1438,8 @@ class SyncEngine:
 
         None (the action does not count as done) when its upload did not happen.
         """
+        from vault_core.planner import ConflictCopy, Upload
+
         if isinstance(a, Upload) and a.content.startswith(PENDING):
             content = self.hashed.get(a.path)
             return None if content is None else dataclasses.replace(a, content=content)

@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pyfastcdc import FastCDC
-
 from . import _crypto
 from .errors import IntegrityError
 
@@ -52,6 +50,8 @@ class ChunkRef:
 
 
 def new_chunker(cdc_seed: int) -> Any:
+    from pyfastcdc import FastCDC  # (imported here: a sync with nothing to do never cuts)
+
     return FastCDC(CDC_AVG, min_size=CDC_MIN, max_size=CDC_MAX, seed=cdc_seed)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 from vault_core.errors import EXIT_AUTH, EXIT_USAGE
 
@@ -207,3 +209,41 @@ def test_a_file_replaces_an_empty_folder_of_the_same_name(account, second_device
     assert b.read("d") == b"a file named d"
     assert (b.folder / "e").is_dir() and b.read("e/kept.txt") == b"not synced yet"
     assert "Traceback" not in res.stderr and "e" in res.stderr
+
+
+# modules a sync with nothing to do must not load (start-up time of the common case)
+_LAZY = (
+    "vault_core.planner",
+    "vault_core.manifest",
+    "vault_client.large",
+    "vault_client.shares",
+    "vault_core.grants",
+    "pyfastcdc",
+)
+
+
+def _loaded_by_sync(dev, tmp_path) -> set[str]:
+    out = tmp_path / "modules.txt"
+    code = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(out)!r}, 'w').write(' '.join(sys.modules)))\n"
+        "from vault_client.cli import main\n"
+        f"sys.argv = ['vault', '--home', {str(dev.home)!r}, 'sync']\n"
+        "main()\n"
+    )
+    env = {**os.environ, "VAULT_PASSPHRASE": dev.passphrase, **dev.env}
+    env.pop("VAULT_HOME", None)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return set(out.read_text().split()) & set(_LAZY)
+
+
+def test_no_change_sync_loads_only_what_it_needs(account, tmp_path):
+    a, _ = account()
+    a.write("doc.txt", "x")
+    a.sync()
+    # a sync with nothing to do: none of the planner, manifests, chunker, helper, shares
+    assert _loaded_by_sync(a, tmp_path) == set()
+    # and the check sees them when a sync has work (a new file, small: no chunker)
+    a.write("new.txt", "y")
+    assert {"vault_core.planner", "vault_core.manifest"} <= _loaded_by_sync(a, tmp_path)
