@@ -809,7 +809,7 @@ class SyncEngine:
         new_large = new_other = 0
         ahead = self._spare is None
         with self.state.transaction():
-            for lf in self.folder.walk(self.warn):
+            for lf in self._walked():  # (the walk made during the unlock, if not used yet)
                 seen.add(lf.path)
                 cached = cache.get(lf.path)
                 if cached and cached[:3] == (lf.size, lf.mtime_ns, lf.ino):
@@ -858,7 +858,8 @@ class SyncEngine:
 
     def _walked(self) -> Iterable[LocalFile]:
         """The folder's files: the walk :func:`prewalk` started before the profile was
-        unlocked (once; its warnings said now), else a walk now."""
+        unlocked (once: by the no-change check, else by the scan; its warnings said now),
+        else a walk now."""
         pre, self._prewalk = self._prewalk, None
         if pre is None:
             return self.folder.walk(self.warn)

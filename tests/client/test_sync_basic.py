@@ -247,3 +247,37 @@ def test_no_change_sync_loads_only_what_it_needs(account, tmp_path):
     # and the check sees them when a sync has work (a new file, small: no chunker)
     a.write("new.txt", "y")
     assert {"vault_core.planner", "vault_core.manifest"} <= _loaded_by_sync(a, tmp_path)
+
+
+def test_scan_uses_the_walk_made_during_the_unlock(account):
+    """`vault sync` walks the folder while Argon2id runs; a sync that is not a no-change one
+    scans from that walk instead of walking again (a file added after it waits for the
+    next sync, as one added during any sync does)."""
+    import asyncio
+
+    from vault_client.account import open_api
+    from vault_client.profile import Profile
+    from vault_client.sync import SyncEngine, prewalk
+
+    from .conftest import PASS
+
+    a, _ = account()
+    a.write("first.txt", "1")
+    walk = prewalk(a.folder)
+    walk.result()
+    a.write("later.txt", "2")  # after the walk
+
+    prof = Profile(a.home)
+    prof.unlock(PASS)
+
+    async def run():
+        api = await open_api(prof)
+        async with api:
+            eng = SyncEngine(prof, api, warn=lambda msg: None, prewalk=walk)
+            try:
+                return await eng.sync()
+            finally:
+                eng.close()
+
+    assert asyncio.run(run()).uploaded == ["first.txt"]
+    assert "1 uploaded" in a.sync().stderr  # later.txt, by the next sync
