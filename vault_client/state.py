@@ -230,11 +230,13 @@ class State:
     # -- known blobs ----------------------------------------------------------------------
 
     def has_blobs(self) -> bool:
-        """True once the server may hold a blob of this account: one was recorded as known, or
+        """True once the server may hold a blob of this account: one was recorded as known,
+        the log names a file (another device uploaded it: this one may hold equal chunks), or
         an upload was begun (a sync killed before its first answer leaves blobs it never
         recorded, and the next sync must ask the server about them rather than resend)."""
-        if self.db.execute("SELECT 1 FROM blobs LIMIT 1").fetchone() is not None:
-            return True
+        for table in ("blobs", "records"):
+            if self.db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None:  # noqa: S608 (fixed names)
+                return True
         return self.get_meta("uploads_begun") is not None
 
     def begin_uploads(self) -> None:

@@ -213,3 +213,21 @@ async def test_together_raises_the_first_failure_as_is_and_cancels_the_rest():
 
     await _together(ok(1), ok(2))
     assert sorted(done) == [1, 2]
+
+
+def test_new_device_asks_before_sending_chunks_the_account_has(server, account, make_device):
+    """A device's first sync on an account that already holds files asks which blobs are
+    missing: its own copy of a document, edited at the end, costs the changed chunks, not the
+    whole file again."""
+    a, _ = account()
+    data = os.urandom(6 * 1024 * 1024)
+    a.write("scan.pdf", data)
+    a.sync()
+    b = make_device("B")
+    b.write("scan.pdf", data[: -64 * 1024] + os.urandom(64 * 1024))  # before the login
+    b.run("login", "--server", server.url, "--user", "jean", "--folder", str(b.folder))
+    res = b.sync()
+    sent = int(re.search(r"(\d+) bytes sent", res.stderr).group(1))
+    assert 0 < sent < 2 * 1024 * 1024, sent  # (6 MiB if it resent every chunk)
+    names = sorted(p.name for p in b.folder.iterdir() if not p.name.startswith("."))
+    assert len(names) == 2 and "scan.pdf" in names  # the two versions are kept side by side
