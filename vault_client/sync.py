@@ -8,12 +8,10 @@ Theory of operation (one ``vault sync``)::
     scan     walk the folder; hash (chunk) only files whose size/mtime/inode changed.
     plan     vault_core.planner.plan(base, local, remote heads) — pure.
     remote   seal and upload missing chunks in batches ("which are missing?" first, so a
-             resumed sync uploads nothing twice), upload manifests; each record's entry is
-             signed as soon as the record exists, and entries are appended in order by
-             compare-and-swap on the log head: in the background as they pile up (every
-             EARLY_APPEND records, once the server has acknowledged their blobs), the rest
-             at the end. A 409 means another device moved the head: pull again and re-plan
-             (nothing is lost: entries appended before are in the log, uploaded blobs known).
+             resumed sync uploads nothing twice), upload manifests, then append all signed
+             entries in ONE compare-and-swap on the log head. A 409 means another device
+             moved the head: pull again and re-plan (nothing is lost; blobs already uploaded
+             are known).
     local    only after the server confirmed: delete/move/download, each download verified
              chunk by chunk into a temp file inside the folder, fsynced, renamed into place,
              and only if the target still holds what the plan expected.
@@ -71,7 +69,6 @@ if TYPE_CHECKING:
 BATCH_BYTES = 8 * 1024 * 1024  # one /v1/blobs/batch body (server limit: 32 MiB)
 BATCH_COUNT = 1000  # records per batch body (server limit: 1000)
 UPLOADS_IN_FLIGHT = 4  # batch bodies being sent while the pipeline goes on
-EARLY_APPEND = 2000  # records signed and not appended yet that start a background append
 APPEND_BATCH = 1000  # log entries per compare-and-swap (server limit: 1000)
 APPEND_BYTES = 4 * 1024 * 1024  # body of one append (server limit: 8 MiB)
 FETCH_WINDOW = 8
@@ -1152,40 +1149,6 @@ class SyncEngine:
         def sign_new_records() -> None:
             while len(chain.records) < len(records):
                 chain.add(records[len(chain.records)])
-            append_early()
-
-        # records are appended in the background as they pile up (once their blobs are on
-        # the server), so the log append of thousands of small files overlaps the uploads
-        # instead of following them; one append at a time, in order
-        appended = 0  # records appended so far
-        early: asyncio.Future[None] | None = None
-        early_on = True  # until the remote side is done: the rest goes in one last append
-        least = EARLY_APPEND  # records waiting that start an append (1 once the small files
-        # are done: what is left of them goes while the large files upload)
-
-        async def append_upto(n: int) -> None:
-            nonlocal appended
-            await up.flush_now()
-            await self.append(v, records[appended:n], refs[appended:n], chain.after(appended))
-            appended = n
-            append_early()  # what piled up meanwhile
-
-        def append_early() -> None:
-            """Start appending the records made so far, unless an append is under way (or
-            failed: its error is raised at the end, by :func:`early_done`)."""
-            nonlocal early
-            if not early_on:
-                return
-            if early is not None and not early.done() and early is not asyncio.current_task():
-                return
-            if early is not None and early.done() and early.exception() is not None:
-                return
-            if len(records) - appended >= least:
-                early = asyncio.ensure_future(append_upto(len(records)))
-
-        async def early_done() -> None:
-            if early is not None:
-                await early
 
         transfers = [
             a
@@ -1331,17 +1294,34 @@ class SyncEngine:
                 finally:
                     sign_new_records()
 
+        appended = 0  # records appended early (while the helper still works)
+
+        async def append_early() -> None:
+            """Append the records made so far once their blobs are on the server: the log
+            append of thousands of small files then overlaps the large files' uploads."""
+            nonlocal appended
+            n = len(records)
+            await up.flush_now()
+            await self.append(v, records[:n], refs[:n], chain)
+            appended = n
+
         async def then_large(helper: large_mod.Helper) -> None:
             """The other uploads, then the large files the helper has not started."""
-            nonlocal least
             await remote_side(rest, 8)
-            least = 1
-            append_early()
-            while pending_large:
-                a = pending_large.pop()
-                if not pending_large:
-                    helper.end()
-                await remote_side([a], 0)
+            early = asyncio.ensure_future(append_early()) if records else None
+            try:
+                while pending_large:
+                    a = pending_large.pop()
+                    if not pending_large:
+                        helper.end()
+                    await remote_side([a], 0)
+            except BaseException:
+                if early is not None:
+                    early.cancel()
+                    await asyncio.gather(early, return_exceptions=True)
+                raise
+            if early is not None:
+                await early
 
         def helper_file(a: Action) -> large_mod.File:
             st = stats[a.path]
@@ -1350,18 +1330,10 @@ class SyncEngine:
         big = [a for a in actions if large(a)]
         rest = [a for a in actions if not large(a)]
         helper = self.start_helper(big, stats, len(rest), up.none_known)
-        try:
-            if helper is None:
-                await _together(remote_side(big, 0), remote_side(rest, 8))
-            else:
-                await _together(by_helper(helper, big), then_large(helper))
-        except BaseException:
-            if early is not None:
-                early.cancel()
-                await asyncio.gather(early, return_exceptions=True)
-            raise
-        early_on = False
-        await early_done()
+        if helper is None:
+            await _together(remote_side(big, 0), remote_side(rest, 8))
+        else:
+            await _together(by_helper(helper, big), then_large(helper))
         for a in moved:
             try:
                 rec, r = await self.build_upload(
