@@ -8,9 +8,11 @@ Theory of operation (one ``vault sync``)::
     scan     walk the folder; hash (chunk) only files whose size/mtime/inode changed.
     plan     vault_core.planner.plan(base, local, remote heads) — pure.
     remote   seal and upload missing chunks in batches ("which are missing?" first, so a
-             resumed sync uploads nothing twice), upload manifests, then append all signed
-             entries in ONE compare-and-swap on the log head. A 409 means another device
-             moved the head: pull again and re-plan (nothing is lost; blobs already uploaded
+             resumed sync uploads nothing twice), upload manifests, then append the signed
+             entries in order by compare-and-swap on the log head (APPEND_BATCH entries per
+             append; with the large-file helper, the small files' entries while the large
+             files upload). A 409 means another device moved the head: pull again and
+             re-plan (nothing is lost: entries appended before are in the log, uploaded blobs
              are known).
     local    only after the server confirmed: delete/move/download, each download verified
              chunk by chunk into a temp file inside the folder, fsynced, renamed into place,

@@ -44,12 +44,13 @@
 # flagged `needs_confirmation`; it is still returned, the executor decides.
 #
 # Execution (by the caller): remote changes (Upload, DeleteRemote, the uploads and tombstones of
-# ConflictCopy / RemoteConflictCopy) go in one compare-and-swap append on the log head; on a
-# conflict, re-read the log and plan again. Locally, do removals and moves first (DeleteLocal,
-# ConflictCopy) and writes after (Download, RemoteConflictCopy), each write atomic; actions on a
-# file whose content is not the expected one are skipped, and only the actions actually done
-# are passed to `apply_base`. Actions are sorted by path; a path can carry two actions only when
-# it clashes (e.g. ConflictCopy with remote None + DeleteRemote); their effects are independent.
+# ConflictCopy / RemoteConflictCopy) go in compare-and-swap appends on the log head, in order,
+# each after the blobs it names are stored; on a conflict, re-read the log and plan again.
+# Locally, do removals and moves first (DeleteLocal, ConflictCopy) and writes after (Download,
+# RemoteConflictCopy), each write atomic; actions on a file whose content is not the expected
+# one are skipped, and only the actions actually done are passed to `apply_base`. Actions are
+# sorted by path; a path can carry two actions only when it clashes (e.g. ConflictCopy with
+# remote None + DeleteRemote); their effects are independent.
 """Pure three-way sync planner: (base, local, remote) -> actions. See the comment above."""
 
 from __future__ import annotations
