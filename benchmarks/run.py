@@ -35,7 +35,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -71,13 +70,6 @@ def fig(r: Run, **extra: Any) -> dict[str, Any]:
         "written": r.written,
         **extra,
     }
-
-
-def median_run(fn: Any, repeat: int) -> dict[str, Any]:
-    runs = [fn() for _ in range(repeat)]
-    secs = [r.seconds for r in runs]
-    best = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
-    return fig(best, all=[round(s, 3) for s in secs], seconds=round(statistics.median(secs), 3))
 
 
 def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:

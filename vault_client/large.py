@@ -264,23 +264,13 @@ async def _upload_one(
 ) -> list[chunkmod.ChunkRef] | None:
     """Seal and queue a file's chunks; None if it is not the file the scan saw or changed
     while read (the parent's rules for in-process uploads)."""
-    refs: list[chunkmod.ChunkRef] = []
+    from .sync import ContentChanged, opened_as_seen, queue_chunks
+
     try:
-        fh = open(disk_path, "rb")
-    except FileNotFoundError:
+        with opened_as_seen(disk_path, seen, disk_path) as (fh, _):
+            return await queue_chunks(pipeline, up, fh)
+    except ContentChanged:
         return None
-    with fh:
-        st = os.fstat(fh.fileno())
-        if (st.st_size, st.st_mtime_ns, st.st_ino) != seen:
-            return None
-        async for ref, record in pipeline.seal_stream(fh, up.need):
-            refs.append(ref)
-            if record is not None:
-                await up.add_record(ref.id, record)
-        after = os.fstat(fh.fileno())
-    if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
-        return None
-    return refs
 
 
 def _die_with_parent() -> None:
@@ -300,6 +290,10 @@ def _die_with_parent() -> None:
 
 def main() -> None:
     # load everything before waiting for the job: a helper may be started ahead of its job
+    # (aiohttp and the chunker are imported lazily by the parent's modules)
+    import aiohttp  # noqa: F401
+    import pyfastcdc  # noqa: F401
+
     from vault_core._malloc import keep_freed_memory
 
     from . import api, sync  # noqa: F401

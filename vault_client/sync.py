@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from vault_core import chunks as chunkmod
 from vault_core import keys
-from vault_core._malloc import keep_freed_memory
 from vault_core.encoding import b64u
 from vault_core.errors import (
     Conflict,
@@ -134,6 +133,37 @@ def prewalk(folder: Path) -> Future[tuple[list[LocalFile], list[str]]]:
         return pool.submit(walk)
     finally:
         pool.shutdown(wait=False)
+
+
+@contextlib.contextmanager
+def opened_as_seen(
+    path: str | Path, seen: tuple[int, int, int] | None, vault_path: str
+) -> Iterator[tuple[Any, os.stat_result]]:
+    """The file open for reading and its stat, if it is the one the scan saw (``seen``: size,
+    mtime_ns, inode; None: any). ContentChanged when it is gone or another file, and when it
+    was written to while the caller read it (checked as the block ends without an error)."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise ContentChanged(vault_path) from None
+    with fh:
+        st = os.fstat(fh.fileno())
+        if seen is not None and (st.st_size, st.st_mtime_ns, st.st_ino) != seen:
+            raise ContentChanged(vault_path)  # not the file the scan saw
+        yield fh, st
+        after = os.fstat(fh.fileno())
+    if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+        raise ContentChanged(vault_path)  # written to while being read: maybe torn
+
+
+async def queue_chunks(pipeline: ChunkPipeline, up: Uploader, fh: Any) -> list[chunkmod.ChunkRef]:
+    """Cut, hash and seal a stream through the pipeline, queueing the chunks ``up`` needs."""
+    refs: list[chunkmod.ChunkRef] = []
+    async for ref, record in pipeline.seal_stream(fh, up.need):
+        refs.append(ref)
+        if record is not None:
+            await up.add_record(ref.id, record)
+    return refs
 
 
 def _as_stat(lf: LocalFile) -> Any:
@@ -467,6 +497,11 @@ class Uploader:
     """
 
     def __init__(self, api: Api, state: State) -> None:
+        # where buffers start to come and go (not at start-up: a sync with nothing to do
+        # never gets here, and loading ctypes costs it ~4 ms)
+        from vault_core._malloc import keep_freed_memory
+
+        keep_freed_memory()
         self.api = api
         self.state = state
         self.batch: list[tuple[str, bytearray]] = []
@@ -644,7 +679,6 @@ class SyncEngine:
         progress: Any = None,
         prewalk: Future[tuple[list[LocalFile], list[str]]] | None = None,
     ) -> None:
-        keep_freed_memory()
         self._prewalk = prewalk
         self.profile = profile
         self.api = api
@@ -906,19 +940,8 @@ class SyncEngine:
         version = parent_version + 1
         refs: list[chunkmod.ChunkRef] = []
         data = b""
-        target = self.folder.join(disk_path)
-        try:
-            fh = open(target, "rb")
-        except FileNotFoundError:
-            raise ContentChanged(vault_path) from None
-        with fh:
-            st = os.fstat(fh.fileno())
-            if stat_ is not None and (st.st_size, st.st_mtime_ns, st.st_ino) != (
-                stat_.size,
-                stat_.mtime_ns,
-                stat_.ino,
-            ):
-                raise ContentChanged(vault_path)  # not the file the scan saw
+        seen = None if stat_ is None else (stat_.size, stat_.mtime_ns, stat_.ino)
+        with opened_as_seen(self.folder.join(disk_path), seen, vault_path) as (fh, st):
             if st.st_size < chunkmod.CDC_MIN:
                 data = fh.read(chunkmod.CDC_MIN)
                 if data:
@@ -927,14 +950,8 @@ class SyncEngine:
                     if up.need(ref.id):
                         await up.add_record(ref.id, seal_record(ref, data))
             else:
-                async for ref, record in self.pipeline.seal_stream(fh, up.need):
-                    refs.append(ref)
-                    if record is not None:
-                        await up.add_record(ref.id, record)
-            after = os.fstat(fh.fileno())
-        if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or (
-            st.st_size < chunkmod.CDC_MIN and len(data) != st.st_size
-        ):
+                refs = await queue_chunks(self.pipeline, up, fh)
+        if st.st_size < chunkmod.CDC_MIN and len(data) != st.st_size:
             raise ContentChanged(vault_path)  # written to while being read: maybe torn
         return await self.record_for(
             up, disk_path, vault_path, expected, fid, version, st, refs, old

@@ -221,9 +221,10 @@ async def open_context(config: ServerConfig, clock: Clock | None = None) -> Serv
         report = await gc.recover(meta, blobs, older_than=clock.now() - gc.STALE_UPLOAD)
         await blobs.sweep_staging(int(time.time()) - gc.STALE_UPLOAD)
     else:
-        # The embedded server owns its data directory: settle everything a crash left behind.
+        # The embedded server owns its data directory: settle everything a crash left behind
+        # (repacking waits for the periodic GC: it would only delay the start).
         report = await gc.recover(meta, blobs, older_than=2**62)
-        await blobs.sweep_staging(int(time.time()) + 1)
+        await blobs.sweep_staging(int(time.time()) + 1, repack=False)
     if report.promoted or report.released:
         server_log.info("recovered uploads: %s", report)
     return c

@@ -96,20 +96,15 @@ async def store_staged(
     return True
 
 
-async def _receive(
-    c: ServerContext, reader: StreamReader, account_id: int, blob_id: str, size: int | None
-) -> bool:
-    """Stream one blob from ``reader`` (``size`` bytes, or to EOF when None) and store it."""
+async def _receive(c: ServerContext, reader: StreamReader, account_id: int, blob_id: str) -> bool:
+    """Stream one blob from ``reader`` (to EOF) and store it."""
     limit = c.config.limits.blob_size
     up = await c.blobs.begin(account_id, blob_id)
     try:
-        if size is None:
-            async for chunk in reader.iter_chunked(_CHUNK):
-                if up.size + len(chunk) > limit:
-                    raise TooLarge()
-                await up.write(chunk)
-        else:
-            await _Records(reader).into(up, size)
+        async for chunk in reader.iter_chunked(_CHUNK):
+            if up.size + len(chunk) > limit:
+                raise TooLarge()
+            await up.write(chunk)
         await up.finish()
     except BaseException:
         await up.discard()
@@ -135,7 +130,7 @@ async def put_blob(request: web.Request) -> web.StreamResponse:
         raise TooLarge()
     if await c.meta.blob_size(caller.account.id, blob_id) is not None:
         return json_response({"id": blob_id, "created": False}, 200)
-    created = await _receive(c, request.content, caller.account.id, blob_id, None)
+    created = await _receive(c, request.content, caller.account.id, blob_id)
     return json_response({"id": blob_id, "created": created}, 201 if created else 200)
 
 
@@ -189,7 +184,7 @@ class _Records:
             return
         left = size
         if len(self.buf) > self.pos:
-            first = self.buf[self.pos : self.pos + left]
+            first = memoryview(self.buf)[self.pos : self.pos + left]
             self.pos += len(first)
             left -= len(first)
             await up.write(first)

@@ -80,12 +80,14 @@ class StoredBlob:
         try:
             if self._row(conn) is None and self._packed(conn) is None:
                 self.file.write_bytes(data)
-            else:
+            else:  # in one transaction: a live server never finds the blob in neither table
+                conn.execute("BEGIN IMMEDIATE")
                 conn.execute("DELETE FROM packed WHERE account_id=? AND blob_id=?", self.key)
                 conn.execute(
                     "INSERT OR REPLACE INTO small (account_id, blob_id, data) VALUES (?,?,?)",
                     (*self.key, data),
                 )
+                conn.execute("COMMIT")
         finally:
             conn.close()
 

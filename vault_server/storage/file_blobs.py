@@ -621,20 +621,18 @@ class FileBlobStore:
         except FileNotFoundError:
             return False
 
-    def _read_range(self, pack: str, off: int, size: int) -> bytes:
-        with open(self.pack_path(pack), "rb") as f:
-            f.seek(off)
-            data = f.read(size)
-        if len(data) != size:
-            raise OSError(f"pack {pack} is shorter than its index")
-        return data
-
     def _repack(self, pack: str) -> None:
         """Copy the live blobs of ``pack`` into a new pack and point their rows at it. The old
         pack, now empty, is removed by the next sweep: a backup that copied small.db before
         the move still finds it while it copies the packs (DEPLOYMENT.md)."""
         rows = self._small.in_pack(pack)
-        datas = [self._read_range(pack, off, n) for _, _, _, off, n in rows]
+        datas: list[bytes] = []
+        with open(self.pack_path(pack), "rb") as f:
+            for _, _, _, off, n in rows:
+                f.seek(off)
+                datas.append(f.read(n))
+                if len(datas[-1]) != n:
+                    raise OSError(f"pack {pack} is shorter than its index")
         new = self._new_pack(datas)
         moved: list[PackedRow] = []
         at = 0
@@ -643,9 +641,10 @@ class FileBlobStore:
             at += n
         self._small.move(pack, moved)
 
-    def _sweep_packs(self, older_than: int) -> int:
-        """Remove packs without a live blob and repack mostly dead ones (both only when
-        older than ``older_than`` and not in use by this process); how many were removed."""
+    def _sweep_packs(self, older_than: int, repack: bool) -> int:
+        """Remove packs without a live blob and (``repack``) repack mostly dead ones, both
+        only when older than ``older_than`` and not in use by this process; how many were
+        removed."""
         if not self.packs.is_dir():
             return 0
         live = self._small.live_bytes()
@@ -665,8 +664,10 @@ class FileBlobStore:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(entry.path)
                         removed += 1
-                elif live[name] < st.st_size * REPACK_BELOW:
-                    self._repack(name)
+                elif repack and live[name] < st.st_size * REPACK_BELOW:
+                    # (a GC of another process may empty and remove it meanwhile)
+                    with contextlib.suppress(FileNotFoundError):
+                        self._repack(name)
         return removed
 
     # -- the BlobStore interface ---------------------------------------------------------------
@@ -751,9 +752,10 @@ class FileBlobStore:
 
         await asyncio.to_thread(run)
 
-    async def sweep_staging(self, older_than: int) -> int:
+    async def sweep_staging(self, older_than: int, repack: bool = True) -> int:
         """Remove staging files older than ``older_than`` (crashed requests), packs without a
-        live blob, and repack packs mostly dead, both last written before ``older_than``."""
+        live blob, and (``repack``) repack packs mostly dead, both last written before
+        ``older_than``."""
 
         def run() -> int:
             removed = 0
@@ -764,7 +766,7 @@ class FileBlobStore:
                         removed += 1
                 except FileNotFoundError:
                     continue
-            return removed + self._sweep_packs(older_than)
+            return removed + self._sweep_packs(older_than, repack)
 
         return await asyncio.to_thread(run)
 

@@ -332,7 +332,7 @@ class S3BlobStore:
     async def delete(self, account_id: int, blob_id: str) -> None:
         await self._delete_key(self.key(account_id, blob_id))
 
-    async def sweep_staging(self, older_than: int) -> int:
+    async def sweep_staging(self, older_than: int, repack: bool = True) -> int:
         return 0
 
     async def list_blobs(self) -> AsyncGenerator[tuple[int, str, int], None]:
