@@ -1121,6 +1121,32 @@ def build_manifest(w: World) -> JSON:
                 "blob_id": blob_id,
             }
         )
+    # a small file inline (VMF2): its bytes inside the manifest
+    data = det("file/inline", 1000)
+    inline = manifest.Manifest.inline(FILE_ID, 3, data)
+    ch_input = b"vault.v1/content\x00" + struct.pack(">Q", 1000) + hashlib.sha256(data).digest()
+    assert inline.content == hashlib.sha256(ch_input).digest()
+    iplain = inline.encode()
+    assert iplain == b"VMF2" + FILE_ID + struct.pack(">IQ", 3, 1000) + inline.content + data
+    ikey, inonce = det("file/key/3"), det("manifest/nonce/3", 24)
+    iblob_id, iblob = manifest.seal_manifest(inline, ikey, inonce)
+    positive.append(
+        {
+            "op": "open_manifest_inline",
+            "file_id": hx(FILE_ID),
+            "version": 3,
+            "file_key": hx(ikey),
+            "data": hx(data),
+            "size": 1000,
+            "content_hash_input": hx(ch_input),
+            "content_hash": hx(inline.content),
+            "plaintext": hx(iplain),
+            "nonce": hx(inonce),
+            "ad": hx(manifest_ad(FILE_ID, 3)),
+            "blob": hx(iblob),
+            "blob_id": iblob_id,
+        }
+    )
     m, blob, blob_id, file_key = built[1]
     base = {"file_id": hx(FILE_ID), "version": 1, "file_key": hx(file_key)}
 
@@ -1259,7 +1285,14 @@ def build_manifest(w: World) -> JSON:
             **resealed(head + e[0] + e[1] + e[2][:96] + struct.pack(">I", 0)),
         ),
         neg(
-            "plaintext magic VMF2",
+            "plaintext magic VMF3",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(b"VMF3" + plain[4:]),
+        ),
+        neg(
+            "a chunk list under the inline magic VMF2",
             "open_manifest",
             "IntegrityError",
             **base,
@@ -1280,10 +1313,78 @@ def build_manifest(w: World) -> JSON:
             **resealed(plain[:20] + struct.pack(">I", 2) + plain[24:]),
         ),
     ]
+    # inline (VMF2) rejects: sealed under the file key of version 1 for the AD of version 1
+    ihead = b"VMF2" + FILE_ID + struct.pack(">I", 1)
+
+    def inl(size: int, body: bytes, content: bytes | None = None) -> JSON:
+        h = content or manifest.content_hash(len(body), [hashlib.sha256(body).digest()])
+        return resealed(ihead + struct.pack(">Q", size) + h + body)
+
+    big = det("file/inline-big", 65537)
+    negative += [
+        neg("inline: size 0", "open_manifest", "IntegrityError", **base, **inl(0, b"")),
+        neg(
+            "inline: 65537 bytes",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **inl(65537, big),
+        ),
+        neg(
+            "inline: trailing byte",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **inl(1000, data + b"\x00", inline.content),
+        ),
+        neg(
+            "inline: truncated",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **inl(1000, data[:-1], inline.content),
+        ),
+        neg(
+            "inline: size field off by one",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **inl(999, data),
+        ),
+        neg(
+            "inline: flipped data byte",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **inl(1000, flip(data, 10), inline.content),
+        ),
+        neg(
+            "inline: content hash of the chunk list form with no chunks",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **inl(1000, data, manifest.content_hash(1000, [])),
+        ),
+        neg(
+            "inline: inner version differs from AD",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(b"VMF2" + FILE_ID + struct.pack(">I", 3) + iplain[24:]),
+        ),
+        neg(
+            "inline: inner file id differs from AD",
+            "open_manifest",
+            "IntegrityError",
+            **base,
+            **resealed(b"VMF2" + other + struct.pack(">I", 1) + iplain[24:]),
+        ),
+    ]
     return vector_file(
         "manifest",
         "Manifests",
-        "file manifests: plaintext layout, blob, blob id (a 3-chunk file and an empty file)",
+        "file manifests: plaintext layout, blob, blob id (a 3-chunk file, an empty file and "
+        "a 1000-byte file inline)",
         positive=positive,
         negative=negative,
     )

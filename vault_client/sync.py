@@ -944,17 +944,12 @@ class SyncEngine:
         with opened_as_seen(self.folder.join(disk_path), seen, vault_path) as (fh, st):
             if st.st_size < chunkmod.CDC_MIN:
                 data = fh.read(chunkmod.CDC_MIN)
-                if data:
-                    ref = chunkmod.chunk_ref(self.vk.chunk_id_key, self.vk.chunk_key_key, data)
-                    refs.append(ref)
-                    if up.need(ref.id):
-                        await up.add_record(ref.id, seal_record(ref, data))
             else:
                 refs = await queue_chunks(self.pipeline, up, fh)
         if st.st_size < chunkmod.CDC_MIN and len(data) != st.st_size:
             raise ContentChanged(vault_path)  # written to while being read: maybe torn
         return await self.record_for(
-            up, disk_path, vault_path, expected, fid, version, st, refs, old
+            up, disk_path, vault_path, expected, fid, version, st, refs, old, data
         )
 
     async def record_for(
@@ -968,12 +963,17 @@ class SyncEngine:
         st: Any,
         refs: list[chunkmod.ChunkRef],
         old: FileRecord | None,
+        data: bytes = b"",
     ) -> tuple[FileRecord, list[str]]:
         """The manifest (sealed and queued) and record of a file whose chunks are queued or
-        uploaded; ``st`` is the file's stat while it was read."""
+        uploaded, or (``data``: a file smaller than a minimum chunk) whose bytes go inside its
+        manifest; ``st`` is the file's stat while it was read."""
         from vault_core.manifest import Manifest, seal_manifest
 
-        manifest = Manifest.build(bytes.fromhex(fid), version, refs)
+        if data:
+            manifest = Manifest.inline(bytes.fromhex(fid), version, data)
+        else:
+            manifest = Manifest.build(bytes.fromhex(fid), version, refs)
         content = manifest.content.hex()
         if expected.startswith(PENDING):
             # first hash of a new file: remember it, as the scan would have (written to the
@@ -1009,14 +1009,12 @@ class SyncEngine:
         parent_version: int,
     ) -> tuple[FileRecord, list[str]]:
         """A new version (or new file) with the content of an existing record."""
-        from vault_core.manifest import Manifest, seal_manifest
+        from vault_core.manifest import seal_manifest
 
         manifest = await self.fetch_manifest(source)
         fid = file_id or os.urandom(16).hex()
         version = parent_version + 1
-        new_manifest = Manifest(
-            bytes.fromhex(fid), version, manifest.size, manifest.content, manifest.chunks
-        )
+        new_manifest = manifest.with_id(bytes.fromhex(fid), version)
         key = os.urandom(32)
         manifest_id, blob = seal_manifest(new_manifest, key, os.urandom(24))
         await up.add_blob(manifest_id, blob)
@@ -1515,7 +1513,13 @@ async def write_chunks(
     grant: str | None = None,
     auth: str | None = None,
 ) -> None:
-    """Fetch, verify and write every chunk in order, with a bounded window of fetches."""
+    """Fetch, verify and write every chunk in order, with a bounded window of fetches (or
+    the bytes an inline manifest holds)."""
+    if manifest.data is not None:
+        view = memoryview(manifest.data)
+        while view:
+            view = view[os.write(fd, view) :]
+        return
     pending: list[asyncio.Task[bytes]] = []
     refs = list(manifest.chunks)
     index = 0

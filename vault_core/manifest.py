@@ -11,6 +11,11 @@ Plaintext layout (all integers big-endian)::
     "VMF1" | file_id (16) | version u32 | size u64 | content_hash (32) | n u32
     | n × ( chunk_id (32) | chunk_key (32) | chunk_hash (32) | chunk_size u32 )
 
+A file of 1..65536 bytes may instead carry its bytes in its manifest (one blob per small file
+instead of a chunk and a manifest; its content hash is the one of the file cut as one chunk)::
+
+    "VMF2" | file_id (16) | version u32 | size u64 | content_hash (32) | data (size)
+
 Blob layout: ``"VM1" | nonce (24) | XChaCha20-Poly1305(file_key, nonce, plaintext, AD)`` with
 ``AD = "vault.v1/manifest\\0" | file_id | version u32``.
 """
@@ -27,7 +32,10 @@ from .errors import IntegrityError
 
 MANIFEST_MAGIC = b"VM1"
 _PLAIN_MAGIC = b"VMF1"
+_INLINE_MAGIC = b"VMF2"
 _HEAD = struct.Struct(">16sIQ32sI")
+_INLINE_HEAD = struct.Struct(">16sIQ32s")
+MAX_INLINE = 64 * 1024  # largest file whose bytes may be inside its manifest
 _ENTRY = struct.Struct(">32s32s32sI")
 MAX_CHUNKS = 1 << 20  # 1 Mi chunks (≥ 64 GiB per file)
 
@@ -46,8 +54,11 @@ class Manifest:
     size: int
     content: bytes
     chunks: tuple[ChunkRef, ...]
+    data: bytes | None = None  # the file's bytes, when inline (then ``chunks`` is empty)
 
     def __repr__(self) -> str:
+        if self.data is not None:
+            return f"Manifest(version={self.version}, size={self.size}, inline)"
         return f"Manifest(version={self.version}, size={self.size}, chunks={len(self.chunks)})"
 
     @classmethod
@@ -57,7 +68,27 @@ class Manifest:
             file_id, version, size, content_hash(size, [c.hash for c in chunks]), tuple(chunks)
         )
 
+    @classmethod
+    def inline(cls, file_id: bytes, version: int, data: bytes) -> Manifest:
+        """A manifest holding the file's bytes."""
+        if not 0 < len(data) <= MAX_INLINE:
+            raise ValueError("an inline manifest holds 1..65536 bytes")
+        h = content_hash(len(data), [_crypto.sha256(data)])
+        return cls(file_id, version, len(data), h, (), bytes(data))
+
+    def with_id(self, file_id: bytes, version: int) -> Manifest:
+        """The same content under another file id and version (a re-publication)."""
+        return Manifest(file_id, version, self.size, self.content, self.chunks, self.data)
+
     def encode(self) -> bytes:
+        if self.data is not None:
+            return b"".join(
+                (
+                    _INLINE_MAGIC,
+                    _INLINE_HEAD.pack(self.file_id, self.version, self.size, self.content),
+                    self.data,
+                )
+            )
         parts = [
             _PLAIN_MAGIC,
             _HEAD.pack(self.file_id, self.version, self.size, self.content, len(self.chunks)),
@@ -67,6 +98,16 @@ class Manifest:
 
     @classmethod
     def decode(cls, data: bytes) -> Manifest:
+        if data[:4] == _INLINE_MAGIC and len(data) >= 4 + _INLINE_HEAD.size:
+            file_id, version, size, content = _INLINE_HEAD.unpack_from(data, 4)
+            body = data[4 + _INLINE_HEAD.size :]
+            if (
+                not 0 < size <= MAX_INLINE
+                or len(body) != size
+                or content_hash(size, [_crypto.sha256(body)]) != content
+            ):
+                raise IntegrityError()
+            return cls(file_id, version, size, content, (), bytes(body))
         if len(data) < 4 + _HEAD.size or data[:4] != _PLAIN_MAGIC:
             raise IntegrityError()
         file_id, version, size, content, n = _HEAD.unpack_from(data, 4)

@@ -284,3 +284,37 @@ def test_scan_uses_the_walk_made_during_the_unlock(account):
 
     assert asyncio.run(run()).uploaded == ["first.txt"]
     assert "1 uploaded" in a.sync().stderr  # later.txt, by the next sync
+
+
+def test_small_files_travel_inside_their_manifests(account, second_device, server):
+    """A file shorter than a minimum chunk (64 KiB) is one blob on the server, its manifest
+    (SPEC §Manifests, inline); a larger one is its chunks plus a manifest. Both arrive whole on
+    another device, and a new version of a small file is again one blob."""
+    import sqlite3
+
+    def present() -> int:
+        conn = sqlite3.connect(server.data / "vault.sqlite3")
+        try:
+            return conn.execute("SELECT COUNT(*) FROM blobs WHERE state='present'").fetchone()[0]
+        finally:
+            conn.close()
+
+    a, _ = account()
+    before = present()
+    a.write("un-octet.txt", b"x")
+    a.write("lettre.txt", os.urandom(1000))
+    a.write("presque.bin", os.urandom(65535))
+    a.sync()
+    assert present() - before == 3  # one manifest each, no chunk
+    a.write("grand.bin", os.urandom(70_000))  # two chunks at most: 64 KiB minimum
+    a.sync()
+    added = present() - before - 3
+    assert 2 <= added <= 3  # its chunk(s) and its manifest
+    b = second_device()
+    b.sync()
+    assert b.tree() == a.tree()
+    b.write("lettre.txt", b"version 2")
+    b.sync()
+    assert present() - before - 3 - added == 1
+    a.sync()
+    assert a.read("lettre.txt") == b"version 2"

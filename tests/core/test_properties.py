@@ -275,7 +275,41 @@ def manifests(draw: st.DrawFn) -> manifest.Manifest:
     parts = draw(st.lists(st.binary(min_size=1, max_size=64), max_size=6))
     refs = [chunks.chunk_ref(VK.chunk_id_key, VK.chunk_key_key, p) for p in parts]
     file_id = draw(st.binary(min_size=16, max_size=16))
-    return manifest.Manifest.build(file_id, draw(st.integers(1, 2**32 - 1)), refs)
+    version = draw(st.integers(1, 2**32 - 1))
+    if parts and draw(st.booleans()):  # a small file inline (VMF2)
+        return manifest.Manifest.inline(file_id, version, b"".join(parts))
+    return manifest.Manifest.build(file_id, version, refs)
+
+
+@FAST
+@given(st.binary(min_size=1, max_size=manifest.MAX_INLINE), st.integers(1, 2**62))
+def test_inline_content_hash_is_the_one_chunk_hash(data: bytes, seed: int) -> None:
+    """A small file's record does not depend on the form of its manifest: the inline content
+    hash equals the content hash of the same bytes cut by the chunker (one chunk)."""
+    pieces = list(chunks.cut(chunks.new_chunker(seed), data))
+    refs = [chunks.chunk_ref(VK.chunk_id_key, VK.chunk_key_key, p) for p in pieces]
+    inline = manifest.Manifest.inline(bytes(16), 1, data)
+    assert inline.content == manifest.Manifest.build(bytes(16), 1, refs).content
+    assert inline.data == data and inline.chunks == () and inline.size == len(data)
+
+
+@FAST
+@given(st.binary(min_size=1, max_size=2000), b32, b24, st.data())
+def test_inline_forged_bytes_rejected(
+    data: bytes, key: bytes, nonce: bytes, draw: st.DataObject
+) -> None:
+    """Re-sealed under the right key and AD, other bytes (changed, cut, extended, or sizes
+    out of range) under the original content hash are refused by the content commitment."""
+    m = manifest.Manifest.inline(bytes(16), 7, data)
+    other = draw.draw(st.binary(max_size=2100).filter(lambda b: b != data))
+    forged = replace(m, data=other, size=draw.draw(st.sampled_from([len(data), len(other)])))
+    blob_id, blob = manifest.seal_manifest(forged, key, nonce)
+    only_integrity(lambda: manifest.open_manifest(blob, blob_id, key, m.file_id, m.version))
+    big = bytes(manifest.MAX_INLINE + 1)
+    over = manifest.Manifest(m.file_id, 7, len(big), manifest.content_hash(len(big), []), (), big)
+    over = replace(over, content=manifest.content_hash(len(big), [_crypto.sha256(big)]))
+    blob_id, blob = manifest.seal_manifest(over, key, nonce)
+    only_integrity(lambda: manifest.open_manifest(blob, blob_id, key, m.file_id, m.version))
 
 
 @FAST

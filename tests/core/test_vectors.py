@@ -257,6 +257,24 @@ def pos_open_manifest(c: dict[str, Any], doc: dict[str, Any]) -> None:
     )
 
 
+def pos_open_manifest_inline(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    m = manifest.open_manifest(
+        H(c["blob"]), c["blob_id"], H(c["file_key"]), H(c["file_id"]), c["version"]
+    )
+    assert m.encode() == H(c["plaintext"])
+    assert (m.data, m.chunks, m.size, m.content) == (
+        H(c["data"]),
+        (),
+        c["size"],
+        H(c["content_hash"]),
+    )
+    built = manifest.Manifest.inline(H(c["file_id"]), c["version"], H(c["data"]))
+    assert manifest.seal_manifest(built, H(c["file_key"]), H(c["nonce"])) == (
+        c["blob_id"],
+        H(c["blob"]),
+    )
+
+
 def _verifier(doc: dict[str, Any], handle: str | None = None) -> log.LogVerifier:
     ctx = doc["context"]
     return log.LogVerifier(
@@ -710,6 +728,13 @@ class TestIndependent:
             assert ad == H(c["ad"])
             plain = xopen(H(c["file_key"]), blob[3:27], blob[27:], ad)
             assert plain == H(c["plaintext"])
+            if c["op"] == "open_manifest_inline":
+                data = H(c["data"])
+                ch = sha256(b"vault.v1/content\x00" + struct.pack(">Q", len(data)) + sha256(data))
+                assert ch == H(c["content_hash"]) and len(data) == c["size"]
+                head = b"VMF2" + H(c["file_id"]) + struct.pack(">IQ", c["version"], c["size"])
+                assert plain == head + ch + data
+                continue
             hashes = b"".join(H(r["hash"]) for r in c["chunks"])
             ch = sha256(b"vault.v1/content\x00" + struct.pack(">Q", c["size"]) + hashes)
             assert ch == H(c["content_hash"])

@@ -591,10 +591,12 @@ export function contentHash(size, chunkHashes) {
   return h.digest();
 }
 
+export const MAX_INLINE = 64 * 1024;
+
 function decodeManifest(data) {
-  if (data.length < 68 || data[0] !== 0x56 || data[1] !== 0x4d || data[2] !== 0x46 || data[3] !== 0x31) {
-    throw new IntegrityError(); // VMF1
-  }
+  const vmf = data.length >= 4 && data[0] === 0x56 && data[1] === 0x4d && data[2] === 0x46;
+  if (vmf && data[3] === 0x32 && data.length >= 64) return decodeInline(data); // VMF2
+  if (!vmf || data[3] !== 0x31 || data.length < 68) throw new IntegrityError(); // VMF1
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const fileId = data.slice(4, 20);
   const version = dv.getUint32(20, false);
@@ -619,6 +621,17 @@ function decodeManifest(data) {
   const m = { fileId, version, size: Number(size), content, chunks };
   if (!equal(contentHash(m.size, chunks.map((c) => c.hash)), content)) throw new IntegrityError();
   return m;
+}
+
+/** "VMF2": a file of 1..65536 bytes inside its manifest (no chunks). */
+function decodeInline(data) {
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const size = dv.getBigUint64(24, false);
+  const body = data.slice(64);
+  if (size < 1n || size > BigInt(MAX_INLINE) || BigInt(body.length) !== size) throw new IntegrityError();
+  const content = data.slice(32, 64);
+  if (!equal(contentHash(body.length, [sha256(body)]), content)) throw new IntegrityError();
+  return { fileId: data.slice(4, 20), version: dv.getUint32(20, false), size: body.length, content, chunks: [], data: body };
 }
 
 function manifestAd(fileId, version) {

@@ -103,6 +103,14 @@ const POSITIVE = {
     );
     assert.equal(P.hex(P.contentHash(c.size, c.chunks.map((r) => H(r.hash)))), c.content_hash);
   },
+  open_manifest_inline(c) {
+    const m = P.openManifest(H(c.blob), c.blob_id, H(c.file_key), H(c.file_id), c.version);
+    assert.equal(m.size, c.size);
+    assert.equal(P.hex(m.content), c.content_hash);
+    assert.deepEqual(m.chunks, []);
+    assert.deepEqual(m.data, H(c.data));
+    assert.equal(P.hex(P.contentHash(c.size, [P.sha256(H(c.data))])), c.content_hash);
+  },
   check_path(c) {
     assert.equal(P.checkPath(c.path), c.path);
   },
