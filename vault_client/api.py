@@ -281,12 +281,14 @@ class Api:
     async def upload_records(self, records: Sequence[bytes | bytearray]) -> None:
         """POST /v1/blobs/batch from ready-made records (``u8 idlen | id | u32 len | blob``).
 
-        Large records go to the socket as they are (no joined copy of the body); small ones
-        are coalesced so that thousands of small files do not cost thousands of writes.
+        Large records go to the socket as they are (no joined copy of the body), as views:
+        aiohttp cuts every piece of a body of known length to what is left of it, and a cut of
+        a bytearray is a copy where a cut of a view is not. Small ones are coalesced so that
+        thousands of small files do not cost thousands of writes.
         """
         total = sum(len(r) for r in records)
 
-        async def body() -> AsyncIterator[bytes | bytearray]:
+        async def body() -> AsyncIterator[bytes | memoryview]:
             small: list[bytes | bytearray] = []
             size = 0
             for r in records:
@@ -294,7 +296,7 @@ class Api:
                     if small:
                         yield b"".join(small)
                         small, size = [], 0
-                    yield r
+                    yield memoryview(r)
                     continue
                 small.append(r)
                 size += len(r)
