@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import _crypto
@@ -257,6 +257,9 @@ class LogEntry:
     time: int
     rec: bytes
     sig: bytes
+    # its canonical encoding, once known (made by make_entry, or read and checked by decode);
+    # not an init field, so that dataclasses.replace never carries it to another entry
+    _encoded: bytes = field(default=b"", init=False, compare=False, repr=False)
 
     def unsigned(self) -> dict[str, Any]:
         return {
@@ -269,6 +272,8 @@ class LogEntry:
         }
 
     def encode(self) -> bytes:
+        if self._encoded:
+            return self._encoded
         obj = self.unsigned()
         obj["sig"] = b64u(self.sig)
         return canonical_json(obj)
@@ -299,8 +304,10 @@ class LogEntry:
             )
         except FormatError:
             raise IntegrityError() from None
-        if entry.encode() != bytes(data):
+        encoded = bytes(data)
+        if entry.encode() != encoded:
             raise IntegrityError()
+        object.__setattr__(entry, "_encoded", encoded)
         return entry
 
 
@@ -327,16 +334,29 @@ def make_entry(
 ) -> LogEntry:
     plain = canonical_json(record.to_json())
     # Never sign what a verifier would refuse: one such entry would poison the append-only
-    # log for every device. Round-trip the record through the strict parser first.
-    if record_from_json(parse_canonical_json(plain)) != record:
+    # log for every device. Round-trip the record through the strict parser first. (Its
+    # canonical re-encoding check is left out here: ``plain`` comes from canonical_json, and
+    # a parsed record equal to ``record`` re-encodes to ``plain``.)
+    if record_from_json(parse_canonical_json(plain, recheck=False)) != record:
         raise FormatError("record does not survive its own encoding")
     rec = (
         RECORD_MAGIC
         + nonce
         + _crypto.aead_encrypt(record_key, nonce, plain, _record_ad(handle, seq, device_id))
     )
-    entry = LogEntry(seq=seq, prev=prev, device_id=device_id, time=time, rec=rec, sig=b"")
-    return replace(entry, sig=_crypto.sign(device_sk, _sign_message(entry)))
+    obj: dict[str, Any] = {
+        "device": device_id,
+        "prev": b64u(prev),
+        "rec": b64u(rec),
+        "seq": seq,
+        "time": time,
+        "v": 1,
+    }
+    sig = _crypto.sign(device_sk, b"vault.v1/log-entry\x00" + canonical_json(obj))
+    obj["sig"] = b64u(sig)
+    entry = LogEntry(seq=seq, prev=prev, device_id=device_id, time=time, rec=rec, sig=sig)
+    object.__setattr__(entry, "_encoded", canonical_json(obj))
+    return entry
 
 
 def open_record(handle: str, record_key: bytes, entry: LogEntry) -> Record:

@@ -1152,3 +1152,20 @@ def _check_path_reference(path: object) -> bool:
 def test_check_path_matches_the_plain_reference(path: str) -> None:
     """The fast (ASCII) path of check_path accepts exactly what the plain rules accept."""
     assert _valid_path(path) == _check_path_reference(path)
+
+
+@FAST
+@given(st.lists(file_records(), min_size=1, max_size=4), b32)
+def test_entry_encoding_kept_is_the_encoding(records: list[log.FileRecord], sig: bytes) -> None:
+    """make_entry and decode keep an entry's encoding: it is exactly what encoding the fields
+    gives, and an entry made from another by dataclasses.replace does not inherit it."""
+    chain = valid_chain(records)
+    for data in chain.entries:
+        entry = log.LogEntry.decode(data)
+        fresh = log.LogEntry(
+            entry.seq, entry.prev, entry.device_id, entry.time, entry.rec, entry.sig
+        )
+        assert entry.encode() == fresh.encode() == data
+        forged = replace(entry, sig=sig + sig)
+        assert forged.encode() != data
+        assert log.LogEntry.decode(forged.encode()).sig == sig + sig
