@@ -341,6 +341,26 @@ async def test_log_compare_and_swap(meta: MetadataStore) -> None:
     assert (await meta.get_account(aid)).log_head == 2  # type: ignore[union-attr]
 
 
+async def test_log_append_checks_every_ref_of_a_large_append(meta: MetadataStore) -> None:
+    """An append of many entries (refs checked in groups) is refused if any one ref, here the
+    last of 600 after the first group, is not present; whole, it keeps every entry's refs."""
+    aid = await account(meta)
+    refs = [await present_blob(meta, aid) for _ in range(600)]
+    entries = [entry(r) for r in refs[:-1]] + [entry(refs[-1], blob_id())]
+    with pytest.raises(BadRequest):
+        await meta.log_append(aid, 0, entries, None, T0)
+    assert await meta.log_head(aid) == 0
+    entries[-1] = entry(refs[-1], refs[0])
+    assert await meta.log_append(aid, 0, entries, None, T0) == 600
+    listed, head = await meta.log_list(aid, 0, 1000)
+    assert head == 600 and [e.seq for e in listed] == list(range(1, 601))
+    assert [e.entry for e in listed] == [e.entry for e in entries]
+    # every ref is held by the log: GC marks only a blob no entry names
+    loose = await present_blob(meta, aid)
+    marked = await meta.mark_unreferenced(T0 + 10**6, 1000)
+    assert [r.blob_id for r in marked] == [loose]
+
+
 async def test_log_list_pages_with_head(meta: MetadataStore) -> None:
     aid = await account(meta)
     written = [entry() for _ in range(7)]
