@@ -492,8 +492,10 @@ class Uploader:
     A batch goes out as soon as it is full, while the pipeline keeps sealing the next one
     (at most ``UPLOADS_IN_FLIGHT`` batches on the wire, so memory stays bounded). Each batch
     first asks the server which of its blobs are missing, then sends only those; blob ids are
-    recorded as known only once the server has answered. :meth:`flush` waits for every batch
-    and raises the first failure: nothing is appended to the log before that.
+    recorded as known only once the server has answered, in one transaction when the uploads
+    are flushed (not one per batch on the event loop: if the sync dies first, the next one
+    asks the server about them, see State.has_blobs). :meth:`flush` waits for every batch and
+    raises the first failure: nothing is appended to the log before that.
     """
 
     def __init__(self, api: Api, state: State) -> None:
@@ -511,6 +513,7 @@ class Uploader:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(UPLOADS_IN_FLIGHT)
         self._error: BaseException | None = None
+        self._answered: list[str] = []  # ids the server has, not yet recorded in the state
         # blobs are only recorded as known by this uploader's batches, after need() said yes
         self.none_known = not state.has_blobs()
         self._unmarked = self.none_known  # begin_uploads() not called yet
@@ -568,7 +571,7 @@ class Uploader:
             if records:
                 await self.api.upload_records(records)
                 self.bytes_sent += sum(len(r) - _RECORD_HEAD.size for r in records)
-            self.state.add_blobs(ids)
+            self._answered.extend(ids)
         finally:
             self._slots.release()
 
@@ -578,6 +581,7 @@ class Uploader:
         tasks = list(self._tasks)
         if tasks:
             await asyncio.wait(tasks)
+        self._record_answered()
         if self._error is not None:
             raise self._error
 
@@ -585,8 +589,14 @@ class Uploader:
         await self._launch()
         while self._tasks:
             await asyncio.wait(list(self._tasks))
+        self._record_answered()
         if self._error is not None:
             raise self._error
+
+    def _record_answered(self) -> None:
+        if self._answered:
+            ids, self._answered = self._answered, []
+            self.state.add_blobs(ids)
 
     def absorb(self, bytes_sent: int, uploaded: list[str]) -> None:
         """Count what a helper process uploaded (every batch of it answered by the server)."""
@@ -595,9 +605,12 @@ class Uploader:
         self.state.add_blobs(uploaded)
 
     def abort(self) -> None:
-        """Cancel batches still in flight (the sync failed before flushing)."""
+        """Cancel batches still in flight (the sync failed before flushing); record what the
+        server has answered so far (best effort: the failure being raised matters more)."""
         for task in list(self._tasks):
             task.cancel()
+        with contextlib.suppress(Exception):
+            self._record_answered()
 
 
 class EntryChain:
