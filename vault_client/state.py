@@ -278,5 +278,16 @@ class _Tx:
             self.outer = True
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        if self.outer:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if not self.outer:
+            return
+        try:
+            if exc_type is None:
+                self.db.execute("COMMIT")
+                return
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        # SQLite may have rolled back by itself (a full disk): a ROLLBACK would hide the error
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -115,6 +116,13 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return json_response({"code": code, "message": message}, status)
 
 
+def _out_of_space(exc: BaseException) -> bool:
+    """A full disk or quota, as the OS (ENOSPC, EDQUOT) or SQLite (SQLITE_FULL) says it."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return getattr(exc, "sqlite_errorcode", None) == 13  # SQLITE_FULL
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -141,7 +149,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return resp
     except (asyncio.CancelledError, ConnectionError):
         raise
-    except Exception:  # noqa: BLE001 - last resort: never a traceback in a response
+    except Exception as e:  # noqa: BLE001 - last resort: never a traceback in a response
+        if _out_of_space(e):
+            # an operational condition, not a bug: said as such, and nothing was stored
+            server_log.error("out of storage space on %s %s: %s", request.method, request.path, e)
+            return _error(503, "unavailable", "the server is out of storage space; try later")
         server_log.exception("unexpected error on %s %s", request.method, request.path)
         return _error(500, "internal", "internal error")
 

@@ -159,6 +159,7 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # (SQLite may have rolled back by itself: a full disk)
+            conn.execute("ROLLBACK")
         raise
     return SCHEMA_VERSION

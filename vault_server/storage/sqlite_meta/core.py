@@ -135,14 +135,17 @@ _GRANT_SELECT = (
 
 def immediate(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
     """``fn(conn)`` in one BEGIN IMMEDIATE transaction: committed, or rolled back on any
-    exception (which propagates)."""
+    exception (which propagates). After some errors (a full disk: SQLITE_FULL) SQLite has
+    rolled back by itself; a ROLLBACK then would fail and hide the error. A COMMIT that fails
+    is rolled back too: the connection must never stay inside a transaction."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(conn)
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return result
 
 
