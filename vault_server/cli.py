@@ -183,6 +183,9 @@ def serve(
     from vault_core._malloc import keep_freed_memory
 
     keep_freed_memory()
+    # the event loop and the storage threads hand the GIL to each other for every write: a
+    # 0.2 ms switch interval instead of 5 ms (measured: server CPU -4 %, the tree -2.6 %)
+    sys.setswitchinterval(0.0002)
     setup_logging()
     file, data, storage = resolve(config_file, data, metadata, blobs)
     host = host or str(file.get("host", "127.0.0.1"))
