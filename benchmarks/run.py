@@ -73,10 +73,18 @@ def fig(r: Run, **extra: Any) -> dict[str, Any]:
 
 
 def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """The result with the median time, with every round's time beside it."""
+    """The result with the median time, with every round's time beside it; the bytes stored
+    and written are the medians of their own rounds (each round of a change writes other
+    bytes, whose chunk boundaries differ: the round with the median time is not the one with
+    the median bytes)."""
     ordered = sorted(results, key=lambda r: r["seconds"])
     med = dict(ordered[len(ordered) // 2])
     med["runs"] = [r["seconds"] for r in results]
+    for key in ("stored", "written"):
+        values = [r[key] for r in results if r.get(key) is not None]
+        if len(values) == len(results):
+            med[key] = sorted(values)[len(values) // 2]
+            med[f"{key}_runs"] = values
     return med
 
 
