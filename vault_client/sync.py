@@ -160,7 +160,7 @@ def opened_as_seen(
 async def queue_chunks(pipeline: ChunkPipeline, up: Uploader, fh: Any) -> list[chunkmod.ChunkRef]:
     """Cut, hash and seal a stream through the pipeline, queueing the chunks ``up`` needs."""
     refs: list[chunkmod.ChunkRef] = []
-    async for ref, record in pipeline.seal_stream(fh, up.need):
+    async for ref, record in pipeline.seal_stream(fh, up.need, seal_all=up.none_known):
         refs.append(ref)
         if record is not None:
             await up.add_record(ref.id, record)
@@ -417,15 +417,32 @@ class ChunkPipeline:
             pop()
         return refs
 
+    def _hash_seal(
+        self, views: list[memoryview]
+    ) -> tuple[list[chunkmod.ChunkRef], list[bytearray]]:
+        refs = self._refs_of(views)
+        return refs, _seal_records(list(zip(refs, views, strict=True)))
+
     async def seal_stream(
-        self, fh: Readable, need: Callable[[str], bool] | None = None
+        self,
+        fh: Readable,
+        need: Callable[[str], bool] | None = None,
+        seal_all: bool = False,
     ) -> AsyncIterator[tuple[chunkmod.ChunkRef, bytearray | None]]:
-        """(ref, sealed batch record) per chunk, in order; record None when ``need`` says no."""
+        """(ref, sealed batch record) per chunk, in order; record None when ``need`` says no.
+
+        Where (almost) every chunk will be wanted (``need`` is None, or ``seal_all``: nothing
+        is known on the server yet), a worker hashes and seals a job's chunks in one go, each
+        chunk sealed while still in the core's cache, and ``need`` only drops the records of
+        chunks met twice. Otherwise chunks are hashed first and only those ``need`` wants are
+        sealed."""
         Refs = list[chunkmod.ChunkRef]
         Hashing = tuple[_Block, list[memoryview], Future[Refs]]
-        Sealing = tuple[_Block, Refs, list[bool], Future[list[bytearray]] | None]
+        Sealing = tuple[_Block, Refs | None, list[bool], Future[Any] | None]
         hashing: deque[Hashing] = deque()
         sealing: deque[Sealing] = deque()
+        fused = need is None or seal_all
+        ahead = 2 * self.window if fused else self.window
 
         async def result(fut: Future[Any]) -> Any:
             if fut.done():
@@ -446,7 +463,14 @@ class ChunkPipeline:
 
         async def emit() -> list[tuple[chunkmod.ChunkRef, bytearray | None]]:
             block, refs, wanted, sfut = sealing.popleft()
-            records = iter(await result(sfut) if sfut is not None else [])
+            records: Iterator[bytearray]
+            if refs is None:  # hashed and sealed together
+                assert sfut is not None
+                refs, sealed = await result(sfut)
+                wanted = [need is None or need(r.id) for r in refs]
+                records = iter([r for r, w in zip(sealed, wanted, strict=True) if w])
+            else:
+                records = iter(await result(sfut) if sfut is not None else [])
             out = [(r, next(records) if w else None) for r, w in zip(refs, wanted, strict=True)]
             for _ in refs:
                 self._release(block)
@@ -454,10 +478,16 @@ class ChunkPipeline:
 
         async for block in self._blocks_ahead(fh):
             for job in self._jobs(block):
-                hashing.append((block, job, self._hash(job)))
-                if len(hashing) > self.window:
-                    await advance()
-                if len(sealing) > self.window:
+                if fused:
+                    if sum(len(v) for v in job) < INLINE_CHUNK:
+                        sealing.append((block, None, [], _done(self._hash_seal(job))))
+                    else:
+                        sealing.append((block, None, [], self._submit(self._hash_seal, job)))
+                else:
+                    hashing.append((block, job, self._hash(job)))
+                    if len(hashing) > self.window:
+                        await advance()
+                if len(sealing) > ahead:
                     for item in await emit():
                         yield item
         while hashing:

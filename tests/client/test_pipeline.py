@@ -26,11 +26,12 @@ def _data(size: int) -> bytes:
     return (part + os.urandom(size // 5) + part)[:size].ljust(size, b"z")
 
 
+@pytest.mark.parametrize("seal_all", [False, True], ids=["hash-then-seal", "fused"])
 @pytest.mark.parametrize(
     "size",
     [0, 1, 1000, chunkmod.CDC_MIN, chunkmod.CDC_MAX, 8 * MIB - 1, 8 * MIB + 1, 19 * MIB + 12345],
 )
-def test_blocks_cut_like_cut_stream(vk, size: int) -> None:  # type: ignore[no-untyped-def]
+def test_blocks_cut_like_cut_stream(vk, size: int, seal_all: bool) -> None:  # type: ignore[no-untyped-def]
     data = _data(size)
     expected = [
         bytes(v) for v in chunkmod.cut_stream(chunkmod.new_chunker(vk.cdc_seed), io.BytesIO(data))
@@ -43,7 +44,8 @@ def test_blocks_cut_like_cut_stream(vk, size: int) -> None:  # type: ignore[no-u
         assert refs == [chunkmod.chunk_ref(vk.chunk_id_key, vk.chunk_key_key, c) for c in expected]
 
         async def sealed() -> list[tuple[chunkmod.ChunkRef, bytearray | None]]:
-            return [x async for x in pipe.seal_stream(io.BytesIO(data), lambda i: True)]
+            stream = pipe.seal_stream(io.BytesIO(data), lambda i: True, seal_all=seal_all)
+            return [x async for x in stream]
 
         out = asyncio.run(sealed())
         assert [r for r, _ in out] == refs
@@ -57,17 +59,50 @@ def test_blocks_cut_like_cut_stream(vk, size: int) -> None:  # type: ignore[no-u
         pipe.close()
 
 
-def test_seal_stream_skips_unneeded(vk) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("seal_all", [False, True], ids=["hash-then-seal", "fused"])
+def test_seal_stream_skips_unneeded(vk, seal_all: bool) -> None:  # type: ignore[no-untyped-def]
     data = _data(5 * MIB)
     pipe = ChunkPipeline(vk)
     try:
 
         async def run() -> list[tuple[chunkmod.ChunkRef, bytearray | None]]:
-            return [x async for x in pipe.seal_stream(io.BytesIO(data), lambda i: False)]
+            stream = pipe.seal_stream(io.BytesIO(data), lambda i: False, seal_all=seal_all)
+            return [x async for x in stream]
 
         assert all(rec is None for _, rec in asyncio.run(run()))
     finally:
         pipe.close()
+
+
+@pytest.mark.parametrize("seal_all", [False, True], ids=["hash-then-seal", "fused"])
+def test_seal_stream_gives_a_repeated_chunk_one_record(vk, seal_all: bool) -> None:  # type: ignore[no-untyped-def]
+    """A chunk met twice in a stream is sealed for the first time only, in either mode (the
+    uploader's need() says yes once per id), and every record opens against its ref."""
+    part = os.urandom(3 * MIB)
+    data = part + os.urandom(2 * MIB) + part
+    seen: set[str] = set()
+
+    def need(blob_id: str) -> bool:
+        fresh = blob_id not in seen
+        seen.add(blob_id)
+        return fresh
+
+    pipe = ChunkPipeline(vk)
+    try:
+
+        async def run() -> list[tuple[chunkmod.ChunkRef, bytearray | None]]:
+            return [x async for x in pipe.seal_stream(io.BytesIO(data), need, seal_all=seal_all)]
+
+        out = asyncio.run(run())
+    finally:
+        pipe.close()
+    ids = [r.id for r, _ in out]
+    assert len(set(ids)) < len(ids)  # the repeat made repeated chunks
+    firsts = {i: ids.index(i) for i in ids}
+    for n, (ref, record) in enumerate(out):
+        assert (record is not None) == (firsts[ref.id] == n)
+        if record is not None:
+            chunkmod.open_chunk(ref, bytes(record[69:]))
 
 
 def test_seal_record_nonces_are_fresh(vk) -> None:  # type: ignore[no-untyped-def]
