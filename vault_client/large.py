@@ -299,6 +299,7 @@ def main() -> None:
     from . import api, sync  # noqa: F401
 
     keep_freed_memory()
+    sys.setswitchinterval(sync.SWITCH_INTERVAL)  # (as the parent's sync does while it transfers)
     _die_with_parent()
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer

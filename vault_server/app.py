@@ -151,7 +151,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         raise
     except Exception as e:  # noqa: BLE001 - last resort: never a traceback in a response
         if _out_of_space(e):
-            # an operational condition, not a bug: said as such, and nothing was stored
+            # an operational condition, not a bug: said as such (the request failed; of a
+            # batch, the records before the failing one may be stored)
             server_log.error("out of storage space on %s %s: %s", request.method, request.path, e)
             return _error(503, "unavailable", "the server is out of storage space; try later")
         server_log.exception("unexpected error on %s %s", request.method, request.path)
