@@ -62,13 +62,12 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def fig(r: Run, **extra: Any) -> dict[str, Any]:
+def fig(r: Run) -> dict[str, Any]:
     return {
         "seconds": round(r.seconds, 3),
         "max_rss": r.max_rss,
         "cpu": round(r.cpu, 3),
         "written": r.written,
-        **extra,
     }
 
 
@@ -81,8 +80,8 @@ def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
     med = dict(ordered[len(ordered) // 2])
     med["runs"] = [r["seconds"] for r in results]
     for key in ("stored", "written"):
-        values = [r[key] for r in results if r.get(key) is not None]
-        if len(values) == len(results):
+        if all(r.get(key) is not None for r in results):
+            values = [r[key] for r in results]
             med[key] = sorted(values)[len(values) // 2]
             med[f"{key}_runs"] = values
     return med

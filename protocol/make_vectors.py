@@ -1370,7 +1370,7 @@ def build_manifest(w: World) -> JSON:
             "open_manifest",
             "IntegrityError",
             **base,
-            **resealed(b"VMF2" + FILE_ID + struct.pack(">I", 3) + iplain[24:]),
+            **resealed(iplain),
         ),
         neg(
             "inline: inner file id differs from AD",

@@ -866,7 +866,9 @@ def main() -> None:
         err(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
         sys.exit(EXIT_FAILURE)
     except Exception as exc:
-        if getattr(exc, "sqlite_errorcode", None) == 13:  # SQLITE_FULL: the local state
+        import sqlite3  # (loaded by then: the local state is a SQLite database)
+
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:  # the local state
             err(f"error: the disk is full ({exc}): free some space and run the command again")
             sys.exit(EXIT_FAILURE)
         err(f"internal error: {type(exc).__name__}: {exc}")

@@ -283,11 +283,8 @@ class _Tx:
         try:
             if exc_type is None:
                 self.db.execute("COMMIT")
-                return
-        except BaseException:
+        finally:
+            # after an error, or a COMMIT that failed; not after one SQLite made itself (a
+            # full disk rolls back by itself: a ROLLBACK then would fail and hide the error)
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
-            raise
-        # SQLite may have rolled back by itself (a full disk): a ROLLBACK would hide the error
-        if self.db.in_transaction:
-            self.db.execute("ROLLBACK")

@@ -384,10 +384,14 @@ class ChunkPipeline:
     def _refs_of(self, views: list[memoryview]) -> list[chunkmod.ChunkRef]:
         return [chunkmod.chunk_ref(self.id_key, self.key_key, v) for v in views]
 
+    def _job(self, size: int, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """``fn(*args)`` on a worker, or here (done) for less than INLINE_CHUNK bytes."""
+        if size < INLINE_CHUNK:
+            return _done(fn(*args))
+        return self._submit(fn, *args)
+
     def _hash(self, views: list[memoryview]) -> Future[list[chunkmod.ChunkRef]]:
-        if sum(len(v) for v in views) < INLINE_CHUNK:
-            return _done(self._refs_of(views))
-        return self._submit(self._refs_of, views)
+        return self._job(sum(len(v) for v in views), self._refs_of, views)
 
     def hash_stream(self, fh: Readable) -> list[chunkmod.ChunkRef]:
         """Chunk refs of a whole stream (no sealing): what a scan needs."""
@@ -454,24 +458,21 @@ class ChunkPipeline:
             refs: Refs = await result(hfut)
             wanted = [need is None or need(r.id) for r in refs]
             todo = [(r, v) for r, v, w in zip(refs, views, wanted, strict=True) if w]
-            sfut: Future[list[bytearray]] | None = None
-            if todo and sum(len(v) for _, v in todo) < INLINE_CHUNK:
-                sfut = _done(_seal_records(todo))
-            elif todo:
-                sfut = self._submit(_seal_records, todo)
+            sfut = self._job(sum(len(v) for _, v in todo), _seal_records, todo) if todo else None
             sealing.append((block, refs, wanted, sfut))
 
         async def emit() -> list[tuple[chunkmod.ChunkRef, bytearray | None]]:
             block, refs, wanted, sfut = sealing.popleft()
-            records: Iterator[bytearray]
             if refs is None:  # hashed and sealed together
                 assert sfut is not None
                 refs, sealed = await result(sfut)
-                wanted = [need is None or need(r.id) for r in refs]
-                records = iter([r for r, w in zip(sealed, wanted, strict=True) if w])
+                out = [
+                    (r, s if need is None or need(r.id) else None)
+                    for r, s in zip(refs, sealed, strict=True)
+                ]
             else:
                 records = iter(await result(sfut) if sfut is not None else [])
-            out = [(r, next(records) if w else None) for r, w in zip(refs, wanted, strict=True)]
+                out = [(r, next(records) if w else None) for r, w in zip(refs, wanted, strict=True)]
             for _ in refs:
                 self._release(block)
             return out
@@ -479,10 +480,8 @@ class ChunkPipeline:
         async for block in self._blocks_ahead(fh):
             for job in self._jobs(block):
                 if fused:
-                    if sum(len(v) for v in job) < INLINE_CHUNK:
-                        sealing.append((block, None, [], _done(self._hash_seal(job))))
-                    else:
-                        sealing.append((block, None, [], self._submit(self._hash_seal, job)))
+                    size = sum(len(v) for v in job)
+                    sealing.append((block, None, [], self._job(size, self._hash_seal, job)))
                 else:
                     hashing.append((block, job, self._hash(job)))
                     if len(hashing) > self.window:
@@ -979,7 +978,7 @@ class SyncEngine:
 
         ``stat_`` is what the scan saw: a file that is no longer that one (or is gone) raises
         ContentChanged, and so does one written to while it was read. A file smaller than a
-        minimum chunk is one chunk: it is read, hashed and sealed in one go on this thread.
+        minimum chunk is read in one go: its bytes go inside its manifest (record_for).
         """
         fid = file_id or os.urandom(16).hex()
         version = parent_version + 1
@@ -989,10 +988,10 @@ class SyncEngine:
         with opened_as_seen(self.folder.join(disk_path), seen, vault_path) as (fh, st):
             if st.st_size < chunkmod.CDC_MIN:
                 data = fh.read(chunkmod.CDC_MIN)
+                if len(data) != st.st_size:
+                    raise ContentChanged(vault_path)  # written to while being read: maybe torn
             else:
                 refs = await queue_chunks(self.pipeline, up, fh)
-        if st.st_size < chunkmod.CDC_MIN and len(data) != st.st_size:
-            raise ContentChanged(vault_path)  # written to while being read: maybe torn
         return await self.record_for(
             up, disk_path, vault_path, expected, fid, version, st, refs, old, data
         )
@@ -1568,9 +1567,7 @@ async def write_chunks(
     """Fetch, verify and write every chunk in order, with a bounded window of fetches (or
     the bytes an inline manifest holds)."""
     if manifest.data is not None:
-        view = memoryview(manifest.data)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_all(fd, manifest.data)
         return
     pending: list[asyncio.Task[bytes]] = []
     refs = list(manifest.chunks)
@@ -1606,9 +1603,7 @@ async def write_chunks(
                     f"chunk {position + 1} of {name} failed verification "
                     "(tampered, swapped or truncated)"
                 ) from None
-            view = memoryview(plain)
-            while view:
-                view = view[os.write(fd, view) :]
+            _write_all(fd, plain)
             position += 1
             launch()
     finally:
@@ -1616,6 +1611,12 @@ async def write_chunks(
             task.cancel()
     if position != len(refs):
         raise IntegrityError(f"{name} is incomplete")
+
+
+def _write_all(fd: int, data: bytes | bytearray) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def today() -> str:

@@ -317,7 +317,12 @@ def entry_hash(encoded: bytes) -> bytes:
 
 
 def _sign_message(entry: LogEntry) -> bytes:
-    return b"vault.v1/log-entry\x00" + canonical_json(entry.unsigned())
+    return _signed(entry.unsigned())
+
+
+def _signed(unsigned: dict[str, Any]) -> bytes:
+    """What a device signs: an entry's JSON object without its signature."""
+    return b"vault.v1/log-entry\x00" + canonical_json(unsigned)
 
 
 def make_entry(
@@ -344,15 +349,9 @@ def make_entry(
         + nonce
         + _crypto.aead_encrypt(record_key, nonce, plain, _record_ad(handle, seq, device_id))
     )
-    obj: dict[str, Any] = {
-        "device": device_id,
-        "prev": b64u(prev),
-        "rec": b64u(rec),
-        "seq": seq,
-        "time": time,
-        "v": 1,
-    }
-    sig = _crypto.sign(device_sk, b"vault.v1/log-entry\x00" + canonical_json(obj))
+    # the entry's object is made once: signed without its signature, encoded with it
+    obj = LogEntry(seq=seq, prev=prev, device_id=device_id, time=time, rec=rec, sig=b"").unsigned()
+    sig = _crypto.sign(device_sk, _signed(obj))
     obj["sig"] = b64u(sig)
     entry = LogEntry(seq=seq, prev=prev, device_id=device_id, time=time, rec=rec, sig=sig)
     object.__setattr__(entry, "_encoded", canonical_json(obj))

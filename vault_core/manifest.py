@@ -101,13 +101,12 @@ class Manifest:
         if data[:4] == _INLINE_MAGIC and len(data) >= 4 + _INLINE_HEAD.size:
             file_id, version, size, content = _INLINE_HEAD.unpack_from(data, 4)
             body = data[4 + _INLINE_HEAD.size :]
-            if (
-                not 0 < size <= MAX_INLINE
-                or len(body) != size
-                or content_hash(size, [_crypto.sha256(body)]) != content
-            ):
+            if not 0 < size <= MAX_INLINE or len(body) != size:
                 raise IntegrityError()
-            return cls(file_id, version, size, content, (), bytes(body))
+            m = cls.inline(file_id, version, bytes(body))
+            if m.content != content:
+                raise IntegrityError()
+            return m
         if len(data) < 4 + _HEAD.size or data[:4] != _PLAIN_MAGIC:
             raise IntegrityError()
         file_id, version, size, content, n = _HEAD.unpack_from(data, 4)

@@ -28,6 +28,7 @@ import errno
 import json
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -37,7 +38,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
-from vault_core.errors import IntegrityError, TooLarge, VaultError
+from vault_core.errors import IntegrityError, ServerUnavailable, TooLarge, VaultError
 
 from . import (
     gc,
@@ -120,7 +121,7 @@ def _out_of_space(exc: BaseException) -> bool:
     """A full disk or quota, as the OS (ENOSPC, EDQUOT) or SQLite (SQLITE_FULL) says it."""
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
-    return getattr(exc, "sqlite_errorcode", None) == 13  # SQLITE_FULL
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
 
 
 @web.middleware
@@ -154,7 +155,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
             # an operational condition, not a bug: said as such (the request failed; of a
             # batch, the records before the failing one may be stored)
             server_log.error("out of storage space on %s %s: %s", request.method, request.path, e)
-            return _error(503, "unavailable", "the server is out of storage space; try later")
+            full = ServerUnavailable("the server is out of storage space; try later")
+            return json_response(full.to_wire(), full.http_status)
         server_log.exception("unexpected error on %s %s", request.method, request.path)
         return _error(500, "internal", "internal error")
 

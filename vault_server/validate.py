@@ -120,18 +120,17 @@ def kdf(value: object) -> dict[str, Any]:
 
 def check_json_shape(value: Any, max_depth: int, max_items: int) -> None:
     """Depth ≤ max_depth and every list/object ≤ max_items (iterative, no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    # only containers go on the stack: a body of 10,000 log entries is mostly strings, which
+    # have no shape to check
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > max_depth:
-                raise BadRequest("JSON nested too deeply")
-            if len(item) > max_items:
-                raise BadRequest("too many items")
-            children = item.values() if isinstance(item, dict) else item
-            # (only containers go on the stack: a body of 10,000 log entries is mostly
-            # strings, which have no shape to check)
-            stack.extend((c, depth + 1) for c in children if type(c) is dict or type(c) is list)
+        if depth > max_depth:
+            raise BadRequest("JSON nested too deeply")
+        if len(item) > max_items:
+            raise BadRequest("too many items")
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if type(c) is dict or type(c) is list)
 
 
 def _no_float(text: str) -> Any:

@@ -290,14 +290,10 @@ def test_small_files_travel_inside_their_manifests(account, second_device, serve
     """A file shorter than a minimum chunk (64 KiB) is one blob on the server, its manifest
     (SPEC §Manifests, inline); a larger one is its chunks plus a manifest. Both arrive whole on
     another device, and a new version of a small file is again one blob."""
-    import sqlite3
+    from .test_integrity import stored_blobs
 
     def present() -> int:
-        conn = sqlite3.connect(server.data / "vault.sqlite3")
-        try:
-            return conn.execute("SELECT COUNT(*) FROM blobs WHERE state='present'").fetchone()[0]
-        finally:
-            conn.close()
+        return len(stored_blobs(server))
 
     a, _ = account()
     before = present()

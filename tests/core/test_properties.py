@@ -305,11 +305,16 @@ def test_inline_forged_bytes_rejected(
     forged = replace(m, data=other, size=draw.draw(st.sampled_from([len(data), len(other)])))
     blob_id, blob = manifest.seal_manifest(forged, key, nonce)
     only_integrity(lambda: manifest.open_manifest(blob, blob_id, key, m.file_id, m.version))
+
+
+def test_inline_over_the_limit_rejected() -> None:
+    """An inline manifest of 65,537 bytes, well formed otherwise, is refused."""
     big = bytes(manifest.MAX_INLINE + 1)
-    over = manifest.Manifest(m.file_id, 7, len(big), manifest.content_hash(len(big), []), (), big)
-    over = replace(over, content=manifest.content_hash(len(big), [_crypto.sha256(big)]))
-    blob_id, blob = manifest.seal_manifest(over, key, nonce)
-    only_integrity(lambda: manifest.open_manifest(blob, blob_id, key, m.file_id, m.version))
+    content = manifest.content_hash(len(big), [_crypto.sha256(big)])
+    over = manifest.Manifest(bytes(16), 7, len(big), content, (), big)
+    key = bytes(range(32))
+    blob_id, blob = manifest.seal_manifest(over, key, bytes(24))
+    only_integrity(lambda: manifest.open_manifest(blob, blob_id, key, bytes(16), 7))
 
 
 @FAST

@@ -65,7 +65,7 @@ if sys.platform != "win32":
 from vault_core.errors import NotFound
 
 from .base import BlobUpload
-from .sqlite_meta.core import immediate
+from .migrations import immediate
 
 T = TypeVar("T")
 

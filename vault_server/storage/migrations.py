@@ -9,6 +9,10 @@ append a new one.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 MIGRATIONS: list[list[str]] = [
     # 1: initial schema
@@ -143,8 +147,8 @@ def migrate(conn: sqlite3.Connection) -> int:
 
     The connection must be in autocommit mode (``isolation_level=None``).
     """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+
+    def steps(conn: sqlite3.Connection) -> int:
         version = current_version(conn)
         if version > SCHEMA_VERSION:
             raise RuntimeError(
@@ -157,9 +161,22 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         else:
             conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+        return SCHEMA_VERSION
+
+    return immediate(conn, steps)
+
+
+def immediate(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """``fn(conn)`` in one BEGIN IMMEDIATE transaction: committed, or rolled back on any
+    exception (which propagates). After some errors (a full disk: SQLITE_FULL) SQLite has
+    rolled back by itself; a ROLLBACK then would fail and hide the error. A COMMIT that fails
+    is rolled back too: the connection must never stay inside a transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:  # (SQLite may have rolled back by itself: a full disk)
+        if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return SCHEMA_VERSION
+    return result

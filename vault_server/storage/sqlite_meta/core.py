@@ -21,7 +21,7 @@ from ..base import (
     Grant,
     Session,
 )
-from ..migrations import migrate
+from ..migrations import immediate, migrate
 
 T = TypeVar("T")
 Conn = sqlite3.Connection
@@ -131,22 +131,6 @@ _GRANT_SELECT = (
     "SELECT g.*, t.handle AS to_handle, o.handle AS owner_handle FROM grants g"
     " JOIN accounts o ON o.id = g.owner_id LEFT JOIN accounts t ON t.id = g.to_account_id"
 )
-
-
-def immediate(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """``fn(conn)`` in one BEGIN IMMEDIATE transaction: committed, or rolled back on any
-    exception (which propagates). After some errors (a full disk: SQLITE_FULL) SQLite has
-    rolled back by itself; a ROLLBACK then would fail and hide the error. A COMMIT that fails
-    is rolled back too: the connection must never stay inside a transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = fn(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
 
 
 class SqliteCore:
