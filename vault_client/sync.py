@@ -34,7 +34,7 @@ import sys
 import time
 import types
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,10 +160,14 @@ def opened_as_seen(
 async def queue_chunks(pipeline: ChunkPipeline, up: Uploader, fh: Any) -> list[chunkmod.ChunkRef]:
     """Cut, hash and seal a stream through the pipeline, queueing the chunks ``up`` needs."""
     refs: list[chunkmod.ChunkRef] = []
-    async for ref, record in pipeline.seal_stream(fh, up.need, seal_all=up.none_known):
-        refs.append(ref)
-        if record is not None:
-            await up.add_record(ref.id, record)
+    # closed here, not whenever the loop gets round to it: a failed upload leaves the
+    # pipeline's read of ``fh`` in flight, and the caller closes ``fh`` next
+    stream = pipeline.seal_stream(fh, up.need, seal_all=up.none_known)
+    async with contextlib.aclosing(stream):
+        async for ref, record in stream:
+            refs.append(ref)
+            if record is not None:
+                await up.add_record(ref.id, record)
     return refs
 
 
@@ -340,7 +344,7 @@ class ChunkPipeline:
                 self._free.append(buf)
             want = READ_BLOCK
 
-    async def _blocks_ahead(self, fh: Readable) -> AsyncIterator[_Block]:
+    async def _blocks_ahead(self, fh: Readable) -> AsyncGenerator[_Block, None]:
         """:meth:`blocks`, each one read and cut on a reader thread while the caller works on
         the one before (the event loop keeps sending meanwhile; read and cut release the GIL)."""
         loop = asyncio.get_running_loop()
@@ -432,7 +436,7 @@ class ChunkPipeline:
         fh: Readable,
         need: Callable[[str], bool] | None = None,
         seal_all: bool = False,
-    ) -> AsyncIterator[tuple[chunkmod.ChunkRef, bytearray | None]]:
+    ) -> AsyncGenerator[tuple[chunkmod.ChunkRef, bytearray | None], None]:
         """(ref, sealed batch record) per chunk, in order; record None when ``need`` says no.
 
         Where (almost) every chunk will be wanted (``need`` is None, or ``seal_all``: nothing
@@ -477,18 +481,20 @@ class ChunkPipeline:
                 self._release(block)
             return out
 
-        async for block in self._blocks_ahead(fh):
-            for job in self._jobs(block):
-                if fused:
-                    size = sum(len(v) for v in job)
-                    sealing.append((block, None, [], self._job(size, self._hash_seal, job)))
-                else:
-                    hashing.append((block, job, self._hash(job)))
-                    if len(hashing) > self.window:
-                        await advance()
-                if len(sealing) > ahead:
-                    for item in await emit():
-                        yield item
+        blocks = self._blocks_ahead(fh)
+        async with contextlib.aclosing(blocks):  # the read in flight ends when this does
+            async for block in blocks:
+                for job in self._jobs(block):
+                    if fused:
+                        size = sum(len(v) for v in job)
+                        sealing.append((block, None, [], self._job(size, self._hash_seal, job)))
+                    else:
+                        hashing.append((block, job, self._hash(job)))
+                        if len(hashing) > self.window:
+                            await advance()
+                    if len(sealing) > ahead:
+                        for item in await emit():
+                            yield item
         while hashing:
             await advance()
             if len(sealing) > self.window:

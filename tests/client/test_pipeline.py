@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import time
 
 import pytest
 
-from vault_client.sync import ChunkPipeline, seal_record
+from vault_client.sync import ChunkPipeline, queue_chunks, seal_record
 from vault_core import chunks as chunkmod
 from vault_core.keys import new_bundle
 
@@ -109,3 +110,54 @@ def test_seal_record_nonces_are_fresh(vk) -> None:  # type: ignore[no-untyped-de
     ref = chunkmod.chunk_ref(vk.chunk_id_key, vk.chunk_key_key, b"same")
     a, b = seal_record(ref, b"same"), seal_record(ref, b"same")
     assert a[69 + 3 : 69 + 27] != b[69 + 3 : 69 + 27]
+
+
+class _SlowFile(io.FileIO):
+    """A real file whose reads take a while, counting the reads in flight."""
+
+    in_flight = 0
+    late = 0  # reads begun after close
+
+    def readinto(self, b):  # type: ignore[no-untyped-def]
+        if self.closed:
+            type(self).late += 1
+        type(self).in_flight += 1
+        try:
+            time.sleep(0.05)
+            return super().readinto(b)
+        finally:
+            type(self).in_flight -= 1
+
+
+class _FailingUploads:
+    """The uploader's side of queue_chunks, its first upload failing (the server is gone)."""
+
+    none_known = True
+
+    def need(self, blob_id: str) -> bool:
+        return True
+
+    async def add_record(self, blob_id: str, record: bytearray) -> None:
+        raise ConnectionError("server gone")
+
+
+@pytest.mark.parametrize("none_known", [False, True], ids=["hash-then-seal", "fused"])
+def test_a_failed_upload_leaves_no_read_of_the_file_in_flight(
+    vk, tmp_path, none_known: bool
+) -> None:  # type: ignore[no-untyped-def]
+    # the caller closes the file as soon as queue_chunks fails: a read still running then
+    # fails on a closed file, and its exception is printed to the user as a traceback
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(48 * MIB))
+    _SlowFile.in_flight = _SlowFile.late = 0
+    up = _FailingUploads()
+    up.none_known = none_known
+    pipe = ChunkPipeline(vk, workers=2)
+    try:
+        with _SlowFile(path, "rb") as fh:
+            with pytest.raises(ConnectionError):
+                asyncio.run(queue_chunks(pipe, up, fh))  # type: ignore[arg-type]
+            assert _SlowFile.in_flight == 0
+    finally:
+        pipe.close()
+    assert _SlowFile.late == 0
