@@ -258,7 +258,20 @@ async def _periodic_gc(c: ServerContext) -> None:
             server_log.exception("gc failed")
 
 
+def uncopied_request_bodies() -> None:
+    """Parse requests with aiohttp's pure-Python parser, which hands each received piece of a
+    body on as it is, where its C parser copies every piece (6 % of the server's CPU on a
+    1 GiB upload). Both parsers apply the same rules and pass the same upstream tests; headers
+    cost a little more in Python, but uploads come in few requests of up to 32 MiB. Measured:
+    server CPU per GiB 1.52 -> 1.37 s, the 1 GiB sync 2.84 -> 2.73 s, the tree no slower.
+    (aiohttp makes the parser of each connection from this module attribute.)"""
+    from aiohttp import http_parser, web_protocol
+
+    web_protocol.HttpRequestParser = http_parser.HttpRequestParserPy  # type: ignore[attr-defined]
+
+
 def build_app(c: ServerContext, *, own_stores: bool = True) -> web.Application:
+    uncopied_request_bodies()
     app = web.Application(
         middlewares=[access_log_middleware, errors_middleware],
         client_max_size=c.config.limits.json_body,

@@ -147,6 +147,22 @@ async def test_batch_upload(srv: Srv) -> None:
     )
 
 
+async def test_a_large_batch_is_parsed_by_the_uncopying_parser(srv: Srv) -> None:
+    # the server parses requests with aiohttp's pure-Python parser (see
+    # uncopied_request_bodies); a body of megabyte records arrives in many socket reads
+    from aiohttp import http_parser, web_protocol
+
+    assert web_protocol.HttpRequestParser is http_parser.HttpRequestParserPy  # type: ignore[attr-defined]
+    alice = await srv.user("alice")
+    items = [os.urandom(n) for n in (1 << 20, 3 << 20, 5, (1 << 20) + 7, 2 << 20)]
+    body = b"".join(_record(d) for d in items)
+    res = await expect(await srv.client.post("/v1/blobs/batch", data=body, headers=alice.h), 200)
+    assert res == {"stored": len(items)}
+    for d in items:
+        r = await srv.client.get(f"/v1/blobs/{blob(d)}", headers=alice.h)
+        assert await r.read() == d
+
+
 async def test_batch_size_limits(make_srv) -> None:
     srv = await make_srv(blob_size=1000, batch_body=5000)
     alice = await srv.user("alice")
