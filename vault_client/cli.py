@@ -231,7 +231,7 @@ async def sync(obj: Ctx, watch: bool, yes: bool) -> None:
     obj.profile.require_account()
     folder = obj.profile.config.get("folder")
     # the no-change check's stat walk, on a thread while the key is derived
-    walk = prewalk(Path(folder)) if folder and not watch else None
+    walk = prewalk(Path(folder), obj.profile.home / "state.db") if folder and not watch else None
     api = await open_api(obj.profile)
     async with api:
         progress = terminal_progress()

@@ -203,10 +203,20 @@ class State:
         }
 
     def scan_stats(self) -> dict[str, tuple[int, int, int]]:
-        return {
-            p: (s, m, i)
-            for p, s, m, i in self.db.execute("SELECT path, size, mtime_ns, ino FROM scan")
-        }
+        return _scan_stats(self.db)
+
+    @staticmethod
+    def scan_stats_at(path: Path) -> dict[str, tuple[int, int, int]] | None:
+        """:meth:`scan_stats` of the database at ``path`` opened read-only, from any thread
+        (None when it cannot be read: no database yet, or not one of ours)."""
+        try:
+            db = sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True)
+            try:
+                return _scan_stats(db)
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None
 
     def scan_contents(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT path, content FROM scan"))
@@ -288,3 +298,16 @@ class _Tx:
             # full disk rolls back by itself: a ROLLBACK then would fail and hide the error)
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
+
+
+def _scan_stats(db: sqlite3.Connection) -> dict[str, tuple[int, int, int]]:
+    return {p: (s, m, i) for p, s, m, i in db.execute("SELECT path, size, mtime_ns, ino FROM scan")}
+
+
+def same_as_scanned(files: Iterable[Any], stats: dict[str, tuple[int, int, int]]) -> bool:
+    """True when the walked ``files`` are exactly the scan cache's (same paths, each with the
+    size, mtime and inode recorded). Consumes ``stats``."""
+    for lf in files:
+        if stats.pop(lf.path, None) != (lf.size, lf.mtime_ns, lf.ino):
+            return False
+    return not stats

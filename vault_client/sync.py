@@ -56,7 +56,7 @@ from vault_core.log import FileRecord, LogVerifier, check_head, entry_hash, make
 from .api import Api, dec
 from .folder import Folder, LocalFile
 from .profile import Profile
-from .state import State
+from .state import State, same_as_scanned
 
 if TYPE_CHECKING:
     from vault_core.manifest import Manifest
@@ -120,15 +120,21 @@ async def _together(*coros: Any) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def prewalk(folder: Path) -> Future[tuple[list[LocalFile], list[str]]]:
+def prewalk(folder: Path, state_db: Path) -> Future[tuple[list[LocalFile], list[str]]]:
     """Walk ``folder`` on a thread (files and warnings): started before the profile is
     unlocked, the no-change check's stat walk runs while Argon2id (which releases the GIL)
-    derives the key, instead of after it."""
+    derives the key, instead of after it. When the folder is not as the last scan left it
+    (``state_db``'s scan cache), the sync will upload: the HTTP client's import starts then
+    (:meth:`Api.prepare`), not on the event loop at the first upload."""
     pool = ThreadPoolExecutor(1, thread_name_prefix="vault-walk")
 
     def walk() -> tuple[list[LocalFile], list[str]]:
         warnings: list[str] = []
-        return list(Folder(folder).walk(warnings.append)), warnings
+        files = list(Folder(folder).walk(warnings.append))
+        stats = State.scan_stats_at(state_db)
+        if stats is None or not same_as_scanned(files, stats):
+            Api.prepare()
+        return files, warnings
 
     try:
         return pool.submit(walk)
@@ -902,6 +908,7 @@ class SyncEngine:
                     content = cached[3]
                 elif defer is not None and defer(lf.path):
                     content = PENDING + lf.path
+                    self.api.prepare()  # a new file: the sync will upload it
                     if ahead:
                         if lf.size >= LARGE_FILE:
                             new_large += lf.size
@@ -911,6 +918,7 @@ class SyncEngine:
                             self._spare = large_mod.Helper.spawn()
                             ahead = False
                 else:
+                    self.api.prepare()  # a changed file: the sync may upload it
                     try:
                         content = self.hash_file(lf)
                     except OSError as exc:
@@ -936,11 +944,7 @@ class SyncEngine:
         mark = self.state.get_meta("settled")
         if not isinstance(mark, dict) or mark.get("seq") != v.seq:
             return False
-        cache = self.state.scan_stats()
-        for lf in self._walked():
-            if cache.pop(lf.path, None) != (lf.size, lf.mtime_ns, lf.ino):
-                return False
-        return not cache
+        return same_as_scanned(self._walked(), self.state.scan_stats())
 
     def _walked(self) -> Iterable[LocalFile]:
         """The folder's files: the walk :func:`prewalk` started before the profile was

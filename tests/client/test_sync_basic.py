@@ -266,7 +266,7 @@ def test_scan_uses_the_walk_made_during_the_unlock(account):
 
     a, _ = account()
     a.write("first.txt", "1")
-    walk = prewalk(a.folder)
+    walk = prewalk(a.folder, a.home / "state.db")
     walk.result()
     a.write("later.txt", "2")  # after the walk
 
@@ -284,6 +284,40 @@ def test_scan_uses_the_walk_made_during_the_unlock(account):
 
     assert asyncio.run(run()).uploaded == ["first.txt"]
     assert "1 uploaded" in a.sync().stderr  # later.txt, by the next sync
+
+
+def test_the_http_client_is_imported_ahead_only_when_the_folder_changed(account):
+    """The walk made during the unlock starts importing aiohttp when the folder is not as the
+    last scan left it (the sync will upload), and not for a no-change sync."""
+    import subprocess
+    import sys
+
+    a, _ = account()
+    a.write("one.txt", "1")
+    a.sync()
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from vault_client import api\n"
+        "from vault_client.sync import prewalk\n"
+        f"prewalk(Path({str(a.folder)!r}), Path({str(a.home / 'state.db')!r})).result()\n"
+        "if api._preparing is not None:\n"
+        "    api._preparing.join()\n"
+        "print('aiohttp' in sys.modules)\n"
+    )
+
+    def imported() -> bool:
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip() == "True"
+
+    assert not imported()
+    a.write("two.txt", "2")
+    assert imported()
+    a.sync()
+    assert not imported()
+    (a.folder / "one.txt").unlink()
+    assert imported()
 
 
 def test_small_files_travel_inside_their_manifests(account, second_device, server):

@@ -1,4 +1,5 @@
-"""The zero-copy AEAD calls give byte-for-byte what PyNaCl's wrapper gives (issue 8)."""
+"""The zero-copy AEAD calls (libsodium, and OpenSSL for large messages) give byte-for-byte what
+PyNaCl's wrapper gives (issue 8)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,37 @@ def test_seal_chunk_into_matches_seal_chunk() -> None:
     assert blob[27:] == sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
         plain, b"vault.v1/chunk\x00" + bytes.fromhex(ref.id), nonce, ref.key
     )
+
+
+def test_hchacha20_vector() -> None:
+    # draft-irtf-cfrg-xchacha-03 §2.2.1
+    key = bytes(range(32))
+    inp = bytes.fromhex("000000090000004a0000000031415927")
+    assert _crypto.hchacha20(key, inp).hex() == (
+        "82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc"
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    key=st.binary(min_size=32, max_size=32),
+    nonce=st.binary(min_size=24, max_size=24),
+    size=st.integers(_crypto.OPENSSL_FROM - 3, _crypto.OPENSSL_FROM + 300),
+    ad=st.binary(max_size=100),
+    offset=st.integers(0, 9),
+)
+def test_openssl_path_matches_libsodium(
+    key: bytes, nonce: bytes, size: int, ad: bytes, offset: int
+) -> None:
+    # from OPENSSL_FROM bytes OpenSSL encrypts (HChaCha20 subkey + ChaCha20-Poly1305-IETF):
+    # the same bytes as libsodium's XChaCha20-Poly1305-IETF, on both sides of the switch
+    msg = os.urandom(size)
+    expected = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(msg, ad or None, nonce, key)
+    out = bytearray(b"\xee" * (offset + size + 16 + 3))
+    n = _crypto.aead_encrypt_into(key, nonce, memoryview(msg), ad, out, offset)
+    assert n == len(expected) and bytes(out[offset : offset + n]) == expected
+    assert out[:offset] == b"\xee" * offset and out[offset + n :] == b"\xee" * 3
+    assert _crypto.aead_decrypt(key, nonce, expected, ad) == msg
+    sodium_out = bytearray(size + 16)
+    _crypto.sodium_aead_encrypt_into(key, nonce, msg, ad, sodium_out)
+    assert sodium_out == expected
