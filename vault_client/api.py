@@ -104,7 +104,9 @@ class Api:
         the light path.) The event loop's own ``import aiohttp`` waits for this one to end."""
         global _preparing
         if _preparing is None and "aiohttp" not in sys.modules:
-            _preparing = threading.Thread(target=_import_aiohttp, name="vault-import", daemon=True)
+            # not a daemon: a command that ends meanwhile waits for the import to end rather
+            # than finalizing the interpreter under a thread that holds import locks
+            _preparing = threading.Thread(target=_import_aiohttp, name="vault-import")
             _preparing.start()
 
     @property

@@ -206,7 +206,9 @@ class _KnownBlobs:
         if path is not None:
             import sqlite3
 
-            self.db = sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True)
+            from .state import read_only_uri
+
+            self.db = sqlite3.connect(read_only_uri(Path(path)), uri=True)
         self.added: list[str] = []
 
     def has_blobs(self) -> bool:

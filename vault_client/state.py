@@ -210,7 +210,7 @@ class State:
         """:meth:`scan_stats` of the database at ``path`` opened read-only, from any thread
         (None when it cannot be read: no database yet, or not one of ours)."""
         try:
-            db = sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True)
+            db = sqlite3.connect(read_only_uri(path), uri=True)
             try:
                 return _scan_stats(db)
             finally:
@@ -311,3 +311,9 @@ def same_as_scanned(files: Iterable[Any], stats: dict[str, tuple[int, int, int]]
         if stats.pop(lf.path, None) != (lf.size, lf.mtime_ns, lf.ino):
             return False
     return not stats
+
+
+def read_only_uri(path: Path) -> str:
+    """The SQLite URI opening ``path`` read-only (percent-encoded: a ``?`` or ``#`` in a
+    folder name would otherwise end the path and open another file, read-write)."""
+    return path.absolute().as_uri() + "?mode=ro"

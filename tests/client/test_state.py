@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from pathlib import Path
 
 from vault_client.state import State
 
@@ -30,3 +31,14 @@ def test_full_disk_error_surfaces_and_the_state_goes_on(tmp_path) -> None:
         assert st.known_blobs(ids) == set(ids)
     finally:
         st.close()
+
+
+def test_scan_stats_read_only_from_a_path_with_uri_characters(tmp_path: Path) -> None:
+    home = tmp_path / "a?b#c %41 d"
+    home.mkdir()
+    st = State(home / "state.db")
+    st.set_scan("x.txt", 3, 7, 9, "content")
+    assert State.scan_stats_at(home / "state.db") == {"x.txt": (3, 7, 9)}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [home.name]  # no stray "a" file
+    assert State.scan_stats_at(home / "missing.db") is None
+    assert not (home / "missing.db").exists()  # read-only: nothing created

@@ -106,3 +106,24 @@ def test_openssl_path_matches_libsodium(
     sodium_out = bytearray(size + 16)
     _crypto.sodium_aead_encrypt_into(key, nonce, msg, ad, sodium_out)
     assert sodium_out == expected
+
+
+def test_openssl_is_used_only_once_it_gave_libsodiums_bytes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert _crypto._openssl() is not None  # here it does: large messages take the fast path
+    real = _crypto._openssl_encrypt
+
+    def wrong(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real(*args, **kwargs)
+        args[-1][0] ^= 1  # an OpenSSL that gets the construction wrong
+
+    monkeypatch.setattr(_crypto, "_openssl_encrypt", wrong)
+    _crypto._openssl.cache_clear()
+    try:
+        assert _crypto._openssl() is None
+        key, nonce, msg = os.urandom(32), os.urandom(24), os.urandom(_crypto.OPENSSL_FROM * 2)
+        ct = _crypto.aead_encrypt(key, nonce, msg, b"ad")  # by libsodium
+        assert ct == sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(msg, b"ad", nonce, key)
+    finally:
+        monkeypatch.undo()
+        _crypto._openssl.cache_clear()
+    assert _crypto._openssl() is not None
