@@ -285,6 +285,12 @@ class ChunkPipeline:
     @property
     def pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
+            # where sealed chunks start to come and go (not at start-up: a sync with nothing
+            # to do never gets here, and loading ctypes costs it ~4 ms); the pipeline
+            # benchmark runs this same code
+            from vault_core._malloc import keep_freed_memory
+
+            keep_freed_memory()
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="vault-chunk")
         return self._pool
 
@@ -554,11 +560,6 @@ class Uploader:
     """
 
     def __init__(self, api: Api, state: State) -> None:
-        # where buffers start to come and go (not at start-up: a sync with nothing to do
-        # never gets here, and loading ctypes costs it ~4 ms)
-        from vault_core._malloc import keep_freed_memory
-
-        keep_freed_memory()
         self.api = api
         self.state = state
         self.batch: list[tuple[str, bytearray]] = []

@@ -1,7 +1,7 @@
 """The one process-level knob: glibc's allocator thresholds, set by the I/O shells.
 
 Not part of the sans-I/O core's logic (nothing in ``vault_core`` calls it): the client's
-uploader (when a transfer starts), its helper process and the server call
+chunk pipeline (when its workers start), its helper process and the server call
 :func:`keep_freed_memory`; it acts once per process.
 
 Why: both sides allocate and free buffers of 64 KiB-2 MiB all the time (sealed chunks,
