@@ -17,8 +17,8 @@ moves a packed blob to another pack), and reads, sizes and deletes look in ``sma
   into one new pack file ``DIR/blobs/packs/<ab>/<name>``, fsynced with its directory; publishing
   inserts one index row per blob (``packed``: pack, offset, length) in the same transaction as
   the group's small rows. A reader sees the index row (and the pack, durable before it) or
-  nothing. A 4 MiB group of 256 KiB chunks costs one file creation and one fsync instead of
-  sixteen of each (file creation was most of the server's kernel time on a 1 GiB upload).
+  nothing. An 8 MiB group of 256 KiB chunks costs one file creation and one fsync instead of
+  32 of each (file creation was most of the server's kernel time on a 1 GiB upload).
 * **Files**: an upload that grew past ``_FLUSH`` before finishing (a large single PUT) is
   streamed to a file in ``DIR/blobs/.staging`` (same file system), fsynced, renamed onto
   ``DIR/blobs/<account>/<ab>/<blob id>`` and the directory fsynced: a reader sees no file or the
