@@ -117,6 +117,30 @@ async def test_quota_is_atomic(make_srv) -> None:
     )
 
 
+async def test_a_batch_over_the_quota_keeps_exactly_the_records_before(make_srv) -> None:
+    # 20 MiB of chunk-sized records: three groups settle (8 MiB each); the quota runs out at
+    # record 17, in the third group: the two groups before it are published, and in the third
+    # exactly the records before the failing one
+    mib = 1 << 20
+    srv = await make_srv(quota=17 * mib + mib // 2)
+    alice = await srv.user("alice")
+    items = [os.urandom(mib) for _ in range(20)]
+    body = b"".join(_record(d) for d in items)
+    res = await srv.client.post("/v1/blobs/batch", data=body, headers=alice.h)
+    assert res.status == 507, await res.text()
+    assert (await res.json())["code"] == "quota_exceeded"
+    ids = [blob(d) for d in items]
+    missing = await expect(
+        await srv.client.post("/v1/blobs/missing", json={"ids": ids}, headers=alice.h), 200
+    )
+    assert missing["missing"] == ids[17:]
+    usage = await expect(await srv.client.get("/v1/account", headers=alice.h), 200)
+    assert usage["used"] == 17 * mib
+    for d in (items[0], items[9], items[16]):
+        r = await srv.client.get(f"/v1/blobs/{blob(d)}", headers=alice.h)
+        assert await r.read() == d
+
+
 def _record(data: bytes, bid: str | None = None) -> bytes:
     bid = bid or blob(data)
     return bytes([len(bid)]) + bid.encode() + struct.pack(">I", len(data)) + data
