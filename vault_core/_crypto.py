@@ -135,7 +135,7 @@ def _openssl() -> tuple[Any, Any, Any] | None:
         ours = bytearray(OPENSSL_FROM + TAG_SIZE)
         _openssl_encrypt(impl, key, nonce, msg, ad, memoryview(ours))
         theirs = bytearray(OPENSSL_FROM + TAG_SIZE)
-        sodium_aead_encrypt_into(key, nonce, msg, ad, theirs)
+        aead_encrypt_into(key, nonce, msg, ad, theirs, openssl=False)
     except Exception:  # noqa: BLE001 (any failure of the fast path: libsodium does it all)
         return None
     return impl if ours == theirs else None
@@ -179,21 +179,6 @@ def _openssl_encrypt(
     aead.encrypt_into(b"\0\0\0\0" + bytes(nonce[16:]), plaintext, ad or None, dst)
 
 
-def _encrypt_args(
-    key: bytes,
-    nonce: bytes,
-    plaintext: bytes | bytearray | memoryview,
-    out: bytearray | memoryview,
-    offset: int,
-) -> int:
-    _need_len(key, KEY_SIZE, "key")
-    _need_len(nonce, XNONCE_SIZE, "nonce")
-    mlen = len(plaintext)
-    if offset < 0 or len(out) - offset < mlen + TAG_SIZE:
-        raise ValueError("output buffer too small")
-    return mlen
-
-
 def aead_encrypt_into(
     key: bytes,
     nonce: bytes,
@@ -201,34 +186,27 @@ def aead_encrypt_into(
     ad: bytes,
     out: bytearray | memoryview,
     offset: int = 0,
+    *,
+    openssl: bool = True,
 ) -> int:
     """XChaCha20-Poly1305-IETF, ciphertext || tag written to ``out[offset:]``; returns its size.
 
     Written straight into the caller's buffer (no copy of the plaintext or of the result).
     From ``OPENSSL_FROM`` bytes by OpenSSL (the GIL is held meanwhile: ~70 µs per 256 KiB),
-    below by the libsodium function PyNaCl's ``crypto_aead_xchacha20poly1305_ietf_encrypt``
-    calls (the GIL is released).
+    below (or with ``openssl=False``: the benchmarks' "raw libsodium", the check of OpenSSL)
+    by the libsodium function PyNaCl's ``crypto_aead_xchacha20poly1305_ietf_encrypt`` calls
+    (the GIL is released).
     """
-    mlen = _encrypt_args(key, nonce, plaintext, out, offset)
-    if mlen >= OPENSSL_FROM and (impl := _openssl()) is not None:
+    _need_len(key, KEY_SIZE, "key")
+    _need_len(nonce, XNONCE_SIZE, "nonce")
+    mlen = len(plaintext)
+    if offset < 0 or len(out) - offset < mlen + TAG_SIZE:
+        raise ValueError("output buffer too small")
+    if openssl and mlen >= OPENSSL_FROM and (impl := _openssl()) is not None:
         _openssl_encrypt(
             impl, key, nonce, plaintext, ad, memoryview(out)[offset : offset + mlen + TAG_SIZE]
         )
         return mlen + TAG_SIZE
-    return sodium_aead_encrypt_into(key, nonce, plaintext, ad, out, offset)
-
-
-def sodium_aead_encrypt_into(
-    key: bytes,
-    nonce: bytes,
-    plaintext: bytes | bytearray | memoryview,
-    ad: bytes,
-    out: bytearray | memoryview,
-    offset: int = 0,
-) -> int:
-    """:func:`aead_encrypt_into` by libsodium whatever the size (also the benchmarks' "raw
-    libsodium")."""
-    mlen = _encrypt_args(key, nonce, plaintext, out, offset)
     dst = _ffi.from_buffer(out, require_writable=True)
     src = _ffi.from_buffer(plaintext) if mlen else _ffi.NULL
     rc = _lib.crypto_aead_xchacha20poly1305_ietf_encrypt(
