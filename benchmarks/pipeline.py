@@ -8,7 +8,7 @@ Loads the first MiB of FILE into memory once, then times (best of ``--repeat``):
   (``vault_core._crypto.aead_encrypt_into(..., openssl=False)``: the cffi function of the
   libsodium PyNaCl bundles, output written in place) — the baseline of the figure;
 * the same construction by OpenSSL (``vault_core._crypto.aead_encrypt_into``, which the client
-  uses from 32 KiB: HChaCha20 subkey, then OpenSSL's ChaCha20-Poly1305 through cryptography);
+  uses from 32 KiB: HChaCha20 subkey, then libcrypto's ChaCha20-Poly1305 through cffi);
 * the same through PyNaCl's ``nacl.bindings`` wrapper (copies in, zeroes and copies out);
 * the client's upload pipeline on the same bytes (read, FastCDC cut, SHA-256 + 2 HMAC per chunk,
   seal in place), exactly the code ``vault sync`` runs (``vault_client.sync.ChunkPipeline``).

@@ -259,9 +259,8 @@ class ChunkPipeline:
     never written again) while a worker uses them: nothing is copied between the read and the
     encryption. Blocks are read and cut on a reader thread one block ahead of the caller, and
     hashlib and the chunker release the GIL, so reading, cutting, hashing and the uploading on
-    the main thread run in parallel. Sealing holds the GIL for chunks of 32 KiB and more
-    (OpenSSL through cryptography: ~70 µs per 256 KiB, still less CPU than libsodium's
-    GIL-free code takes, see vault_core._crypto). Results come back in
+    the main thread run in parallel, and so does sealing (libcrypto or libsodium through
+    cffi, which releases the GIL during the call, see vault_core._crypto). Results come back in
     file order; at most a few blocks and sealed chunks are alive at once (bounded memory).
     """
 

@@ -1,7 +1,7 @@
-"""The only door to PyNaCl, argon2-cffi and cryptography.
+"""The only door to PyNaCl, argon2-cffi and OpenSSL's libcrypto.
 
-Every other module calls these small functions; none imports nacl, argon2 or cryptography
-itself.
+Every other module calls these small functions; none imports nacl or argon2, or loads
+libcrypto, itself.
 Foreign exceptions are translated here: any failed authentication (AEAD tag, signature,
 sealed box) raises the single opaque :class:`~vault_core.errors.IntegrityError`.
 Randomness is never drawn here: callers pass the nonces and keys they got from their
@@ -14,6 +14,7 @@ import functools
 import hashlib
 import hmac
 import struct
+import threading
 from typing import Any
 
 import argon2.low_level as _argon2
@@ -103,37 +104,122 @@ def aead_encrypt(key: bytes, nonce: bytes, plaintext: bytes | memoryview, ad: by
 # XChaCha20-Poly1305-IETF is ChaCha20-Poly1305-IETF (RFC 8439) under the subkey
 # HChaCha20(key, nonce[0:16]), with the nonce 0x00000000 || nonce[16:24]
 # (draft-irtf-cfrg-xchacha, and libsodium's own construction). Messages from this size are
-# encrypted that way by OpenSSL (through cryptography), whose ChaCha20-Poly1305 has AVX-512
-# code where libsodium's stops at AVX2 (3.4 against 1.4 GB/s on one core of the benchmark
-# machine); smaller ones, and every decryption, go to libsodium. The bytes are the same: tests
-# compare the two on every size around the switch, and each process checks one message
-# before trusting OpenSSL (_openssl).
+# encrypted that way by OpenSSL's libcrypto, whose ChaCha20-Poly1305 has AVX-512 code where
+# libsodium's stops at AVX2 (3.5 against 1.4 GB/s on one core of the benchmark machine);
+# smaller ones, and every decryption, go to libsodium. The bytes are the same: tests compare
+# the two on every size around the switch, and each process checks one message before
+# trusting libcrypto (_openssl).
 OPENSSL_FROM = 32 * 1024
+_OPENSSL_UPTO = 1 << 30  # EVP lengths are C ints
 _SIGMA = (0x61707865, 0x3320646E, 0x79622D32, 0x6B206574)  # "expand 32-byte k"
 _WORDS = struct.Struct("<16I")
 _INPUT = struct.Struct("<4I")
 _SUBKEY = struct.Struct("<8I")
 _BLOCK_ZERO = bytes(64)
+_EVP_CDEF = """
+typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+typedef struct evp_cipher_st EVP_CIPHER;
+EVP_CIPHER_CTX *EVP_CIPHER_CTX_new(void);
+void EVP_CIPHER_CTX_free(EVP_CIPHER_CTX *ctx);
+const EVP_CIPHER *EVP_chacha20(void);
+const EVP_CIPHER *EVP_chacha20_poly1305(void);
+int EVP_EncryptInit_ex(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *type, void *impl,
+                       const unsigned char *key, const unsigned char *iv);
+int EVP_EncryptUpdate(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl,
+                      const unsigned char *in, int inl);
+int EVP_EncryptFinal_ex(EVP_CIPHER_CTX *ctx, unsigned char *out, int *outl);
+int EVP_CIPHER_CTX_ctrl(EVP_CIPHER_CTX *ctx, int type, int arg, void *ptr);
+"""
+_EVP_CTRL_AEAD_GET_TAG = 0x10
+_LIBCRYPTO_NAMES = ("libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.3.dylib")
 
 
-def _load_openssl() -> tuple[Any, Any, Any]:
-    # imported when first needed: most commands never encrypt a large message
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
-    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+class _LibCrypto:
+    """OpenSSL's libcrypto through cffi's ABI mode, which releases the GIL during each call
+    (the sealing workers run in parallel with each other and the event loop). It is the
+    libcrypto Python's own ``hashlib`` and ``ssl`` load. One cipher context per thread."""
 
-    return Cipher, algorithms.ChaCha20, ChaCha20Poly1305
+    def __init__(self) -> None:
+        import cffi  # (PyNaCl's and argon2-cffi's own dependency)
+
+        ffi = cffi.FFI()
+        ffi.cdef(_EVP_CDEF)
+        lib = None
+        for name in _LIBCRYPTO_NAMES:
+            try:
+                lib = ffi.dlopen(name)
+                break
+            except OSError:
+                continue
+        if lib is None:
+            raise OSError("no libcrypto")
+        self.ffi, self.lib = ffi, lib
+        self.stream, self.aead = lib.EVP_chacha20(), lib.EVP_chacha20_poly1305()
+        if self.stream == ffi.NULL or self.aead == ffi.NULL:
+            raise OSError("libcrypto without ChaCha20-Poly1305")
+        self.local = threading.local()
+
+    def _ctx(self) -> tuple[Any, Any]:
+        local = self.local
+        try:
+            return local.ctx, local.outl
+        except AttributeError:
+            ctx = self.lib.EVP_CIPHER_CTX_new()
+            if ctx == self.ffi.NULL:
+                raise MemoryError("EVP_CIPHER_CTX_new") from None
+            local.ctx = self.ffi.gc(ctx, self.lib.EVP_CIPHER_CTX_free)
+            local.outl = self.ffi.new("int *")
+            return local.ctx, local.outl
+
+    def chacha20_block0(self, key: bytes, counter_nonce: bytes) -> bytes:
+        """The first 64 bytes of ChaCha20's key stream (the 16-byte counter-and-nonce)."""
+        ctx, outl = self._ctx()
+        lib, ffi = self.lib, self.ffi
+        block = ffi.new("unsigned char[64]")
+        if (
+            lib.EVP_EncryptInit_ex(ctx, self.stream, ffi.NULL, key, counter_nonce) != 1
+            or lib.EVP_EncryptUpdate(ctx, block, outl, _BLOCK_ZERO, 64) != 1
+            or outl[0] != 64
+        ):
+            raise ValueError("ChaCha20 failed")
+        return bytes(ffi.buffer(block))
+
+    def encrypt(
+        self,
+        key: bytes,
+        nonce12: bytes,
+        plaintext: bytes | bytearray | memoryview,
+        ad: bytes,
+        dst: bytearray | memoryview,
+        offset: int,
+    ) -> None:
+        """ChaCha20-Poly1305-IETF; ciphertext || tag to ``dst[offset:]`` (space checked)."""
+        ctx, outl = self._ctx()
+        lib, ffi = self.lib, self.ffi
+        mlen = len(plaintext)
+        out = ffi.from_buffer(dst, require_writable=True) + offset
+        ok = lib.EVP_EncryptInit_ex(ctx, self.aead, ffi.NULL, key, nonce12) == 1
+        if ok and ad:
+            ok = lib.EVP_EncryptUpdate(ctx, ffi.NULL, outl, ad, len(ad)) == 1
+        if ok and mlen:
+            src = ffi.from_buffer(plaintext)
+            ok = lib.EVP_EncryptUpdate(ctx, out, outl, src, mlen) == 1 and outl[0] == mlen
+        ok = ok and lib.EVP_EncryptFinal_ex(ctx, out + mlen, outl) == 1 and outl[0] == 0
+        ok = ok and lib.EVP_CIPHER_CTX_ctrl(ctx, _EVP_CTRL_AEAD_GET_TAG, TAG_SIZE, out + mlen) == 1
+        if not ok:
+            raise ValueError("ChaCha20-Poly1305 failed")
 
 
 @functools.cache
-def _openssl() -> tuple[Any, Any, Any] | None:
-    """The OpenSSL classes, once they gave libsodium's bytes on a known message; None (all
-    on libsodium) when they did not, or cannot be loaded (a FIPS build without ChaCha20, an
-    OpenSSL fork): ciphertext nobody could open would only show at the next download."""
+def _openssl() -> _LibCrypto | None:
+    """libcrypto, once it gave libsodium's bytes on a known message; None (all on libsodium)
+    when it did not, or cannot be loaded (no OpenSSL, a FIPS build without ChaCha20, a
+    fork): ciphertext nobody could open would only show at the next download."""
     try:
-        impl = _load_openssl()
+        impl = _LibCrypto()
         key, nonce, msg, ad = bytes(range(32)), bytes(range(24)), bytes(OPENSSL_FROM), b"check"
         ours = bytearray(OPENSSL_FROM + TAG_SIZE)
-        _openssl_encrypt(impl, key, nonce, msg, ad, memoryview(ours))
+        _openssl_encrypt(impl, key, nonce, msg, ad, ours, 0)
         theirs = bytearray(OPENSSL_FROM + TAG_SIZE)
         aead_encrypt_into(key, nonce, msg, ad, theirs, openssl=False)
     except Exception:  # noqa: BLE001 (any failure of the fast path: libsodium does it all)
@@ -147,13 +233,11 @@ def hchacha20(key: bytes, inp: bytes) -> bytes:
     same state words 12-15) is that result plus the initial state, which is subtracted."""
     _need_len(key, KEY_SIZE, "key")
     _need_len(inp, 16, "HChaCha20 input")
-    return _hchacha20(_load_openssl(), key, inp)
+    return _hchacha20(_LibCrypto(), key, inp)
 
 
-def _hchacha20(impl: tuple[Any, Any, Any], key: bytes, inp: bytes) -> bytes:
-    cipher, chacha20, _ = impl
-    block = cipher(chacha20(bytes(key), bytes(inp)), mode=None).encryptor().update(_BLOCK_ZERO)
-    w = _WORDS.unpack(block)
+def _hchacha20(impl: _LibCrypto, key: bytes, inp: bytes) -> bytes:
+    w = _WORDS.unpack(impl.chacha20_block0(key, inp))
     i = _INPUT.unpack(inp)
     return _SUBKEY.pack(
         (w[0] - _SIGMA[0]) & 0xFFFFFFFF,
@@ -168,15 +252,16 @@ def _hchacha20(impl: tuple[Any, Any, Any], key: bytes, inp: bytes) -> bytes:
 
 
 def _openssl_encrypt(
-    impl: tuple[Any, Any, Any],
+    impl: _LibCrypto,
     key: bytes,
     nonce: bytes,
     plaintext: bytes | bytearray | memoryview,
     ad: bytes,
-    dst: memoryview,
+    out: bytearray | memoryview,
+    offset: int,
 ) -> None:
-    aead = impl[2](_hchacha20(impl, key, nonce[:16]))
-    aead.encrypt_into(b"\0\0\0\0" + bytes(nonce[16:]), plaintext, ad or None, dst)
+    subkey = _hchacha20(impl, bytes(key), bytes(nonce[:16]))
+    impl.encrypt(subkey, b"\0\0\0\0" + bytes(nonce[16:]), plaintext, bytes(ad), out, offset)
 
 
 def aead_encrypt_into(
@@ -192,20 +277,18 @@ def aead_encrypt_into(
     """XChaCha20-Poly1305-IETF, ciphertext || tag written to ``out[offset:]``; returns its size.
 
     Written straight into the caller's buffer (no copy of the plaintext or of the result).
-    From ``OPENSSL_FROM`` bytes by OpenSSL (the GIL is held meanwhile: ~70 µs per 256 KiB),
-    below (or with ``openssl=False``: the benchmarks' "raw libsodium", the check of OpenSSL)
-    by the libsodium function PyNaCl's ``crypto_aead_xchacha20poly1305_ietf_encrypt`` calls
-    (the GIL is released).
+    From ``OPENSSL_FROM`` bytes by libcrypto, below (or with ``openssl=False``: the
+    benchmarks' "raw libsodium", the check of libcrypto) by the libsodium function PyNaCl's
+    ``crypto_aead_xchacha20poly1305_ietf_encrypt`` calls. Both through cffi, which releases
+    the GIL during the call.
     """
     _need_len(key, KEY_SIZE, "key")
     _need_len(nonce, XNONCE_SIZE, "nonce")
     mlen = len(plaintext)
     if offset < 0 or len(out) - offset < mlen + TAG_SIZE:
         raise ValueError("output buffer too small")
-    if openssl and mlen >= OPENSSL_FROM and (impl := _openssl()) is not None:
-        _openssl_encrypt(
-            impl, key, nonce, plaintext, ad, memoryview(out)[offset : offset + mlen + TAG_SIZE]
-        )
+    if openssl and OPENSSL_FROM <= mlen <= _OPENSSL_UPTO and (impl := _openssl()) is not None:
+        _openssl_encrypt(impl, key, nonce, plaintext, ad, out, offset)
         return mlen + TAG_SIZE
     dst = _ffi.from_buffer(out, require_writable=True)
     src = _ffi.from_buffer(plaintext) if mlen else _ffi.NULL

@@ -4,6 +4,7 @@ PyNaCl's wrapper gives (issue 8)."""
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import nacl.bindings as sodium
 import pytest
@@ -112,11 +113,26 @@ def test_openssl_is_used_only_once_it_gave_libsodiums_bytes(monkeypatch) -> None
     assert _crypto._openssl() is not None  # here it does: large messages take the fast path
     real = _crypto._openssl_encrypt
 
-    def wrong(*args, **kwargs):  # type: ignore[no-untyped-def]
-        real(*args, **kwargs)
-        args[-1][0] ^= 1  # an OpenSSL that gets the construction wrong
+    def wrong(impl, key, nonce, plaintext, ad, out, offset):  # type: ignore[no-untyped-def]
+        real(impl, key, nonce, plaintext, ad, out, offset)
+        out[offset] ^= 1  # a libcrypto that gets the construction wrong
 
     monkeypatch.setattr(_crypto, "_openssl_encrypt", wrong)
+    _check_falls_back_to_libsodium()
+    monkeypatch.undo()
+    _crypto._openssl.cache_clear()
+    assert _crypto._openssl() is not None
+
+
+def test_without_libcrypto_libsodium_seals_everything(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(_crypto, "_LIBCRYPTO_NAMES", ("libcrypto-that-is-not-there.so.9",))
+    _check_falls_back_to_libsodium()
+    monkeypatch.undo()
+    _crypto._openssl.cache_clear()
+    assert _crypto._openssl() is not None
+
+
+def _check_falls_back_to_libsodium() -> None:
     _crypto._openssl.cache_clear()
     try:
         assert _crypto._openssl() is None
@@ -124,6 +140,19 @@ def test_openssl_is_used_only_once_it_gave_libsodiums_bytes(monkeypatch) -> None
         ct = _crypto.aead_encrypt(key, nonce, msg, b"ad")  # by libsodium
         assert ct == sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(msg, b"ad", nonce, key)
     finally:
-        monkeypatch.undo()
         _crypto._openssl.cache_clear()
-    assert _crypto._openssl() is not None
+
+
+def test_libcrypto_contexts_are_per_thread() -> None:
+    # the sealing workers call libcrypto at once, each with its own EVP context
+    key, ad = os.urandom(32), b"ad"
+    msgs = [(os.urandom(24), os.urandom(_crypto.OPENSSL_FROM + 17 * i)) for i in range(64)]
+
+    def seal(item: tuple[bytes, bytes]) -> bytes:
+        nonce, msg = item
+        return _crypto.aead_encrypt(key, nonce, msg, ad)
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(seal, msgs))
+    for (nonce, msg), ct in zip(msgs, got, strict=True):
+        assert ct == sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(msg, ad, nonce, key)
