@@ -34,3 +34,18 @@ def keep_freed_memory() -> None:
         libc.mallopt(_M_TRIM_THRESHOLD, 256 * 1024 * 1024)
     except (OSError, AttributeError):  # not glibc: nothing to tune
         return
+
+
+def give_back_freed_memory() -> bool:
+    """Return the heap's free memory to the system (glibc's ``malloc_trim``); False where
+    there is nothing to call. What :func:`keep_freed_memory` keeps for the next buffers of a
+    busy spell, a server gives back once it is idle (vault_server.memory)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        return False
+    return True

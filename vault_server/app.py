@@ -4,7 +4,10 @@ Theory of operation
 -------------------
 ``build_app`` wires a :class:`ServerContext` (config, stores, clock, event hub, server secret)
 into an aiohttp app whose routes all come from one table (``ALL_ROUTES``, also the source of the
-OpenAPI document). Two middlewares wrap every handler:
+OpenAPI document). Three middlewares wrap every handler:
+
+* ``idle_trim``: notes when requests start and end, so that the heap's free memory goes back to
+  the system once the server is idle (memory.py).
 
 * ``access_log``: one JSON line per request on the ``vault_server.access`` logger (method, route
   pattern, path without query string, status, duration). Never headers, tokens or bodies.
@@ -56,6 +59,7 @@ from .config import ServerConfig
 from .context import CTX, ServerContext
 from .events import EventHub, EventRelay
 from .httpio import json_response
+from .memory import IdleTrim
 from .openapi import build_openapi
 from .routing import Route, register
 from .storage.backends import open_stores
@@ -65,6 +69,7 @@ server_log = logging.getLogger("vault_server")
 
 API_VERSION = 1
 OPENAPI_KEY = web.AppKey("vault_openapi", bytes)
+IDLE_TRIM = web.AppKey("vault_idle_trim", IdleTrim)
 
 
 @runtime_checkable
@@ -272,18 +277,22 @@ def uncopied_request_bodies() -> None:
 
 def build_app(c: ServerContext, *, own_stores: bool = True) -> web.Application:
     uncopied_request_bodies()
+    idle_trim = IdleTrim()
     app = web.Application(
-        middlewares=[access_log_middleware, errors_middleware],
+        middlewares=[idle_trim.middleware, access_log_middleware, errors_middleware],
         client_max_size=c.config.limits.json_body,
     )
     app[CTX] = c
+    app[IDLE_TRIM] = idle_trim
     app[OPENAPI_KEY] = json.dumps(build_openapi(ALL_ROUTES), indent=1).encode()
     register(app, ALL_ROUTES)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(_periodic_gc(c)) if c.config.periodic_gc else None
+        tasks = [asyncio.create_task(idle_trim.run())]
+        if c.config.periodic_gc:
+            tasks.append(asyncio.create_task(_periodic_gc(c)))
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
