@@ -20,9 +20,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .storage.base import BlobStore, MetadataStore
+from .storage.base import STALE_UPLOAD, BlobStore, MetadataStore
 
-STALE_UPLOAD = 3600
 _BATCH = 500
 
 

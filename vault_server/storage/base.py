@@ -28,6 +28,9 @@ ReserveResult = Literal["reserved", "present", "busy"]
 # One record's answer in :meth:`MetadataStore.reserve_blobs`: "quota" (the record would exceed
 # the quota) and "busy" end the answer, nothing after them is looked at.
 BatchReserveResult = Literal["reserved", "present", "busy", "quota"]
+# An upload (a pending blob, a staging file, a young pack) younger than this may still be in
+# progress in another process sharing the store: recovery and sweeps leave it alone.
+STALE_UPLOAD = 3600
 GrantState = Literal["active", "expired", "revoked", "used_up", "locked"]
 
 

@@ -64,7 +64,7 @@ if sys.platform != "win32":
 
 from vault_core.errors import NotFound
 
-from .base import BlobUpload
+from .base import STALE_UPLOAD, BlobUpload
 from .migrations import immediate
 
 T = TypeVar("T")
@@ -83,10 +83,6 @@ SMALL_MAX = 64 * 1024  # blobs up to this size are rows of small.db (a full chun
 assert SMALL_MAX < _FLUSH  # a small upload never reached its staging file
 PACKS = "packs"  # DIR/blobs/packs/<ab>/<pack name>
 REPACK_BELOW = 0.5  # an old pack whose live blobs fill less than this share is rewritten
-# A pack left empty by a delete is removed at once only if it is older than this: a pack this
-# young may be one another process (a CLI GC beside the server) is still publishing into; the
-# sweep removes it later.
-_EMPTY_PACK_AGE = 3600
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS small (account_id INTEGER NOT NULL, blob_id TEXT NOT NULL,"
@@ -742,7 +738,9 @@ class FileBlobStore:
     async def delete(self, account_id: int, blob_id: str) -> None:
         def run() -> None:
             empty = self._small.delete(account_id, blob_id)
-            if empty is not None and self._removable(empty, time.time() - _EMPTY_PACK_AGE):
+            # a pack left empty goes at once only if older than STALE_UPLOAD: a younger one may
+            # be one another process (a CLI GC beside the server) is still publishing into
+            if empty is not None and self._removable(empty, time.time() - STALE_UPLOAD):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.pack_path(empty))
             try:
