@@ -63,6 +63,7 @@ from .memory import IdleTrim
 from .openapi import build_openapi
 from .routing import Route, register
 from .storage.backends import open_stores
+from .storage.base import STALE_UPLOAD
 
 access_log = logging.getLogger("vault_server.access")
 server_log = logging.getLogger("vault_server")
@@ -238,8 +239,8 @@ async def open_context(config: ServerConfig, clock: Clock | None = None) -> Serv
     c = ServerContext(config, meta, blobs, clock, hub, secret)
     if stores.shared:
         # Other processes may be uploading right now: settle only what is surely abandoned.
-        report = await gc.recover(meta, blobs, older_than=clock.now() - gc.STALE_UPLOAD)
-        await blobs.sweep_staging(int(time.time()) - gc.STALE_UPLOAD)
+        report = await gc.recover(meta, blobs, older_than=clock.now() - STALE_UPLOAD)
+        await blobs.sweep_staging(int(time.time()) - STALE_UPLOAD)
     else:
         # The embedded server owns its data directory: settle everything a crash left behind
         # (repacking waits for the periodic GC: it would only delay the start).
