@@ -78,6 +78,11 @@ READ_BLOCK = 8 * 1024 * 1024  # bytes read at once by the chunking pipeline
 INLINE_CHUNK = 64 * 1024  # smaller jobs are hashed/sealed on the calling thread
 JOB_BYTES = 2 * 1024 * 1024  # chunks hashed or sealed by one worker job
 LARGE_FILE = 4 * 1024 * 1024  # files from this size are uploaded alongside the others
+# A changed file's chunk refs from the scan are kept for its upload (which then reads again only
+# the chunks the server lacks) up to this many refs in all (~64 GiB of changed files, ~20 MB),
+# and used when those chunks come to at most RESEAL_BYTES; else the upload cuts it again.
+KEEP_REFS = 1 << 18
+RESEAL_BYTES = 64 * 1024 * 1024
 _RECORD_HEAD = struct.Struct(">B64sI")
 SWITCH_INTERVAL = 0.0002  # seconds (sys.setswitchinterval) while transfers run
 # Content "hash" of a new file the scan did not hash: it is hashed once, while uploaded.
@@ -162,6 +167,39 @@ def opened_as_seen(
         after = os.fstat(fh.fileno())
     if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
         raise ContentChanged(vault_path)  # written to while being read: maybe torn
+
+
+async def queue_scanned_chunks(
+    pipeline: ChunkPipeline,
+    up: Uploader,
+    fh: Any,
+    refs: list[chunkmod.ChunkRef],
+    vault_path: str,
+) -> list[chunkmod.ChunkRef] | None:
+    """Queue the chunks ``up`` needs of a file the scan cut into ``refs``, still the file the
+    scan saw (the caller opened it so): only those chunks are read again, by offset, and each
+    must hash to its ref (else ContentChanged). None, with nothing queued, when they are more
+    than ``RESEAL_BYTES``: the full pipeline is faster then."""
+    missing = up.unsent(refs)
+    if sum(r.size for r in refs if r.id in missing) > RESEAL_BYTES:
+        return None
+    fd = fh.fileno()
+    loop = asyncio.get_running_loop()
+
+    def reseal(ref: chunkmod.ChunkRef, offset: int) -> bytearray:
+        data = os.pread(fd, ref.size, offset)
+        if len(data) != ref.size or chunkmod.plaintext_hash(data) != ref.hash:
+            raise ContentChanged(vault_path)
+        return seal_record(ref, data)
+
+    offset = 0
+    for ref in refs:
+        if ref.id in missing:
+            missing.discard(ref.id)  # (a chunk twice in a file is sent once)
+            record = await loop.run_in_executor(pipeline.pool, reseal, ref, offset)
+            await up.add_record(ref.id, record)
+        offset += ref.size
+    return refs
 
 
 async def queue_chunks(pipeline: ChunkPipeline, up: Uploader, fh: Any) -> list[chunkmod.ChunkRef]:
@@ -582,6 +620,11 @@ class Uploader:
             return True
         return not self.state.known_blobs([blob_id])
 
+    def unsent(self, refs: Iterable[chunkmod.ChunkRef]) -> set[str]:
+        """The ids among ``refs`` that :meth:`need` would say yes to (nothing is marked)."""
+        ids = {r.id for r in refs} - self.queued
+        return ids if self.none_known else ids - self.state.known_blobs(ids)
+
     async def add_chunk(self, ref: chunkmod.ChunkRef, plaintext: bytes | memoryview) -> None:
         if self.need(ref.id):
             await self.add_record(ref.id, seal_record(ref, plaintext))
@@ -764,6 +807,9 @@ class SyncEngine:
         self.hashed: dict[str, str] = {}  # disk path -> content hash found while uploading
         self._spare: large_mod.Helper | None = None  # a helper started ahead of the plan
         self._scan_rows: list[tuple[str, int, int, int, str]] = []  # not yet in the scan cache
+        # disk path -> (size, mtime_ns, inode) and chunk refs of a changed file the scan cut
+        self._scanned: dict[str, tuple[tuple[int, int, int], list[chunkmod.ChunkRef]]] = {}
+        self._scanned_refs = 0
 
     def flush_scans(self) -> None:
         """Write the scan-cache rows found while uploading, in one transaction."""
@@ -885,12 +931,24 @@ class SyncEngine:
 
     # -- scan -------------------------------------------------------------------------------
 
-    def hash_file(self, lf: LocalFile) -> str:
-        """Content hash (manifest.content_hash, hex) of a local file, by chunking it."""
+    def hash_file(self, lf: LocalFile, keep: bool = False) -> str:
+        """Content hash (manifest.content_hash, hex) of a local file, by chunking it; with
+        ``keep``, its chunk refs are kept for its upload (queue_scanned_chunks)."""
         from vault_core.manifest import Manifest
 
         with open(self.folder.join(lf.path), "rb") as fh:
+            before = os.fstat(fh.fileno())
             refs = self.pipeline.hash_stream(fh)
+            after = os.fstat(fh.fileno())
+        seen = (lf.size, lf.mtime_ns, lf.ino)
+        if (
+            keep
+            and (before.st_size, before.st_mtime_ns, before.st_ino) == seen
+            and (after.st_size, after.st_mtime_ns) == seen[:2]  # (not written to meanwhile)
+            and self._scanned_refs + len(refs) <= KEEP_REFS
+        ):
+            self._scanned[lf.path] = (seen, refs)
+            self._scanned_refs += len(refs)
         return Manifest.build(bytes(16), 1, refs).content.hex()
 
     def scan(
@@ -906,6 +964,8 @@ class SyncEngine:
         from . import large as large_mod
 
         cache = self.state.scan_cache()
+        self._scanned.clear()
+        self._scanned_refs = 0
         local: dict[str, str] = {}
         stats: dict[str, LocalFile] = {}
         seen: set[str] = set()
@@ -933,7 +993,7 @@ class SyncEngine:
                 else:
                     self.api.prepare()  # a changed file: the sync may upload it
                     try:
-                        content = self.hash_file(lf)
+                        content = self.hash_file(lf, keep=True)
                     except OSError as exc:
                         self.warn(f"skipped {lf.path}: {exc.strerror}")
                         continue
@@ -1014,7 +1074,11 @@ class SyncEngine:
                 if len(data) != st.st_size:
                     raise ContentChanged(vault_path)  # written to while being read: maybe torn
             else:
-                refs = await queue_chunks(self.pipeline, up, fh)
+                scanned = self._scanned.pop(disk_path, None)
+                kept = None
+                if scanned is not None and scanned[0] == seen:
+                    kept = await queue_scanned_chunks(self.pipeline, up, fh, scanned[1], vault_path)
+                refs = kept if kept is not None else await queue_chunks(self.pipeline, up, fh)
         return await self.record_for(
             up, disk_path, vault_path, expected, fid, version, st, refs, old, data
         )
@@ -1267,9 +1331,20 @@ class SyncEngine:
             old = heads.get(a.path)
             return old if old and a.file_id == old.file_id else None
 
+        def few_new_chunks(path: str) -> bool:
+            scanned = self._scanned.get(path)
+            if scanned is None:
+                return False
+            missing = up.unsent(scanned[1])
+            return sum(r.size for r in scanned[1] if r.id in missing) <= RESEAL_BYTES
+
+        # a changed file the scan cut, whose new chunks are few, is uploaded here: only those
+        # chunks are read again (queue_scanned_chunks), no helper needed
+        resealed = {a.path for a in actions if isinstance(a, Upload) and few_new_chunks(a.path)}
+
         def large(a: Action) -> bool:
             st = stats.get(a.path) if isinstance(a, Upload) else None
-            return st is not None and st.size >= LARGE_FILE
+            return st is not None and st.size >= LARGE_FILE and a.path not in resealed
 
         async def remote_side(todo: list[Action], pause_every: int) -> None:
             for i, a in enumerate(todo):

@@ -69,8 +69,13 @@ def cut_stream(chunker: Any, stream: Readable) -> Iterator[memoryview]:
         yield chunk.data
 
 
+def plaintext_hash(plaintext: bytes | memoryview) -> bytes:
+    """``h``, the commitment to a chunk's plaintext that its manifest entry holds."""
+    return _crypto.sha256(plaintext)
+
+
 def chunk_ref(chunk_id_key: bytes, chunk_key_key: bytes, plaintext: bytes | memoryview) -> ChunkRef:
-    h = _crypto.sha256(plaintext)
+    h = plaintext_hash(plaintext)
     return ChunkRef(
         id=_crypto.mac(chunk_id_key, h).hex(),
         key=_crypto.mac(chunk_key_key, h),
