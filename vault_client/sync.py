@@ -1017,12 +1017,16 @@ class SyncEngine:
         mark = self.state.get_meta("settled")
         if not isinstance(mark, dict) or mark.get("seq") != v.seq:
             return False
-        return same_as_scanned(self._walked(), self.state.scan_stats())
+        files = list(self._walked())
+        if same_as_scanned(files, self.state.scan_stats()):
+            return True
+        self._prewalk = _done((files, []))  # this round's scan goes on from the same walk
+        return False
 
     def _walked(self) -> Iterable[LocalFile]:
         """The folder's files: the walk :func:`prewalk` started before the profile was
-        unlocked (once: by the no-change check, else by the scan; its warnings said now),
-        else a walk now."""
+        unlocked (once: by the no-change check and, when it finds a change, by the scan
+        right after; its warnings said once), else a walk now."""
         pre, self._prewalk = self._prewalk, None
         if pre is None:
             return self.folder.walk(self.warn)

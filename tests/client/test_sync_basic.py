@@ -252,25 +252,17 @@ def test_no_change_sync_loads_only_what_it_needs(account, tmp_path):
     assert {"vault_core.planner", "vault_core.manifest"} <= _loaded_by_sync(a, tmp_path)
 
 
-def test_scan_uses_the_walk_made_during_the_unlock(account):
-    """`vault sync` walks the folder while Argon2id runs; a sync that is not a no-change one
-    scans from that walk instead of walking again (a file added after it waits for the
-    next sync, as one added during any sync does)."""
+def _sync_with_walk(dev, walk):
+    """One sync of ``dev`` by an engine in this process, given the walk ``prewalk`` made."""
     import asyncio
 
     from vault_client.account import open_api
     from vault_client.profile import Profile
-    from vault_client.sync import SyncEngine, prewalk
+    from vault_client.sync import SyncEngine
 
     from .conftest import PASS
 
-    a, _ = account()
-    a.write("first.txt", "1")
-    walk = prewalk(a.folder, a.home / "state.db")
-    walk.result()
-    a.write("later.txt", "2")  # after the walk
-
-    prof = Profile(a.home)
+    prof = Profile(dev.home)
     prof.unlock(PASS)
 
     async def run():
@@ -282,7 +274,38 @@ def test_scan_uses_the_walk_made_during_the_unlock(account):
             finally:
                 eng.close()
 
-    assert asyncio.run(run()).uploaded == ["first.txt"]
+    return asyncio.run(run())
+
+
+def test_scan_uses_the_walk_made_during_the_unlock(account):
+    """`vault sync` walks the folder while Argon2id runs; a sync that is not a no-change one
+    scans from that walk instead of walking again (a file added after it waits for the
+    next sync, as one added during any sync does)."""
+    from vault_client.sync import prewalk
+
+    a, _ = account()
+    a.write("first.txt", "1")
+    walk = prewalk(a.folder, a.home / "state.db")
+    walk.result()
+    a.write("later.txt", "2")  # after the walk
+    assert _sync_with_walk(a, walk).uploaded == ["first.txt"]
+    assert "1 uploaded" in a.sync().stderr  # later.txt, by the next sync
+
+
+def test_when_the_no_change_check_finds_a_change_the_scan_uses_its_walk(account):
+    """After a sync that left everything settled, the no-change check compares the walk with
+    the scan cache; when a file changed, the scan goes on from that same walk (it walked the
+    whole folder a second time: ~85 ms for 10,000 files)."""
+    from vault_client.sync import prewalk
+
+    a, _ = account()
+    a.write("one.txt", "1")
+    a.sync()
+    a.write("one.txt", "one, edited")
+    walk = prewalk(a.folder, a.home / "state.db")
+    walk.result()
+    a.write("later.txt", "2")  # after the walk: not seen by this sync
+    assert _sync_with_walk(a, walk).uploaded == ["one.txt"]
     assert "1 uploaded" in a.sync().stderr  # later.txt, by the next sync
 
 
