@@ -136,8 +136,9 @@ _LIBCRYPTO_NAMES = ("libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.3.dylib")
 
 class _LibCrypto:
     """OpenSSL's libcrypto through cffi's ABI mode, which releases the GIL during each call
-    (the sealing workers run in parallel with each other and the event loop). It is the
-    libcrypto Python's own ``hashlib`` and ``ssl`` load. One cipher context per thread."""
+    (the sealing workers run in parallel with each other and the event loop). It is found by
+    its usual name (on Linux, the one Python's own ``hashlib`` and ``ssl`` load, already in
+    memory). One cipher context per thread."""
 
     def __init__(self) -> None:
         import cffi  # (PyNaCl's and argon2-cffi's own dependency)
