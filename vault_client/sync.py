@@ -83,6 +83,13 @@ LARGE_FILE = 4 * 1024 * 1024  # files from this size are uploaded alongside the 
 # and used when those chunks come to at most RESEAL_BYTES; else the upload cuts it again.
 KEEP_REFS = 1 << 18
 RESEAL_BYTES = 64 * 1024 * 1024
+RESEAL_WINDOW = 4  # chunks read and sealed at once (on the pipeline's workers)
+# Refs are kept only for a file last written this long before the scan read it ("racy" files,
+# as git calls them: a write in the same tick of a coarse clock could leave the stat as it
+# was, and the upload would trust a torn read); 2 s where the time has no fraction of a
+# second (FAT, ext3, HFS+ store whole or even seconds).
+RACY_NS = 100_000_000
+RACY_COARSE_NS = 2_000_000_000
 _RECORD_HEAD = struct.Struct(">B64sI")
 SWITCH_INTERVAL = 0.0002  # seconds (sys.setswitchinterval) while transfers run
 # Content "hash" of a new file the scan did not hash: it is hashed once, while uploaded.
@@ -183,8 +190,11 @@ async def queue_scanned_chunks(
     missing = up.unsent(refs)
     if sum(r.size for r in refs if r.id in missing) > RESEAL_BYTES:
         return None
-    fd = fh.fileno()
+    # the workers read from their own descriptor: one still reading when this is cancelled
+    # (and the caller closes ``fh``) must not read whatever file gets that number next
+    fd = os.dup(fh.fileno())
     loop = asyncio.get_running_loop()
+    window: deque[tuple[str, asyncio.Future[bytearray]]] = deque()
 
     def reseal(ref: chunkmod.ChunkRef, offset: int) -> bytearray:
         data = os.pread(fd, ref.size, offset)
@@ -192,13 +202,31 @@ async def queue_scanned_chunks(
             raise ContentChanged(vault_path)
         return seal_record(ref, data)
 
-    offset = 0
-    for ref in refs:
-        if ref.id in missing:
-            missing.discard(ref.id)  # (a chunk twice in a file is sent once)
-            record = await loop.run_in_executor(pipeline.pool, reseal, ref, offset)
-            await up.add_record(ref.id, record)
-        offset += ref.size
+    async def emit() -> None:
+        blob_id, fut = window.popleft()
+        await up.add_record(blob_id, await fut)
+
+    try:
+        offset = 0
+        for ref in refs:
+            # (need(): not queued meanwhile by another file, nor twice from this one)
+            if ref.id in missing and up.need(ref.id):
+                window.append((ref.id, loop.run_in_executor(pipeline.pool, reseal, ref, offset)))
+                if len(window) >= RESEAL_WINDOW:
+                    await emit()
+            offset += ref.size
+        while window:
+            await emit()
+    finally:
+        running = [fut for _, fut in window if not fut.done()]
+        for _, fut in window:  # (results and failures of reads nobody waits for any more)
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+        if running:
+            asyncio.gather(*running, return_exceptions=True).add_done_callback(
+                lambda _: os.close(fd)
+            )
+        else:
+            os.close(fd)
     return refs
 
 
@@ -810,6 +838,7 @@ class SyncEngine:
         # disk path -> (size, mtime_ns, inode) and chunk refs of a changed file the scan cut
         self._scanned: dict[str, tuple[tuple[int, int, int], list[chunkmod.ChunkRef]]] = {}
         self._scanned_refs = 0
+        self.unreadable: set[str] = set()  # changed files the last scan could not read
 
     def flush_scans(self) -> None:
         """Write the scan-cache rows found while uploading, in one transaction."""
@@ -937,14 +966,17 @@ class SyncEngine:
         from vault_core.manifest import Manifest
 
         with open(self.folder.join(lf.path), "rb") as fh:
+            opened = time.time_ns()
             before = os.fstat(fh.fileno())
             refs = self.pipeline.hash_stream(fh)
             after = os.fstat(fh.fileno())
         seen = (lf.size, lf.mtime_ns, lf.ino)
+        racy = RACY_COARSE_NS if lf.mtime_ns % 1_000_000_000 == 0 else RACY_NS
         if (
             keep
             and (before.st_size, before.st_mtime_ns, before.st_ino) == seen
             and (after.st_size, after.st_mtime_ns) == seen[:2]  # (not written to meanwhile)
+            and lf.mtime_ns < opened - racy
             and self._scanned_refs + len(refs) <= KEEP_REFS
         ):
             self._scanned[lf.path] = (seen, refs)
@@ -964,6 +996,7 @@ class SyncEngine:
         from . import large as large_mod
 
         cache = self.state.scan_cache()
+        self.unreadable.clear()
         self._scanned.clear()
         self._scanned_refs = 0
         local: dict[str, str] = {}
@@ -996,6 +1029,7 @@ class SyncEngine:
                         content = self.hash_file(lf, keep=True)
                     except OSError as exc:
                         self.warn(f"skipped {lf.path}: {exc.strerror}")
+                        self.unreadable.add(lf.path)
                         continue
                     self.state.set_scan(lf.path, lf.size, lf.mtime_ns, lf.ino, content)
                 local[lf.path] = content
@@ -1229,6 +1263,12 @@ class SyncEngine:
             remote = {p: r for p, r in remote.items() if not ignored(p)}
             base = {p: c for p, c in base.items() if not ignored(p)}
             local, stats = self.scan(defer=_unknown_to(base.keys() | remote.keys()))
+            if self.unreadable:
+                # out of sight this round, as an ignored path is: not taken for a local
+                # deletion (it is there, unread), nor replaced by a download
+                remote = {p: r for p, r in remote.items() if p not in self.unreadable}
+                base = {p: c for p, c in base.items() if p not in self.unreadable}
+                report.skipped.extend(sorted(self.unreadable - set(report.skipped)))
             the_plan = plan(
                 PlanInput(
                     base=base,
@@ -1336,11 +1376,12 @@ class SyncEngine:
             return old if old and a.file_id == old.file_id else None
 
         def few_new_chunks(path: str) -> bool:
-            scanned = self._scanned.get(path)
-            if scanned is None:
+            scanned, st = self._scanned.get(path), stats.get(path)
+            if scanned is None or st is None:
                 return False
             missing = up.unsent(scanned[1])
-            return sum(r.size for r in scanned[1] if r.id in missing) <= RESEAL_BYTES
+            new = sum(r.size for r in scanned[1] if r.id in missing)
+            return new <= min(RESEAL_BYTES, st.size // 2)
 
         # a changed file the scan cut, whose new chunks are few, is uploaded here: only those
         # chunks are read again (queue_scanned_chunks), no helper needed

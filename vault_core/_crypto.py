@@ -194,11 +194,15 @@ class _LibCrypto:
         dst: bytearray | memoryview,
         offset: int,
     ) -> None:
-        """ChaCha20-Poly1305-IETF; ciphertext || tag to ``dst[offset:]`` (space checked)."""
+        """ChaCha20-Poly1305-IETF; ciphertext || tag to ``dst[offset:]``."""
         ctx, outl = self._ctx()
         lib, ffi = self.lib, self.ffi
         mlen = len(plaintext)
-        out = ffi.from_buffer(dst, require_writable=True) + offset
+        # ``buf`` holds ``dst``'s buffer (no resize) until the last call has written to it
+        buf = ffi.from_buffer(dst, require_writable=True)
+        if offset < 0 or len(buf) - offset < mlen + TAG_SIZE:
+            raise ValueError("output buffer too small")
+        out = buf + offset
         ok = lib.EVP_EncryptInit_ex(ctx, self.aead, ffi.NULL, key, nonce12) == 1
         if ok and ad:
             ok = lib.EVP_EncryptUpdate(ctx, ffi.NULL, outl, ad, len(ad)) == 1
@@ -207,6 +211,7 @@ class _LibCrypto:
             ok = lib.EVP_EncryptUpdate(ctx, out, outl, src, mlen) == 1 and outl[0] == mlen
         ok = ok and lib.EVP_EncryptFinal_ex(ctx, out + mlen, outl) == 1 and outl[0] == 0
         ok = ok and lib.EVP_CIPHER_CTX_ctrl(ctx, _EVP_CTRL_AEAD_GET_TAG, TAG_SIZE, out + mlen) == 1
+        del out, buf
         if not ok:
             raise ValueError("ChaCha20-Poly1305 failed")
 
@@ -218,14 +223,19 @@ def _openssl() -> _LibCrypto | None:
     fork): ciphertext nobody could open would only show at the next download."""
     try:
         impl = _LibCrypto()
-        key, nonce, msg, ad = bytes(range(32)), bytes(range(24)), bytes(OPENSSL_FROM), b"check"
-        ours = bytearray(OPENSSL_FROM + TAG_SIZE)
-        _openssl_encrypt(impl, key, nonce, msg, ad, ours, 0)
-        theirs = bytearray(OPENSSL_FROM + TAG_SIZE)
-        aead_encrypt_into(key, nonce, msg, ad, theirs, openssl=False)
+        key, nonce = bytes(range(32)), bytes(range(24))
+        # the sizes it will see: a multiple of 16 or not, the largest chunk; AD or none
+        for size, ad in ((OPENSSL_FROM, b"check"), (OPENSSL_FROM + 13, b""), (1 << 20, bytes(79))):
+            msg = (bytes(range(251)) * (size // 251 + 1))[:size]
+            ours = bytearray(size + TAG_SIZE)
+            _openssl_encrypt(impl, key, nonce, msg, ad, ours, 0)
+            theirs = bytearray(size + TAG_SIZE)
+            aead_encrypt_into(key, nonce, msg, ad, theirs, openssl=False)
+            if ours != theirs:
+                return None
     except Exception:  # noqa: BLE001 (any failure of the fast path: libsodium does it all)
         return None
-    return impl if ours == theirs else None
+    return impl
 
 
 def hchacha20(key: bytes, inp: bytes) -> bytes:

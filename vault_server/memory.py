@@ -13,6 +13,7 @@ stream) do not keep it from trimming: only starts and ends count as activity.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
@@ -22,6 +23,7 @@ from aiohttp.typedefs import Handler
 from vault_core._malloc import give_back_freed_memory
 
 IDLE_SECONDS = 1.0
+log = logging.getLogger("vault_server")
 
 
 class IdleTrim:
@@ -57,4 +59,7 @@ class IdleTrim:
         while True:
             await asyncio.sleep(self.idle / 2)
             if self.due():
-                await asyncio.to_thread(self._trim)
+                try:
+                    await asyncio.to_thread(self._trim)
+                except Exception:  # (memory stays as it is; the server goes on)
+                    log.exception("giving freed memory back failed")

@@ -145,6 +145,7 @@ def _check_falls_back_to_libsodium() -> None:
 
 def test_libcrypto_contexts_are_per_thread() -> None:
     # the sealing workers call libcrypto at once, each with its own EVP context
+    assert _crypto._openssl() is not None
     key, ad = os.urandom(32), b"ad"
     msgs = [(os.urandom(24), os.urandom(_crypto.OPENSSL_FROM + 17 * i)) for i in range(64)]
 

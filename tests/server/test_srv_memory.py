@@ -4,12 +4,15 @@ server must not keep the high-water mark of its busiest spell resident)."""
 from __future__ import annotations
 
 import asyncio
+import platform
+import sys
 from typing import Any
 
 import pytest
 from aiohttp import web
 from srv_helpers import Srv, expect
 
+from vault_core._malloc import give_back_freed_memory
 from vault_server.app import IDLE_TRIM
 from vault_server.memory import IDLE_SECONDS, IdleTrim
 
@@ -81,3 +84,11 @@ async def test_a_real_server_trims_after_its_requests(srv: Srv) -> None:
             break
         await asyncio.sleep(0.1)
     assert trim.trims == before + 1
+
+
+def test_the_free_heap_can_be_given_back_here() -> None:
+    # the machines this runs on use glibc: the trim is a real call, not a no-op
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert give_back_freed_memory() is True
+    else:
+        assert give_back_freed_memory() is False
