@@ -12,10 +12,44 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 PASS = "correct horse battery staple"
+
+
+def engine_sync(dev: Any, after_scan: Any = None) -> Any:
+    """One sync of ``dev`` by a SyncEngine in this process; its SyncReport (what the tests
+    look at). ``after_scan``: called once the scan is done, before the uploads."""
+    import asyncio
+
+    from vault_client.account import open_api
+    from vault_client.profile import Profile
+    from vault_client.sync import SyncEngine
+
+    prof = Profile(dev.home)
+    prof.unlock(PASS)
+
+    async def run() -> Any:
+        api = await open_api(prof)
+        async with api:
+            eng = SyncEngine(prof, api, warn=lambda msg: None)
+            if after_scan is not None:
+                scan = eng.scan
+
+                def scanned(*args: Any, **kwargs: Any) -> Any:
+                    out = scan(*args, **kwargs)
+                    after_scan()
+                    return out
+
+                eng.scan = scanned  # type: ignore[method-assign]
+            try:
+                return await eng.sync()
+            finally:
+                eng.close()
+
+    return asyncio.run(run())
 
 
 @dataclass

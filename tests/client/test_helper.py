@@ -12,35 +12,17 @@ import dataclasses
 import inspect
 import os
 import time
-from typing import Any
 
 import pytest
 
 from vault_client import large
 from vault_client.account import open_api
 from vault_client.profile import Profile
-from vault_client.sync import SyncEngine, SyncReport
+from vault_client.sync import SyncEngine
 
-from .conftest import PASS
+from .conftest import PASS, engine_sync
 
 MIB = 1024 * 1024
-
-
-def engine_sync(dev: Any) -> SyncReport:
-    """One sync of ``dev`` by an engine in this process (its report is what we look at)."""
-    prof = Profile(dev.home)
-    prof.unlock(PASS)
-
-    async def run() -> SyncReport:
-        api = await open_api(prof)
-        async with api:
-            eng = SyncEngine(prof, api, warn=lambda msg: None)
-            try:
-                return await eng.sync()
-            finally:
-                eng.close()
-
-    return asyncio.run(run())
 
 
 @pytest.fixture

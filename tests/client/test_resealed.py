@@ -4,7 +4,6 @@ in a 250 MiB file read and cut the whole file twice)."""
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 import time
@@ -13,38 +12,11 @@ from typing import Any
 import pytest
 
 from vault_client import sync as syncmod
-from vault_client.account import open_api
-from vault_client.profile import Profile
-from vault_client.sync import SyncEngine, SyncReport
+from vault_client.sync import SyncEngine
 
-from .conftest import PASS
+from .conftest import engine_sync
 
 MIB = 1024 * 1024
-
-
-def engine_sync(dev: Any, after_scan: Any = None) -> SyncReport:
-    prof = Profile(dev.home)
-    prof.unlock(PASS)
-
-    async def run() -> SyncReport:
-        api = await open_api(prof)
-        async with api:
-            eng = SyncEngine(prof, api, warn=lambda msg: None)
-            if after_scan is not None:
-                scan = eng.scan
-
-                def scanned(*args: Any, **kwargs: Any) -> Any:
-                    out = scan(*args, **kwargs)
-                    after_scan()
-                    return out
-
-                eng.scan = scanned  # type: ignore[method-assign]
-            try:
-                return await eng.sync()
-            finally:
-                eng.close()
-
-    return asyncio.run(run())
 
 
 def _settle(path: os.PathLike[str]) -> None:
