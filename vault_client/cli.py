@@ -417,6 +417,7 @@ async def redeem(
     from .shares import (
         describe_items,
         fetch_items,
+        note_revision,
         open_account_grant,
         open_link,
         parse_share_link,
@@ -433,6 +434,8 @@ async def redeem(
         api_cm = Api(server)
         async with api_cm as api:
             red = await open_link(api, grant_id, secret, password)
+            if profile.home.exists():  # (a profile remembers the revisions it has opened)
+                note_revision(profile.home / "state.db", red)
             await _redeem_body(red, out, list_only, as_json, trusted, describe_items, fetch_items)
     else:
         from .account import open_api
@@ -440,6 +443,7 @@ async def redeem(
         api2 = await open_api(profile)
         async with api2:
             red = await open_account_grant(profile, api2, link_or_grant, err)
+            note_revision(profile.home / "state.db", red)
             await _redeem_body(red, out, list_only, as_json, trusted, describe_items, fetch_items)
 
 

@@ -378,6 +378,30 @@ def _verify_open(
     return opened
 
 
+def note_revision(state_db: Path, red: Redeemed) -> None:
+    """Refuse a payload revision older than one this profile has seen of the same grant, else
+    remember it (SPEC §Grants). A server replaying an old revision could hide documents the
+    owner added to a live grant since, or show again ones he took out of it."""
+    from .state import State
+
+    rev = red.payload.revision
+    state = State(state_db)
+    try:
+        seen = state.get_meta("grant_revisions") or {}
+        last = seen.get(red.grant_id, 0)
+        if rev < last:
+            raise IntegrityError(
+                f"grant {red.grant_id}: the server gave revision {rev} of what it covers, "
+                f"older than revision {last} already opened here (replayed)"
+            )
+        if rev > last:
+            seen[red.grant_id] = rev
+            with state.transaction():
+                state.set_meta("grant_revisions", seen)
+    finally:
+        state.close()
+
+
 async def fetch_items(red: Redeemed, out: Path, warn: Callable[[str], None]) -> list[str]:
     """Verify every document into a temp folder, then move them into ``out``."""
     from .sync import write_chunks

@@ -569,6 +569,13 @@ def _client_expiry_off(mp: Any) -> None:
     mp.setattr(shares, "_verify_open", verify)
 
 
+def _client_revisions_off(mp: Any) -> None:
+    """The grantee takes whatever payload revision the server gives."""
+    import vault_client.shares as shares
+
+    mp.setattr(shares, "note_revision", lambda state_db, red: None)
+
+
 def _ignore_rules_unguarded(mp: Any) -> None:
     """The sync and the inbox take no care of names the scan ignores."""
     import vault_client.folder as folder
@@ -910,6 +917,12 @@ MUTANTS = [
         "10 the grantee ignores the signed expiry",
         ("test_grants",),
         _client_expiry_off,
+    ),
+    Mutant(
+        "client-revisions-off",
+        "10 the grantee takes a replayed older revision",
+        ("test_grants",),
+        _client_revisions_off,
     ),
     Mutant(
         "ignore-rules-unguarded",

@@ -258,3 +258,27 @@ def test_content_after_revocation_stays_out_of_reach(world: World, tmp_path: Any
     got = tree_of(out)
     assert all(b"written after the revocation" not in v for v in got.values())
     assert sorted(got) == ["dossier/caf.txt", "dossier/loyer.txt"]
+
+
+def test_an_older_payload_revision_is_refused_once_a_newer_was_seen(
+    world: World, tmp_path: Any
+) -> None:
+    """Jean adds a document to the folder he shares with bouchra; his client publishes a new
+    revision of the grant's payload, which she opens. The server then serves the revision
+    before it again (it would hide the new document, or show again one jean took out): her
+    client, which remembers the revision it opened, refuses it (SPEC §Grants)."""
+    gid = world.facts["account_grant"]
+    ((old,),) = world.store.query("SELECT payload FROM grants WHERE id=?", gid)
+    world.a.write("dossier/nouveau.txt", "ajouté ensuite\n")
+    world.a.ok("sync")
+    ((new,),) = world.store.query("SELECT payload FROM grants WHERE id=?", gid)
+    assert bytes(new) != bytes(old)
+    world.c.ok("redeem", gid, "--list")  # the new revision: seen
+    world.store.set_grant(gid, payload=old)  # replayed
+    out = tmp_path / "out"
+    res = world.c.run("redeem", gid, "--out", str(out))
+    assert_refused(res, EXIT_INTEGRITY, names=("revision", "replayed"))
+    assert tree_of(out) == {}
+    world.store.set_grant(gid, payload=new)
+    world.c.ok("redeem", gid, "--out", str(out))
+    assert "dossier/nouveau.txt" in tree_of(out)
