@@ -34,7 +34,7 @@ import sys
 import time
 import types
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,8 +187,8 @@ async def queue_scanned_chunks(
     scan saw (the caller opened it so): only those chunks are read again, by offset, and each
     must hash to its ref (else ContentChanged). None, with nothing queued, when they are more
     than ``RESEAL_BYTES``: the full pipeline is faster then."""
-    missing = up.unsent(refs)
-    if sum(r.size for r in refs if r.id in missing) > RESEAL_BYTES:
+    missing, new_bytes = up.unsent(refs)
+    if new_bytes > RESEAL_BYTES:
         return None
     # the workers read from their own descriptor: one still reading when this is cancelled
     # (and the caller closes ``fh``) must not read whatever file gets that number next
@@ -648,10 +648,13 @@ class Uploader:
             return True
         return not self.state.known_blobs([blob_id])
 
-    def unsent(self, refs: Iterable[chunkmod.ChunkRef]) -> set[str]:
-        """The ids among ``refs`` that :meth:`need` would say yes to (nothing is marked)."""
+    def unsent(self, refs: Sequence[chunkmod.ChunkRef]) -> tuple[set[str], int]:
+        """The ids among ``refs`` that :meth:`need` would say yes to (nothing is marked), and
+        the bytes of those chunks."""
         ids = {r.id for r in refs} - self.queued
-        return ids if self.none_known else ids - self.state.known_blobs(ids)
+        if not self.none_known:
+            ids -= self.state.known_blobs(ids)
+        return ids, sum(r.size for r in refs if r.id in ids)
 
     async def add_chunk(self, ref: chunkmod.ChunkRef, plaintext: bytes | memoryview) -> None:
         if self.need(ref.id):
@@ -835,8 +838,8 @@ class SyncEngine:
         self.hashed: dict[str, str] = {}  # disk path -> content hash found while uploading
         self._spare: large_mod.Helper | None = None  # a helper started ahead of the plan
         self._scan_rows: list[tuple[str, int, int, int, str]] = []  # not yet in the scan cache
-        # disk path -> (size, mtime_ns, inode) and chunk refs of a changed file the scan cut
-        self._scanned: dict[str, tuple[tuple[int, int, int], list[chunkmod.ChunkRef]]] = {}
+        # disk path -> chunk refs of a changed file this round's scan cut, as the walk saw it
+        self._scanned: dict[str, list[chunkmod.ChunkRef]] = {}
         self._scanned_refs = 0
         self.unreadable: set[str] = set()  # changed files the last scan could not read
 
@@ -979,7 +982,7 @@ class SyncEngine:
             and lf.mtime_ns < opened - racy
             and self._scanned_refs + len(refs) <= KEEP_REFS
         ):
-            self._scanned[lf.path] = (seen, refs)
+            self._scanned[lf.path] = refs
             self._scanned_refs += len(refs)
         return Manifest.build(bytes(16), 1, refs).content.hex()
 
@@ -1112,10 +1115,12 @@ class SyncEngine:
                 if len(data) != st.st_size:
                     raise ContentChanged(vault_path)  # written to while being read: maybe torn
             else:
+                # refs of the file as the walk saw it (``seen``, checked by opened_as_seen);
+                # without ``seen`` (a conflict copy) the file may be another one
                 scanned = self._scanned.pop(disk_path, None)
                 kept = None
-                if scanned is not None and scanned[0] == seen:
-                    kept = await queue_scanned_chunks(self.pipeline, up, fh, scanned[1], vault_path)
+                if scanned is not None and seen is not None:
+                    kept = await queue_scanned_chunks(self.pipeline, up, fh, scanned, vault_path)
                 refs = kept if kept is not None else await queue_chunks(self.pipeline, up, fh)
         return await self.record_for(
             up, disk_path, vault_path, expected, fid, version, st, refs, old, data
@@ -1376,12 +1381,10 @@ class SyncEngine:
             return old if old and a.file_id == old.file_id else None
 
         def few_new_chunks(path: str) -> bool:
-            scanned, st = self._scanned.get(path), stats.get(path)
-            if scanned is None or st is None:
+            refs, st = self._scanned.get(path), stats.get(path)
+            if refs is None or st is None:
                 return False
-            missing = up.unsent(scanned[1])
-            new = sum(r.size for r in scanned[1] if r.id in missing)
-            return new <= min(RESEAL_BYTES, st.size // 2)
+            return up.unsent(refs)[1] <= min(RESEAL_BYTES, st.size // 2)
 
         # a changed file the scan cut, whose new chunks are few, is uploaded here: only those
         # chunks are read again (queue_scanned_chunks), no helper needed
