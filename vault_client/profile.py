@@ -9,17 +9,16 @@ Layout of the profile directory (mode 0700, files 0600)::
     trust.json    pinned authorities; contacts.json: pinned account keys (TOFU)
     authority.bin the authority key (``vault authority init``), sealed like secrets.bin
 
-Secrets are only ever decrypted in memory, with the passphrase from ``$VAULT_PASSPHRASE`` or a
-prompt without echo.
+Secrets are only ever decrypted in memory, with the passphrase a face asked for (the CLI:
+``$VAULT_PASSPHRASE`` or a prompt without echo; the app: its unlock screen); nothing here
+prompts.
 """
 
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ import platformdirs
 from vault_core import keys
 from vault_core import local as seal_local
 from vault_core.encoding import b64u, canonical_json, parse_canonical_json, unb64u
-from vault_core.errors import AuthError, LocalError, UsageError, VaultError
+from vault_core.errors import AuthError, LocalError, Locked, UsageError, VaultError
 from vault_core.keys import AccountBundle, KdfParams
 
 PROFILE_VERSION = 1
@@ -40,23 +39,6 @@ def default_home() -> Path:
     if env:
         return Path(env)
     return Path(platformdirs.user_data_dir("coffre-vault", appauthor=False))
-
-
-def read_secret(env: str, prompt: str, confirm: bool = False) -> str:
-    """A secret from the environment, else a prompt without echo; never from argv."""
-    value = os.environ.get(env)
-    if value is not None:
-        if not value:
-            raise UsageError(f"${env} is empty")
-        return value
-    if not sys.stdin.isatty():
-        raise UsageError(f"no terminal: set ${env}")
-    value = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Again: ") != value:
-        raise UsageError("the two entries differ")
-    if not value:
-        raise UsageError("empty secret")
-    return value
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -168,8 +150,8 @@ class Profile:
         path = self.home / "secrets.bin"
         if not path.exists():
             raise UsageError(f"no device keys in profile {self.home}")
-        if passphrase is None:
-            passphrase = read_secret("VAULT_PASSPHRASE", "Passphrase: ")
+        if passphrase is None:  # (the faces ask for it; nothing below them prompts)
+            raise Locked(f"the profile {self.home} is locked: unlock it with its passphrase")
         params = KdfParams.from_json(self.config["local_kdf"])
         self._local_key = seal_local.local_key(passphrase, params)
         try:
@@ -200,6 +182,18 @@ class Profile:
         return canonical_json(
             {"device": self.config.get("device_id", ""), "handle": self.config.get("handle", "")}
         )
+
+    @property
+    def unlocked(self) -> bool:
+        return self._secrets is not None
+
+    def has_secrets(self) -> bool:
+        return (self.home / "secrets.bin").exists()
+
+    def lock(self) -> None:
+        """Forget the decrypted secrets and the local key (the app's Verrouiller)."""
+        self._secrets = None
+        self._local_key = None
 
     @property
     def secrets(self) -> Secrets:

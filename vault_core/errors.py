@@ -154,6 +154,18 @@ class LocalError(VaultError):
     code = "local"
 
 
+class Locked(AuthError):
+    """The profile is locked: unlock it with its passphrase first."""
+
+    code = "locked"
+
+
+class Cancelled(VaultError):
+    """The operation was cancelled."""
+
+    code = "cancelled"
+
+
 WIRE_CODES: dict[str, type[VaultError]] = {
     cls.code: cls
     for cls in (

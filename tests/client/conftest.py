@@ -24,8 +24,8 @@ def engine_sync(dev: Any, after_scan: Any = None) -> Any:
     look at). ``after_scan``: called once the scan is done, before the uploads."""
     import asyncio
 
-    from vault_client.account import open_api
     from vault_client.profile import Profile
+    from vault_client.session import open_api
     from vault_client.sync import SyncEngine
 
     prof = Profile(dev.home)

@@ -161,8 +161,8 @@ def test_self_signed_and_expired_certificates(admin, make_device, tmp_path):
 
 def _core_deposit(server, mairie_dev, statement_to, sealed_to_box_pk, signer_seed=None):
     """Build a deposit with vault_core directly (a misbehaving issuer) and post it."""
-    from vault_client.account import open_api
     from vault_client.profile import Profile
+    from vault_client.session import open_api
     from vault_core import deposits as dep
     from vault_core.encoding import b64u
 

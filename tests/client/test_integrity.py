@@ -261,7 +261,7 @@ def test_forged_path_escape_refused(server, account, second_device, tmp_path):
     prof.unlock(PASS)
 
     async def forge() -> None:
-        from vault_client.account import open_api
+        from vault_client.session import open_api
         from vault_client.sync import SyncEngine
 
         api = await open_api(prof)

@@ -51,11 +51,12 @@ def test_link_covers_exactly_scope(jean, make_device, tmp_path, server):
 
 def _open(server, link):
     """Open a link through the raw API (as a counsellor who keeps tokens)."""
-    from vault_client.shares import parse_share_link
+    from vault_client.service.redeem import parse_link
     from vault_core.encoding import b64u
     from vault_core.grants import link_secrets
 
-    _, gid, secret, _ = parse_share_link(link)
+    parsed = parse_link(link)
+    gid, secret = parsed.grant_id, parsed.secret
     req = urllib.request.Request(
         f"{server.url}/v1/grants/{gid}/open",
         method="POST",

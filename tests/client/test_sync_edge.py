@@ -65,8 +65,8 @@ def test_name_too_long_for_the_file_system(server, account, second_device):
     crashed on, and the rest of the sync completes."""
     import asyncio
 
-    from vault_client.account import open_api
     from vault_client.profile import Profile
+    from vault_client.session import open_api
     from vault_client.sync import SyncEngine, Uploader
 
     a, _ = account()

@@ -14,24 +14,17 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from vault_client.account import init_account, login_device, open_api
 from vault_client.profile import Profile
+from vault_client.service import Context, account, syncing
 from vault_client.state import State
-from vault_client.sync import SyncEngine
 
 PASS = "stateful passphrase"
 PATHS = ["a.txt", "b.txt", "d/c.txt", "d/e.txt", "d"]
 _counter = itertools.count()
 
 
-async def _sync(profile: Profile) -> None:
-    api = await open_api(profile)
-    async with api:
-        engine = SyncEngine(profile, api, warn=lambda m: None)
-        try:
-            await engine.sync(confirm=lambda q: True)
-        finally:
-            engine.close()
+async def _sync(ctx: Context) -> None:
+    await syncing.sync(ctx, confirm=lambda q: True)
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -61,16 +54,18 @@ def test_two_devices_random_operations(server, tmp_path: Path) -> None:
             n = next(_counter)
             handle = f"prop{n}"
             self.profiles: list[Profile] = []
+            self.contexts: list[Context] = []  # (unlocked by init/login)
             self.written: set[bytes] = set()
             for i, name in enumerate(("A", "B")):
                 os.environ["VAULT_DEVICE_NAME"] = name
-                prof = Profile(base_dir / f"h{n}{name}")
+                ctx = Context(base_dir / f"h{n}{name}")
                 folder = base_dir / f"f{n}{name}"
                 if i == 0:
-                    asyncio.run(init_account(prof, server.url, handle, folder, PASS))
+                    asyncio.run(account.init(ctx, server.url, handle, folder, PASS))
                 else:
-                    asyncio.run(login_device(prof, server.url, handle, folder, PASS))
-                self.profiles.append(prof)
+                    asyncio.run(account.login(ctx, server.url, handle, folder, PASS))
+                self.contexts.append(ctx)
+                self.profiles.append(ctx.profile)
 
         def folder(self, i: int) -> Path:
             return self.profiles[i].folder
@@ -102,7 +97,7 @@ def test_two_devices_random_operations(server, tmp_path: Path) -> None:
         def sync(self, dev: int) -> None:
             # what is on the device when it syncs must never be lost afterwards
             self.written |= set(_tree(self.folder(dev)).values())
-            asyncio.run(_sync(self.profiles[dev]))
+            asyncio.run(_sync(self.contexts[dev]))
             self._check_nothing_lost()
 
         def _check_nothing_lost(self) -> None:
@@ -121,7 +116,7 @@ def test_two_devices_random_operations(server, tmp_path: Path) -> None:
                 return
             for dev in (0, 1, 0, 1):
                 self.written |= set(_tree(self.folder(dev)).values())
-                asyncio.run(_sync(self.profiles[dev]))
+                asyncio.run(_sync(self.contexts[dev]))
             assert _tree(self.folder(0)) == _tree(self.folder(1))
             self._check_nothing_lost()
 

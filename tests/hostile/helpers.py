@@ -144,7 +144,7 @@ def log_hashes(world: World, handle: str = "jean") -> list[bytes]:
 
 def run_api(coro_fn: Any, dev: Device) -> Any:
     """Run ``coro_fn(api, profile)`` with the device's authenticated API client."""
-    from vault_client.account import open_api
+    from vault_client.session import open_api
 
     prof = dev.profile()
 

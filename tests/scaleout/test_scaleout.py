@@ -185,10 +185,11 @@ def test_share_revoked_through_a_is_refused_by_b_at_once(cluster: Cluster, make_
     assert (out / "avis.txt").read_text() == "avis d'imposition"
 
     # a grant session opened through B, then the share revoked through A
-    from vault_client.shares import parse_share_link
+    from vault_client.service.redeem import parse_link
     from vault_core.grants import link_secrets
 
-    _, gid, secret, _ = parse_share_link(via_b)
+    parsed = parse_link(via_b)
+    gid, secret = parsed.grant_id, parsed.secret
 
     async def open_and_fetch() -> tuple[int, int, int]:
         token = link_secrets(secret).access_token

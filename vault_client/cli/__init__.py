@@ -1,0 +1,56 @@
+"""The ``vault`` command line (shared/CONTRACT.md): a thin face over the service layer.
+
+Each command parses its arguments, reads the secrets it needs (``$VAULT_...`` or a prompt
+without echo; never argv), calls one service function (:mod:`vault_client.service`), prints
+the result and exits. Every failure prints one line on stderr and exits with a contract code:
+0 ok, 1 other failure, 2 usage, 3 authentication, 4 integrity, 5 access refused. What the
+service reports while it works (progress, warnings, server events, reminders) arrives on the
+context's event bus, rendered by :class:`~.common.Terminal`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from vault_core.errors import EXIT_FAILURE, EXIT_USAGE, VaultError
+
+from . import admin, owner, sharing  # noqa: F401 (each registers its commands on the group)
+from .common import cli, err
+
+
+def main() -> None:
+    os.umask(0o077)  # profile files, state and downloaded documents: owner only
+    try:
+        cli.main(standalone_mode=False, prog_name="vault")
+    except click.exceptions.Abort:
+        err("aborted")
+        sys.exit(EXIT_FAILURE)
+    except click.UsageError as exc:
+        err(f"usage error: {exc.format_message()}")
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        err(f"error: {exc.format_message()}")
+        sys.exit(exc.exit_code)
+    except VaultError as exc:
+        err(f"error: {exc.message}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err("interrupted")
+        sys.exit(EXIT_FAILURE)
+    except OSError as exc:
+        err(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        sys.exit(EXIT_FAILURE)
+    except Exception as exc:
+        import sqlite3  # (loaded by then: the local state is a SQLite database)
+
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:  # the local state
+            err(f"error: the disk is full ({exc}): free some space and run the command again")
+            sys.exit(EXIT_FAILURE)
+        err(f"internal error: {type(exc).__name__}: {exc}")
+        if os.environ.get("VAULT_DEBUG"):
+            raise
+        sys.exit(EXIT_FAILURE)
+    sys.exit(0)

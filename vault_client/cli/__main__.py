@@ -1,0 +1,5 @@
+"""``python -m vault_client.cli``."""
+
+from . import main
+
+main()

@@ -1,0 +1,287 @@
+"""Administrations and what they send: authority, issuer, inbox, verify, requests, trust,
+reminders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from vault_core.errors import UsageError
+
+from ..service.context import Context
+from .common import cli, duration, emit_json, err, read_secret, run, vpaths
+
+# ---------------------------------------------------------------------------------------------
+# administrations: authority, issuer, inbox, verify, requests, trust
+
+
+@cli.group()
+def authority() -> None:
+    """An authority certifies issuers' signing keys."""
+
+
+@authority.command("init")
+@click.pass_obj
+def authority_init(obj: Context) -> None:
+    """Create an authority key; the last line of stdout is its public key."""
+    from ..service import issuer
+
+    new_store = None
+    if issuer.needs_new_key_store(obj):
+        new_store = read_secret(
+            "VAULT_PASSPHRASE", "New passphrase for this key store: ", confirm=True
+        )
+    pk = issuer.authority_init(obj, new_store)
+    err("authority key created; give this public key to the profiles that should trust it:")
+    click.echo(pk)
+
+
+@authority.command("certify")
+@click.option("--issuer-key", required=True)
+@click.option("--name", required=True)
+@click.option("--valid", default="365d", show_default=True)
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path))
+@click.pass_obj
+def authority_certify(obj: Context, issuer_key: str, name: str, valid: str, out: Path) -> None:
+    """Write a certificate for an issuer key."""
+    from ..service import issuer
+
+    issuer.authority_certify(obj, issuer_key, name, duration(valid), out)
+    click.echo(f"certificate for {name} written to {out}")
+
+
+@cli.group()
+def issuer() -> None:
+    """Administrations: deposit certified documents, ask for documents."""
+
+
+@issuer.command("init")
+@click.option("--name", required=True)
+@click.pass_obj
+def issuer_init(obj: Context, name: str) -> None:
+    """Create the issuer signing key; the last line of stdout is its public key."""
+    from ..service import issuer as service
+
+    pk = service.issuer_init(obj, name)
+    err("issuer key created; have an authority certify it ('vault authority certify')")
+    click.echo(pk)
+
+
+@issuer.command("set-cert")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_obj
+def issuer_set_cert(obj: Context, file: Path) -> None:
+    """Install the certificate for this issuer key."""
+    from ..service import issuer as service
+
+    cert = service.set_cert(obj, file)
+    click.echo(f"certificate installed: {cert.name}")
+
+
+@issuer.command("deposit")
+@click.option("--to", "to", required=True)
+@click.option("--type", "doc_type", required=True)
+@click.option("--title", default=None)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_obj
+@run
+async def issuer_deposit(
+    obj: Context, to: str, doc_type: str, title: str | None, file: Path
+) -> None:
+    """Sign a document and deposit it, encrypted, in HANDLE's inbox; prints the deposit id."""
+    from ..service import issuer as service
+
+    click.echo(await service.deposit(obj, to, doc_type, file, title))
+
+
+@issuer.command("request")
+@click.option("--to", "to", required=True)
+@click.option("--need", "needs", multiple=True)
+@click.option("--due", required=True)
+@click.option("--message", required=True)
+@click.pass_obj
+@run
+async def issuer_request(
+    obj: Context, to: str, needs: tuple[str, ...], due: str, message: str
+) -> None:
+    """Ask for documents; prints the request id."""
+    from ..service import issuer as service
+    from ..service.values import parse_due
+
+    click.echo(await service.request(obj, to, list(needs), parse_due(due), message))
+
+
+@issuer.command("requests")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def issuer_requests(obj: Context, as_json: bool) -> None:
+    """This issuer's requests and their state."""
+    from ..service import issuer as service
+
+    items = await service.sent_requests(obj)
+    if as_json:
+        emit_json(items)
+        return
+    for it in items:
+        grant = f"  grant {it.grant} ('vault redeem {it.grant} --out DIR')" if it.grant else ""
+        click.echo(f"{it.id}  to {it.to}  due {it.due}  {it.state}{grant}")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@run
+async def inbox(ctx: click.Context, as_json: bool) -> None:
+    """Deposited documents waiting, with issuer and certification status."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..service import inbox as service
+
+    items = await service.list_deposits(ctx.obj)
+    if as_json:
+        emit_json(items)
+        return
+    if not items:
+        click.echo("inbox empty")
+    for it in items:
+        if not it.valid:
+            click.echo(f"{it.id}  INVALID: {it.problem}")
+        elif it.certified:
+            click.echo(
+                f"{it.id}  {it.filename}  {it.type}  certified by {it.issuer} on {it.issued}"
+            )
+        else:
+            click.echo(
+                f"{it.id}  {it.filename}  {it.type}  NOT CERTIFIED "
+                f"(claims to be from {it.claimed_issuer!r}: {it.problem})"
+            )
+
+
+@inbox.command("accept")
+@click.argument("deposit_id")
+@click.option("--to", "to", default=None, help="Where in the synced folder.")
+@click.pass_obj
+@run
+async def inbox_accept(obj: Context, deposit_id: str, to: str | None) -> None:
+    """Move a deposit into the synced folder, keeping its certificate."""
+    from ..service import inbox as service
+
+    dest = vpaths(obj, [to])[0] if to else None
+    click.echo(await service.accept(obj, deposit_id, dest))
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def verify(obj: Context, path: str, as_json: bool) -> None:
+    """Exit 0 with the issuer when the document is certified and valid."""
+    from ..service import inbox as service
+
+    result = await service.verify(obj, vpaths(obj, [path])[0])
+    if as_json:
+        emit_json([result])
+    else:
+        click.echo(
+            f"certified by {result.issuer}, issued {result.issued} ({result.type}: {result.title})"
+        )
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@run
+async def requests(ctx: click.Context, as_json: bool) -> None:
+    """Requests for documents, with requester, needs, due date and state."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..service import requests as service
+
+    items = await service.list_requests(ctx.obj)
+    if as_json:
+        emit_json(items)
+        return
+    if not items:
+        click.echo("no requests")
+    for it in items:
+        who = it.requester or f"{it.claimed_requester} (NOT CERTIFIED)"
+        click.echo(f"{it.id}  {who}  needs {', '.join(it.needs or [])}  due {it.due}  {it.state}")
+
+
+@requests.command("answer")
+@click.argument("request_id")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--expires", default="30d", show_default=True)
+@click.pass_obj
+@run
+async def requests_answer(
+    obj: Context, request_id: str, paths: tuple[str, ...], expires: str
+) -> None:
+    """Answer a request by granting the requester access to those documents."""
+    from ..service import requests as service
+
+    seconds = duration(expires)
+    click.echo(await service.answer(obj, request_id, vpaths(obj, paths), seconds))
+
+
+@cli.group()
+def trust() -> None:
+    """Authorities whose certified issuers this profile trusts."""
+
+
+@trust.command("add", context_settings={"ignore_unknown_options": True})  # keys may start with "-"
+@click.argument("public_key")
+@click.option("--name", required=True)
+@click.pass_obj
+def trust_add(obj: Context, public_key: str, name: str) -> None:
+    """Pin an authority."""
+    from ..service import trust as service
+
+    added = service.add(obj, public_key, name)
+    click.echo(f"trusting {added.name}")
+
+
+@trust.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def trust_list(obj: Context, as_json: bool) -> None:
+    """Pinned authorities."""
+    from ..service import trust as service
+
+    items = service.list_authorities(obj)
+    if as_json:
+        emit_json(items)
+        return
+    for it in items:
+        click.echo(f"{it.name}  {it.public_key}")
+
+
+@cli.command()
+@click.option("--before", default=None, help="Start reminding this long before the due date.")
+@click.option("--every", default=None, help="At most one reminder per request this often.")
+@click.option("--off", is_flag=True, help="No reminders.")
+@click.option("--on", "on", is_flag=True, help="Reminders again.")
+@click.pass_obj
+def reminders(obj: Context, before: str | None, every: str | None, off: bool, on: bool) -> None:
+    """How early and how often requests are announced (you decide; default 3d / 1d)."""
+    from ..service import requests as service
+
+    if off and on:
+        raise UsageError("--on or --off, not both")
+    enabled = False if off else (True if on else None)
+    s = service.set_reminders(
+        obj,
+        enabled=enabled,
+        before=duration(before) if before else None,
+        every=duration(every) if every else None,
+    )
+    if not s.enabled:
+        click.echo("reminders: off")
+    else:
+        click.echo(
+            f"reminders: from {s.before // 3600} h before the due date, at most every "
+            f"{s.every // 3600} h"
+        )

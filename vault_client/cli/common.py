@@ -1,0 +1,155 @@
+"""What every command shares: the ``vault`` group, secrets from the environment or a prompt,
+the terminal observer of the service's event bus, JSON output, path and duration arguments."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import getpass
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vault_core.errors import UsageError
+
+from ..profile import default_home
+from ..service.context import Context
+from ..service.events import (
+    PROGRESS_ADVANCE,
+    PROGRESS_START,
+    PROGRESS_STOP,
+    REMINDER,
+    SERVER_UNAVAILABLE,
+    SHARE_OPENED,
+    SYNC_DONE,
+    WARNING,
+    Event,
+)
+from ..service.results import to_json
+
+
+def err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def read_secret(env: str, prompt: str, confirm: bool = False) -> str:
+    """A secret from the environment, else a prompt without echo; never from argv."""
+    value = os.environ.get(env)
+    if value is not None:
+        if not value:
+            raise UsageError(f"${env} is empty")
+        return value
+    if not sys.stdin.isatty():
+        raise UsageError(f"no terminal: set ${env}")
+    value = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Again: ") != value:
+        raise UsageError("the two entries differ")
+    if not value:
+        raise UsageError("empty secret")
+    return value
+
+
+def notify(text: str) -> None:
+    """One line on stderr, and a desktop notification where the desktop offers one."""
+    print(text, file=sys.stderr, flush=True)
+    if shutil.which("notify-send") and (
+        os.environ.get("DBUS_SESSION_BUS_ADDRESS") or os.environ.get("DISPLAY")
+    ):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(["notify-send", "Coffre-fort", text], timeout=5, check=False)
+
+
+class Terminal:
+    """The CLI's observer: warnings and notices on stderr, a progress bar on a terminal."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def __call__(self, event: Event) -> None:
+        kind = event.kind
+        if kind == PROGRESS_START:
+            if self._bar is None:
+                from ..progress import TerminalProgress
+
+                self._bar = TerminalProgress()
+            self._bar.start(event.data["total"])
+        elif kind == PROGRESS_ADVANCE:
+            if self._bar is not None:
+                self._bar.advance(event.data["path"])
+        elif kind == PROGRESS_STOP:
+            self.stop()
+        elif kind in (SHARE_OPENED, REMINDER):
+            notify(event.text)
+        elif kind in (WARNING, SYNC_DONE, SERVER_UNAVAILABLE):
+            print(event.text, file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def kinds(self) -> list[str]:
+        out = [WARNING, SYNC_DONE, SERVER_UNAVAILABLE, SHARE_OPENED, REMINDER]
+        if sys.stderr.isatty():
+            out += [PROGRESS_START, PROGRESS_ADVANCE, PROGRESS_STOP]
+        return out
+
+
+def passphrase_source() -> str:
+    return read_secret("VAULT_PASSPHRASE", "Passphrase: ")
+
+
+def make_context(home: Path) -> Context:
+    ctx = Context(home, passphrase=passphrase_source)
+    terminal = Terminal()
+    ctx.bus.subscribe(terminal, terminal.kinds())
+    return ctx
+
+
+def run(coro_fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
+    """Run an async command body."""
+
+    @functools.wraps(coro_fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return asyncio.run(coro_fn(*args, **kwargs))
+
+    return wrapper
+
+
+def emit_json(items: Any) -> None:
+    click.echo(json.dumps(to_json(items), ensure_ascii=False, indent=None))
+
+
+def vpaths(ctx: Context, paths: tuple[str, ...] | list[str]) -> list[str]:
+    from ..service.documents import vault_path
+
+    ctx.profile.require_account()
+    return [vault_path(ctx.profile, p) for p in paths]
+
+
+def duration(text: str) -> int:
+    from ..service.values import parse_duration
+
+    return parse_duration(text)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Profile directory (default: $VAULT_HOME or the user data directory).",
+)
+@click.version_option("0.1.0", prog_name="vault")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None) -> None:
+    """End-to-end encrypted document vault."""
+    ctx.obj = make_context(home or default_home())

@@ -1,0 +1,198 @@
+"""The owner's commands: account and devices, sync, status, history and restore."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..service.context import Context
+from .common import cli, emit_json, err, read_secret, run
+
+# ---------------------------------------------------------------------------------------------
+# accounts and devices
+
+
+@cli.command()
+@click.option("--server", required=True, help="Server URL, e.g. http://127.0.0.1:8700")
+@click.option("--user", "handle", required=True, help="Account handle to create")
+@click.option(
+    "--folder",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder to sync (default: ~/Vault)",
+)
+@click.pass_obj
+@run
+async def init(obj: Context, server: str, handle: str, folder: Path | None) -> None:
+    """Create an account; this profile becomes its first device."""
+    from ..service import account
+
+    passphrase = read_secret("VAULT_PASSPHRASE", "New passphrase: ", confirm=True)
+    created = await account.init(obj, server, handle, folder, passphrase)
+    err(f"account {handle} created; folder {created.folder}")
+    err("Write down this recovery key and keep it safe; it is shown only once:")
+    click.echo(created.recovery_key)
+
+
+@cli.command()
+@click.option("--server", required=True)
+@click.option("--user", "handle", required=True)
+@click.option("--folder", type=click.Path(path_type=Path), default=None)
+@click.pass_obj
+@run
+async def login(obj: Context, server: str, handle: str, folder: Path | None) -> None:
+    """Add this profile as a new device of an existing account."""
+    from ..service import account
+
+    passphrase = read_secret("VAULT_PASSPHRASE", "Passphrase: ")
+    joined = await account.login(obj, server, handle, folder, passphrase)
+    click.echo(f"logged in as {handle}; device {joined.device_id}; folder {joined.folder}")
+
+
+@cli.command()
+@click.option("--server", required=True)
+@click.option("--user", "handle", required=True)
+@click.option("--folder", type=click.Path(path_type=Path), default=None)
+@click.pass_obj
+@run
+async def recover(obj: Context, server: str, handle: str, folder: Path | None) -> None:
+    """New device and new passphrase from the recovery key."""
+    from ..service import account
+
+    recovery = read_secret("VAULT_RECOVERY_KEY", "Recovery key: ")
+    new = read_secret("VAULT_PASSPHRASE", "New passphrase: ", confirm=True)
+    joined = await account.recover(obj, server, handle, folder, recovery, new)
+    click.echo(f"recovered {handle}; new passphrase set; device {joined.device_id}")
+
+
+@cli.command()
+@click.pass_obj
+@run
+async def passphrase(obj: Context) -> None:
+    """Change the account passphrase (documents are not re-encrypted)."""
+    from ..service import account
+
+    obj.account()  # the current passphrase first
+    new = read_secret("VAULT_NEW_PASSPHRASE", "New passphrase: ", confirm=True)
+    await account.change_passphrase(obj, new)
+    click.echo("passphrase changed; other sessions were ended")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@run
+async def devices(ctx: click.Context, as_json: bool) -> None:
+    """List this account's devices."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..service import account
+
+    items = await account.list_devices(ctx.obj)
+    if as_json:
+        emit_json(items)
+        return
+    for d in items:
+        state = "revoked" if d.revoked_at else "active"
+        mark = " (this device)" if d.this else ""
+        if not d.verified:
+            state += ", NOT VERIFIED: not certified in the signed log (injected?)"
+        click.echo(f"{d.id}  {d.name}  {state}{mark}")
+
+
+@devices.command("revoke")
+@click.argument("device_id")
+@click.pass_obj
+@run
+async def devices_revoke(obj: Context, device_id: str) -> None:
+    """Revoke a device: its sessions end at once and its later entries are refused."""
+    from ..service import account
+
+    await account.revoke_device(obj, device_id)
+    click.echo(f"revoked {device_id}")
+
+
+# ---------------------------------------------------------------------------------------------
+# sync and documents
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    return click.confirm(question + ". Continue?", default=False, err=True)
+
+
+@cli.command()
+@click.option("--watch", is_flag=True, help="Keep syncing on local edits and server events.")
+@click.option("--yes", is_flag=True, help="Confirm a sync that deletes most of the folder.")
+@click.pass_obj
+@run
+async def sync(obj: Context, watch: bool, yes: bool) -> None:
+    """Two-way sync of the folder."""
+    from ..service import syncing
+
+    confirm = (lambda q: True) if yes else _confirm
+    if watch:
+        await syncing.watch(obj, confirm)  # (its rounds' summaries arrive as sync.done events)
+    else:
+        report = await syncing.sync(obj, confirm)  # (the progress bar is gone by then)
+        err(report.summary())
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def status(obj: Context, as_json: bool) -> None:
+    """What is waiting to sync; inbox items; requests and due dates."""
+    from ..service import syncing
+
+    st = await syncing.status(obj)
+    if as_json:
+        emit_json([*st.pending, *st.notices])
+        return
+    if not st.pending:
+        click.echo("up to date")
+    for p in st.pending:
+        click.echo(f"{p.action:<14} {p.path}")
+    for n in st.notices:
+        click.echo(n.text)
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def history(obj: Context, path: str, as_json: bool) -> None:
+    """The versions of a file, a deleted one too."""
+    from ..service import documents
+
+    items = documents.history(obj, path)
+    if as_json:
+        emit_json(items)
+        return
+    for it in items:
+        what = "deleted" if it.deleted else f"{it.size} bytes, modified {it.modified}"
+        click.echo(f"{it.version:>3}  {what}")
+
+
+@cli.command()
+@click.argument("path")
+@click.option(
+    "--version",
+    "version",
+    type=int,
+    default=None,
+    help="Version number from 'vault history' (default: the one before the latest).",
+)
+@click.pass_obj
+@run
+async def restore(obj: Context, path: str, version: int | None) -> None:
+    """Bring back a version, or a deleted file, as a new version."""
+    from ..service import documents
+
+    done = await documents.restore(obj, path, version)
+    err(f"restored {done.path} from version {done.from_version}")
+    err(done.report.summary())

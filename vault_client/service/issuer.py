@@ -1,0 +1,236 @@
+"""Authorities and issuers (administrations): keys, certificates, deposits, requests.
+
+An authority profile holds only the authority's signing key (sealed at rest under the
+passphrase like any profile secret). An issuer is an account (its server-side role comes from
+``vault-server grant-issuer``) whose profile also holds an issuer signing key and the
+certificate an authority wrote for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vault_core import deposits as dep
+from vault_core.encoding import b64u, unb64u
+from vault_core.errors import FormatError, IntegrityError, LocalError, UsageError
+
+from ..identity import contact
+from ..profile import Profile, Secrets
+from .context import Context
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    id: str
+    to: str | None
+    state: str | None
+    due: str | None
+    grant: str | None  # the grant that answered it ('vault redeem GRANT')
+
+
+def needs_new_key_store(ctx: Context) -> bool:
+    """Whether ``authority_init`` needs a passphrase for a new key store (empty profile)."""
+    return not ctx.profile.has_secrets()
+
+
+def authority_init(ctx: Context, new_store_passphrase: str | None = None) -> str:
+    """Create an authority key; its public key. In an empty profile, a key store sealed under
+    ``new_store_passphrase`` is created."""
+    profile = ctx.profile
+    if profile.has_secrets():
+        ctx.unlock()
+        if profile.secrets.extra.get("authority_seed"):
+            raise UsageError(f"profile {profile.home} already holds an authority key")
+    elif new_store_passphrase is None:
+        raise UsageError("a passphrase for the new key store is needed")
+    seed = os.urandom(32)
+    pk, _ = dep.authority_keypair(seed)
+    if not profile.has_secrets():
+        assert new_store_passphrase is not None
+        profile.ensure_dir()
+        profile.config.setdefault("kind", "authority")
+        profile.create_secrets(new_store_passphrase, Secrets(extra={"authority_seed": b64u(seed)}))
+    else:
+        profile.secrets.extra["authority_seed"] = b64u(seed)
+        profile.save_secrets()
+    profile.config["authority_pk"] = b64u(pk)
+    profile.save_config()
+    return b64u(pk)
+
+
+def authority_certify(
+    ctx: Context, issuer_key: str, name: str, valid_for: int, out: Path
+) -> dep.IssuerCert:
+    """Write a certificate for an issuer key into ``out``."""
+    seed_text = ctx.unlock().extra.get("authority_seed")
+    if not seed_text:
+        raise UsageError("this profile holds no authority key: run 'vault authority init'")
+    pk, sk = dep.authority_keypair(unb64u(seed_text, 32))
+    try:
+        issuer_pk = unb64u(issuer_key.strip(), 32, "issuer key")
+    except FormatError:
+        raise UsageError("--issuer-key is not a public key (base64url, 32 bytes)") from None
+    now = int(time.time())
+    try:
+        cert = dep.IssuerCert.issue(sk, pk, issuer_pk, name, now - 60, now + valid_for)
+    except IntegrityError:
+        raise UsageError("--issuer-key is not a valid Ed25519 public key") from None
+    out.write_text(json.dumps(cert.to_json(), indent=2, sort_keys=True) + "\n", "utf-8")
+    return cert
+
+
+def issuer_init(ctx: Context, name: str) -> str:
+    """Create the issuer signing key of this account; its public key."""
+    profile = ctx.account()
+    secrets = profile.secrets
+    if secrets.issuer_seed:
+        raise UsageError("this profile already has an issuer key")
+    secrets.issuer_seed = os.urandom(32)
+    profile.save_secrets()
+    pk, _ = dep.issuer_keypair(secrets.issuer_seed)
+    profile.config["issuer"] = {"name": name, "public_key": b64u(pk)}
+    profile.save_config()
+    return b64u(pk)
+
+
+def set_cert(ctx: Context, path: Path) -> dep.IssuerCert:
+    """Install the certificate an authority wrote for this issuer key."""
+    profile = ctx.profile
+    info = profile.config.get("issuer")
+    if not info:
+        raise UsageError("run 'vault issuer init' first")
+    try:
+        cert = dep.IssuerCert.from_json(json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError):
+        raise UsageError(f"{path}: not a certificate file") from None
+    except IntegrityError:
+        raise IntegrityError(f"{path}: malformed certificate") from None
+    if b64u(cert.issuer_pk) != info["public_key"]:
+        raise IntegrityError("this certificate is for another issuer key")
+    # the signature must hold (whoever trusts the authority will check it again)
+    try:
+        cert.verify({cert.authority_pk: "?"}, int(time.time()), "deposit")
+    except IntegrityError as exc:
+        raise IntegrityError(f"certificate refused: {exc.message}") from None
+    info["cert"] = cert.to_json()
+    profile.config["issuer"] = info
+    profile.save_config()
+    return cert
+
+
+def _issuer_material(ctx: Context) -> tuple[Profile, bytes, dep.IssuerCert]:
+    profile = ctx.profile
+    info = profile.config.get("issuer") or {}
+    if not info.get("cert"):
+        raise UsageError("no issuer certificate: 'vault issuer init' then 'vault issuer set-cert'")
+    secrets = ctx.account().secrets
+    if not secrets.issuer_seed:
+        raise LocalError("the issuer key is missing from this profile")
+    _, sk = dep.issuer_keypair(secrets.issuer_seed)
+    return profile, sk, dep.IssuerCert.from_json(info["cert"])
+
+
+async def deposit(
+    ctx: Context, to: str, doc_type: str, file: Path, title: str | None = None
+) -> str:
+    """Sign a document and deposit it, encrypted, in ``to``'s inbox; the deposit id."""
+    if not dep.check_doc_type(doc_type):
+        raise UsageError("--type: a short name like birth-certificate (a-z, 0-9, -)")
+    profile, sk, cert = _issuer_material(ctx)
+    try:
+        document = file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{file}: {exc.strerror}") from None
+    if len(document) > dep.MAX_DEPOSIT_SIZE:
+        raise UsageError("the document is larger than the 64 MiB deposit limit")
+    async with ctx.api() as api:
+        recipient = await contact(profile, api, to, ctx.warn)
+        deposit_id = os.urandom(16).hex()
+        st = dep.DepositStatement(
+            deposit_id=deposit_id,
+            to=to,
+            to_sign_pk=recipient.sign_pk,
+            doc_sha256=hashlib.sha256(document).digest(),
+            doc_type=doc_type,
+            title=title or file.stem,
+            filename=file.name,
+            issued=int(time.time()),
+            size=len(document),
+            issuer_pk=cert.issuer_pk,
+        )
+        try:
+            st.check_fields()
+        except IntegrityError as exc:
+            raise UsageError(f"cannot deposit: {exc.message}") from None
+        envelope = dep.build_deposit(
+            statement=st,
+            issuer_sk=sk,
+            cert=cert,
+            document=document,
+            recipient_box_pk=recipient.box_pk,
+            key=os.urandom(32),
+            ephemeral=os.urandom(32),
+            nonce=os.urandom(24),
+        )
+        await api.post(f"/v1/inbox/{to}", {"id": deposit_id, "envelope": b64u(envelope)})
+    return deposit_id
+
+
+async def request(ctx: Context, to: str, needs: list[str], due: int, message: str) -> str:
+    """Ask ``to`` for documents by ``due`` (epoch seconds); the request id."""
+    for n in needs:
+        if not dep.check_doc_type(n):
+            raise UsageError(f"--need {n!r}: a short name like proof-of-address")
+    profile, sk, cert = _issuer_material(ctx)
+    async with ctx.api() as api:
+        recipient = await contact(profile, api, to, ctx.warn)
+        request_id = os.urandom(16).hex()
+        st = dep.RequestStatement(
+            request_id=request_id,
+            to=to,
+            to_sign_pk=recipient.sign_pk,
+            needs=tuple(needs),
+            due=due,
+            message=message,
+            created=int(time.time()),
+            issuer_pk=cert.issuer_pk,
+            requester=profile.handle,
+        )
+        envelope = dep.build_request(
+            statement=st,
+            issuer_sk=sk,
+            cert=cert,
+            recipient_box_pk=recipient.box_pk,
+            key=os.urandom(32),
+            ephemeral=os.urandom(32),
+            nonce=os.urandom(24),
+        )
+        await api.post(
+            f"/v1/requests/{to}", {"id": request_id, "envelope": b64u(envelope), "due_at": due}
+        )
+    return request_id
+
+
+async def sent_requests(ctx: Context) -> list[SentRequest]:
+    """This issuer's requests and their state."""
+    async with ctx.api() as api:
+        listed = await api.get("/v1/requests/sent")
+    out = []
+    for r in listed:
+        answer = r.get("answer") or {}
+        due = r.get("due_at")
+        out.append(
+            SentRequest(
+                id=r["id"],
+                to=r.get("to"),
+                state=r.get("state"),
+                due=time.strftime("%Y-%m-%d", time.gmtime(due)) if isinstance(due, int) else None,
+                grant=answer.get("grant_id"),
+            )
+        )
+    return out

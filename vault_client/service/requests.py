@@ -1,0 +1,234 @@
+"""Requests for documents and reminders, on the owner's side.
+
+A request is an envelope sealed to the owner and signed by the requester's issuer key; it is
+shown as certified only when its chain verifies under an authority pinned here, and only a
+certified request addressed to this owner can be answered (an answer grants the requester's
+account access to the chosen documents). Reminders follow the owner's cadence alone
+(:mod:`vault_core.reminders`): how long before the due date they start, at most how often, or
+never; the time of each reminder is kept in the profile so a restart does not nag again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from vault_core.deposits import open_request, verify_request
+from vault_core.errors import IntegrityError, NotFound, UsageError
+from vault_core.reminders import PendingRequest, ReminderSettings, due_reminders
+
+from ..api import dec
+from ..identity import check_id, is_id
+from ..profile import Profile
+from . import shares
+from .context import Context
+from .inbox import owner_keys
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    valid: bool
+    from_: str | None = None
+    due: str | None = None
+    state: str | None = None
+    due_at: int | None = None
+    problem: str | None = None
+    requester: str | None = None  # the certified requester; None when not certified
+    certified: bool = False
+    claimed_requester: str | None = None
+    account: str | None = None  # the requester's account (an answer is granted to it)
+    needs: list[str] | None = None
+    message: str | None = None
+    grant: str | None = None  # the grant that answered it
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One line of ``vault status`` beyond the sync: an inbox item, a request, a reminder."""
+
+    id: str
+    kind: str  # inbox | request | reminder
+    text: str
+    due: str | None = None
+    state: str | None = None
+    overdue: bool | None = None
+
+
+def _date(ts: Any) -> str | None:
+    if not isinstance(ts, int):
+        return None
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+async def list_requests(ctx: Context) -> list[Request]:
+    """Requests for documents, each opened and checked here."""
+    profile = ctx.account()
+    handle, sign_pk, box_sk = owner_keys(profile)
+    trusted = profile.trusted_authorities()
+    now = int(time.time())
+    out: list[Request] = []
+    async with ctx.api() as api:
+        listed = await api.get("/v1/requests")
+    for item in listed:
+        if not is_id(item.get("id")):
+            bad = "the server listed a malformed request id"
+            out.append(Request(str(item.get("id"))[:80], False, problem=bad))
+            continue
+        seen: dict[str, Any] = {
+            "from_": item.get("from"),
+            "due": _date(item.get("due_at")),
+            "state": item.get("state"),
+            "due_at": item.get("due_at"),
+        }
+        try:
+            st, cert = open_request(item["id"], box_sk, dec(item["envelope"]))
+        except IntegrityError:
+            out.append(
+                Request(item["id"], False, problem="the request failed verification", **seen)
+            )
+            continue
+        try:
+            requester = verify_request(
+                st, cert, trusted=trusted, now=now, owner=handle, owner_sign_pk=sign_pk
+            )
+        except IntegrityError:
+            requester = None
+        problem: str | None = None
+        if st.due != item.get("due_at"):
+            problem = "the server's due date differs from the signed one"
+        answer = item.get("answer") or {}
+        seen.update(due=_date(st.due), due_at=st.due)
+        out.append(
+            Request(
+                item["id"],
+                True,
+                problem=problem,
+                requester=requester,
+                certified=requester is not None,
+                claimed_requester=None if requester else cert.name,
+                account=st.requester,
+                needs=list(st.needs),
+                message=st.message,
+                grant=answer.get("grant_id"),
+                **seen,
+            )
+        )
+    return out
+
+
+async def answer(ctx: Context, request_id: str, paths: list[str], expires_in: int) -> str:
+    """Answer a request by granting the requester's account access to those documents (vault
+    paths); returns the grant id."""
+    check_id(request_id, "request")
+    req = {r.id: r for r in await list_requests(ctx)}.get(request_id)
+    if req is None:
+        raise NotFound(f"no request {request_id}")
+    if not req.valid:
+        raise IntegrityError(f"request {request_id} failed verification; not answering")
+    if not req.certified or req.account is None:
+        # a request that is not certified by a trusted authority, or is addressed to someone
+        # else, could come from anyone (even the server): never grant access in answer to it
+        raise IntegrityError(
+            f"request {request_id} is not certified by an authority you trust (or not "
+            "addressed to you); not answering it"
+        )
+    created = await shares.create(ctx, paths, expires_in, to=req.account)
+    async with ctx.api() as api:
+        await api.post(f"/v1/requests/{request_id}/answer", {"grant_id": created.grant_id})
+    return created.grant_id
+
+
+# -- reminders ----------------------------------------------------------------------------------
+
+
+def reminder_settings(profile: Profile) -> ReminderSettings:
+    cfg = profile.config.get("reminders", {})
+    return ReminderSettings(
+        enabled=cfg.get("enabled", True),
+        before=cfg.get("before", ReminderSettings.before),
+        every=cfg.get("every", ReminderSettings.every),
+    )
+
+
+def set_reminders(
+    ctx: Context,
+    enabled: bool | None = None,
+    before: int | None = None,
+    every: int | None = None,
+) -> ReminderSettings:
+    """Change how early (``before``, seconds) and how often (``every``) requests are
+    announced, or turn reminders off/on; the settings now in force."""
+    profile = ctx.profile
+    profile.require_account()
+    cfg = dict(profile.config.get("reminders", {}))
+    if enabled is not None:
+        cfg["enabled"] = enabled
+    if before is not None:
+        cfg["before"] = before
+    if every is not None:
+        cfg["every"] = every
+    profile.config["reminders"] = cfg
+    try:
+        settings = reminder_settings(profile)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    profile.save_config()
+    return settings
+
+
+def reminders_due(profile: Profile, listed: list[Request], now: int, record: bool) -> list[Notice]:
+    """The reminders due now under the owner's settings; ``record`` remembers them (so the
+    next one waits for the owner's interval)."""
+    pending = [
+        PendingRequest(r.id, r.due_at, r.state == "answered")
+        for r in listed
+        if isinstance(r.due_at, int)
+    ]
+    last = profile.config.get("reminded", {})
+    due = due_reminders(pending, now, reminder_settings(profile), last)
+    if record and due:
+        last.update({r.request_id: now for r in due})
+        profile.config["reminded"] = last
+        profile.save_config()
+    by_id = {r.id: r for r in listed}
+    out = []
+    for rem in due:
+        r = by_id[rem.request_id]
+        who = r.requester or f"{r.claimed_requester or r.from_} (not certified)"
+        when = "overdue since" if rem.overdue else "due"
+        needs = ", ".join(r.needs or []) or "documents"
+        text = (
+            f"reminder: {who} asks for {needs}, {when} {r.due} "
+            f"('vault requests answer {rem.request_id} PATH...')"
+        )
+        out.append(Notice(rem.request_id, "reminder", text, overdue=rem.overdue))
+    return out
+
+
+async def reminders(ctx: Context) -> list[Notice]:
+    """The reminders due now (each is recorded: it will not come back before the owner's
+    interval)."""
+    return reminders_due(ctx.account(), await list_requests(ctx), int(time.time()), record=True)
+
+
+async def notices(ctx: Context) -> list[Notice]:
+    """Inbox items, open requests and due reminders, for ``vault status``."""
+    profile = ctx.account()
+    items: list[Notice] = []
+    async with ctx.api() as api:
+        try:
+            listed_inbox = await api.get("/v1/inbox")
+        except Exception:  # noqa: BLE001 — status stays useful when this part fails
+            listed_inbox = []
+    for it in listed_inbox:
+        text = f"inbox: deposit {it['id']} from {it.get('from')} ('vault inbox' to review)"
+        items.append(Notice(it["id"], "inbox", text))
+    listed = await list_requests(ctx)
+    for r in listed:
+        if r.state != "answered":
+            text = f"request {r.id}: {', '.join(r.needs or [])} due {r.due} ({r.state})"
+            items.append(Notice(r.id, "request", text, due=r.due, state=r.state))
+    items.extend(reminders_due(profile, listed, int(time.time()), record=True))
+    return items
