@@ -35,9 +35,9 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from aiohttp import web
+from aiohttp import web, web_protocol, web_server
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
@@ -276,8 +276,57 @@ def uncopied_request_bodies() -> None:
     web_protocol.HttpRequestParser = http_parser.HttpRequestParserPy  # type: ignore[attr-defined]
 
 
+class QuietRequestHandler(web_protocol.RequestHandler):
+    """aiohttp's connection handler, with its errors said the API's way (issue 24).
+
+    A request aiohttp's parser refuses (a NUL or a bare CR in a header, a line over 8 KiB,
+    bad chunked framing, a bad method or version...) never reaches the app: aiohttp answers
+    it itself, with a text body that echoes the offending bytes (an Authorization header's
+    token included) and a traceback logged as "Error handling request". A client that goes
+    away in the middle of its body is logged the same way. Neither is a fault of the server:
+    here the answer is the API's JSON error (no echo) and the log one JSON line naming the
+    error class. Anything else that escapes the app is still logged with its traceback."""
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if isinstance(exc, HttpProcessingError):
+            status = exc.code if 400 <= exc.code < 500 else 400
+            server_log.info("refused a malformed request (%s)", type(exc).__name__)
+        elif isinstance(exc, ConnectionError):
+            server_log.info("the client went away during its request")
+        elif status >= 500:
+            server_log.error("unhandled error in the HTTP layer", exc_info=exc)
+        if request.writer.output_size > 0:
+            # some of the answer is out already: the connection is broken (logged quietly)
+            raise ConnectionError("the answer had begun; connection closed")
+        code = _STATUS_CODES.get(status, "bad_request" if status < 500 else "internal")
+        text = "malformed request" if status < 500 else "internal error"
+        resp = _error(status, code, text)
+        resp.force_close()
+        return resp
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        exc = kw.get("exc_info")
+        if isinstance(exc, HttpProcessingError | ConnectionError):
+            server_log.info("connection closed (%s)", type(exc).__name__)
+            return
+        server_log.error("unhandled error in the HTTP layer", exc_info=exc or True)
+
+
+def quiet_malformed_requests() -> None:
+    """Serve every connection with :class:`QuietRequestHandler` (aiohttp's ``Server`` makes
+    the handler of each connection from this module attribute)."""
+    web_server.RequestHandler = QuietRequestHandler  # type: ignore[attr-defined]
+
+
 def build_app(c: ServerContext, *, own_stores: bool = True) -> web.Application:
     uncopied_request_bodies()
+    quiet_malformed_requests()
     idle_trim = IdleTrim()
     app = web.Application(
         middlewares=[idle_trim.middleware, access_log_middleware, errors_middleware],

@@ -31,5 +31,10 @@ def setup_logging(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    # whatever other libraries say (aiohttp, asyncio, storage clients): warnings and worse,
+    # on the same stream as JSON lines, never raw text
+    other = logging.getLogger()
+    other.handlers[:] = [handler]
+    other.setLevel(logging.WARNING)
     # aiohttp's own access log prints the raw request line (query tokens included): never on.
     logging.getLogger("aiohttp.access").disabled = True
