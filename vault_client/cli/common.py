@@ -88,7 +88,10 @@ class Terminal:
             self.stop()
         elif kind in (SHARE_OPENED, REMINDER):
             notify(event.text)
-        elif kind in (WARNING, SYNC_DONE, SERVER_UNAVAILABLE):
+        elif kind == SYNC_DONE:
+            if event.data.get("first") or event.data.get("changed"):  # (no line per idle round)
+                print(event.text, file=sys.stderr, flush=True)
+        elif kind in (WARNING, SERVER_UNAVAILABLE):
             print(event.text, file=sys.stderr, flush=True)
 
     def stop(self) -> None:

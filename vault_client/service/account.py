@@ -128,11 +128,21 @@ def _keep(
 
 
 async def init(
-    ctx: Context, server: str, handle: str, folder: Path | None, passphrase: str
+    ctx: Context,
+    server: str,
+    handle: str,
+    folder: Path | None,
+    passphrase: str,
+    strong_only: bool = False,
 ) -> AccountCreated:
-    """Create the account; this profile becomes its first device."""
+    """Create the account; this profile becomes its first device. ``strong_only`` refuses a
+    passphrase that :func:`check_passphrase` finds weak (the app's onboarding)."""
     profile = ctx.profile
     _refuse_existing(profile)
+    if strong_only:
+        strength = check_passphrase(passphrase, handle)
+        if not strength.ok:
+            raise UsageError(strength.reason_en or "weak passphrase")
     host_of(server)
     folder_path = _prepare_folder(folder, profile.home)
     params = KdfParams(salt=os.urandom(16))
@@ -151,12 +161,7 @@ async def init(
     }
     async with Api(server) as api:
         res = await api.post("/v1/accounts", _account_body(bundle, pkeys, params, rkeys, device))
-        secrets = Secrets(
-            device_seed=seed,
-            bundle=bundle,
-            token=res["token"],
-            token_expires=int(res.get("expires_at", 0)),
-        )
+        secrets = Secrets(seed, bundle, res["token"], int(res.get("expires_at", 0)))
         _keep(profile, api, handle, folder_path, device_id, name, passphrase, secrets)
         api.token = res["token"]
         await _announce_device(profile, api, cert)
@@ -220,12 +225,7 @@ async def _join(
             await _set_passphrase(api, bundle, passphrase)
         cert = DeviceCert.issue(bundle, device_id, name, device_pk, now_ms())
         await api.put(f"/v1/devices/{device_id}/cert", {"cert": b64u(cert.encode())})
-        secrets = Secrets(
-            device_seed=seed,
-            bundle=bundle,
-            token=res["token"],
-            token_expires=int(res.get("expires_at", 0)),
-        )
+        secrets = Secrets(seed, bundle, res["token"], int(res.get("expires_at", 0)))
         _keep(profile, api, handle, folder_path, device_id, name, passphrase, secrets)
         await _announce_device(profile, api, cert)
     return DeviceJoined(handle, device_id, str(folder_path))
@@ -308,3 +308,61 @@ async def revoke_device(ctx: Context, device_id: str) -> None:
         await api.delete(f"/v1/devices/{device_id}")
         with ctx.engine(api) as engine:
             await engine.append_device_record("revoke", device_id, b"")
+
+
+# -- passphrase strength ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Strength:
+    ok: bool  # strong enough to protect a vault
+    score: int  # 0 (very weak) to 4 (very strong), for a meter
+    bits: int  # the estimate behind the score
+    reason: str | None  # why not (French), None when ok
+    reason_en: str | None
+
+
+_COMMON = {
+    "password", "motdepasse", "azerty", "qwerty", "123456", "12345678", "coffre", "coffrefort",
+    "soleil", "bonjour", "doudou", "loulou", "marseille", "iloveyou", "admin", "jetaime",
+}  # fmt: skip
+MIN_BITS = 50  # about four random words from a large list, or 9 random characters of all kinds
+
+
+def check_passphrase(passphrase: str, handle: str = "") -> Strength:
+    """A conservative estimate of what guessing ``passphrase`` costs (the vault's key comes
+    from it: Argon2id slows each guess, it does not make a short passphrase long)."""
+    import math
+
+    text = passphrase.strip()
+    lowered = text.casefold()
+    words = [w for w in text.split() if w]
+    classes = [
+        any(c.islower() for c in text),
+        any(c.isupper() for c in text),
+        any(c.isdigit() for c in text),
+        any(not c.isalnum() and not c.isspace() for c in text),
+    ]
+    charset = sum(n for n, has in zip((26, 26, 10, 33), classes, strict=True) if has) or 1
+    by_chars = len(text) * math.log2(charset)
+    if len(words) >= 3:
+        by_chars = min(by_chars, len(words) * 12.9 + 2 * sum(classes[1:]))  # words of a list
+    by_chars = min(by_chars, len(set(text)) * 6.0)  # repeated characters add little
+    bits = int(by_chars)
+    fr = en = None
+    if len(text) < 12:
+        fr, en = "Au moins 12 caractères : plusieurs mots, par exemple.", "At least 12 characters."
+    elif lowered.strip("0123456789!?.*-_ ") in _COMMON:
+        fr, en = "Cette phrase de passe est trop connue.", "This passphrase is too common."
+    elif handle and len(handle) >= 3 and handle.casefold() in lowered:
+        fr = "Elle ne doit pas contenir votre identifiant."
+        en = "It must not contain your handle."
+    elif len(set(text)) < 6:
+        fr, en = "Trop de caractères répétés.", "Too many repeated characters."
+    elif bits < MIN_BITS:
+        fr = "Trop facile à deviner : ajoutez un ou deux mots."
+        en = "Too easy to guess: add a word or two."
+    if fr is not None:
+        bits = min(bits, MIN_BITS - 1)
+    score = sum(bits >= b for b in (28, 36, MIN_BITS, 70))
+    return Strength(fr is None, score, bits, fr, en)

@@ -9,6 +9,7 @@ then syncs.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,3 +142,169 @@ async def restore(ctx: Context, path: str, version: int | None = None) -> Restor
             ctx.warn(f"restored {vp} from version {n}")
             report = await engine.sync()
     return Restored(vp, n, report)
+
+
+# -- the folder as the vault knows it -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str
+    name: str
+    folder: str
+    size: int
+    modified: int  # epoch milliseconds
+    type: str | None
+    version: int
+    certified_by: str | None  # the certified issuer (chain checked here), else None
+    certificate_problem: str | None  # a certificate is there and fails: say so, never a badge
+
+
+@dataclass(frozen=True)
+class Deleted:
+    path: str
+    size: int
+    deleted_version: int  # the tombstone's number in `history`
+    last_version: int  # the last version with content (what Restaurer brings back)
+
+
+def _heads(profile: Profile) -> dict[str, FileRecord]:
+    state = State(profile.home / "state.db")
+    try:
+        return state.heads()
+    finally:
+        state.close()
+
+
+def list_documents(ctx: Context, query: str = "") -> list[Document]:
+    """Every live file of the vault as last synced, sorted by path; ``query`` keeps those whose
+    path contains it (case- and accent-insensitive). Certified documents are checked here
+    against the pinned authorities (without their bytes; ``inbox.verify`` checks those)."""
+    from vault_core.errors import IntegrityError
+
+    from ..certificates import verify_certificate
+
+    profile = ctx.account()
+    trusted = profile.trusted_authorities()
+    owner, sign_pk = profile.handle, profile.bundle.identity_sign[0]
+    needle = _fold(query.strip())
+    out = []
+    for path, rec in sorted(_heads(profile).items()):
+        if rec.deleted or (needle and needle not in _fold(path)):
+            continue
+        certified_by = problem = None
+        if rec.certificate:
+            try:
+                certified_by = verify_certificate(rec.certificate, trusted, owner, sign_pk, None)
+            except IntegrityError as exc:
+                problem = exc.message
+        folder, _, name = path.rpartition("/")
+        out.append(
+            Document(
+                path,
+                name,
+                folder,
+                rec.size,
+                rec.mtime,
+                rec.doc_type,
+                rec.version,
+                certified_by,
+                problem,
+            )
+        )
+    return out
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def trash(ctx: Context) -> list[Deleted]:
+    """Deleted files that have a version to bring back (``restore`` does it)."""
+    profile = ctx.profile
+    profile.require_account()
+    state = State(profile.home / "state.db")
+    try:
+        out = []
+        for path, rec in sorted(state.heads().items()):
+            if not rec.deleted:
+                continue
+            hist = state.history(path)
+            live = [n for n, (_, r) in enumerate(hist, start=1) if not r.deleted]
+            if live:
+                last = hist[live[-1] - 1][1]
+                out.append(Deleted(path, last.size, len(hist), live[-1]))
+        return out
+    finally:
+        state.close()
+
+
+def local_file(ctx: Context, vpath: str) -> Path:
+    """The file of the synced folder at ``vpath`` (refused outside it or through a link)."""
+    from ..folder import Folder
+
+    profile = ctx.account()
+    target = Folder(profile.folder).join(vpath)
+    if not target.is_file():
+        raise NotFound(f"{vpath} is not a file of the synced folder")
+    return target
+
+
+def _free_name(folder: Path, rel: str, taken: set[str]) -> str:
+    """``rel``, or ``name (2).ext``… when the folder or this batch already has it."""
+    stem, dot, ext = rel.rpartition(".")
+    if not dot or "/" in ext:
+        stem, ext = rel, ""
+    n = 1
+    candidate = rel
+    while candidate in taken or (folder / candidate).exists():
+        n += 1
+        candidate = f"{stem} ({n}).{ext}" if ext else f"{stem} ({n})"
+    return candidate
+
+
+def add_files(ctx: Context, items: list[tuple[str, Path]], into: str = "") -> list[str]:
+    """Move uploaded files (``(relative name, temp file)``; the temp files must be on the
+    folder's file system, e.g. from ``new_upload``) into the synced folder under ``into``,
+    without replacing anything there; the vault paths they got. The next sync uploads them."""
+    from vault_core.errors import FormatError
+    from vault_core.log import check_path
+
+    from ..folder import Folder
+
+    profile = ctx.account()
+    folder = Folder(profile.folder)
+    base = into.strip("/")
+    planned: list[tuple[str, Path]] = []
+    taken: set[str] = set()
+    for name, tmp in items:
+        rel = "/".join(p for p in name.replace("\\", "/").split("/") if p)
+        vpath = f"{base}/{rel}" if base else rel
+        try:
+            check_path(vpath)
+        except FormatError:
+            raise UsageError(f"refused file name {name!r}") from None
+        if folder.ignored(vpath):
+            raise UsageError(f"{name!r} is a name the sync ignores (temporary or system file)")
+        vpath = _free_name(profile.folder, vpath, taken)
+        taken.add(vpath)
+        planned.append((vpath, tmp))
+    added = []
+    for vpath, tmp in planned:
+        target = folder.join(vpath, create_parents=True)
+        if target.exists():  # appeared meanwhile: never replaced
+            vpath = _free_name(profile.folder, vpath, taken)
+            target = folder.join(vpath, create_parents=True)
+        os.replace(tmp, target)
+        added.append(vpath)
+    return added
+
+
+def new_upload(ctx: Context) -> tuple[int, Path]:
+    """A private temp file (fd, path) on the synced folder's file system, for ``add_files``."""
+    from ..folder import Folder
+
+    return Folder(ctx.account().folder).temp_file()

@@ -249,3 +249,25 @@ async def verify(ctx: Context, vpath: str) -> Verified:
         title=st.title,
         issued=time.strftime("%Y-%m-%d", time.gmtime(st.issued)),
     )
+
+
+async def refuse(ctx: Context, deposit_id: str) -> None:
+    """Refuse a deposit: it leaves the inbox, nothing is written to the folder."""
+    check_id(deposit_id, "deposit")
+    ctx.account()
+    async with ctx.api() as api:
+        await api.delete(f"/v1/inbox/{deposit_id}")
+
+
+async def deposit_document(ctx: Context, deposit_id: str) -> tuple[str, bytes]:
+    """(file name, bytes) of a deposit, opened and authenticated here (for a preview: its
+    certification is what :func:`list_deposits` says)."""
+    check_id(deposit_id, "deposit")
+    _, _, box_sk = owner_keys(ctx.account())
+    async with ctx.api() as api:
+        full = await api.get(f"/v1/inbox/{deposit_id}")
+    try:
+        proof, document = open_deposit(deposit_id, box_sk, dec(full["envelope"]))
+    except (KeyError, TypeError, IntegrityError):
+        raise IntegrityError(f"deposit {deposit_id} failed verification") from None
+    return proof.statement.filename, document

@@ -188,14 +188,17 @@ def _note_revision(state_db: Path, red: _Opened) -> None:
         state.close()
 
 
-async def _fetch(red: _Opened, out: Path) -> list[str]:
-    """Verify every document into a temp folder, then move them into ``out``."""
+async def _fetch(red: _Opened, out: Path, only: set[str] | None = None) -> list[str]:
+    """Verify every document (of ``only``, default all) into a temp folder, then move them
+    into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(out) / f".vault-redeem-{os.urandom(4).hex()}"
     staging.mkdir()
     written: list[tuple[Path, str]] = []
     try:
         for item in red.payload.items:
+            if only is not None and item.name not in only:
+                continue
             try:
                 blob = await red.api.blob(item.manifest, auth=red.auth, grant=red.grant_id)
             except NotFound:
@@ -258,22 +261,29 @@ def _sha256_of(path: Path) -> bytes:
         return hashlib.file_digest(fh, "sha256").digest()
 
 
-async def _finish(red: _Opened, out: Path | None, trusted: dict[bytes, str]) -> Redemption:
+async def _finish(
+    red: _Opened, out: Path | None, trusted: dict[bytes, str], only: set[str] | None = None
+) -> Redemption:
     header = red.header
     if out is None:
         items = _describe(red, trusted)
         return Redemption(red.grant_id, header.owner, header.expires, items, [])
-    names = await _fetch(red, out)
+    names = await _fetch(red, out, only)
     hashes = {name: _sha256_of(out.joinpath(*name.split("/"))) for name in names}
     items = _describe(red, trusted, hashes)
     return Redemption(red.grant_id, header.owner, header.expires, items, names)
 
 
 async def redeem(
-    ctx: Context, link_or_grant: str, out: Path | None, password: str | None = None
+    ctx: Context,
+    link_or_grant: str,
+    out: Path | None,
+    password: str | None = None,
+    only: set[str] | None = None,
 ) -> Redemption:
-    """Fetch and decrypt what a share covers into ``out`` (None: only list it). A link works
-    from any profile, even an empty one; a grant id needs this profile's account."""
+    """Fetch and decrypt what a share covers (the documents named in ``only``, default all)
+    into ``out`` (None: only list it). A link works from any profile, even an empty one; a
+    grant id needs this profile's account."""
     profile = ctx.profile
     trusted = profile.trusted_authorities() if profile.home.exists() else {}
     if is_link(link_or_grant):
@@ -282,12 +292,12 @@ async def redeem(
             red = await _open_link(api, link, password)
             if profile.home.exists():  # (a profile remembers the revisions it has opened)
                 _note_revision(profile.home / "state.db", red)
-            return await _finish(red, out, trusted)
+            return await _finish(red, out, trusted, only)
     ctx.account()
     async with ctx.api() as api:
         red = await _open_account_grant(ctx, api, link_or_grant)
         _note_revision(profile.home / "state.db", red)
-        return await _finish(red, out, trusted)
+        return await _finish(red, out, trusted, only)
 
 
 async def shared(ctx: Context) -> list[SharedGrant]:

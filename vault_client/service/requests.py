@@ -232,3 +232,18 @@ async def notices(ctx: Context) -> list[Notice]:
             items.append(Notice(r.id, "request", text, due=r.due, state=r.state))
     items.extend(reminders_due(profile, listed, int(time.time()), record=True))
     return items
+
+
+def suggestions(ctx: Context, needs: list[str]) -> list[str]:
+    """Vault paths of live documents whose type is one of ``needs`` (an answer's preselection)."""
+    from ..state import State
+
+    profile = ctx.profile
+    profile.require_account()
+    wanted = set(needs)
+    state = State(profile.home / "state.db")
+    try:
+        heads = state.heads()
+    finally:
+        state.close()
+    return sorted(p for p, r in heads.items() if not r.deleted and r.doc_type in wanted)

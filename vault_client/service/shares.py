@@ -292,3 +292,34 @@ async def log(ctx: Context, grant_id: str) -> list[Access]:
         event = "open" if what == "open" else "document"
         out.append(Access(n, iso(e.get("at")), event, document, e.get("account")))
     return out
+
+
+@dataclass(frozen=True)
+class Contact:
+    handle: str
+    fingerprint: str  # compare it with the person (phone, face to face) before a first share
+    pinned: bool  # already pinned here (a share to them uses the pinned key)
+
+
+async def contact_info(ctx: Context, handle: str) -> Contact:
+    """The fingerprint of an account's public key, without pinning it; a pinned key that the
+    server now gives differently is refused (IntegrityError)."""
+    from ..identity import pinned_identity, public_identity
+
+    profile = ctx.account()
+    async with ctx.api() as api:
+        fetched = await public_identity(api, handle)
+    if handle in profile.contacts():
+        pinned = pinned_identity(profile, handle, fetched, ctx.warn)
+        return Contact(handle, pinned.fingerprint(), True)
+    if fetched.handle != handle:
+        from vault_core.errors import IntegrityError
+
+        raise IntegrityError(f"the server answered with another account's keys for {handle}")
+    return Contact(handle, fetched.fingerprint(), False)
+
+
+def documents_of(ctx: Context, grant_id: str) -> list[str]:
+    """Names of the documents a grant made here covers (as last published)."""
+    info = _grants_store(ctx.account()).get(grant_id) or {}
+    return sorted(set(info.get("names", {}).values()))

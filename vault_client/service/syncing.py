@@ -98,15 +98,19 @@ async def sync(
 
 
 async def watch(
-    ctx: Context, confirm: Confirm | None = None, cancellation: Cancellation | None = None
+    ctx: Context,
+    confirm: Confirm | None = None,
+    cancellation: Cancellation | None = None,
+    wake: asyncio.Event | None = None,
 ) -> None:
-    """Sync, then keep syncing on local edits and server events until cancelled."""
+    """Sync, then keep syncing on local edits and server events until cancelled; setting
+    ``wake`` asks for a sync now (the app does, after adding documents)."""
     ctx.profile.require_account()
     async with ctx.api() as api:
         with ctx.engine(api, progress=_progress(ctx)) as engine:
             report = await cancellable(_round(ctx, engine, confirm), cancellation)
-            ctx.bus.emit(SYNC_DONE, report.summary(), changed=_changed(report))
-            await cancellable(_watch_loop(ctx, engine, confirm), cancellation)
+            ctx.bus.emit(SYNC_DONE, report.summary(), changed=_changed(report), first=True)
+            await cancellable(_watch_loop(ctx, engine, confirm, wake), cancellation)
 
 
 def _changed(report: SyncReport) -> bool:
@@ -174,8 +178,10 @@ async def _reminders(ctx: Context, every: float = REMINDER_CHECK) -> None:
         await asyncio.sleep(every)
 
 
-async def _watch_loop(ctx: Context, engine: SyncEngine, confirm: Confirm | None) -> None:
-    wake = asyncio.Event()
+async def _watch_loop(
+    ctx: Context, engine: SyncEngine, confirm: Confirm | None, wake: asyncio.Event | None
+) -> None:
+    wake = wake or asyncio.Event()
     tasks = [
         asyncio.create_task(_server_events(ctx, engine, wake)),
         asyncio.create_task(_local_events(engine, wake)),
@@ -188,8 +194,7 @@ async def _watch_loop(ctx: Context, engine: SyncEngine, confirm: Confirm | None)
             wake.clear()
             try:
                 report = await _round(ctx, engine, confirm)
-                if _changed(report):
-                    ctx.bus.emit(SYNC_DONE, report.summary(), changed=True)
+                ctx.bus.emit(SYNC_DONE, report.summary(), changed=_changed(report), first=False)
             except ServerUnavailable as exc:
                 ctx.bus.emit(SERVER_UNAVAILABLE, f"server unavailable, will retry: {exc.message}")
             except IntegrityError:
