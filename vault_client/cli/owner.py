@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,6 +13,19 @@ from .common import cli, emit_json, err, read_secret, run
 
 # ---------------------------------------------------------------------------------------------
 # accounts and devices
+
+
+def joining_options(fn: Any) -> Any:
+    """--server, --user and --folder of the commands that make this profile a device."""
+    for option in reversed(
+        (
+            click.option("--server", required=True, help="Server URL, e.g. http://127.0.0.1:8700"),
+            click.option("--user", "handle", required=True, help="Account handle"),
+            click.option("--folder", type=click.Path(path_type=Path), default=None),
+        )
+    ):
+        fn = option(fn)
+    return fn
 
 
 @cli.command()
@@ -37,9 +51,7 @@ async def init(obj: Context, server: str, handle: str, folder: Path | None) -> N
 
 
 @cli.command()
-@click.option("--server", required=True)
-@click.option("--user", "handle", required=True)
-@click.option("--folder", type=click.Path(path_type=Path), default=None)
+@joining_options
 @click.pass_obj
 @run
 async def login(obj: Context, server: str, handle: str, folder: Path | None) -> None:
@@ -52,9 +64,7 @@ async def login(obj: Context, server: str, handle: str, folder: Path | None) -> 
 
 
 @cli.command()
-@click.option("--server", required=True)
-@click.option("--user", "handle", required=True)
-@click.option("--folder", type=click.Path(path_type=Path), default=None)
+@joining_options
 @click.pass_obj
 @run
 async def recover(obj: Context, server: str, handle: str, folder: Path | None) -> None:
