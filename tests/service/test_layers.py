@@ -51,8 +51,8 @@ def _graph() -> dict[str, set[str]]:
 def _floor(module: str) -> int:
     if module.startswith(("vault_core", "protocol")):
         return 1
-    if module == "vault_client.cli" or module.startswith("vault_client.cli."):
-        return 4
+    if module.startswith(("vault_client.cli", "vault_client.app")):
+        return 4  # the faces
     if module.startswith("vault_client.service"):
         return 3
     if module.startswith("vault_client"):

@@ -10,32 +10,22 @@ background (local edits, the server's event stream, reminders), restarted with a
 delay when the server is away. Everything the service publishes on the context's bus feeds
 :class:`SyncStatus` (the page's status region) and the page's event stream.
 
-Stopping (SIGTERM, Ctrl-C): the watch is cancelled at its next await (what the server
-confirmed stays confirmed; downloads go through temporary files), the HTTP server closes, the
-temporary folder of the profile is emptied, the lock is released.
+Stopping (:mod:`.server`): the watch is cancelled at its next await (what the server
+confirmed stays confirmed; downloads go through temporary files).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import json
-import os
 import shutil
-import signal
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from vault_core.errors import Cancelled, VaultError
 
-from ..profile import write_private
 from ..service import Context, syncing
 from ..service import settings as settings_service
 from ..service.events import (
@@ -48,7 +38,7 @@ from ..service.events import (
     Cancellation,
     Event,
 )
-from .security import CONTROL_HEADER, Guard, middleware
+from .security import Guard
 
 RETRY_MAX = 60.0
 
@@ -185,100 +175,3 @@ class Daemon:
     def clean_tmp(self) -> None:
         with contextlib.suppress(OSError):
             shutil.rmtree(self.home / "tmp")
-
-
-# -- one daemon per profile ---------------------------------------------------------------------
-
-
-def _running(home: Path) -> dict[str, Any] | None:
-    try:
-        return dict(json.loads((home / "app.json").read_text("utf-8")))
-    except (OSError, ValueError):
-        return None
-
-
-def _ask_running(home: Path) -> str | None:
-    """A fresh launch URL from the daemon already running on this profile."""
-    info = _running(home)
-    if not info:
-        return None
-    port = int(info.get("port", 0))
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/control/launch",
-        method="POST",
-        headers={CONTROL_HEADER: str(info.get("control", ""))},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=5) as res:  # noqa: S310
-            url = json.loads(res.read())["url"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return str(url)
-
-
-def _print_url(url: str) -> None:
-    print(url, flush=True)
-
-
-def run(home: Path, port: int = 0, open_browser: bool = True) -> int:
-    """``vault app``: start the daemon (or point at the running one); the exit code."""
-    home.mkdir(parents=True, exist_ok=True)
-    os.chmod(home, 0o700)
-    lock_fd = os.open(home / "app.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(lock_fd)
-        for _ in range(50):  # the running one may still be starting
-            url = _ask_running(home)
-            if url:
-                _print_url(url)
-                return 0
-            time.sleep(0.1)
-        print("error: another 'vault app' holds this profile but does not answer", file=sys.stderr)
-        return 1
-    try:
-        return asyncio.run(_serve(home, port, open_browser))
-    finally:
-        with contextlib.suppress(OSError):
-            (home / "app.json").unlink()
-        os.close(lock_fd)
-
-
-async def _serve(home: Path, port: int, open_browser: bool) -> int:
-    from .routes import build_app
-
-    daemon = Daemon(home)
-    daemon.clean_tmp()
-    app = build_app(daemon)
-    app.middlewares.insert(0, middleware(daemon.guard))  # type: ignore[arg-type]
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=False)
-    await site.start()
-    server = site._server
-    assert server is not None
-    daemon.guard.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    write_private(
-        home / "app.json",
-        json.dumps({"port": daemon.guard.port, "control": daemon.guard.control}).encode(),
-    )
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, daemon.stopping.set)
-    autolock = asyncio.create_task(daemon.autolock_loop())
-    url = daemon.guard.launch_url()
-    _print_url(url)
-    if open_browser:
-        import webbrowser
-
-        with contextlib.suppress(Exception):  # no browser here: the URL was printed
-            webbrowser.open(url)
-    try:
-        await daemon.stopping.wait()
-    finally:
-        autolock.cancel()
-        await daemon.stop_watch()
-        await runner.cleanup()
-        daemon.clean_tmp()
-    return 0

@@ -16,6 +16,6 @@ from .common import cli
 @click.pass_obj
 def app(obj: Context, port: int, no_browser: bool) -> None:
     """Start the desktop app on 127.0.0.1; the last line of stdout is its launch URL."""
-    from ..app.daemon import run
+    from ..app.server import run
 
     sys.exit(run(obj.home, port, open_browser=not no_browser))
