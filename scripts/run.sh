@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the product, starts the server on the embedded default (SQLite + files under
-# ./vault-data) and runs a short demo: an account, a synced folder, a second device.
-# The server keeps running in the foreground afterwards (Ctrl-C stops it).
+# ./vault-data) and runs a short demo: an account, a synced folder, a second device. Then the
+# desktop app (`vault app`) of the demo's first device starts on 127.0.0.1 and prints its
+# link; the server and the app keep running in the foreground (Ctrl-C stops both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,5 +49,15 @@ vault --home "$DEMO/a" sync
 cat "$DEMO/jean-a/papiers/avis-imposition.txt"
 (cd "$DEMO/jean-a" && vault --home "$DEMO/a" history papiers/avis-imposition.txt)
 echo
+echo "== the desktop app of device A (passphrase: $VAULT_PASSPHRASE)"
+APP_OUT=$(mktemp)
+env -u VAULT_PASSPHRASE vault --home "$DEMO/a" app ${APP_PORT:+--port "$APP_PORT"} >"$APP_OUT" 2>&1 &
+APP=$!
+trap 'kill $APP $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  grep -q "^http://127.0.0.1:" "$APP_OUT" && break
+  sleep 0.1
+done
+echo "open this link in a browser on this machine: $(tail -n 1 "$APP_OUT")"
 echo "server running at $URL (data in $DATA); Ctrl-C to stop"
 wait $SERVER
