@@ -29,8 +29,11 @@ from ..sync import SyncEngine, SyncReport, prewalk
 from .context import Context
 from .events import (
     CONFLICT,
+    DEPOSIT_NEW,
+    DEVICE_REVOKED,
     PROGRESS_ADVANCE,
     REMINDER,
+    REQUEST_NEW,
     SERVER_CHANGED,
     SERVER_UNAVAILABLE,
     SHARE_OPENED,
@@ -129,9 +132,19 @@ def _announce(ctx: Context, data: str) -> None:
         grant = str(event.get("grant", ""))[:32]
         text = f"share {grant} was just accessed ('vault share log {grant}')"
         ctx.bus.emit(SHARE_OPENED, text, grant=grant)
+    elif isinstance(event, dict) and event.get("type") in _SERVER_KINDS:
+        kind, text = _SERVER_KINDS[event["type"]]
+        ctx.bus.emit(kind, text)
     else:
         kind = event.get("type") if isinstance(event, dict) else None
         ctx.bus.emit(SERVER_CHANGED, type=str(kind)[:40] if kind else None)
+
+
+_SERVER_KINDS = {
+    "inbox": (DEPOSIT_NEW, "a document was deposited in your inbox ('vault inbox')"),
+    "request": (REQUEST_NEW, "a request for documents changed ('vault requests')"),
+    "device_revoked": (DEVICE_REVOKED, "a device of this account was revoked"),
+}
 
 
 async def _server_events(ctx: Context, engine: SyncEngine, wake: asyncio.Event) -> None:
