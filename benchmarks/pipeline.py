@@ -11,7 +11,8 @@ Loads the first MiB of FILE into memory once, then times (best of ``--repeat``):
   uses from 32 KiB: HChaCha20 subkey, then libcrypto's ChaCha20-Poly1305 through cffi);
 * the same through PyNaCl's ``nacl.bindings`` wrapper (copies in, zeroes and copies out);
 * the client's upload pipeline on the same bytes (read, FastCDC cut, SHA-256 + 2 HMAC per chunk,
-  seal in place), exactly the code ``vault sync`` runs (``vault_client.sync.ChunkPipeline``).
+  seal in place), exactly the code ``vault sync`` runs
+  (``vault_client.sync.pipeline.ChunkPipeline``).
 
 The figure of issue 8 is ``pipeline / raw libsodium`` (target ≥ 0.5).
 """

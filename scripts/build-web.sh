@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the share-link page (web/) into vault_server/static/, which is committed so that
-# `pip install` serves it without node. The build is reproducible: `--check` rebuilds in
+# Builds the share-link page (web/src/) into vault_server/static/ and the desktop app's page
+# (web/app/) into vault_client/app/static/, both committed so that `pip install` serves them
+# without node. The build is reproducible: `--check` rebuilds in
 # memory and fails when the committed files differ from what the sources and the locked
 # packages give (CI runs it).
 #
@@ -12,3 +13,4 @@ if [ "${SKIP_NPM_CI:-0}" != 1 ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node build.mjs "$@"
+node build-app.mjs "$@"

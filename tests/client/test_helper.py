@@ -1,4 +1,4 @@
-"""The helper process for large files (vault_client.large), against a real server.
+"""The helper process for large files (vault_client.sync.helper), against a real server.
 
 The helper must give exactly what the in-process pipeline gives (another device gets the same
 bytes, nothing is sent twice, a later sync finds nothing to do), skip only what changed or
@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from vault_client import large
-from vault_client.account import open_api
 from vault_client.profile import Profile
+from vault_client.session import open_api
 from vault_client.sync import SyncEngine
+from vault_client.sync import helper as large
 
 from .conftest import PASS, engine_sync
 
@@ -52,7 +52,7 @@ def test_large_files_through_the_helper(helper_on, account, second_device) -> No
     data = bytearray(bigs["films/9.bin"])
     data[4 * MIB : 4 * MIB + 1000] = os.urandom(1000)
     path = a.write("films/9.bin", bytes(data))
-    when = time.time_ns() - 60 * 10**9  # (not "racy": see sync.RACY_NS)
+    when = time.time_ns() - 60 * 10**9  # (not "racy": see sync.scan.RACY_NS)
     os.utime(path, ns=(when, when))
     a.write("notes/new.txt", "one more")
     changed = engine_sync(a)
@@ -162,7 +162,11 @@ def _helpers_of_this_process() -> list[int]:
                 cmd = f.read()
         except OSError:
             continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"vault_client.large" in cmd:
+        if (
+            int(fields[1]) == os.getpid()
+            and fields[0] != "Z"
+            and b"vault_client.sync.helper" in cmd
+        ):
             found.append(int(d))
     return found
 

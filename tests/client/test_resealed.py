@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from vault_client import sync as syncmod
 from vault_client.sync import SyncEngine
+from vault_client.sync import pipeline as pipelinemod
 
 from .conftest import engine_sync
 
@@ -56,8 +56,8 @@ def test_a_changed_large_file_is_not_cut_again(
     def cut_again(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the upload cut the whole file again")
 
-    monkeypatch.setattr(syncmod.ChunkPipeline, "seal_stream", cut_again)
-    monkeypatch.setattr(syncmod.os, "pread", pread)
+    monkeypatch.setattr(pipelinemod.ChunkPipeline, "seal_stream", cut_again)
+    monkeypatch.setattr(pipelinemod.os, "pread", pread)
     report = engine_sync(a)
     assert report.uploaded == ["big.bin"] and report.skipped == []
     # the new chunks only: the changed MiB and the 10 bytes, each with its chunk's neighbours
@@ -107,13 +107,13 @@ def test_a_file_written_just_before_the_scan_is_cut_again(
     future = time.time_ns() + 60 * 10**9
     os.utime(path, ns=(future, future))  # as if written while the scan read it
     cuts: list[int] = []
-    real = syncmod.ChunkPipeline.seal_stream
+    real = pipelinemod.ChunkPipeline.seal_stream
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         cuts.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(syncmod.ChunkPipeline, "seal_stream", counted)
+    monkeypatch.setattr(pipelinemod.ChunkPipeline, "seal_stream", counted)
     assert engine_sync(a).uploaded == ["big.bin"]
     assert cuts == [1]
 

@@ -217,8 +217,8 @@ def test_a_file_replaces_an_empty_folder_of_the_same_name(account, second_device
 _LAZY = (
     "vault_core.planner",
     "vault_core.manifest",
-    "vault_client.large",
-    "vault_client.shares",
+    "vault_client.sync.helper",
+    "vault_client.service.shares",
     "vault_core.grants",
     "pyfastcdc",
     "vault_core._malloc",  # (the allocator knob: where transfers start)
@@ -256,8 +256,8 @@ def _sync_with_walk(dev, walk):
     """One sync of ``dev`` by an engine in this process, given the walk ``prewalk`` made."""
     import asyncio
 
-    from vault_client.account import open_api
     from vault_client.profile import Profile
+    from vault_client.session import open_api
     from vault_client.sync import SyncEngine
 
     from .conftest import PASS

@@ -63,16 +63,16 @@ def _chain_off(mp: Any) -> None:
 
 
 def _hwm_off(mp: Any) -> None:
-    import vault_client.sync as sync
+    import vault_client.sync.log as synclog  # (where the pull looks check_head up)
 
-    mp.setattr(sync, "check_head", lambda server, seen: None)
+    mp.setattr(synclog, "check_head", lambda server, seen: None)
 
 
 def _truncation_off(mp: Any) -> None:
     """An empty page ends the pull instead of failing (a log shorter than its head)."""
-    import vault_client.sync as sync
+    from vault_client.api import Api
 
-    orig_get = sync.Api.get
+    orig_get = Api.get
 
     async def get(self: Any, path: str, **kw: Any) -> Any:
         res = await orig_get(self, path, **kw)
@@ -81,7 +81,7 @@ def _truncation_off(mp: Any) -> None:
             res = {"seq": min(res["seq"], len(listing.get("entries", [])))}
         return res
 
-    mp.setattr(sync.Api, "get", get)
+    mp.setattr(Api, "get", get)
 
 
 def _chunk_fail_open(mp: Any) -> None:
@@ -107,11 +107,11 @@ def _chunk_fail_open(mp: Any) -> None:
 
 
 def _manifest_fail_open(mp: Any) -> None:
-    import vault_client.sync as sync
+    from vault_client.sync.download import DownloadMixin
     from vault_core.errors import IntegrityError, VaultError
     from vault_core.manifest import Manifest
 
-    orig = sync.SyncEngine.fetch_manifest
+    orig = DownloadMixin.fetch_manifest
 
     async def fetch_manifest(self: Any, rec: Any, grant: Any = None) -> Any:
         try:
@@ -119,7 +119,7 @@ def _manifest_fail_open(mp: Any) -> None:
         except (IntegrityError, VaultError):
             return Manifest.build(bytes.fromhex(rec.file_id), rec.version, [])
 
-    mp.setattr(sync.SyncEngine, "fetch_manifest", fetch_manifest)
+    mp.setattr(DownloadMixin, "fetch_manifest", fetch_manifest)
 
 
 def _kdf_floor_off(mp: Any) -> None:
@@ -129,9 +129,9 @@ def _kdf_floor_off(mp: Any) -> None:
 
 
 def _pinning_off(mp: Any) -> None:
-    import vault_client.account as account
+    import vault_client.identity as identity
 
-    mp.setattr(account, "pinned_identity", lambda profile, handle, fetched, warn: fetched)
+    mp.setattr(identity, "pinned_identity", lambda profile, handle, fetched, warn: fetched)
 
 
 def _public_key_checks_off(mp: Any) -> None:
@@ -142,14 +142,14 @@ def _public_key_checks_off(mp: Any) -> None:
 
 
 def _bundle_identity_off(mp: Any) -> None:
-    import vault_client.account as account
+    import vault_client.service.account as account
 
     mp.setattr(account, "_check_bundle_identity", lambda bundle, identity: None)
 
 
 def _bundle_fail_open(mp: Any) -> None:
     """Key material that fails authentication is used anyway (here: a bundle of its own)."""
-    import vault_client.account as account
+    import vault_client.service.account as account
     from vault_core import keys
 
     orig = keys.unwrap_bundle
@@ -242,24 +242,24 @@ def _symlinks_off(mp: Any) -> None:
 
 
 def _grant_owner_pin_off(mp: Any) -> None:
-    import vault_client.shares as shares
+    import vault_client.service.redeem as redeem
     from vault_core import grants as g
 
-    orig = shares._verify_open
+    orig = redeem._verify_open
 
     def verify(res: Any, key: bytes, gid: str, owner_pk: Any) -> Any:
-        header = g.GrantHeader.decode(shares.dec(res["header"]))
+        header = g.GrantHeader.decode(redeem.dec(res["header"]))
         return orig(res, key, gid, header.owner_sign_pk)
 
-    mp.setattr(shares, "_verify_open", verify)
+    mp.setattr(redeem, "_verify_open", verify)
 
 
 def _append_unconfirmed(mp: Any) -> None:
     """A sync that counts a file as synced although the server did not confirm it."""
-    import vault_client.sync as sync
+    from vault_client.sync.log import LogMixin
     from vault_core.errors import Conflict, VaultError
 
-    orig = sync.SyncEngine.append
+    orig = LogMixin.append
 
     async def append(self: Any, v: Any, records: Any, refs: Any) -> None:
         try:
@@ -269,12 +269,14 @@ def _append_unconfirmed(mp: Any) -> None:
         except VaultError:
             return None
 
-    mp.setattr(sync.SyncEngine, "append", append)
+    mp.setattr(LogMixin, "append", append)
 
 
 def _fetch_fail_open(mp: Any) -> None:
     """A chunk that cannot be fetched (missing, cut short) is skipped, not fatal."""
     import vault_client.sync as sync
+    import vault_client.sync.download as download
+    import vault_core.chunks as chunks
     from vault_core.errors import VaultError
 
     async def write_chunks(
@@ -285,8 +287,10 @@ def _fetch_fail_open(mp: Any) -> None:
                 blob = await api.blob(ref.id, auth=auth, grant=grant)
             except VaultError:
                 continue
-            os.write(fd, sync.chunkmod.open_chunk(ref, blob))
+            os.write(fd, chunks.open_chunk(ref, blob))
 
+    # looked up in download.py by the sync, in the package by shares.py (at each call)
+    mp.setattr(download, "write_chunks", write_chunks)
     mp.setattr(sync, "write_chunks", write_chunks)
 
 
@@ -295,6 +299,8 @@ def _arrival_order(mp: Any) -> None:
     import asyncio
 
     import vault_client.sync as sync
+    import vault_client.sync.download as download
+    import vault_core.chunks as chunks
 
     async def write_chunks(
         api: Any, manifest: Any, fd: int, name: str, grant: Any = None, auth: Any = None
@@ -303,23 +309,26 @@ def _arrival_order(mp: Any) -> None:
             asyncio.ensure_future(api.blob(r.id, auth=auth, grant=grant)) for r in manifest.chunks
         ]
         for ref, done in zip(manifest.chunks, asyncio.as_completed(tasks), strict=True):
-            os.write(fd, sync.chunkmod.open_chunk(ref, await done))
+            os.write(fd, chunks.open_chunk(ref, await done))
 
+    # looked up in download.py by the sync, in the package by shares.py (at each call)
+    mp.setattr(download, "write_chunks", write_chunks)
     mp.setattr(sync, "write_chunks", write_chunks)
 
 
 def _discard_invalid_deposits(mp: Any) -> None:
     """A deposit that fails verification is thrown away (instead of kept and refused)."""
-    import vault_client.inbox as inbox
+    import vault_client.service.inbox as inbox
     from vault_core.errors import IntegrityError
 
     orig = inbox.accept
 
-    async def accept(profile: Any, api: Any, engine: Any, deposit_id: str, *rest: Any) -> Any:
+    async def accept(ctx: Any, deposit_id: str, *rest: Any) -> Any:
         try:
-            return await orig(profile, api, engine, deposit_id, *rest)
+            return await orig(ctx, deposit_id, *rest)
         except IntegrityError:
-            await api.delete(f"/v1/inbox/{deposit_id}")
+            async with ctx.api() as api:
+                await api.delete(f"/v1/inbox/{deposit_id}")
             raise
 
     mp.setattr(inbox, "accept", accept)
@@ -357,51 +366,58 @@ def _post_dated_off(mp: Any) -> None:
 
 def _requests_fail_open(mp: Any) -> None:
     """Requests that do not open are taken at the server's word."""
-    import vault_client.inbox as inbox
+    import dataclasses
 
-    orig = inbox.list_requests
+    import vault_client.service.requests as requests
 
-    async def list_requests(profile: Any, api: Any) -> Any:
-        items = await orig(profile, api)
-        for it in items:
-            if not it.get("valid"):
-                it.update(
-                    valid=True,
-                    certified=True,
-                    requester=it.get("from"),
-                    account=it.get("from"),
-                    needs=[],
-                    message="",
-                )
-        return items
+    orig = requests.list_requests
 
-    mp.setattr(inbox, "list_requests", list_requests)
+    async def list_requests(ctx: Any) -> Any:
+        return [
+            it
+            if it.valid
+            else dataclasses.replace(
+                it,
+                valid=True,
+                certified=True,
+                requester=it.from_,
+                account=it.from_,
+                needs=[],
+                message="",
+            )
+            for it in await orig(ctx)
+        ]
+
+    mp.setattr(requests, "list_requests", list_requests)
 
 
 def _server_due_date(mp: Any) -> None:
     """The listing shows the server's due date, and no difference."""
-    import vault_client.inbox as inbox
+    import dataclasses
 
-    orig = inbox.list_requests
+    import vault_client.service.requests as requests
 
-    async def list_requests(profile: Any, api: Any) -> Any:
-        items = await orig(profile, api)
-        server = {r["id"]: r.get("due_at") for r in await api.get("/v1/requests")}
-        for it in items:
-            it["due"] = inbox._date(server.get(it["id"]))
-            it.pop("problem", None)
-        return items
+    orig = requests.list_requests
 
-    mp.setattr(inbox, "list_requests", list_requests)
+    async def list_requests(ctx: Any) -> Any:
+        items = await orig(ctx)
+        async with ctx.api() as api:
+            server = {r["id"]: r.get("due_at") for r in await api.get("/v1/requests")}
+        return [
+            dataclasses.replace(it, due=requests._date(server.get(it.id)), problem=None)
+            for it in items
+        ]
+
+    mp.setattr(requests, "list_requests", list_requests)
 
 
 def _grant_fail_open(mp: Any) -> None:
     """A grant whose key, header or payload fails is shown as an empty share."""
-    import vault_client.shares as shares
+    import vault_client.service.redeem as redeem
     from vault_core import grants as g
     from vault_core.errors import IntegrityError
 
-    orig_verify, orig_key = shares._verify_open, g.open_grant_key
+    orig_verify, orig_key = redeem._verify_open, g.open_grant_key
 
     def open_grant_key(sk: bytes, sealed: bytes, gid: str) -> bytes:
         try:
@@ -417,16 +433,17 @@ def _grant_fail_open(mp: Any) -> None:
             return header, g.GrantPayload(gid, 0, (), ())
 
     mp.setattr(g, "open_grant_key", open_grant_key)
-    mp.setattr(shares, "_verify_open", verify)
+    mp.setattr(redeem, "_verify_open", verify)
 
 
 def _revocation_not_remembered(mp: Any) -> None:
-    import vault_client.shares as shares
+    import vault_client.service.shares as shares
 
-    async def revoke_share(profile: Any, api: Any, grant_id: str) -> None:
-        await api.delete(f"/v1/grants/{grant_id}")
+    async def revoke(ctx: Any, grant_id: str) -> None:
+        async with ctx.api() as api:
+            await api.delete(f"/v1/grants/{grant_id}")
 
-    mp.setattr(shares, "revoke_share", revoke_share)
+    mp.setattr(shares, "revoke", revoke)
 
 
 def _kdf_parse_lenient(mp: Any) -> None:
@@ -452,7 +469,7 @@ def _public_keys_unchecked(mp: Any) -> None:
     import base64
     import hashlib as hl
 
-    import vault_client.account as account
+    import vault_client.identity as identity
     import vault_core._crypto as crypto
     from vault_core.keys import PublicIdentity
 
@@ -480,21 +497,21 @@ def _public_keys_unchecked(mp: Any) -> None:
             shared = bytes(32)
         return hl.blake2b(b"vault.v1/seal" + epk + rpk, key=shared, digest_size=32).digest()
 
-    mp.setattr(account, "public_identity", public_identity)
+    mp.setattr(identity, "public_identity", public_identity)
     mp.setattr(crypto, "check_box_pk", lambda pk: None)
     mp.setattr(crypto, "check_sign_pk", lambda pk: None)
     mp.setattr(crypto, "_seal_key", seal_key)
 
 
 def _head_unchecked(mp: Any) -> None:
-    import vault_client.sync as sync
+    import vault_client.sync.log as synclog
 
     async def remote_head(self: Any) -> int:
         res = await self.api.get("/v1/log/head")
         return int(res["seq"])
 
-    mp.setattr(sync.SyncEngine, "remote_head", remote_head)
-    mp.setattr(sync, "check_head", lambda server, seen: None)
+    mp.setattr(synclog.LogMixin, "remote_head", remote_head)
+    mp.setattr(synclog, "check_head", lambda server, seen: None)
 
 
 def _deposit_fields_unchecked(mp: Any) -> None:
@@ -504,20 +521,20 @@ def _deposit_fields_unchecked(mp: Any) -> None:
 
 
 def _vault_path_lenient(mp: Any) -> None:
-    import vault_client.history as history
+    import vault_client.service.documents as documents
 
-    def vault_path(profile: Any, path: str) -> str:
+    def vault_path(profile: Any, path: str, cwd: Any = None) -> str:
         return os.path.relpath(os.path.abspath(path), str(profile.folder))
 
-    mp.setattr(history, "vault_path", vault_path)
+    mp.setattr(documents, "vault_path", vault_path)
 
 
 def _upload_unconfirmed(mp: Any) -> None:
     """Blobs count as uploaded whether or not the server confirmed them."""
-    import vault_client.sync as sync
+    from vault_client.sync.uploader import Uploader
     from vault_core.errors import VaultError
 
-    orig = sync.Uploader._send
+    orig = Uploader._send
 
     async def send(self: Any, batch: Any) -> None:
         try:
@@ -525,36 +542,48 @@ def _upload_unconfirmed(mp: Any) -> None:
         except VaultError:
             self.state.add_blobs([i for i, _ in batch])
 
-    mp.setattr(sync.Uploader, "_send", send)
+    mp.setattr(Uploader, "_send", send)
 
 
 def _requests_uncertified_answered(mp: Any) -> None:
     """Any request that opens may be answered, certified or not."""
-    import vault_client.inbox as inbox
+    import dataclasses
 
-    orig = inbox.list_requests
+    import vault_client.service.requests as requests
 
-    async def list_requests(profile: Any, api: Any) -> Any:
-        items = await orig(profile, api)
-        for it in items:
-            if it.get("valid"):
-                it["certified"] = True
-        return items
+    orig = requests.list_requests
 
-    mp.setattr(inbox, "list_requests", list_requests)
+    async def list_requests(ctx: Any) -> Any:
+        items = await orig(ctx)
+        return [dataclasses.replace(it, certified=True) if it.valid else it for it in items]
+
+    mp.setattr(requests, "list_requests", list_requests)
 
 
 def _devices_unverified(mp: Any) -> None:
-    import vault_client.account as account
+    import vault_client.service.account as account
 
-    async def list_devices(profile: Any, api: Any) -> Any:
-        return [{**d, "verified": True} for d in await api.get("/v1/devices")]
+    async def list_devices(ctx: Any) -> Any:
+        profile = ctx.account()
+        async with ctx.api() as api:
+            listed = await api.get("/v1/devices")
+        return [
+            account.Device(
+                d["id"],
+                d.get("name"),
+                d.get("created_at"),
+                d.get("revoked_at"),
+                True,
+                d["id"] == profile.device_id,
+            )
+            for d in listed
+        ]
 
     mp.setattr(account, "list_devices", list_devices)
 
 
 def _client_expiry_off(mp: Any) -> None:
-    import vault_client.shares as shares
+    import vault_client.service.redeem as shares
     from vault_core import grants as g
     from vault_core.errors import IntegrityError
 
@@ -571,9 +600,9 @@ def _client_expiry_off(mp: Any) -> None:
 
 def _client_revisions_off(mp: Any) -> None:
     """The grantee takes whatever payload revision the server gives."""
-    import vault_client.shares as shares
+    import vault_client.service.redeem as redeem
 
-    mp.setattr(shares, "note_revision", lambda state_db, red: None)
+    mp.setattr(redeem, "_note_revision", lambda state_db, red: None)
 
 
 def _ignore_rules_unguarded(mp: Any) -> None:
@@ -585,19 +614,23 @@ def _ignore_rules_unguarded(mp: Any) -> None:
 
 def _ids_unchecked(mp: Any) -> None:
     import vault_client.api as api
-    import vault_client.inbox as inbox
-    import vault_client.shares as shares
+    import vault_client.service.account as account
+    import vault_client.service.inbox as inbox
+    import vault_client.service.redeem as redeem
+    import vault_client.service.requests as requests
+    import vault_client.service.shares as shares
 
-    mp.setattr(inbox, "check_id", lambda value, what: value)
-    mp.setattr(shares, "check_id", lambda value, what: value)
-    mp.setattr(inbox, "is_id", lambda value: True)
+    for mod in (account, inbox, redeem, requests, shares):
+        mp.setattr(mod, "check_id", lambda value, what: value)
+    for mod in (inbox, requests):
+        mp.setattr(mod, "is_id", lambda value: True)
     mp.setattr(api, "check_api_path", lambda path: None)
 
 
 def _key_material_errors_unmapped(mp: Any) -> None:
     """Missing or malformed key material escapes the refusal path (an internal error)."""
-    import vault_client.account as account
-    import vault_client.shares as shares
+    import vault_client.service.account as account
+    import vault_client.service.redeem as shares
 
     class Unmapped(Exception):
         pass

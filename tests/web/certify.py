@@ -19,8 +19,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from vault_client.account import open_api
 from vault_client.profile import Profile
+from vault_client.session import open_api
 from vault_client.sync import SyncEngine, Uploader
 from vault_core import deposits
 from vault_core.encoding import b64u

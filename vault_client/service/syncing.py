@@ -136,8 +136,8 @@ def _announce(ctx: Context, data: str) -> None:
         kind, text = _SERVER_KINDS[event["type"]]
         ctx.bus.emit(kind, text)
     else:
-        kind = event.get("type") if isinstance(event, dict) else None
-        ctx.bus.emit(SERVER_CHANGED, type=str(kind)[:40] if kind else None)
+        server_type = event.get("type") if isinstance(event, dict) else None
+        ctx.bus.emit(SERVER_CHANGED, type=str(server_type)[:40] if server_type else None)
 
 
 _SERVER_KINDS = {
