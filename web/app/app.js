@@ -1,0 +1,442 @@
+// The desktop app's page (served by `vault app` on 127.0.0.1). The daemon holds every key; this
+// page only shows what the local API (docs/APP-API.md) returns. It exchanges the launch token
+// from the URL fragment for a session cookie, then removes it from the address bar. No HTML is
+// built from strings (textContent only); nothing secret is stored in the browser (only the
+// language choice goes to localStorage).
+import { $, el, clear } from './dom.js';
+import { t, setLang, lang, formatDate, toDate } from './i18n.js';
+import { get, post, onUnauthorized, ApiError } from './api.js';
+import { app, showAlert, clearAlert, toast, initDialog, closeDialog, errorText } from './core.js';
+import { renderOnboarding, renderUnlock, closeKit } from './onboarding.js';
+import { renderDocuments, loadDocuments, resetDocumentsView } from './documents.js';
+import { renderShares } from './shares.js';
+import { renderInbox, renderRequests, renderShared, renderDevices, renderSettings } from './views.js';
+
+const LANG_KEY = 'vault.app.lang';
+const ROUTES = [
+  ['documents', 'nav.documents', renderDocuments, null],
+  ['inbox', 'nav.inbox', renderInbox, 'inbox'],
+  ['requests', 'nav.requests', renderRequests, 'requests'],
+  ['shares', 'nav.shares', renderShares, null],
+  ['shared', 'nav.shared', renderShared, 'shared'],
+  ['devices', 'nav.devices', renderDevices, null],
+  ['settings', 'nav.settings', renderSettings, null],
+];
+const STATUS_EVERY_MS = 4000;
+
+let phase = 'loading'; // loading | session | empty | locked | unlocked | daemon
+let lastCounts = null;
+let status = null;
+
+// -- language ---------------------------------------------------------------------------------------
+
+function initialLang() {
+  let stored = null;
+  try {
+    stored = window.localStorage.getItem(LANG_KEY);
+  } catch {
+    stored = null;
+  }
+  if (stored === 'fr' || stored === 'en') return stored;
+  const nav = (navigator.languages && navigator.languages[0]) || navigator.language || 'fr';
+  return /^en\b/i.test(nav) ? 'en' : 'fr';
+}
+
+function hasStoredLang() {
+  try {
+    return !!window.localStorage.getItem(LANG_KEY);
+  } catch {
+    return false;
+  }
+}
+
+function renderStatic() {
+  document.documentElement.lang = lang();
+  document.title = t('app.title');
+  $('brand').textContent = t('app.title');
+  $('skip').textContent = t('app.skip');
+  $('lock').textContent = t('lock.button');
+  $('nav').setAttribute('aria-label', t('app.nav'));
+}
+
+// -- routing ----------------------------------------------------------------------------------------
+
+function routeFromHash() {
+  const h = window.location.hash.replace(/^#\/?/, '');
+  return ROUTES.some(([r]) => r === h) ? h : 'documents';
+}
+
+function renderNav() {
+  const nav = $('nav');
+  clear(nav);
+  const ul = el('ul', {});
+  const counts = (app.state && app.state.counts) || {};
+  for (const [route, key, , countKey] of ROUTES) {
+    const n = countKey ? Number(counts[countKey] || 0) : 0;
+    const a = el('a', { href: `#${route}`, id: `nav-${route}`, 'aria-current': route === app.route ? 'page' : null });
+    a.append(el('span', { class: 'nav-label', text: t(key) }));
+    if (n > 0) {
+      const bid = `badge-${route}`;
+      a.append(el('span', { class: 'badge', 'aria-hidden': 'true', text: String(n) }));
+      a.setAttribute('aria-describedby', bid);
+      ul.append(el('span', { id: bid, hidden: true, text: t('nav.badge', { n }) }));
+    }
+    ul.append(el('li', {}, a));
+  }
+  nav.append(ul);
+}
+
+async function renderView(focus = true) {
+  const view = $('view');
+  const entry = ROUTES.find(([r]) => r === app.route) || ROUTES[0];
+  renderNav();
+  try {
+    await entry[2](view);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return;
+    showAlert(e);
+  }
+  if (focus) window.requestAnimationFrame(() => $('view-title')?.focus({ preventScroll: false }));
+}
+
+function go(route) {
+  if (window.location.hash !== `#${route}`) window.location.hash = route;
+  else navigate();
+}
+
+function navigate() {
+  if (phase !== 'unlocked') return;
+  const route = routeFromHash();
+  clearAlert();
+  closeDialog();
+  if (route === 'documents' && app.route !== 'documents') resetDocumentsView();
+  app.route = route;
+  renderView(true);
+}
+
+// -- phases -----------------------------------------------------------------------------------------
+
+async function loadState() {
+  app.state = await get('/api/state');
+  if (!hasStoredLang() && app.state && (app.state.language === 'en' || app.state.language === 'fr') && app.state.language !== lang()) {
+    // the person's saved choice (Paramètres) wins over the browser only when it differs from French
+    if (app.state.language === 'en') setLang('en');
+  }
+  return app.state;
+}
+
+async function enter() {
+  try {
+    await loadState();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401 && e.code !== 'locked') return showSession();
+    return showDaemonDown(e);
+  }
+  const profile = app.state.profile;
+  renderStatic();
+  clearAlert();
+  closeKit();
+  if (profile === 'empty') {
+    setPhase('empty');
+    renderOnboarding($('view'), () => enter());
+    focusTitle();
+  } else if (profile === 'locked') {
+    setPhase('locked');
+    renderUnlock($('view'), () => enter());
+  } else {
+    setPhase('unlocked');
+    app.route = routeFromHash();
+    app.documents = null;
+    lastCounts = app.state.counts || {};
+    await renderView(true);
+    pollStatus();
+    startEvents();
+    touch();
+  }
+}
+
+function setPhase(p) {
+  phase = p;
+  const on = p === 'unlocked';
+  $('nav').hidden = !on;
+  $('lock').hidden = !on;
+  $('sync').hidden = !on;
+  document.body.classList.toggle('unlocked', on);
+  if (!on) {
+    stopEvents();
+    window.clearTimeout(pollTimer);
+  }
+}
+
+function focusTitle() {
+  window.requestAnimationFrame(() => $('view-title')?.focus());
+}
+
+function showSession() {
+  setPhase('session');
+  const view = clear($('view'));
+  view.append(el('h1', { id: 'view-title', tabindex: '-1', text: t('app.session.title') }), el('p', { class: 'card', text: t('app.session.text') }));
+  focusTitle();
+}
+
+function showDaemonDown(e) {
+  setPhase('daemon');
+  const view = clear($('view'));
+  view.append(
+    el('h1', { id: 'view-title', tabindex: '-1', text: t('app.daemon.title') }),
+    el('p', { class: 'card', text: e instanceof ApiError && e.status !== 0 ? errorText(e) : t('app.daemon.text') }),
+    el('p', {}, el('button', { type: 'button', text: t('app.retry'), onclick: () => enter() })),
+  );
+  focusTitle();
+}
+
+async function lockNow(auto = false) {
+  try {
+    await post('/api/lock', {});
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) {
+      showAlert(e);
+      return;
+    }
+  }
+  app.documents = null;
+  await enter();
+  if (auto) showAlert(t('lock.auto', { n: (app.state && app.state.autolock_minutes) || 15 }));
+}
+
+// -- sync status (role=status), polled and refreshed on events ---------------------------------------
+
+let pollTimer = 0;
+async function pollStatus() {
+  window.clearTimeout(pollTimer);
+  if (phase !== 'unlocked') return;
+  try {
+    status = await get('/api/status');
+    renderStatus();
+    if (status && status.state === 'locked') {
+      await enter();
+      return;
+    }
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 0) {
+      status = { state: 'offline', last_sync: status && status.last_sync };
+      renderStatus();
+    }
+  }
+  pollTimer = window.setTimeout(pollStatus, STATUS_EVERY_MS);
+}
+
+function renderStatus() {
+  const box = $('sync');
+  if (!status) return;
+  let text;
+  const s = status.state;
+  if (s === 'syncing') {
+    const n = status.progress ? Math.max(0, status.progress.total - status.progress.done) : status.pending;
+    text = n ? (n === 1 ? t('sync.syncing.one') : t('sync.syncing', { n })) : t('sync.syncing.plain');
+  } else if (s === 'offline') text = status.last_sync ? t('sync.offline.since', { when: formatDate(status.last_sync) }) : t('sync.offline');
+  else if (s === 'locked') text = t('sync.locked');
+  else if (s === 'error') text = status.message || t('sync.error');
+  else if (status.pending > 0) text = status.pending === 1 ? t('sync.syncing.one') : t('sync.syncing', { n: status.pending });
+  else text = t('sync.idle');
+  if (status.conflicts > 0) text += ` · ${status.conflicts === 1 ? t('sync.conflicts.one') : t('sync.conflicts.many', { n: status.conflicts })}`;
+  const key = `${s}|${text}|${status.progress ? `${status.progress.done}/${status.progress.total}` : ''}`;
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.dataset.state = s;
+  clear(box);
+  box.append(el('span', { class: 'sync-text', text }));
+  if (s === 'syncing' && status.progress && status.progress.total > 0) {
+    box.append(el('progress', { max: String(status.progress.total), value: String(status.progress.done), 'aria-label': t('sync.progress') }));
+  }
+}
+
+// -- live: the daemon's event stream ------------------------------------------------------------------
+
+let source = null;
+let refreshTimer = 0;
+
+function startEvents() {
+  if (source || typeof EventSource === 'undefined') return;
+  source = new EventSource('/api/events');
+  source.onmessage = (ev) => {
+    let e;
+    try {
+      e = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    onEvent(e);
+  };
+  source.onerror = () => {
+    // EventSource reconnects by itself; a locked profile or a lost session stops it
+    if (phase !== 'unlocked') stopEvents();
+  };
+}
+
+function stopEvents() {
+  if (source) source.close();
+  source = null;
+}
+
+function eventText(e, fallbackKey) {
+  const text = lang() === 'en' ? e.text_en || e.text : e.text || e.text_en;
+  return text || t(fallbackKey);
+}
+
+function notifyDesktop(text) {
+  try {
+    if ('Notification' in window && Notification.permission === 'granted' && document.visibilityState !== 'visible') {
+      new Notification(t('app.title'), { body: text, icon: '/assets/icon.svg' });
+    }
+  } catch {
+    /* not available */
+  }
+}
+
+function announce(text) {
+  toast(text);
+  notifyDesktop(text);
+}
+
+function onEvent(e) {
+  const kind = e && e.kind;
+  if (!kind || kind.startsWith('progress.')) {
+    scheduleStatus();
+    return;
+  }
+  if (kind === 'share.opened') announce(eventText(e, 'live.share.opened'));
+  else if (kind === 'reminder') announce(eventText(e, 'live.reminder'));
+  else if (kind === 'conflict') announce(eventText(e, 'live.conflict'));
+  else if (kind === 'warning') toast(eventText(e, 'app.error'), 'warn');
+  else if (kind === 'server.unavailable') scheduleStatus();
+  else if (kind === 'server.changed') {
+    const type = String((e.data && (e.data.type || e.data.kind)) || '');
+    if (/deposit|inbox/.test(type)) announce(eventText(e, 'live.inbox'));
+    else if (/request/.test(type)) announce(eventText(e, 'live.request'));
+  }
+  if (kind === 'sync.done' || kind === 'server.changed' || kind === 'conflict') app.documents = null;
+  scheduleStatus();
+  scheduleRefresh(kind);
+}
+
+function scheduleStatus() {
+  window.clearTimeout(pollTimer);
+  pollTimer = window.setTimeout(pollStatus, 300);
+}
+
+function scheduleRefresh(kind) {
+  window.clearTimeout(refreshTimer);
+  refreshTimer = window.setTimeout(async () => {
+    await refreshCounts(true);
+    if (phase !== 'unlocked') return;
+    const active = document.activeElement;
+    const typing = active && (active.tagName === 'INPUT' || active.tagName === 'TEXTAREA' || active.tagName === 'SELECT');
+    if ($('dialog').open || typing) return;
+    if (app.route === 'documents' && (kind === 'sync.done' || kind === 'server.changed' || kind === 'conflict')) {
+      try {
+        await loadDocuments(true);
+      } catch {
+        return;
+      }
+      renderView(false);
+    } else if (['inbox', 'requests', 'shared'].includes(app.route) && kind === 'server.changed') renderView(false);
+    else if (app.route === 'shares' && kind === 'share.opened' && !document.querySelector('#share-form-title')) renderView(false);
+  }, 400);
+}
+
+/** GET /api/state again: badges, and a notice when the inbox or the requests grew. */
+async function refreshCounts(fromEvent = false) {
+  if (phase !== 'unlocked') return;
+  try {
+    await loadState();
+  } catch {
+    return;
+  }
+  if (app.state.profile !== 'unlocked') {
+    await enter();
+    return;
+  }
+  const c = app.state.counts || {};
+  if (lastCounts && fromEvent !== null) {
+    if ((c.inbox || 0) > (lastCounts.inbox || 0)) announce(t('live.inbox'));
+    if ((c.requests || 0) > (lastCounts.requests || 0)) announce(t('live.request'));
+  }
+  lastCounts = c;
+  renderNav();
+}
+app.refreshCounts = () => refreshCounts(false);
+app.rerender = (langChanged = false) => {
+  if (langChanged) {
+    renderStatic();
+    if (status) {
+      $('sync').dataset.key = '';
+      renderStatus();
+    }
+  }
+  renderView(!!langChanged);
+};
+
+// -- auto-lock after the idle minutes of Paramètres -----------------------------------------------------
+
+let lastActivity = Date.now();
+let idleTimer = 0;
+function touch() {
+  lastActivity = Date.now();
+}
+function checkIdle() {
+  if (phase === 'unlocked') {
+    const minutes = Number((app.state && app.state.autolock_minutes) || 15);
+    if (minutes > 0 && Date.now() - lastActivity >= minutes * 60_000) {
+      lockNow(true);
+    }
+  }
+}
+
+// -- start --------------------------------------------------------------------------------------------
+
+async function exchangeToken() {
+  const frag = window.location.hash.slice(1);
+  if (!/^[A-Za-z0-9_-]{32,}$/.test(frag)) return true;
+  // the launch token leaves the address bar before anything else happens
+  window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  try {
+    await post('/api/session', { token: frag });
+    return true;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 0) {
+      showDaemonDown(e);
+      return false;
+    }
+    // a used or expired token: an existing session cookie may still be valid
+    return true;
+  }
+}
+
+async function main() {
+  setLang(initialLang());
+  renderStatic();
+  initDialog();
+  onUnauthorized((err, path) => {
+    if (path === '/api/unlock' || path === '/api/login' || path === '/api/create' || path === '/api/recover' || path === '/api/session') return;
+    if (err.code === 'locked' && phase === 'unlocked') enter();
+    else if (err.code !== 'locked' && err.code !== 'unauthorized' && phase !== 'session') showSession();
+  });
+  $('lock').addEventListener('click', () => lockNow(false));
+  window.addEventListener('hashchange', navigate);
+  for (const ev of ['pointerdown', 'keydown', 'wheel', 'touchstart']) window.addEventListener(ev, touch, { passive: true, capture: true });
+  idleTimer = window.setInterval(checkIdle, 15_000);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') {
+      checkIdle();
+      if (phase === 'unlocked') pollStatus();
+    }
+  });
+  if (!(await exchangeToken())) return;
+  await enter();
+}
+
+main();
+
+// for the speed check and tests: nothing secret here
+window.__vaultApp = { go, toDate };

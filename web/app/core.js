@@ -1,0 +1,181 @@
+// What every screen shares: the app state, the alert region, toasts, dialogs, previews.
+import { $, el, clear, newId } from './dom.js';
+import { t, lang } from './i18n.js';
+import { ApiError } from './api.js';
+
+export const app = {
+  state: null, // GET /api/state
+  route: 'documents',
+  documents: null, // cached GET /api/documents
+  rerender: () => {},
+  refresh: () => {},
+};
+
+// -- alert (role=alert) ----------------------------------------------------------------------------
+
+export function errorText(err) {
+  if (err instanceof ApiError) {
+    if (err.status === 0) return t('app.offline');
+    const msg = lang() === 'en' ? err.en || err.fr : err.fr || err.en;
+    if (msg) return msg;
+  }
+  return t('app.error');
+}
+
+export function showAlert(textOrError) {
+  const box = $('alert');
+  const text = typeof textOrError === 'string' ? textOrError : errorText(textOrError);
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+export function clearAlert() {
+  const box = $('alert');
+  box.textContent = '';
+  box.hidden = true;
+}
+
+// -- toasts (role=status) ---------------------------------------------------------------------------
+
+export function toast(text, kind = 'info') {
+  const box = $('toasts');
+  const item = el('p', { class: `toast toast-${kind}`, text });
+  box.append(item);
+  while (box.children.length > 4) box.firstChild.remove();
+  window.setTimeout(() => item.remove(), 8000);
+}
+
+// -- busy buttons -----------------------------------------------------------------------------------
+
+/** Runs fn with the button disabled and aria-busy; errors go to the alert region. */
+export async function busy(button, fn, { note = null } = {}) {
+  if (button) {
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+  }
+  if (note) note.textContent = t('app.busy');
+  clearAlert();
+  try {
+    return await fn();
+  } catch (e) {
+    showAlert(e);
+    return undefined;
+  } finally {
+    if (button) {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+    if (note) note.textContent = '';
+  }
+}
+
+// -- dialogs (native <dialog>: focus kept inside, Escape closes) --------------------------------------
+
+let opener = null;
+
+export function openDialog(title, body, { wide = false } = {}) {
+  const dlg = $('dialog');
+  if (dlg.open) dlg.close();
+  opener = document.activeElement;
+  clear(dlg);
+  dlg.className = wide ? 'dialog dialog-wide' : 'dialog';
+  const close = el('button', { type: 'button', class: 'dialog-close', text: t('app.close'), onclick: () => closeDialog() });
+  dlg.append(el('div', { class: 'dialog-bar' }, el('h2', { id: 'dialog-title', tabindex: '-1', text: title }), close), body);
+  dlg.showModal();
+  $('dialog-title').focus();
+  return dlg;
+}
+
+export function closeDialog() {
+  const dlg = $('dialog');
+  if (dlg.open) dlg.close();
+}
+
+export function initDialog() {
+  const dlg = $('dialog');
+  dlg.addEventListener('close', () => {
+    clear(dlg);
+    if (opener && document.contains(opener)) opener.focus();
+    opener = null;
+  });
+}
+
+/** A confirmation dialog; resolves true when the action button is pressed. */
+export function confirmDialog(title, text, actionLabel) {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (v) => {
+      if (done) return;
+      done = true;
+      resolve(v);
+      closeDialog();
+    };
+    const body = el(
+      'div',
+      {},
+      el('p', { text }),
+      el(
+        'div',
+        { class: 'actions' },
+        el('button', { type: 'button', class: 'danger', text: actionLabel, onclick: () => finish(true) }),
+        el('button', { type: 'button', text: t('app.cancel'), onclick: () => finish(false) }),
+      ),
+    );
+    const dlg = openDialog(title, body);
+    dlg.addEventListener('close', () => finish(false), { once: true });
+  });
+}
+
+// -- previews -----------------------------------------------------------------------------------------
+
+const IMAGE = /\.(png|jpe?g|gif|webp|bmp)$/i;
+const PDF = /\.pdf$/i;
+const TEXT = /\.(txt|md|csv|log|json)$/i;
+
+export function previewKind(name) {
+  if (IMAGE.test(name)) return 'image';
+  if (PDF.test(name)) return 'pdf';
+  if (TEXT.test(name)) return 'text';
+  return null;
+}
+
+/** Shows a document in a dialog: <img> for images, a sandboxed <iframe> for PDF and text. */
+export function openPreview(name, inlineUrl, downloadUrl) {
+  const kind = previewKind(name);
+  const body = el('div', { class: 'preview' });
+  if (kind === 'image') body.append(el('img', { class: 'preview-img', src: inlineUrl, alt: t('preview.image', { name }) }));
+  else if (kind) {
+    body.append(el('iframe', { class: 'preview-frame', src: inlineUrl, sandbox: '', title: t('preview.frame', { name }), referrerpolicy: 'no-referrer' }));
+  } else body.append(el('p', { text: t('preview.none') }));
+  body.append(
+    el(
+      'p',
+      { class: 'actions' },
+      el('a', { class: 'button', href: downloadUrl, download: baseName(name), text: t('docs.download') }),
+      kind ? el('a', { class: 'button', href: inlineUrl, target: '_blank', rel: 'noopener noreferrer', text: t('preview.tab') }) : null,
+    ),
+  );
+  openDialog(t('preview.title', { name }), body, { wide: true });
+}
+
+export function download(url, name) {
+  const a = el('a', { href: url, download: baseName(name), hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+export function baseName(path) {
+  const parts = String(path).split('/');
+  return parts[parts.length - 1] || String(path);
+}
+
+export function heading(text) {
+  return el('h1', { id: 'view-title', tabindex: '-1', text });
+}
+
+export function emptyNote(text) {
+  return el('p', { class: 'empty', text });
+}
+
+export { newId };

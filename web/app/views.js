@@ -1,0 +1,413 @@
+// Boîte de réception, Demandes, Partagés avec moi, Appareils, Paramètres.
+import { el, clear, field, checkbox, newId } from './dom.js';
+import { t, lang, setLang, formatDate, formatSize, typeLabel, toDate } from './i18n.js';
+import { get, post, put, del, q } from './api.js';
+import { app, heading, toast, showAlert, clearAlert, busy, confirmDialog, openPreview, download, emptyNote } from './core.js';
+import { loadDocuments } from './documents.js';
+import { docPicker, durationSelect } from './shares.js';
+import { printKit } from './onboarding.js';
+
+function list(labelId) {
+  return el('ul', { class: 'cards', 'aria-labelledby': labelId });
+}
+
+// -- Boîte de réception ---------------------------------------------------------------------------
+
+export async function renderInbox(root) {
+  clear(root);
+  root.append(heading(t('inbox.title')), el('p', { class: 'lead', text: t('inbox.intro') }));
+  const ul = list('view-title');
+  root.append(ul);
+  const items = await get('/api/inbox');
+  if (!items || !items.length) {
+    ul.replaceWith(emptyNote(t('inbox.none')));
+    return;
+  }
+  for (const d of items) {
+    const tid = newId('dep');
+    const name = d.title || d.filename || d.id;
+    const cert = d.certified && d.issuer
+      ? el('p', { class: 'badge-ok', text: t('inbox.certified', { issuer: d.issuer }) })
+      : el('p', { class: 'badge-warn', text: d.problem && !d.claimed_issuer ? t('inbox.problem', { problem: d.problem }) : d.claimed_issuer ? t('inbox.uncertified', { claimed: d.claimed_issuer }) : t('inbox.uncertified.anon') });
+    const facts = [typeLabel(d.type), d.received_at ? t('inbox.received', { date: formatDate(d.received_at) }) : d.issued ? formatDate(d.issued, 'day') : '', formatSize(d.size)];
+    const folder = el('input', { type: 'text', autocomplete: 'off' });
+    const fileName = d.filename || name;
+    const inline = `/api/inbox/${encodeURIComponent(d.id)}/file?inline=1`;
+    const plain = `/api/inbox/${encodeURIComponent(d.id)}/file`;
+    const accept = el('button', { type: 'button', class: 'primary', text: t('inbox.accept'), 'aria-describedby': tid });
+    const refuse = el('button', { type: 'button', text: t('inbox.refuse'), 'aria-describedby': tid });
+    accept.addEventListener('click', () =>
+      busy(accept, async () => {
+        const res = await post(`/api/inbox/${encodeURIComponent(d.id)}/accept`, folder.value.trim() ? { folder: folder.value.trim() } : {});
+        toast(t('inbox.accepted', { path: res.path }));
+        app.documents = null;
+        app.refreshCounts();
+        await renderInbox(root);
+      }),
+    );
+    refuse.addEventListener('click', () =>
+      busy(refuse, async () => {
+        await post(`/api/inbox/${encodeURIComponent(d.id)}/refuse`, {});
+        toast(t('inbox.refused'));
+        app.refreshCounts();
+        await renderInbox(root);
+      }),
+    );
+    ul.append(
+      el(
+        'li',
+        { class: 'card item' },
+        el(
+          'div',
+          { class: 'item-body' },
+          el('h2', { class: 'item-title', id: tid, text: name }),
+          el('p', { text: t('inbox.from', { issuer: (d.certified && d.issuer) || d.from || '?' }) }),
+          cert,
+          el('p', { class: 'row-meta', text: facts.filter(Boolean).join(' · ') }),
+          field(t('inbox.folder'), folder, t('inbox.folder.help')),
+        ),
+        el(
+          'div',
+          { class: 'actions' },
+          el('button', { type: 'button', text: t('inbox.preview'), 'aria-describedby': tid, onclick: () => openPreview(fileName, inline, plain) }),
+          accept,
+          refuse,
+        ),
+      ),
+    );
+  }
+}
+
+// -- Demandes -------------------------------------------------------------------------------------
+
+function requestState(r) {
+  const s = r.state === 'answered' || r.grant ? 'answered' : r.state === 'overdue' ? 'overdue' : 'open';
+  return s;
+}
+
+export async function renderRequests(root) {
+  clear(root);
+  root.append(heading(t('req.title')), el('p', { class: 'lead', text: t('req.intro') }));
+  const ul = list('view-title');
+  root.append(ul);
+  const items = await get('/api/requests');
+  if (!items || !items.length) {
+    ul.replaceWith(emptyNote(t('req.none')));
+    return;
+  }
+  for (const r of items) {
+    const tid = newId('req');
+    const who = r.requester || r.claimed_requester || r.from || r.account || '?';
+    const state = requestState(r);
+    const body = el(
+      'div',
+      { class: 'item-body' },
+      el('h2', { class: 'item-title', id: tid, text: t('req.from', { who }) }),
+      r.certified && r.requester ? el('p', { class: 'badge-ok', text: t('req.certified', { issuer: r.requester }) }) : el('p', { class: 'badge-warn', text: t('req.uncertified', { claimed: who }) }),
+      el('p', { text: t('req.needs', { list: (r.needs || []).map(typeLabel).join(', ') }) }),
+      r.message ? el('p', { class: 'message', text: r.message }) : null,
+      r.due || r.due_at ? el('p', { text: t('req.due', { date: formatDate(r.due_at || r.due, 'day') }) }) : null,
+      el('p', {}, el('span', { class: `state state-${state}`, text: t('req.state', { state: t(`req.state.${state}`) }) })),
+    );
+    const actions = el('div', { class: 'actions' });
+    const formBox = el('div', {});
+    body.append(formBox);
+    if (state !== 'answered') {
+      const answer = el('button', { type: 'button', class: 'primary', text: t('req.answer'), 'aria-describedby': tid, 'aria-expanded': 'false' });
+      answer.addEventListener('click', async () => {
+        if (answer.getAttribute('aria-expanded') === 'true') {
+          clear(formBox);
+          answer.setAttribute('aria-expanded', 'false');
+          return;
+        }
+        await busy(answer, async () => {
+          const docs = await loadDocuments();
+          clear(formBox);
+          formBox.append(answerForm(root, r, who, docs));
+          answer.setAttribute('aria-expanded', 'true');
+          formBox.querySelector('input')?.focus();
+        });
+      });
+      actions.append(answer);
+    }
+    ul.append(el('li', { class: 'card item' }, body, actions));
+  }
+}
+
+function answerForm(root, r, who, docs) {
+  const form = el('form', { class: 'answer', novalidate: true });
+  const picker = docPicker(t('req.answer.docs'), docs, { folders: false, preselect: r.suggested || [] });
+  const duration = durationSelect();
+  duration.querySelector('option[value=date]')?.remove();
+  const send = el('button', { type: 'submit', class: 'primary', text: t('req.send') });
+  form.append(el('h3', { text: t('req.answer.title', { who }) }), picker.node, field(t('shares.duration'), duration), el('div', { class: 'actions' }, send));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearAlert();
+    const paths = picker.selected();
+    if (!paths.length) {
+      showAlert(t('req.nodocs'));
+      return;
+    }
+    await busy(send, async () => {
+      await post(`/api/requests/${encodeURIComponent(r.id)}/answer`, { paths, expires_in: Number(duration.value) });
+      toast(t('req.sent'));
+      app.refreshCounts();
+      await renderRequests(root);
+    });
+  });
+  return form;
+}
+
+// -- Partagés avec moi ----------------------------------------------------------------------------
+
+export async function renderShared(root) {
+  clear(root);
+  root.append(heading(t('shared.title')), el('p', { class: 'lead', text: t('shared.intro') }));
+  const ul = list('view-title');
+  root.append(ul);
+  const items = await get('/api/shared');
+  if (!items || !items.length) {
+    ul.replaceWith(emptyNote(t('shared.none')));
+    return;
+  }
+  for (const g of items) {
+    const tid = newId('gr');
+    const owner = g.from || g.owner || '?';
+    const box = el('div', { class: 'grant-items' });
+    const open = el('button', { type: 'button', class: 'primary', text: t('shared.open'), 'aria-describedby': tid, 'aria-expanded': 'false' });
+    open.addEventListener('click', () => toggleGrant(open, box, g.id));
+    ul.append(
+      el(
+        'li',
+        { class: 'card item' },
+        el(
+          'div',
+          { class: 'item-body' },
+          el('h2', { class: 'item-title', id: tid, text: t('shared.from', { owner }) }),
+          el('p', { class: 'row-meta', text: [g.state ? t(`shares.state.${g.state}`) : '', g.expires_at ? t('shared.expires', { date: formatDate(g.expires_at) }) : ''].filter(Boolean).join(' · ') }),
+          box,
+        ),
+        el('div', { class: 'actions' }, open),
+      ),
+    );
+  }
+}
+
+async function toggleGrant(button, box, id) {
+  if (button.getAttribute('aria-expanded') === 'true') {
+    clear(box);
+    button.setAttribute('aria-expanded', 'false');
+    return;
+  }
+  await busy(button, async () => {
+    const g = await get(`/api/shared/${encodeURIComponent(id)}`);
+    clear(box);
+    box.append(el('h3', { text: t('shared.items', { owner: g.owner || '' }) }));
+    if (g.expires) box.append(el('p', { class: 'help', text: t('shared.expires', { date: formatDate(g.expires) }) }));
+    const ul = el('ul', { class: 'plain' });
+    for (const it of g.items || []) {
+      const nid = newId('gi');
+      const base = `/api/shared/${encodeURIComponent(id)}/file?${q({ name: it.name })}`;
+      ul.append(
+        el(
+          'li',
+          { class: 'item' },
+          el(
+            'div',
+            {},
+            el('p', { class: 'item-title', id: nid, text: it.name }),
+            el('p', { class: 'row-meta', text: [formatSize(it.size), typeLabel(it.type)].filter(Boolean).join(' · ') }),
+            it.certified_by ? el('p', { class: 'badge-ok', text: t('docs.certified', { issuer: it.certified_by }) }) : null,
+          ),
+          el(
+            'div',
+            { class: 'actions' },
+            el('button', { type: 'button', text: t('shared.preview'), 'aria-describedby': nid, onclick: () => openPreview(it.name, `${base}&inline=1`, base) }),
+            el('button', { type: 'button', text: t('shared.download'), 'aria-describedby': nid, onclick: () => download(base, it.name) }),
+          ),
+        ),
+      );
+    }
+    box.append(ul);
+    button.setAttribute('aria-expanded', 'true');
+  });
+}
+
+// -- Appareils ------------------------------------------------------------------------------------
+
+export async function renderDevices(root) {
+  clear(root);
+  root.append(heading(t('dev.title')), el('p', { class: 'lead', text: t('dev.intro') }));
+  const ul = list('view-title');
+  root.append(ul);
+  const items = await get('/api/devices');
+  for (const d of items || []) {
+    const tid = newId('dv');
+    const name = d.name || t('dev.unnamed');
+    const facts = [d.created_at ? t('dev.added', { date: formatDate(d.created_at, 'day') }) : '', d.revoked_at ? t('dev.revoked', { date: formatDate(d.revoked_at, 'day') }) : ''];
+    const li = el(
+      'li',
+      { class: `card item${d.this ? ' this-device' : ''}` },
+      el(
+        'div',
+        { class: 'item-body' },
+        el('h2', { class: 'item-title', id: tid }, name, d.this ? el('span', { class: 'tag', text: t('dev.this') }) : null),
+        el('p', { class: 'row-meta', text: facts.filter(Boolean).join(' · ') }),
+        d.verified === false ? el('p', { class: 'badge-warn', text: t('dev.unverified') }) : null,
+      ),
+    );
+    if (!d.this && !d.revoked_at) {
+      const b = el('button', { type: 'button', class: 'danger', text: t('dev.remove'), 'aria-describedby': tid });
+      b.addEventListener('click', async () => {
+        if (!(await confirmDialog(t('dev.remove.title', { name }), t('dev.remove.text'), t('dev.remove')))) return;
+        await busy(b, async () => {
+          await del(`/api/devices/${encodeURIComponent(d.id)}`);
+          toast(t('dev.removed'));
+          await renderDevices(root);
+        });
+      });
+      li.append(el('div', { class: 'actions' }, b));
+    }
+    ul.append(li);
+  }
+}
+
+// -- Paramètres -----------------------------------------------------------------------------------
+
+function number(props) {
+  return el('input', { type: 'number', min: '1', step: '1', inputmode: 'numeric', ...props });
+}
+
+export async function renderSettings(root) {
+  clear(root);
+  root.append(heading(t('set.title')));
+  const s = await get('/api/settings');
+  const st = app.state || {};
+
+  // reminders
+  const rem = s.reminders || {};
+  const before = number({ value: String(rem.before_days ?? 3), 'aria-label': t('set.before') });
+  const every = number({ value: String(rem.every_days ?? 1), 'aria-label': t('set.every') });
+  const never = checkbox(t('set.never'), { checked: rem.enabled === false });
+  const syncDisabled = () => {
+    before.disabled = never.input.checked;
+    every.disabled = never.input.checked;
+  };
+  never.input.addEventListener('change', syncDisabled);
+  syncDisabled();
+  const saveRem = el('button', { type: 'submit', text: t('app.save') });
+  const remForm = el(
+    'form',
+    { class: 'card', novalidate: true, 'aria-labelledby': 'set-rem' },
+    el('h2', { id: 'set-rem', text: t('set.reminders') }),
+    el('p', { class: 'help', text: t('set.reminders.help') }),
+    el('p', { class: 'sentence' }, el('span', { text: t('set.before.a') }), before, el('span', { text: t('set.before.b') })),
+    el('p', { class: 'sentence' }, el('span', { text: t('set.every.a') }), every, el('span', { text: t('set.every.b') })),
+    never.row,
+    el('div', { class: 'actions' }, saveRem),
+  );
+  remForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(saveRem, async () => {
+      await put('/api/settings', { reminders: { enabled: !never.input.checked, before_days: Number(before.value), every_days: Number(every.value) } });
+      toast(t('app.saved'));
+    });
+  });
+
+  // language
+  const langSel = el('select', {}, el('option', { value: 'fr', text: t('set.lang.fr'), lang: 'fr' }), el('option', { value: 'en', text: t('set.lang.en'), lang: 'en' }));
+  langSel.value = lang();
+  langSel.addEventListener('change', async () => {
+    const l = langSel.value === 'en' ? 'en' : 'fr';
+    try {
+      window.localStorage.setItem('vault.app.lang', l);
+    } catch {
+      /* private mode */
+    }
+    setLang(l);
+    try {
+      await put('/api/settings', { language: l });
+    } catch {
+      /* the choice holds in this browser anyway */
+    }
+    app.rerender(true);
+  });
+
+  // auto-lock
+  const minutes = number({ value: String(s.autolock_minutes ?? st.autolock_minutes ?? 15), max: '1440' });
+  const saveLock = el('button', { type: 'submit', text: t('app.save') });
+  const notifyNote = el('p', { class: 'help', 'aria-live': 'polite' });
+  const notify = el('button', { type: 'button', text: t('set.notify') });
+  notify.addEventListener('click', async () => {
+    if (!('Notification' in window)) return;
+    const p = await Notification.requestPermission();
+    notifyNote.textContent = p === 'granted' ? t('set.notify.on') : t('set.notify.off');
+  });
+  if ('Notification' in window && Notification.permission === 'granted') notifyNote.textContent = t('set.notify.on');
+  const lockForm = el(
+    'form',
+    { class: 'card', novalidate: true, 'aria-labelledby': 'set-sec' },
+    el('h2', { id: 'set-sec', text: t('set.security') }),
+    field(t('set.language'), langSel),
+    field(t('set.autolock'), minutes),
+    el('div', { class: 'actions' }, saveLock),
+    el('div', { class: 'actions' }, notify),
+    notifyNote,
+  );
+  lockForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(saveLock, async () => {
+      const res = await put('/api/settings', { autolock_minutes: Math.max(1, Number(minutes.value) || 15) });
+      app.state.autolock_minutes = (res && res.autolock_minutes) || Number(minutes.value);
+      toast(t('app.saved'));
+    });
+  });
+
+  // trusted authorities
+  const tl = el('ul', { class: 'plain' });
+  for (const a of s.trusted || []) {
+    tl.append(el('li', { class: 'item' }, el('div', {}, el('p', { class: 'item-title', text: a.name }), el('p', { class: 'fp-words', text: t('set.trusted.fp', { fp: a.fingerprint || '' }) }), el('p', { class: 'key', text: a.public_key }))));
+  }
+  if (!(s.trusted || []).length) tl.append(el('li', { class: 'empty', text: t('set.trusted.none') }));
+  const tname = el('input', { type: 'text', autocomplete: 'off' });
+  const tkey = el('input', { type: 'text', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off' });
+  const addBtn = el('button', { type: 'submit', text: t('set.trust.add') });
+  const added = el('p', { class: 'ok', 'aria-live': 'polite' });
+  const trustForm = el('form', { novalidate: true }, field(t('set.trust.name'), tname), field(t('set.trust.key'), tkey), el('div', { class: 'actions' }, addBtn), added);
+  trustForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!tname.value.trim() || !tkey.value.trim()) {
+      showAlert(t('onb.missing'));
+      return;
+    }
+    busy(addBtn, async () => {
+      const a = await post('/api/trust', { public_key: tkey.value.trim(), name: tname.value.trim() });
+      await renderSettings(root);
+      const note = root.querySelector('#trust-added');
+      if (note) note.textContent = t('set.trust.added', { name: a.name, fp: a.fingerprint || '' });
+    });
+  });
+  added.id = 'trust-added';
+  const trustCard = el(
+    'section',
+    { class: 'card', 'aria-labelledby': 'set-trust' },
+    el('h2', { id: 'set-trust', text: t('set.trusted') }),
+    el('p', { class: 'help', text: t('set.trusted.help') }),
+    tl,
+    trustForm,
+  );
+
+  // recovery kit
+  const kitCard = el(
+    'section',
+    { class: 'card', 'aria-labelledby': 'set-kit' },
+    el('h2', { id: 'set-kit', text: t('set.kit') }),
+    el('p', { text: t('set.account', { handle: st.handle || '', server: st.server || '' }) }),
+    el('p', { class: 'help', text: t('set.kit.help') }),
+    el('div', { class: 'actions' }, el('button', { type: 'button', text: t('set.kit.print'), onclick: () => printKit({ handle: st.handle, server: st.server, created_at: null }) })),
+  );
+  root.append(remForm, lockForm, trustCard, kitCard);
+}
+
+export { toDate };

@@ -1,0 +1,94 @@
+// Builds the desktop app's page (web/app/) into vault_client/app/static/ (committed, so
+// `pip install` serves it without node). `vault app` serves static/index.html at `/` and
+// static/<name> at `/assets/<name>`. Reproducible: the same sources and locked packages give
+// the same bytes.
+//
+//   node build-app.mjs            write ../vault_client/app/static/
+//   node build-app.mjs --check    build in memory and fail if the committed files differ
+//   node build-app.mjs --out DIR  write elsewhere
+//
+// Output: index.html (Subresource Integrity on its script and style sheet), app.js (the page
+// and its modules, qrcode-generator bundled), app.css, icon.svg (the share page's icon).
+import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync, mkdirSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const check = args.includes('--check');
+const outArg = args.indexOf('--out');
+const OUT = outArg >= 0 ? path.resolve(args[outArg + 1]) : path.resolve(HERE, '../vault_client/app/static');
+const KEEP = new Set(['__pycache__', '__init__.py']);
+
+const TARGET = ['chrome100', 'firefox102', 'safari15.4', 'edge100'];
+const sri = (buf) => `sha384-${createHash('sha384').update(buf).digest('base64')}`;
+
+async function bundle(entry, extra = {}) {
+  const res = await build({
+    absWorkingDir: HERE,
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    minify: true,
+    format: 'iife',
+    platform: 'browser',
+    target: TARGET,
+    charset: 'utf8',
+    legalComments: 'eof',
+    sourcemap: false,
+    logLevel: 'error',
+    ...extra,
+  });
+  if (res.outputFiles.length !== 1) throw new Error(`unexpected esbuild output for ${entry}`);
+  return Buffer.from(res.outputFiles[0].contents);
+}
+
+async function main() {
+  const files = new Map();
+  const js = await bundle('app/app.js');
+  const css = await bundle('app/app.css', { format: undefined });
+  const icon = readFileSync(path.join(HERE, 'src/icon.svg'));
+  files.set('app.js', js);
+  files.set('app.css', css);
+  files.set('icon.svg', icon);
+  const fill = { JS_SRI: sri(js), CSS_SRI: sri(css) };
+  let html = readFileSync(path.join(HERE, 'app/index.html'), 'utf8');
+  html = html.replace(/\{\{(\w+)\}\}/g, (m, k) => {
+    if (!(k in fill)) throw new Error(`unknown placeholder ${m}`);
+    return fill[k];
+  });
+  if (/<script(?![^>]*\bsrc=)|\sstyle=|\son[a-z]+=/i.test(html)) throw new Error('inline script, style or handler in app/index.html');
+  files.set('index.html', Buffer.from(html, 'utf8'));
+
+  if (check) {
+    const problems = [];
+    const present = existsSync(OUT) ? readdirSync(OUT).filter((f) => !KEEP.has(f)) : [];
+    for (const [name, buf] of files) {
+      const p = path.join(OUT, name);
+      if (!existsSync(p)) problems.push(`missing ${name}`);
+      else if (!readFileSync(p).equals(buf)) problems.push(`differs: ${name}`);
+    }
+    for (const f of present) if (!files.has(f)) problems.push(`unexpected file ${f}`);
+    if (problems.length) {
+      console.error(`app build check: ${OUT} is not what the sources build:\n  ${problems.join('\n  ')}`);
+      console.error('run scripts/build-web.sh and commit vault_client/app/static/');
+      process.exit(1);
+    }
+    console.log(`app build check: ${OUT} matches the sources (${files.size} files)`);
+    return;
+  }
+  mkdirSync(OUT, { recursive: true });
+  for (const f of readdirSync(OUT)) {
+    if (!files.has(f) && !KEEP.has(f)) rmSync(path.join(OUT, f), { recursive: true, force: true });
+  }
+  for (const [name, buf] of files) writeFileSync(path.join(OUT, name), buf);
+  const total = [...files.values()].reduce((n, b) => n + b.length, 0);
+  console.log(`app build: ${files.size} files, ${total} bytes → ${path.relative(process.cwd(), OUT) || OUT}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
