@@ -31,6 +31,8 @@ from vault_core.encoding import b64u, canonical_json, parse_canonical_json, unb6
 from vault_core.errors import AuthError, LocalError, Locked, UsageError, VaultError
 from vault_core.keys import AccountBundle, KdfParams
 
+from .hardening import harden_process
+
 PROFILE_VERSION = 1
 
 
@@ -152,6 +154,7 @@ class Profile:
             raise UsageError(f"no device keys in profile {self.home}")
         if passphrase is None:  # (the faces ask for it; nothing below them prompts)
             raise Locked(f"the profile {self.home} is locked: unlock it with its passphrase")
+        harden_process()  # no core dump or ptrace of a process that holds the keys
         params = KdfParams.from_json(self.config["local_kdf"])
         self._local_key = seal_local.local_key(passphrase, params)
         try:
@@ -162,6 +165,7 @@ class Profile:
         return self._secrets
 
     def create_secrets(self, passphrase: str, secrets: Secrets) -> None:
+        harden_process()
         salt = os.urandom(16)
         params = seal_local.new_local_params(salt)
         self.config["local_kdf"] = params.to_json()

@@ -89,6 +89,8 @@ def run(home: Path, port: int = 0, open_browser: bool = True) -> int:
 
 async def _serve(home: Path, port: int, open_browser: bool) -> int:
     daemon = Daemon(home)
+    for path in daemon.ctx.check_permissions():
+        print(f"warning: open to other users: {path}", file=sys.stderr)
     daemon.clean_tmp()
     app = build_app(daemon)
     app.middlewares.insert(0, middleware(daemon.guard))  # type: ignore[arg-type]

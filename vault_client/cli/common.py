@@ -156,3 +156,4 @@ def duration(text: str) -> int:
 def cli(ctx: click.Context, home: Path | None) -> None:
     """End-to-end encrypted document vault."""
     ctx.obj = make_context(home or default_home())
+    ctx.obj.check_permissions()

@@ -77,6 +77,18 @@ class Context:
     def warn(self, message: str) -> None:
         self.bus.emit(WARNING, message)
 
+    def check_permissions(self) -> list[str]:
+        """Warn (on the bus) when the profile is readable or writable by others; the paths."""
+        from ..hardening import permission_problems
+
+        problems = permission_problems(self.home) if self.home.exists() else []
+        if problems:
+            self.warn(
+                f"warning: {len(problems)} path(s) of the profile {self.home} are open to other "
+                f"users (e.g. {problems[0]}): run 'chmod -R go-rwx {self.home}'"
+            )
+        return problems
+
     # -- the server --------------------------------------------------------------------------
 
     async def __aenter__(self) -> Context:

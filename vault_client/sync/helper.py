@@ -47,6 +47,7 @@ from typing import IO, Any
 
 from vault_core import chunks as chunkmod
 
+from ..hardening import child_environment
 from .common import SWITCH_INTERVAL, ContentChanged
 from .pipeline import ChunkPipeline, opened_as_seen, queue_chunks
 from .uploader import Uploader
@@ -115,6 +116,7 @@ class Helper:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                env=child_environment(),  # (no passphrase: the job crosses the pipe)
             )
         except OSError:
             return None
