@@ -25,7 +25,14 @@ from vault_client.service import (
 )
 from vault_client.service.events import PROGRESS_ADVANCE, PROGRESS_START, PROGRESS_STOP, SYNC_DONE
 from vault_client.service.results import to_json
-from vault_core.errors import AuthError, Cancelled, GrantUnavailable, Locked, UsageError
+from vault_core.errors import (
+    AuthError,
+    Cancelled,
+    GrantUnavailable,
+    Locked,
+    NotFound,
+    UsageError,
+)
 
 from .conftest import PASS
 
@@ -228,3 +235,34 @@ async def test_values_and_trust(server, new_context):
     added = trust.add(ctx, key, "Préfecture")
     assert trust.list_authorities(ctx) == [added]
     assert dataclasses.asdict(added) == {"id": key, "public_key": key, "name": "Préfecture"}
+
+
+async def test_conflicts_listed_and_resolved(server, new_context):
+    a = await _owner(server, new_context)
+    b = new_context("B")
+    await account.login(b, server.url, "jean", b.home.parent / "f-B", PASS)
+    _write(a.profile.folder, "avis.txt", b"v1")
+    await syncing.sync(a)
+    await syncing.sync(b)
+    _write(a.profile.folder, "avis.txt", b"from A")
+    _write(b.profile.folder, "avis.txt", b"from B")
+    await syncing.sync(a)
+    report = await syncing.sync(b)
+    assert len(report.conflicts) == 1
+    found = documents.conflicts(b)
+    assert [(c.path, c.exists, len(c.copies)) for c in found] == [("avis.txt", True, 1)]
+    copy = found[0].copies[0]
+    assert copy.device == "B" and (b.profile.folder / copy.path).read_bytes() == b"from B"
+
+    assert documents.resolve_conflict(b, "avis.txt", copy.path, "this") == "avis.txt"
+    assert (b.profile.folder / "avis.txt").read_bytes() == b"from B"
+    assert not (b.profile.folder / copy.path).exists()
+    await syncing.sync(b)
+    await syncing.sync(a)
+    assert (a.profile.folder / "avis.txt").read_bytes() == b"from B"
+    assert documents.conflicts(a) == []
+    versions = documents.history(a, "avis.txt")
+    assert len(versions) >= 3  # A's version stays in the history
+
+    with pytest.raises(NotFound, match="no conflict copy"):
+        documents.resolve_conflict(b, "avis.txt", copy.path, "both")

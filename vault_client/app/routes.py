@@ -511,6 +511,20 @@ def build_app(daemon: Daemon) -> web.Application:
         data = await body(request)
         return _json(trust.add(ctx, text(data, "public_key", limit=100), text(data, "name")))
 
+    @route("GET", "/api/conflicts")
+    async def list_conflicts(request: web.Request) -> web.StreamResponse:
+        return _json(documents.conflicts(ctx))
+
+    @route("POST", "/api/conflicts/resolve")
+    async def resolve(request: web.Request) -> web.StreamResponse:
+        data = await body(request)
+        kept = documents.resolve_conflict(
+            ctx, text(data, "path"), text(data, "copy"), text(data, "keep", limit=10)
+        )
+        daemon.status.conflicts.discard(text(data, "copy"))
+        daemon.wake.set()
+        return _json({"path": kept})
+
     @route("POST", "/api/sync")
     async def sync_now(request: web.Request) -> web.StreamResponse:
         daemon.start_watch()

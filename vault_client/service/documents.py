@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,3 +309,77 @@ def new_upload(ctx: Context) -> tuple[int, Path]:
     from ..folder import Folder
 
     return Folder(ctx.account().folder).temp_file()
+
+
+# -- conflicts ----------------------------------------------------------------------------------
+
+_CONFLICT = re.compile(
+    r"^(?P<stem>.+) \(conflict, (?P<device>[^,()]+), (?P<date>\d{4}-\d{2}-\d{2})(?: \d+)?\)"
+    r"(?P<ext>\.[^./ ]+)?$"
+)
+
+
+@dataclass(frozen=True)
+class ConflictCopy:
+    path: str
+    device: str
+    date: str
+    size: int
+    modified: int
+
+
+@dataclass(frozen=True)
+class ConflictSet:
+    path: str  # the file as it is now
+    exists: bool  # (it may have been deleted meanwhile)
+    copies: list[ConflictCopy]  # the other versions the sync kept beside it
+
+
+def conflicts(ctx: Context) -> list[ConflictSet]:
+    """Files with conflict copies beside them (``name (conflict, DEVICE, DATE).ext``, made by
+    a sync when two devices changed the same file): both versions are kept until the owner
+    chooses."""
+    live = {d.path: d for d in list_documents(ctx)}
+    groups: dict[str, list[ConflictCopy]] = {}
+    for path, doc in live.items():
+        folder, slash, name = path.rpartition("/")
+        m = _CONFLICT.match(name)
+        if m is None:
+            continue
+        original = f"{folder}{slash}{m['stem']}{m['ext'] or ''}"
+        copy = ConflictCopy(path, m["device"], m["date"], doc.size, doc.modified)
+        groups.setdefault(original, []).append(copy)
+    return [
+        ConflictSet(p, p in live, sorted(c, key=lambda x: x.path))
+        for p, c in sorted(groups.items())
+    ]
+
+
+def resolve_conflict(ctx: Context, path: str, copy: str, keep: str) -> str:
+    """``keep="this"``: ``copy`` becomes the file at ``path`` (the current version stays in its
+    history); ``keep="current"``: the copy goes (to the trash, restorable); ``keep="both"``: the
+    copy is renamed to a plain name beside it. The next sync publishes it; the path kept."""
+    from ..folder import Folder
+
+    sets = {c.path: c for c in conflicts(ctx)}
+    found = sets.get(path)
+    if found is None or copy not in {c.path for c in found.copies}:
+        raise NotFound(f"no conflict copy {copy!r} of {path!r}")
+    folder = Folder(ctx.profile.folder)
+    source = folder.join(copy)
+    if keep == "this":
+        os.replace(source, folder.join(path, create_parents=True))
+        return path
+    if keep == "current":
+        source.unlink()
+        return path
+    if keep == "both":
+        stem, dot, ext = path.rpartition(".")
+        if not dot or "/" in ext:
+            stem, ext = path, ""
+        target = _free_name(
+            ctx.profile.folder, f"{stem} (2).{ext}" if ext else f"{stem} (2)", set()
+        )
+        os.replace(source, folder.join(target, create_parents=True))
+        return target
+    raise UsageError("keep: this, current or both")
