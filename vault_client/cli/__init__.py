@@ -17,7 +17,7 @@ import click
 
 from vault_core.errors import EXIT_FAILURE, EXIT_USAGE, VaultError
 
-from . import admin, desktop, owner, sharing  # noqa: F401 (each registers its commands)
+from . import admin, desktop, export, owner, sharing  # noqa: F401 (each registers its commands)
 from .common import cli, err
 
 

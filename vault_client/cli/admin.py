@@ -175,13 +175,33 @@ async def inbox_accept(obj: Context, deposit_id: str, to: str | None) -> None:
 @cli.command()
 @click.argument("path")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--offline", is_flag=True, help="Check a file of an export, without the server.")
+@click.option("--certificate", type=click.Path(path_type=Path), default=None)
+@click.option("--trust", "trust", multiple=True, help="Authority key or invitation (offline).")
 @click.pass_obj
 @run
-async def verify(obj: Context, path: str, as_json: bool) -> None:
+async def verify(
+    obj: Context,
+    path: str,
+    as_json: bool,
+    offline: bool,
+    certificate: Path | None,
+    trust: tuple[str, ...],
+) -> None:
     """Exit 0 with the issuer when the document is certified and valid."""
+    from typing import Any
+
     from ..service import inbox as service
 
-    result = await service.verify(obj, vpaths(obj, [path])[0])
+    result: Any
+    if offline:
+        from ..service import export
+
+        result = export.verify_offline(obj, Path(path), certificate, list(trust))
+    elif certificate is not None or trust:
+        raise UsageError("--certificate and --trust go with --offline")
+    else:
+        result = await service.verify(obj, vpaths(obj, [path])[0])
     if as_json:
         emit_json([result])
     else:
