@@ -140,6 +140,18 @@ class State:
             out[path] = (fid, version, bool(deleted), hexed)
         return out
 
+    def live_listing(self) -> list[tuple[str, int, int, str | None, int, str | None]]:
+        """(path, size, mtime ms, type, version, certificate JSON or None) of every live file,
+        by path: the listing of the app's documents without parsing every record (records
+        were verified before they were stored)."""
+        rows = self.db.execute(
+            "SELECT path, json_extract(rec, '$.size'), json_extract(rec, '$.mtime'),"
+            " json_extract(rec, '$.type'), version, json_extract(rec, '$.cert') FROM records"
+            " WHERE seq IN (SELECT MAX(seq) FROM records GROUP BY path) AND deleted = 0"
+            " ORDER BY path"
+        )
+        return [(p, int(s or 0), int(m or 0), t, int(v), c) for p, s, m, t, v, c in rows]
+
     def file_heads(self) -> dict[str, FileRecord]:
         """Latest record per file id."""
         out: dict[str, FileRecord] = {}

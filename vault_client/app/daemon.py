@@ -96,6 +96,7 @@ class Daemon:
         self._watch: asyncio.Task[None] | None = None
         self._cancel: Cancellation | None = None
         self.stopping = asyncio.Event()
+        self.cache: dict[str, Any] = {}  # answers kept while unlocked (names: gone at lock)
 
     # -- the keys ----------------------------------------------------------------------------
 
@@ -109,6 +110,7 @@ class Daemon:
 
     async def lock(self) -> None:
         await self.stop_watch()
+        self.cache.clear()
         self.ctx.profile.lock()
         self.status = SyncStatus()
         self.ctx.bus.subscribe(self.status.observe)

@@ -303,7 +303,16 @@ def build_app(daemon: Daemon) -> web.Application:
 
     @route("GET", "/api/documents")
     async def list_documents(request: web.Request) -> web.StreamResponse:
-        return _json(documents.list_documents(ctx, request.query.get("q", "")))
+        query = request.query.get("q", "")
+        if query:
+            return _json(documents.list_documents(ctx, query))
+        ctx.account()
+        version = documents.listing_version(ctx)
+        cached = daemon.cache.get("documents")
+        if cached is None or cached[0] != version:  # (10,000 files: encoded once per change)
+            cached = (version, _dumps(to_json(documents.list_documents(ctx))).encode())
+            daemon.cache["documents"] = cached
+        return web.Response(body=cached[1], content_type="application/json")
 
     @route("GET", "/api/documents/trash")
     async def trash(request: web.Request) -> web.StreamResponse:

@@ -181,6 +181,8 @@ def list_documents(ctx: Context, query: str = "") -> list[Document]:
     """Every live file of the vault as last synced, sorted by path; ``query`` keeps those whose
     path contains it (case- and accent-insensitive). Certified documents are checked here
     against the pinned authorities (without their bytes; ``inbox.verify`` checks those)."""
+    import json
+
     from vault_core.errors import IntegrityError
 
     from ..certificates import verify_certificate
@@ -189,31 +191,42 @@ def list_documents(ctx: Context, query: str = "") -> list[Document]:
     trusted = profile.trusted_authorities()
     owner, sign_pk = profile.handle, profile.bundle.identity_sign[0]
     needle = _fold(query.strip())
+    state = State(profile.home / "state.db")
+    try:
+        rows = state.live_listing()
+    finally:
+        state.close()
     out = []
-    for path, rec in sorted(_heads(profile).items()):
-        if rec.deleted or (needle and needle not in _fold(path)):
+    for path, size, mtime, doc_type, version, cert in rows:
+        if needle and needle not in _fold(path):
             continue
         certified_by = problem = None
-        if rec.certificate:
+        if cert is not None:
             try:
-                certified_by = verify_certificate(rec.certificate, trusted, owner, sign_pk, None)
-            except IntegrityError as exc:
-                problem = exc.message
+                certified_by = verify_certificate(json.loads(cert), trusted, owner, sign_pk, None)
+            except (IntegrityError, ValueError, TypeError) as exc:
+                problem = exc.message if isinstance(exc, IntegrityError) else "malformed"
         folder, _, name = path.rpartition("/")
         out.append(
-            Document(
-                path,
-                name,
-                folder,
-                rec.size,
-                rec.mtime,
-                rec.doc_type,
-                rec.version,
-                certified_by,
-                problem,
-            )
+            Document(path, name, folder, size, mtime, doc_type, version, certified_by, problem)
         )
     return out
+
+
+def listing_version(ctx: Context) -> tuple[object, ...]:
+    """Changes whenever :func:`list_documents` could answer differently (the verified log grew,
+    the trusted authorities changed): a face may keep an answer as long as this is equal."""
+    profile = ctx.profile
+    state = State(profile.home / "state.db")
+    try:
+        row = state.db.execute("SELECT MAX(seq), COUNT(*) FROM records").fetchone()
+    finally:
+        state.close()
+    try:
+        trust = (profile.home / "trust.json").stat().st_mtime_ns
+    except OSError:
+        trust = 0
+    return (str(profile.home), tuple(row), trust)
 
 
 def _fold(text: str) -> str:

@@ -82,10 +82,24 @@ def covered_records(heads: dict[str, FileRecord], scope: list[str]) -> list[tupl
     return sorted(out.values(), key=lambda x: x[0])
 
 
+def scope_heads(engine: SyncEngine, scope: list[str]) -> dict[str, FileRecord]:
+    """The latest records of the paths a scope covers (parsing only those)."""
+    state = engine.state
+    if "" in scope:
+        return state.heads()
+    out: dict[str, FileRecord] = {}
+    for s in scope:
+        for path in state.paths_under(s):
+            rec = state.head(path)
+            if rec is not None:
+                out[path] = rec
+    return out
+
+
 async def _items_and_blobs(
-    engine: SyncEngine, scope: list[str]
+    engine: SyncEngine, scope: list[str], heads: dict[str, FileRecord] | None = None
 ) -> tuple[list[g.GrantItem], list[str]]:
-    heads = engine.state.heads()
+    heads = scope_heads(engine, scope) if heads is None else heads
     items: list[g.GrantItem] = []
     blobs: set[str] = set()
     for name, rec in covered_records(heads, scope):
@@ -124,11 +138,11 @@ async def create(
     async with ctx.api() as api:
         with ctx.engine(api) as engine:
             await engine.pull()
-            heads = engine.state.heads()
+            heads = scope_heads(engine, paths)
             for p in paths:
                 if not covered_records(heads, [p]):
                     raise NotFound(f"{p or 'the folder'} is not in the vault (sync it first?)")
-            items, blobs = await _items_and_blobs(engine, paths)
+            items, blobs = await _items_and_blobs(engine, paths, heads)
         bundle = profile.bundle
         sign_pk, sign_sk = bundle.identity_sign
         grant_id = os.urandom(16).hex()
@@ -207,11 +221,12 @@ async def update_live(ctx: Context, engine: SyncEngine) -> int:
     for grant_id, info in list(store.items()):
         if info.get("ended") or info["expires"] <= now:
             continue
-        covered = covered_records(engine.state.heads(), info["scope"])
+        heads = scope_heads(engine, info["scope"])
+        covered = covered_records(heads, info["scope"])
         keyset = sorted(f"{r.file_id}:{r.version}" for _, r in covered)
         if keyset == info["items"]:
             continue
-        items, blobs = await _items_and_blobs(engine, info["scope"])
+        items, blobs = await _items_and_blobs(engine, info["scope"], heads)
         header = g.GrantHeader.decode(unb64u(info["header"]))
         rev = info["rev"] + 1
         sealed = g.seal_payload(
