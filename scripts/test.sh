@@ -79,5 +79,6 @@ echo "== web: protocol vectors in JavaScript"
 (cd web && node --test test/)
 echo "== web: end to end in headless Chromium"
 node --test tests/web/
+node --test tests/app/
 echo "== pytest"
 python -m pytest -q -p no:cacheprovider "$@"

@@ -8,7 +8,7 @@ import { t, setLang, lang, formatDate, toDate } from './i18n.js';
 import { get, post, onUnauthorized, ApiError } from './api.js';
 import { app, showAlert, clearAlert, toast, initDialog, closeDialog, errorText } from './core.js';
 import { renderOnboarding, renderUnlock, closeKit } from './onboarding.js';
-import { renderDocuments, loadDocuments, resetDocumentsView } from './documents.js';
+import { renderDocuments, loadDocuments, resetDocumentsView, perf } from './documents.js';
 import { renderShares } from './shares.js';
 import { renderInbox, renderRequests, renderShared, renderDevices, renderSettings } from './views.js';
 
@@ -118,6 +118,14 @@ function navigate() {
 
 async function loadState() {
   app.state = await get('/api/state');
+  if (app.state && app.state.profile === 'unlocked' && !app.state.counts) {
+    // the daemon gives the badge counts on their own endpoint (GET /api/counts)
+    try {
+      app.state.counts = await get('/api/counts');
+    } catch {
+      app.state.counts = {};
+    }
+  }
   if (!hasStoredLang() && app.state && (app.state.language === 'en' || app.state.language === 'fr') && app.state.language !== lang()) {
     // the person's saved choice (Paramètres) wins over the browser only when it differs from French
     if (app.state.language === 'en') setLang('en');
@@ -254,6 +262,7 @@ function renderStatus() {
 // -- live: the daemon's event stream ------------------------------------------------------------------
 
 let source = null;
+let noticed = false;
 let refreshTimer = 0;
 
 function startEvents() {
@@ -279,9 +288,10 @@ function stopEvents() {
   source = null;
 }
 
-function eventText(e, fallbackKey) {
-  const text = lang() === 'en' ? e.text_en || e.text : e.text || e.text_en;
-  return text || t(fallbackKey);
+function eventText(e, key) {
+  // the daemon's sentence when it gives both languages; else this page's own, by kind
+  if (e.text_en) return (lang() === 'en' ? e.text_en : e.text) || t(key);
+  return t(key);
 }
 
 function notifyDesktop(text) {
@@ -300,22 +310,27 @@ function announce(text) {
 }
 
 function onEvent(e) {
-  const kind = e && e.kind;
+  let kind = e && e.kind;
   if (!kind || kind.startsWith('progress.')) {
     scheduleStatus();
     return;
   }
   if (kind === 'share.opened') announce(eventText(e, 'live.share.opened'));
+  else if (kind === 'inbox.new') announce(eventText(e, 'live.inbox'));
+  else if (kind === 'request.new') announce(eventText(e, 'live.request'));
+  else if (kind === 'device.revoked') toast(eventText(e, 'live.device'));
   else if (kind === 'reminder') announce(eventText(e, 'live.reminder'));
   else if (kind === 'conflict') announce(eventText(e, 'live.conflict'));
-  else if (kind === 'warning') toast(eventText(e, 'app.error'), 'warn');
+  else if (kind === 'warning') toast(e.text_en && lang() === 'en' ? e.text_en : e.text_en ? e.text : t('live.warning'), 'warn');
   else if (kind === 'server.unavailable') scheduleStatus();
   else if (kind === 'server.changed') {
     const type = String((e.data && (e.data.type || e.data.kind)) || '');
     if (/deposit|inbox/.test(type)) announce(eventText(e, 'live.inbox'));
     else if (/request/.test(type)) announce(eventText(e, 'live.request'));
   }
+  if (kind === 'inbox.new' || kind === 'request.new') noticed = true;
   if (kind === 'sync.done' || kind === 'server.changed' || kind === 'conflict') app.documents = null;
+  if (kind === 'inbox.new' || kind === 'request.new') kind = 'server.changed';
   scheduleStatus();
   scheduleRefresh(kind);
 }
@@ -358,10 +373,11 @@ async function refreshCounts(fromEvent = false) {
     return;
   }
   const c = app.state.counts || {};
-  if (lastCounts && fromEvent !== null) {
+  if (lastCounts && fromEvent && !noticed) {
     if ((c.inbox || 0) > (lastCounts.inbox || 0)) announce(t('live.inbox'));
     if ((c.requests || 0) > (lastCounts.requests || 0)) announce(t('live.request'));
   }
+  noticed = false;
   lastCounts = c;
   renderNav();
 }
@@ -439,4 +455,4 @@ async function main() {
 main();
 
 // for the speed check and tests: nothing secret here
-window.__vaultApp = { go, toDate };
+window.__vaultApp = { go, toDate, perf };

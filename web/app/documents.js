@@ -2,7 +2,7 @@
 // 10,004 files render at once and scroll smoothly), search, previews, history, trash, uploads
 // (file picker, folder picker, drag and drop, progress) and conflicts.
 import { el, clear, $, newId } from './dom.js';
-import { t, formatSize, formatDate, typeLabel } from './i18n.js';
+import { t, formatSize, formatDate, typeLabel, formatNumber } from './i18n.js';
 import { get, post, upload, q } from './api.js';
 import { app, heading, toast, showAlert, clearAlert, busy, openDialog, closeDialog, openPreview, baseName, emptyNote } from './core.js';
 
@@ -80,7 +80,11 @@ function computeRows() {
   return [...dirs, ...node.files.map((d) => ({ doc: d }))];
 }
 
+export const perf = { start: 0, firstRows: null };
+
 export async function renderDocuments(root) {
+  perf.start = performance.now();
+  perf.firstRows = null;
   clear(root);
   if (view.trash) return renderTrash(root);
   const title = heading(t('docs.title'));
@@ -182,11 +186,11 @@ function refreshList(crumbs, count, root) {
   }
   const n = view.rows.length;
   const qtext = view.query.trim();
-  if (qtext) count.textContent = n ? t('docs.found', { n, q: qtext }) : t('docs.nomatch', { q: qtext });
+  if (qtext) count.textContent = n ? t('docs.found', { n: formatNumber(n), q: qtext }) : t('docs.nomatch', { q: qtext });
   else if (!(app.documents || []).length) count.textContent = t('docs.empty');
   else {
     const files = view.index.folders.get(view.folder)?.count || 0;
-    count.textContent = files === 1 ? t('docs.count.one') : t('docs.count.many', { n: files });
+    count.textContent = files === 1 ? t('docs.count.one') : t('docs.count.many', { n: formatNumber(files) });
   }
   view.inner.style.height = `${n * ROW}px`;
   for (const li of view.rendered.values()) li.remove();
@@ -234,6 +238,7 @@ function paint() {
     view.rendered.set(i, li);
     view.inner.append(li);
   }
+  if (perf.firstRows === null && view.rendered.size) perf.firstRows = performance.now() - perf.start;
 }
 
 function row(entry, i, n) {
@@ -448,6 +453,8 @@ async function uploadFiles(entries, root) {
 
 export function resetDocumentsView() {
   view.trash = false;
+  view.folder = '';
+  view.query = '';
 }
 
 /** Rows currently in the DOM (for tests and the speed check). */

@@ -341,6 +341,8 @@ const FR = {
   'live.reminder': 'Rappel : une demande attend votre réponse.',
   'live.conflict': 'Un conflit de synchronisation est à régler.',
   'live.changed': 'Votre coffre a changé.',
+  'live.device': 'Un appareil de votre compte a été retiré.',
+  'live.warning': 'Attention : une opération ne s’est pas déroulée comme prévu.',
 
   // formats
   'unit.B': 'o',
@@ -686,6 +688,8 @@ const EN = {
   'live.reminder': 'Reminder: a request is waiting for your answer.',
   'live.conflict': 'A sync conflict needs settling.',
   'live.changed': 'Your vault changed.',
+  'live.device': 'A device of your account was removed.',
+  'live.warning': 'Warning: an operation did not go as planned.',
 
   'unit.B': 'B',
   'unit.KB': 'kB',
@@ -725,6 +729,10 @@ export function t(key, vars = {}) {
   const table = LANGS[current];
   const text = Object.hasOwn(table, key) ? table[key] : Object.hasOwn(FR, key) ? FR[key] : key;
   return text.replace(/\{(\w+)\}/g, (m, k) => (Object.hasOwn(vars, k) ? String(vars[k]) : m));
+}
+
+export function formatNumber(n) {
+  return new Intl.NumberFormat(current === 'fr' ? 'fr-FR' : 'en-GB').format(n);
 }
 
 export function typeLabel(type) {
