@@ -330,6 +330,12 @@ def test_share_redeemed_with_a_live_event_then_revoked(app_of, server, make_devi
         what="the share.opened event within 5 s",
     )  # fmt: skip
     assert opened[0]["data"]["grant"] == share["grant_id"]
+    # a page opened later still sees it (the daemon keeps the last notices)
+    kept = app.json("GET", "/api/notifications")
+    assert [n["data"].get("grant") for n in kept if n["kind"] == "share.opened"] == [
+        share["grant_id"]
+    ]
+    assert app.json("GET", f"/api/notifications?after={kept[-1]['id']}") == []
     log = app.json("GET", f"/api/shares/{share['grant_id']}/log")
     assert "papiers/acte.txt" in [e["document"] for e in log]
 

@@ -17,7 +17,9 @@ confirmed stays confirmed; downloads go through temporary files).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import itertools
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -30,10 +32,15 @@ from ..service import Context, syncing
 from ..service import settings as settings_service
 from ..service.events import (
     CONFLICT,
+    DEPOSIT_NEW,
+    DEVICE_REVOKED,
     PROGRESS_ADVANCE,
     PROGRESS_START,
     PROGRESS_STOP,
+    REMINDER,
+    REQUEST_NEW,
     SERVER_UNAVAILABLE,
+    SHARE_OPENED,
     SYNC_DONE,
     Cancellation,
     Event,
@@ -41,6 +48,8 @@ from ..service.events import (
 from .security import Guard
 
 RETRY_MAX = 60.0
+NOTICES_KEPT = 50
+NOTICE_KINDS = (SHARE_OPENED, DEPOSIT_NEW, REQUEST_NEW, REMINDER, DEVICE_REVOKED, CONFLICT)
 
 
 @dataclass
@@ -91,12 +100,22 @@ class Daemon:
         self.guard = Guard()
         self.status = SyncStatus()
         self.ctx.bus.subscribe(self.status.observe)
+        self.notices: collections.deque[dict[str, Any]] = collections.deque(maxlen=NOTICES_KEPT)
+        self._notice_ids = itertools.count(1)
+        self.ctx.bus.subscribe(self._keep_notice, NOTICE_KINDS)
         self.wake = asyncio.Event()
         self.last_activity = time.monotonic()
         self._watch: asyncio.Task[None] | None = None
         self._cancel: Cancellation | None = None
         self.stopping = asyncio.Event()
         self.cache: dict[str, Any] = {}  # answers kept while unlocked (names: gone at lock)
+
+    def _keep_notice(self, event: Event) -> None:
+        """What a page opened later must still see (a reminder, a share opened, a deposit)."""
+        self.notices.append(
+            {"id": next(self._notice_ids), "kind": event.kind, "text": event.text,
+             "data": event.data, "at": event.at}
+        )  # fmt: skip
 
     # -- the keys ----------------------------------------------------------------------------
 
@@ -111,6 +130,7 @@ class Daemon:
     async def lock(self) -> None:
         await self.stop_watch()
         self.cache.clear()
+        self.notices.clear()
         self.ctx.profile.lock()
         self.status = SyncStatus()
         self.ctx.bus.subscribe(self.status.observe)

@@ -278,6 +278,12 @@ def build_app(daemon: Daemon) -> web.Application:
             out["state"] = "locked" if ctx.profile.has_account else "empty"
         return _json(out)
 
+    @route("GET", "/api/notifications")
+    async def notifications(request: web.Request) -> web.StreamResponse:
+        after = request.query.get("after", "0")
+        since = int(after) if after.isdigit() else 0
+        return _json([n for n in daemon.notices if n["id"] > since])
+
     @route("GET", "/api/events")
     async def events(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
