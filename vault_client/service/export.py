@@ -173,6 +173,12 @@ def _sha256_file(path: Path) -> str | None:
         return None
 
 
+def _settle(fd: int, path: Path) -> str | None:
+    """fsync a written temp file; its SHA-256."""
+    os.fsync(fd)
+    return _sha256_file(path)
+
+
 # -- what to export -----------------------------------------------------------------------------
 
 
@@ -500,10 +506,10 @@ class _Run:
             fd, tmp = self.writer.temp()
             try:
                 await write_chunks(self.engine.api, manifest, fd, rec.path)
-                os.fsync(fd)
+                # (on a thread: the fsyncs of the files in flight overlap, the loop goes on)
+                sha = await asyncio.to_thread(_settle, fd, tmp)
             finally:
                 os.close(fd)
-            sha = await asyncio.to_thread(_sha256_file, tmp)
             if sha is None or os.path.getsize(tmp) != rec.size:
                 raise IntegrityError(f"{item.vpath} (version {item.n}): not the size recorded")
             if rec.mtime:
