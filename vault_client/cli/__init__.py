@@ -17,8 +17,9 @@ import click
 
 from vault_core.errors import EXIT_FAILURE, EXIT_USAGE, VaultError
 
+from .. import i18n
 from . import admin, desktop, export, owner, sharing  # noqa: F401 (each registers its commands)
-from .common import cli, err
+from .common import LANG, cli, err, say
 
 
 def main() -> None:
@@ -26,22 +27,23 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False, prog_name="vault")
     except click.exceptions.Abort:
-        err("aborted")
+        err(say("aborted"))
         sys.exit(EXIT_FAILURE)
     except click.UsageError as exc:
-        err(f"usage error: {exc.format_message()}")
+        err(say("usage error: {message}", message=exc.format_message()))
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
-        err(f"error: {exc.format_message()}")
+        err(say("error: {message}", message=exc.format_message()))
         sys.exit(exc.exit_code)
     except VaultError as exc:
-        err(f"error: {exc.message}")
+        err(say("error: {message}", message=i18n.error_sentence(exc, LANG)))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err("interrupted")
+        err(say("interrupted"))
         sys.exit(EXIT_FAILURE)
     except OSError as exc:
-        err(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        detail = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        err(say("error: {message}", message=detail))
         sys.exit(EXIT_FAILURE)
     except Exception as exc:
         import sqlite3  # (loaded by then: the local state is a SQLite database)
@@ -49,7 +51,7 @@ def main() -> None:
         if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:  # the local state
             err(f"error: the disk is full ({exc}): free some space and run the command again")
             sys.exit(EXIT_FAILURE)
-        err(f"internal error: {type(exc).__name__}: {exc}")
+        err(say("internal error: {message}", message=f"{type(exc).__name__}: {exc}"))
         if os.environ.get("VAULT_DEBUG"):
             raise
         sys.exit(EXIT_FAILURE)

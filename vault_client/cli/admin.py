@@ -10,7 +10,7 @@ import click
 from vault_core.errors import UsageError
 
 from ..service.context import Context
-from .common import cli, duration, emit_json, err, read_secret, run, vpaths
+from .common import cli, duration, emit_json, err, read_secret, run, say, vpaths
 
 # ---------------------------------------------------------------------------------------------
 # administrations: authority, issuer, inbox, verify, requests, trust
@@ -144,7 +144,7 @@ async def inbox(ctx: click.Context, as_json: bool) -> None:
         emit_json(items)
         return
     if not items:
-        click.echo("inbox empty")
+        click.echo(say("inbox empty"))
     for it in items:
         if not it.valid:
             click.echo(f"{it.id}  INVALID: {it.problem}")
@@ -225,7 +225,7 @@ async def requests(ctx: click.Context, as_json: bool) -> None:
         emit_json(items)
         return
     if not items:
-        click.echo("no requests")
+        click.echo(say("no requests"))
     for it in items:
         who = it.requester or f"{it.claimed_requester} (NOT CERTIFIED)"
         click.echo(f"{it.id}  {who}  needs {', '.join(it.needs or [])}  due {it.due}  {it.state}")

@@ -20,6 +20,7 @@ import click
 
 from vault_core.errors import UsageError
 
+from .. import i18n
 from ..profile import default_home
 from ..service.context import Context
 from ..service.events import (
@@ -35,9 +36,35 @@ from ..service.events import (
 )
 from ..service.results import to_json
 
+LANG = i18n.language()  # the reader's language, from LC_ALL / LC_MESSAGES / LANG
+
 
 def err(message: str) -> None:
     click.echo(message, err=True)
+
+
+def say(template: str, **values: Any) -> str:
+    """A status line in the reader's language (``template`` is its English msgid)."""
+    return i18n.t(template, LANG, **values)
+
+
+def sync_summary(n: dict[str, Any]) -> str:
+    """``synced: 1 uploaded, 0 downloaded, 0 deleted, 141 bytes sent`` in the reader's
+    language, from a round's counts (service.syncing.counts)."""
+    parts = [
+        say(
+            "synced: {uploaded} uploaded, {downloaded} downloaded, {deleted} deleted",
+            uploaded=n["uploaded"],
+            downloaded=n["downloaded"],
+            deleted=n["deleted"],
+        )
+    ]
+    if n["conflicts"]:
+        parts.append(say("{n} conflict copies", n=n["conflicts"]))
+    if n["skipped"]:
+        parts.append(say("{n} skipped", n=n["skipped"]))
+    parts.append(say("{size} sent", size=i18n.format_size(n["bytes"], LANG)))
+    return ", ".join(parts)
 
 
 def read_secret(env: str, prompt: str, confirm: bool = False) -> str:
@@ -87,12 +114,12 @@ class Terminal:
         elif kind == PROGRESS_STOP:
             self.stop()
         elif kind in (SHARE_OPENED, REMINDER):
-            notify(event.text)
+            notify(i18n.translate(event.text, LANG))
         elif kind == SYNC_DONE:
             if event.data.get("first") or event.data.get("changed"):  # (no line per idle round)
-                print(event.text, file=sys.stderr, flush=True)
+                print(sync_summary(event.data), file=sys.stderr, flush=True)
         elif kind in (WARNING, SERVER_UNAVAILABLE):
-            print(event.text, file=sys.stderr, flush=True)
+            print(i18n.translate(event.text, LANG), file=sys.stderr, flush=True)
 
     def stop(self) -> None:
         if self._bar is not None:

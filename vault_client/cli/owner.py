@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .. import i18n
 from ..service.context import Context
-from .common import cli, emit_json, err, read_secret, run
+from .common import LANG, cli, emit_json, err, read_secret, run, say, sync_summary
 
 # ---------------------------------------------------------------------------------------------
 # accounts and devices
@@ -45,8 +47,8 @@ async def init(obj: Context, server: str, handle: str, folder: Path | None) -> N
 
     passphrase = read_secret("VAULT_PASSPHRASE", "New passphrase: ", confirm=True)
     created = await account.init(obj, server, handle, folder, passphrase)
-    err(f"account {handle} created; folder {created.folder}")
-    err("Write down this recovery key and keep it safe; it is shown only once:")
+    err(say("account {handle} created; folder {folder}", handle=handle, folder=created.folder))
+    err(say("Write down this recovery key and keep it safe; it is shown only once:"))
     click.echo(created.recovery_key)
 
 
@@ -87,7 +89,7 @@ async def passphrase(obj: Context) -> None:
     obj.account()  # the current passphrase first
     new = read_secret("VAULT_NEW_PASSPHRASE", "New passphrase: ", confirm=True)
     await account.change_passphrase(obj, new)
-    click.echo("passphrase changed; other sessions were ended")
+    click.echo(say("passphrase changed; other sessions were ended"))
 
 
 @cli.group(invoke_without_command=True)
@@ -121,7 +123,7 @@ async def devices_revoke(obj: Context, device_id: str) -> None:
     from ..service import account
 
     await account.revoke_device(obj, device_id)
-    click.echo(f"revoked {device_id}")
+    click.echo(say("revoked {id}", id=device_id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,7 +150,7 @@ async def sync(obj: Context, watch: bool, yes: bool) -> None:
         await syncing.watch(obj, confirm)  # (its rounds' summaries arrive as sync.done events)
     else:
         report = await syncing.sync(obj, confirm)  # (the progress bar is gone by then)
-        err(report.summary())
+        err(sync_summary(syncing.counts(report)))
 
 
 @cli.command()
@@ -164,7 +166,7 @@ async def status(obj: Context, as_json: bool) -> None:
         emit_json([*st.pending, *st.notices])
         return
     if not st.pending:
-        click.echo("up to date")
+        click.echo(say("up to date"))
     for p in st.pending:
         click.echo(f"{p.action:<14} {p.path}")
     for n in st.notices:
@@ -184,7 +186,13 @@ def history(obj: Context, path: str, as_json: bool) -> None:
         emit_json(items)
         return
     for it in items:
-        what = "deleted" if it.deleted else f"{it.size} bytes, modified {it.modified}"
+        if it.deleted:
+            what = say("deleted")
+        elif LANG == "fr" and it.modified:
+            when = i18n.format_datetime(datetime.datetime.fromisoformat(it.modified), LANG)
+            what = say("{size}, modified {date}", size=i18n.format_size(it.size, LANG), date=when)
+        else:
+            what = f"{it.size} bytes, modified {it.modified}"
         click.echo(f"{it.version:>3}  {what}")
 
 
@@ -201,8 +209,8 @@ def history(obj: Context, path: str, as_json: bool) -> None:
 @run
 async def restore(obj: Context, path: str, version: int | None) -> None:
     """Bring back a version, or a deleted file, as a new version."""
-    from ..service import documents
+    from ..service import documents, syncing
 
     done = await documents.restore(obj, path, version)
-    err(f"restored {done.path} from version {done.from_version}")
-    err(done.report.summary())
+    err(say("restored {path} from version {version}", path=done.path, version=done.from_version))
+    err(sync_summary(syncing.counts(done.report)))

@@ -9,7 +9,7 @@ import click
 from vault_core.errors import UsageError
 
 from ..service.context import Context
-from .common import cli, duration, emit_json, err, read_secret, run, vpaths
+from .common import cli, duration, emit_json, err, read_secret, run, say, vpaths
 
 # ---------------------------------------------------------------------------------------------
 # shares
@@ -77,7 +77,7 @@ async def share_revoke(obj: Context, grant_id: str) -> None:
     from ..service import shares
 
     await shares.revoke(obj, grant_id)
-    click.echo(f"revoked {grant_id}")
+    click.echo(say("revoked {id}", id=grant_id))
 
 
 @share.command("log")
@@ -129,7 +129,7 @@ async def redeem(
             cert = f"  (certified by {it.certified_by})" if it.certified_by else ""
             click.echo(f"{it.name}{cert}")
     if not list_only:
-        err(f"{len(done.written)} document(s) written to {out}")
+        err(say("{n} document(s) written to {out}", n=len(done.written), out=out))
 
 
 @cli.command()

@@ -112,8 +112,21 @@ async def watch(
     async with ctx.api() as api:
         with ctx.engine(api, progress=_progress(ctx)) as engine:
             report = await cancellable(_round(ctx, engine, confirm), cancellation)
-            ctx.bus.emit(SYNC_DONE, report.summary(), changed=_changed(report), first=True)
+            ctx.bus.emit(SYNC_DONE, report.summary(), first=True, **counts(report))
             await cancellable(_watch_loop(ctx, engine, confirm, wake), cancellation)
+
+
+def counts(report: SyncReport) -> dict[str, int | bool]:
+    """A sync round in numbers (what ``sync.done`` events carry)."""
+    return {
+        "changed": _changed(report),
+        "uploaded": len(report.uploaded),
+        "downloaded": len(report.downloaded),
+        "deleted": len(report.deleted_local) + len(report.deleted_remote),
+        "conflicts": len(report.conflicts),
+        "skipped": len(report.skipped),
+        "bytes": report.bytes_uploaded,
+    }
 
 
 def _changed(report: SyncReport) -> bool:
@@ -207,7 +220,7 @@ async def _watch_loop(
             wake.clear()
             try:
                 report = await _round(ctx, engine, confirm)
-                ctx.bus.emit(SYNC_DONE, report.summary(), changed=_changed(report), first=False)
+                ctx.bus.emit(SYNC_DONE, report.summary(), first=False, **counts(report))
             except ServerUnavailable as exc:
                 ctx.bus.emit(SERVER_UNAVAILABLE, f"server unavailable, will retry: {exc.message}")
             except IntegrityError:

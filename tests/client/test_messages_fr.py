@@ -1,0 +1,93 @@
+"""Messages in French (issue 22): the CLI's failures and status lines in French when the
+locale is French, English otherwise, from the one catalogue the app uses too; exit codes
+unchanged."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from vault_client import i18n
+from vault_core.errors import EXIT_ACCESS, EXIT_AUTH, EXIT_FAILURE
+
+FR = {"LANG": "fr_FR.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+EN = {"LANG": "C.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+
+
+def test_main_failures_in_both_languages(account, make_device, server):
+    dev, _ = account()
+    dev.write("a.txt", "a")
+    fr = dev.run("sync", env={**FR, "VAULT_PASSPHRASE": "pas la bonne"}, check=False)
+    en = dev.run("sync", env={**EN, "VAULT_PASSPHRASE": "pas la bonne"}, check=False)
+    assert fr.returncode == en.returncode == EXIT_AUTH
+    assert fr.stderr.strip() == "erreur : La phrase de passe est incorrecte."
+    assert en.stderr.strip() == "error: wrong passphrase for this profile"
+
+    dev.run("sync", env=EN)
+    link = dev.run("share", "create", "a.txt", "--expires", "1h", "--max-uses", "1",
+                   env=EN).stdout.strip().splitlines()[-1]  # fmt: skip
+    other = make_device("C")
+    other.run("redeem", link, "--out", str(other.folder.parent / "o1"), env=EN)
+    fr = other.run("redeem", link, "--out", str(other.folder.parent / "o2"), env=FR, check=False)
+    en = other.run("redeem", link, "--out", str(other.folder.parent / "o3"), env=EN, check=False)
+    assert fr.returncode == en.returncode == EXIT_ACCESS
+    assert fr.stderr.startswith("erreur : Ce partage a expiré")
+    assert en.stderr.startswith("error: ") and "partage" not in en.stderr
+
+    server.stop()
+    fr = dev.run("sync", env=FR, check=False)
+    en = dev.run("sync", env=EN, check=False)
+    assert fr.returncode == en.returncode == EXIT_FAILURE
+    assert re.fullmatch(
+        r"erreur : Impossible de joindre le serveur http://127\.0\.0\.1:\d+ : vérifiez "
+        r"l'adresse et votre connexion\.",
+        fr.stderr.strip(),
+    )
+    assert en.stderr.strip().startswith("error: cannot reach the server at http://127.0.0.1:")
+
+
+def test_status_lines_sizes_and_dates_in_french(account):
+    dev, _ = account()
+    dev.write("papiers/avis.txt", os.urandom(1_234_567))
+    fr = dev.run("sync", env=FR)
+    assert (
+        fr.stderr.strip() == "synchronisé : 1 envoyé(s), 0 reçu(s), 0 supprimé(s), 1,2 Mo envoyé(s)"
+    )
+    assert dev.run("status", env=FR).stdout.strip() == "à jour"
+    history = dev.run("history", "papiers/avis.txt", env=FR).stdout
+    assert re.search(r"1  1,2 Mo, modifié le \d{1,2} \w+\.? 20\d\d, \d\d:\d\d", history)
+    en = dev.run("status", env=EN).stdout.strip()
+    assert en == "up to date"
+
+
+def test_the_catalogue_is_whole():
+    catalog = i18n.french()
+    assert len(catalog.exact) > 50 and {"integrity", "unauthorized", "error"} <= set(
+        catalog.classes
+    )
+    field = re.compile(r"\{([a-z_0-9]+)\}")
+    for msgid, msgstr in catalog.exact.items():
+        # every placeholder of the French is one the English message carries
+        assert set(field.findall(msgstr)) <= set(field.findall(msgid)), msgid
+
+
+@pytest.mark.parametrize(
+    ("env", "lang"),
+    [
+        ({"LANG": "fr_FR.UTF-8"}, "fr"),
+        ({"LC_ALL": "fr_CA.UTF-8", "LANG": "en_US.UTF-8"}, "fr"),
+        ({"LC_ALL": "C", "LANG": "fr_FR.UTF-8"}, "en"),
+        ({"LC_MESSAGES": "fr_BE", "LANG": "de_DE"}, "fr"),
+        ({}, "en"),
+    ],
+)
+def test_the_language_follows_the_locale_variables(env, lang):
+    assert i18n.language(env) == lang
+
+
+def test_sizes():
+    assert i18n.format_size(1_200_000, "fr") == "1,2 Mo"
+    assert i18n.format_size(999, "fr") == "999 octets"
+    assert i18n.format_size(3_000_000_000, "en") == "3 GB"
