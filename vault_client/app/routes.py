@@ -301,7 +301,8 @@ def build_app(daemon: Daemon) -> web.Application:
                     continue
                 if event.kind.startswith("progress."):
                     continue  # (the status region polls; no stream of per-file events)
-                payload = {"kind": event.kind, "text": event.text, "data": event.data}
+                payload = {"kind": event.kind, "text": event.text, "data": event.data,
+                           "at": event.at}  # fmt: skip
                 await response.write(f"data: {_dumps(payload)}\n\n".encode())
         return response
 
