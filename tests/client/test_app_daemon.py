@@ -6,6 +6,7 @@ profile, a clean stop."""
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +301,16 @@ def test_onboarding_documents_and_a_second_device(app_of, server, make_device):
     assert app.json("GET", "/api/state")["profile"] == "locked"
     app.json("POST", "/api/unlock", {"passphrase": STRONG})
     assert len(app.json("GET", "/api/documents")) == 3
+
+    # Exporter tout mon coffre: a zip the browser saves, nothing left in the daemon
+    code, hdrs, out = app.request("GET", "/api/export")
+    assert code == 200 and hdrs["content-type"] == "application/zip"
+    assert hdrs["content-disposition"].startswith('attachment; filename="coffre-jean-')
+    with zipfile.ZipFile(io.BytesIO(out)) as z:
+        names = set(z.namelist())
+        assert {"manifest.json", "manifest.csv", "documents/papiers/acte.pdf"} <= names
+        assert z.read("documents/papiers/sous/avis.txt") == b"avis d'imposition"
+    assert not any((app.home / "tmp").iterdir())
 
 
 def test_share_redeemed_with_a_live_event_then_revoked(app_of, server, make_device, tmp_path):

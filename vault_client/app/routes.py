@@ -527,6 +527,34 @@ def build_app(daemon: Daemon) -> web.Application:
         data = await body(request)
         return _json(trust.add(ctx, text(data, "public_key", limit=100), text(data, "name")))
 
+    @route("GET", "/api/export")
+    async def export_all(request: web.Request) -> web.StreamResponse:
+        """``Exporter tout mon coffre``: the zip is built in the profile's temporary folder,
+        sent as a download (the browser saves it where the person chooses), then removed."""
+        from ..service import export
+
+        into = Path(daemon.tmp) / os.urandom(8).hex()
+        into.mkdir(mode=0o700)
+        try:
+            report = await export.export_archive(ctx, into)
+            zip_path = Path(report.out)
+            response = web.StreamResponse(
+                headers={
+                    "Content-Type": "application/zip",
+                    "Content-Disposition": f'attachment; filename="{zip_path.name}"',
+                    "Cache-Control": "no-store",
+                }
+            )
+            response.content_length = zip_path.stat().st_size
+            await response.prepare(request)
+            with open(zip_path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    await response.write(block)
+            await response.write_eof()
+            return response
+        finally:
+            shutil.rmtree(into, ignore_errors=True)
+
     @route("GET", "/api/conflicts")
     async def list_conflicts(request: web.Request) -> web.StreamResponse:
         return _json(documents.conflicts(ctx))

@@ -332,6 +332,11 @@ const FR = {
   'set.kit.help':
     'La clé de récupération n’a été montrée qu’une fois, à la création du coffre. Vous pouvez imprimer de nouveau la fiche, avec une place pour y recopier la clé.',
   'set.kit.print': 'Imprimer la fiche de récupération',
+  'set.export': 'Exporter mon coffre',
+  'set.export.help':
+    'Tous vos documents dans leur forme d’origine, avec leurs certificats, leur historique et un inventaire (manifest.json, manifest.csv), dans un fichier .zip que votre navigateur enregistre où vous le choisissez.',
+  'set.export.button': 'Exporter tout mon coffre',
+  'set.export.started': 'Export en cours : le fichier .zip arrive dans vos téléchargements.',
   'set.account': 'Compte {handle} sur {server}',
 
   // live notices
@@ -680,6 +685,11 @@ const EN = {
   'set.kit.help':
     'The recovery key was shown only once, when the vault was created. You can print the sheet again, with room to copy the key.',
   'set.kit.print': 'Print the recovery sheet',
+  'set.export': 'Export my vault',
+  'set.export.help':
+    'All your documents in their original form, with their certificates, their history and an inventory (manifest.json, manifest.csv), in a .zip file your browser saves where you choose.',
+  'set.export.button': 'Export my whole vault',
+  'set.export.started': 'Export under way: the .zip file will arrive in your downloads.',
   'set.account': 'Account {handle} on {server}',
 
   'live.share.opened': 'One of your share links was just opened.',

@@ -407,7 +407,17 @@ export async function renderSettings(root) {
     el('p', { class: 'help', text: t('set.kit.help') }),
     el('div', { class: 'actions' }, el('button', { type: 'button', text: t('set.kit.print'), onclick: () => printKit({ handle: st.handle, server: st.server, created_at: null }) })),
   );
-  root.append(remForm, lockForm, trustCard, kitCard);
+  // export: the browser saves the zip where the person chooses (nothing left in the daemon)
+  const exportLink = el('a', { class: 'button', href: '/api/export', download: '', text: t('set.export.button') });
+  exportLink.addEventListener('click', () => toast(t('set.export.started')));
+  const exportCard = el(
+    'section',
+    { class: 'card', 'aria-labelledby': 'set-export' },
+    el('h2', { id: 'set-export', text: t('set.export') }),
+    el('p', { class: 'help', text: t('set.export.help') }),
+    el('div', { class: 'actions' }, exportLink),
+  );
+  root.append(remForm, lockForm, trustCard, kitCard, exportCard);
 }
 
 export { toDate };
