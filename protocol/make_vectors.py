@@ -34,7 +34,8 @@ order and writes (or checks) the files:
 * ``seal``: "Primitives" (seal.json); ``grants``: "Grants" (grant.json);
 * ``issuer_deposits``: "Issuer certificates", "Deposits", "Requests" (issuer_cert.json,
   deposit.json, request.json);
-* ``recovery``: "Recovery key" (recovery.json).
+* ``recovery``: "Recovery key" (recovery.json);
+* ``shamir``: "Recovery shares (Shamir, GF(256))" (shamir.json).
 
 The family modules import only ``common`` and vault_core (never each other, nor this module).
 The builders share one World, built once (the log builder adds a third device to it), and run
@@ -65,6 +66,7 @@ from .vectors_gen.log import build_log
 from .vectors_gen.paths import build_paths
 from .vectors_gen.recovery import build_recovery
 from .vectors_gen.seal import build_seal
+from .vectors_gen.shamir import build_shamir
 
 __all__ = ["VECTORS_DIR", "blake2b_stream", "build_all", "det", "main", "render"]
 
@@ -94,6 +96,7 @@ def build_all() -> dict[str, JSON]:
         ("deposit", lambda: build_deposit(w)),
         ("request", lambda: build_request(w)),
         ("recovery", lambda: build_recovery(w)),
+        ("shamir", build_shamir),
     ]
     return {name: fn() for name, fn in builders}
 

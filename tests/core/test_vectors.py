@@ -23,7 +23,7 @@ import nacl.bindings as sodium
 import pytest
 
 from protocol import make_vectors
-from vault_core import _crypto, chunks, deposits, grants, keys, log, login, manifest
+from vault_core import _crypto, chunks, deposits, grants, keys, log, login, manifest, shamir
 from vault_core.encoding import b64u, canonical_json, parse_canonical_json, unb64u
 from vault_core.errors import (
     FormatError,
@@ -74,6 +74,7 @@ def test_files_present() -> None:
         "deposit",
         "request",
         "recovery",
+        "shamir",
     }
     assert expected == set(FILES)
 
@@ -389,6 +390,17 @@ def pos_parse_recovery(c: dict[str, Any], doc: dict[str, Any]) -> None:
     assert keys.parse_recovery_key(c["text"]) == H(c["recovery_key"])
 
 
+def pos_shamir_split(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    shares = shamir.split(H(c["secret"]), c["n"], c["t"], H(c["random"]))
+    assert [s.hex() for s in shares] == c["shares"]
+    for xs in c["rebuild"]:
+        assert shamir.combine([shares[x - 1] for x in xs]) == H(c["secret"])
+
+
+def pos_shamir_combine(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    assert shamir.combine([H(s) for s in c["shares"]]) == H(c["secret"])
+
+
 POSITIVE: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     name[4:]: fn for name, fn in globals().items() if name.startswith("pos_") and callable(fn)
 }
@@ -538,6 +550,14 @@ def neg_request(c: dict[str, Any], doc: dict[str, Any]) -> None:
 
 def neg_parse_recovery(c: dict[str, Any], doc: dict[str, Any]) -> None:
     keys.parse_recovery_key(c["text"])
+
+
+def neg_shamir_split(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    shamir.split(H(c["secret"]), c["n"], c["t"], H(c["random"]))
+
+
+def neg_shamir_combine(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    shamir.combine([H(s) for s in c["shares"]])
 
 
 NEGATIVE: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {

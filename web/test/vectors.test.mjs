@@ -46,6 +46,10 @@ const OUT_OF_SCOPE = {
     vault_keys: 'owner-side',
   },
   seal: { seal: 'the page never seals (sealing to a low-order key is a sender-side check)' },
+  shamir: {
+    shamir_split: 'recovery shares are split by the owner\'s client (Python core only so far)',
+    shamir_combine: 'recovery shares are combined by the new device\'s client (Python core only so far)',
+  },
 };
 
 // -- positive handlers --------------------------------------------------------------------------
