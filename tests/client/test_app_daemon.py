@@ -305,7 +305,7 @@ def test_onboarding_documents_and_a_second_device(app_of, server, make_device):
     # Exporter tout mon coffre: a zip the browser saves, nothing left in the daemon
     code, hdrs, out = app.request("GET", "/api/export")
     assert code == 200 and hdrs["content-type"] == "application/zip"
-    assert hdrs["content-disposition"].startswith('attachment; filename="coffre-jean-')
+    assert hdrs["content-disposition"].startswith("attachment; filename*=UTF-8''coffre-jean-")
     with zipfile.ZipFile(io.BytesIO(out)) as z:
         names = set(z.namelist())
         assert {"manifest.json", "manifest.csv", "documents/papiers/acte.pdf"} <= names

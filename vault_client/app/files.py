@@ -27,8 +27,8 @@ def content_type(name: str) -> str:
     return INLINE_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
 
 
-def _headers(name: str, inline: bool) -> dict[str, str]:
-    ctype = content_type(name)
+def _headers(name: str, inline: bool, ctype: str | None = None) -> dict[str, str]:
+    ctype = ctype or content_type(name)
     disposition = "inline" if inline and ctype != "application/octet-stream" else "attachment"
     return {
         "Content-Type": ctype,
@@ -40,9 +40,10 @@ def _headers(name: str, inline: bool) -> dict[str, str]:
 
 
 async def send_file(
-    request: web.Request, path: Path, name: str, inline: bool
+    request: web.Request, path: Path, name: str, inline: bool, ctype: str | None = None
 ) -> web.StreamResponse:
-    response = web.StreamResponse(headers=_headers(name, inline))
+    """Stream a file (``ctype``: a type the daemon made itself, e.g. its own export zip)."""
+    response = web.StreamResponse(headers=_headers(name, inline, ctype))
     response.content_length = path.stat().st_size
     await response.prepare(request)
     with open(path, "rb") as fh:

@@ -538,20 +538,7 @@ def build_app(daemon: Daemon) -> web.Application:
         try:
             report = await export.export_archive(ctx, into)
             zip_path = Path(report.out)
-            response = web.StreamResponse(
-                headers={
-                    "Content-Type": "application/zip",
-                    "Content-Disposition": f'attachment; filename="{zip_path.name}"',
-                    "Cache-Control": "no-store",
-                }
-            )
-            response.content_length = zip_path.stat().st_size
-            await response.prepare(request)
-            with open(zip_path, "rb") as fh:
-                while block := fh.read(1 << 20):
-                    await response.write(block)
-            await response.write_eof()
-            return response
+            return await send_file(request, zip_path, zip_path.name, False, "application/zip")
         finally:
             shutil.rmtree(into, ignore_errors=True)
 

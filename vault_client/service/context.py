@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from vault_core.errors import Locked
 
-from ..api import Api
 from ..profile import Profile, Secrets
-from ..session import open_api
 from .events import WARNING, EventBus
 
 if TYPE_CHECKING:
+    from ..api import Api
     from ..sync import SyncEngine
 
 PassphraseSource = Callable[[], str]
@@ -92,6 +91,8 @@ class Context:
     # -- the server --------------------------------------------------------------------------
 
     async def __aenter__(self) -> Context:
+        from ..session import open_api  # (aiohttp: loaded by the calls that talk to a server)
+
         self._api = await open_api(self.account())
         await self._api.__aenter__()
         return self
@@ -107,6 +108,8 @@ class Context:
         if self._api is not None:
             yield self._api
             return
+        from ..session import open_api
+
         api = await open_api(self.account())
         async with api:
             yield api
