@@ -30,6 +30,7 @@ from vault_core.errors import Conflict
 async def certify(home: Path, vault_path: str, issuer_name: str, doc_type: str) -> dict[str, str]:
     profile = Profile(home)
     profile.require_account()
+    profile.unlock(os.environ["VAULT_PASSPHRASE"])  # (nothing below the faces prompts)
     api = await open_api(profile)
     now = int(time.time())
     authority_pk, authority_sk = deposits.authority_keypair(os.urandom(32))
