@@ -63,7 +63,9 @@ def sync_summary(n: dict[str, Any]) -> str:
         parts.append(say("{n} conflict copies", n=n["conflicts"]))
     if n["skipped"]:
         parts.append(say("{n} skipped", n=n["skipped"]))
-    parts.append(say("{size} sent", size=i18n.format_size(n["bytes"], LANG)))
+    # English keeps the exact count (scripts read it); French says it as a reader would
+    size = i18n.format_size(n["bytes"], LANG) if LANG == "fr" else f"{n['bytes']} bytes"
+    parts.append(say("{size} sent", size=size))
     return ", ".join(parts)
 
 
