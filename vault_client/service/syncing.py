@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import aiohttp
-
 from vault_core.errors import IntegrityError, ServerUnavailable, VaultError
 
 from ..sync import SyncEngine, SyncReport, prewalk
@@ -161,6 +159,8 @@ _SERVER_KINDS = {
 
 
 async def _server_events(ctx: Context, engine: SyncEngine, wake: asyncio.Event) -> None:
+    import aiohttp  # here, not at the top: a no-change `vault sync` never loads the HTTP client
+
     delay = 1.0
     while True:
         try:
