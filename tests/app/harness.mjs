@@ -1,7 +1,8 @@
 // Harness for the desktop app's page: a real `vault-server` and real `vault` CLI devices (from
 // tests/web/harness.mjs), a real `vault app --no-browser --port 0` daemon whose launch URL is
 // the last line of its stdout, Debian's Chromium (playwright-core), axe-core, and screenshots
-// of every screen at desktop and phone size into docs/screenshots/app/.
+// of every screen at desktop and phone size into docs/screenshots/app/, written only when asked
+// (VAULT_SCREENSHOTS=1: the committed ones change only when someone regenerates them).
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ export { Server, Device, launchBrowser, tempDir, cleanup, pyHelper, PASSPHRASE, 
 export const SHOTS = path.join(ROOT, 'docs', 'screenshots', 'app');
 export const DESKTOP = { width: 1280, height: 900 };
 export const PHONE = { width: 390, height: 844 };
+export const WRITE_SHOTS = process.env.VAULT_SCREENSHOTS === '1';
 const AXE = readFileSync(requireWeb.resolve('axe-core/axe.min.js'), 'utf8');
 const URL_LINE = /^http:\/\/127\.0\.0\.1:\d+\/#[A-Za-z0-9_-]+$/;
 
@@ -98,9 +100,10 @@ export async function noHorizontalScroll(page, state) {
 
 export const axeLog = [];
 
-/** One screen: axe and no horizontal scroll at desktop and phone size, a screenshot of each. */
+/** One screen: axe and no horizontal scroll at desktop and phone size; with VAULT_SCREENSHOTS=1
+ * a screenshot of each into docs/screenshots/app/NAME-{desktop,phone}.png. */
 export async function screen(page, name, { fullPage = true } = {}) {
-  mkdirSync(SHOTS, { recursive: true });
+  if (WRITE_SHOTS) mkdirSync(SHOTS, { recursive: true });
   const before = page.viewportSize();
   for (const [size, vp] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     await page.setViewportSize(vp);
@@ -108,7 +111,7 @@ export async function screen(page, name, { fullPage = true } = {}) {
     const res = await axe(page, `${name} (${size})`);
     axeLog.push({ screen: name, size, ...res });
     await noHorizontalScroll(page, `${name} (${size})`);
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${size}.png`), fullPage, animations: 'disabled' });
+    if (WRITE_SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}-${size}.png`), fullPage, animations: 'disabled' });
   }
   await page.setViewportSize(before);
 }
