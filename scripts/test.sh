@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 . .venv/bin/activate
-python -m pip install --quiet --disable-pip-version-check --upgrade pip
+python -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools
 python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 # The browser page: Debian's Chromium for the end-to-end tests, then a reproducible build check
@@ -47,19 +47,7 @@ echo "== pip-audit (the installed packages)"
 audit_out=$(mktemp)
 audit_rc=0
 pip-audit -l --skip-editable --progress-spinner off -f json -o "$audit_out" || audit_rc=$?
-python - "$audit_out" "$audit_rc" <<'EOF'
-import json, sys
-deps = json.load(open(sys.argv[1]))["dependencies"]
-for d in deps:
-    for v in d.get("vulns", []):
-        print(f"{d['name']} {d['version']}: {v['id']} (fixed in {', '.join(v['fix_versions']) or '-'})")
-skipped = [d["name"] for d in deps if "skip_reason" in d]
-if skipped:  # PyPI's per-version JSON (pip-audit's vulnerability source) did not answer
-    print(f"pip-audit: NOT AUDITED: {len(skipped)} of {len(deps)} packages: {' '.join(skipped)}")
-else:
-    print(f"pip-audit: {len(deps)} packages audited")
-sys.exit(int(sys.argv[2]))
-EOF
+python scripts/audit_python.py "$audit_out" "$audit_rc"
 echo "== npm audit (web/)"
 npm_out=$(mktemp)
 (cd web && npm audit --json >"$npm_out" 2>/dev/null) || true
