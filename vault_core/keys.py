@@ -269,7 +269,7 @@ def new_bundle(handle: str, random32x3: bytes, created: int) -> AccountBundle:
     )
 
 
-BUNDLE_SLOTS = ("passphrase", "recovery")
+BUNDLE_SLOTS = ("passphrase", "recovery", "contacts")
 
 
 def _bundle_ad(handle: str, slot: str) -> bytes:

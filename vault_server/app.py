@@ -52,6 +52,7 @@ from . import (
     routes_grants,
     routes_inbox,
     routes_log,
+    routes_recovery,
     routes_web,
 )
 from .clock import Clock, SystemClock
@@ -104,6 +105,7 @@ ALL_ROUTES: list[Route] = [
     *routes_inbox.ROUTES,
     *routes_events.ROUTES,
     *routes_web.ROUTES,
+    *routes_recovery.ROUTES,
 ]
 
 _STATUS_CODES = {

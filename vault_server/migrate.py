@@ -102,6 +102,25 @@ TABLES: tuple[Table, ...] = (
             "answer_grant_id", "answer_envelope", "answered_at",
         ),
     ),
+    Table(
+        "recovery_sets",
+        (
+            "account_id", "set_id", "statement", "sig", "bundle", "login_pk", "threshold",
+            "delay", "created_at",
+        ),
+    ),
+    Table("recovery_shares", ("set_id", "contact_id", "x", "sealed")),
+    Table(
+        "recoveries",
+        (
+            "id", "account_id", "set_id", "request", "created_at", "state", "veto", "veto_sig",
+            "closed_at",
+        ),
+    ),
+    Table(
+        "recovery_approvals",
+        ("recovery_id", "contact_id", "statement", "sig", "resealed", "received_at"),
+    ),
 )  # fmt: skip
 
 BOOLEAN_COLUMNS = {("accounts", "is_issuer"), ("grants", "password")}

@@ -27,6 +27,7 @@ from ..service.events import (
     PROGRESS_ADVANCE,
     PROGRESS_START,
     PROGRESS_STOP,
+    RECOVERY,
     REMINDER,
     SERVER_UNAVAILABLE,
     SHARE_OPENED,
@@ -115,7 +116,7 @@ class Terminal:
                 self._bar.advance(event.data["path"])
         elif kind == PROGRESS_STOP:
             self.stop()
-        elif kind in (SHARE_OPENED, REMINDER):
+        elif kind in (SHARE_OPENED, REMINDER, RECOVERY):
             notify(i18n.translate(event.text, LANG))
         elif kind == SYNC_DONE:
             if event.data.get("first") or event.data.get("changed"):  # (no line per idle round)
@@ -129,7 +130,7 @@ class Terminal:
             self._bar = None
 
     def kinds(self) -> list[str]:
-        out = [WARNING, SYNC_DONE, SERVER_UNAVAILABLE, SHARE_OPENED, REMINDER]
+        out = [WARNING, SYNC_DONE, SERVER_UNAVAILABLE, SHARE_OPENED, REMINDER, RECOVERY]
         if sys.stderr.isatty():
             out += [PROGRESS_START, PROGRESS_ADVANCE, PROGRESS_STOP]
         return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,7 +173,14 @@ async def login(
     ctx: Context, server: str, handle: str, folder: Path | None, passphrase: str
 ) -> DeviceJoined:
     """Add this profile as a new device of an existing account."""
-    return await _join(ctx, server, handle, folder, passphrase, None)
+
+    async def step(api: Api, device: dict[str, Any]) -> tuple[dict[str, Any], bytes, str]:
+        params = await fetch_kdf(api, handle, "passphrase")
+        pkeys = keys.derive_passphrase_keys(passphrase, params)
+        res = await login_with(api, handle, "passphrase", pkeys.login_keypair[1], device)
+        return res, pkeys.kek, "passphrase"
+
+    return await _join(ctx, server, handle, folder, passphrase, step)
 
 
 async def recover(
@@ -184,7 +192,33 @@ async def recover(
     new_passphrase: str,
 ) -> DeviceJoined:
     """A new device and a new passphrase from the recovery key."""
-    return await _join(ctx, server, handle, folder, new_passphrase, recovery_key)
+    recovery = keys.parse_recovery_key(recovery_key)
+
+    async def step(api: Api, device: dict[str, Any]) -> tuple[dict[str, Any], bytes, str]:
+        rkeys = keys.derive_recovery_keys(recovery)
+        res = await login_with(api, handle, "recovery", rkeys.login_keypair[1], device)
+        return res, rkeys.kek, "recovery"
+
+    return await _join(ctx, server, handle, folder, new_passphrase, step)
+
+
+# A way in for a new device: given the API and the device's public part (id, name, sign_pk),
+# the server's login answer (token, identity, bundle), the KEK that opens the bundle and its
+# slot. Any slot other than "passphrase" is a recovery: the new passphrase is then set.
+JoinStep = Callable[[Api, dict[str, Any]], Awaitable[tuple[dict[str, Any], bytes, str]]]
+
+
+async def recover_with(
+    ctx: Context,
+    server: str,
+    handle: str,
+    folder: Path | None,
+    new_passphrase: str,
+    step: JoinStep,
+) -> DeviceJoined:
+    """A new device and a new passphrase through another recovery ``step`` (the trusted
+    contacts): the same path as :func:`recover` after the login."""
+    return await _join(ctx, server, handle, folder, new_passphrase, step)
 
 
 async def _join(
@@ -193,7 +227,7 @@ async def _join(
     handle: str,
     folder: Path | None,
     passphrase: str,
-    recovery_text: str | None,
+    step: JoinStep,
 ) -> DeviceJoined:
     profile = ctx.profile
     _refuse_existing(profile)
@@ -202,16 +236,7 @@ async def _join(
     name = default_device_name()
     device = {"id": device_id, "name": name, "sign_pk": b64u(device_pk)}
     async with Api(server) as api:
-        if recovery_text is None:
-            params = await fetch_kdf(api, handle, "passphrase")
-            pkeys = keys.derive_passphrase_keys(passphrase, params)
-            res = await login_with(api, handle, "passphrase", pkeys.login_keypair[1], device)
-            kek, slot = pkeys.kek, "passphrase"
-        else:
-            recovery = keys.parse_recovery_key(recovery_text)
-            rkeys = keys.derive_recovery_keys(recovery)
-            res = await login_with(api, handle, "recovery", rkeys.login_keypair[1], device)
-            kek, slot = rkeys.kek, "recovery"
+        res, kek, slot = await step(api, device)
         try:
             bundle = keys.unwrap_bundle(dec(res["bundle"]), kek, handle, slot)
         except (KeyError, TypeError, IntegrityError):
@@ -221,7 +246,7 @@ async def _join(
             ) from None
         _check_bundle_identity(bundle, res.get("identity"))
         api.token = res["token"]
-        if recovery_text is not None:
+        if slot != "passphrase":
             await _set_passphrase(api, bundle, passphrase)
         cert = DeviceCert.issue(bundle, device_id, name, device_pk, now_ms())
         await api.put(f"/v1/devices/{device_id}/cert", {"cert": b64u(cert.encode())})

@@ -4,11 +4,12 @@ Theory of operation: everything the client wants a person to know while it works
 through one :class:`EventBus` per service context: the sync's progress (``progress.start``,
 ``progress.advance``, ``progress.stop``), warnings (``warning``), a finished sync round
 (``sync.done``), what the server's event stream says (``server.<type>``: ``share.opened`` for
-a grant accessed, ``server.changed`` otherwise), reminders that fell due (``reminder``) and
-conflicts (``conflict``). A face subscribes once: the CLI turns the events into rich progress
-bars and lines on stderr; the app's daemon turns them into live page updates. Publishing never
-blocks and never raises into the operation that publishes (a failing subscriber is dropped
-from that event only).
+a grant accessed, ``server.changed`` otherwise), reminders that fell due (``reminder``),
+conflicts (``conflict``) and a recovery of the account by its trusted contacts that started,
+was approved or vetoed (``recovery``). A face subscribes once: the CLI turns the events into
+rich progress bars and lines on stderr; the app's daemon turns them into live page updates.
+Publishing never blocks and never raises into the operation that publishes (a failing
+subscriber is dropped from that event only).
 
 :class:`Cancellation` makes stopping a long operation explicit: the face calls ``cancel()``
 and the operation (run by :func:`cancellable`) ends with :class:`~vault_core.errors.Cancelled`
@@ -39,6 +40,7 @@ SERVER_CHANGED = "server.changed"
 DEPOSIT_NEW = "inbox.new"
 REQUEST_NEW = "request.new"
 DEVICE_REVOKED = "device.revoked"
+RECOVERY = "recovery"  # a recovery of this account started, approved or vetoed
 REMINDER = "reminder"
 CONFLICT = "conflict"
 SERVER_UNAVAILABLE = "server.unavailable"

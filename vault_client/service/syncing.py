@@ -30,6 +30,7 @@ from .events import (
     DEPOSIT_NEW,
     DEVICE_REVOKED,
     PROGRESS_ADVANCE,
+    RECOVERY,
     REMINDER,
     REQUEST_NEW,
     SERVER_CHANGED,
@@ -155,6 +156,11 @@ _SERVER_KINDS = {
     "inbox": (DEPOSIT_NEW, "a document was deposited in your inbox ('vault inbox')"),
     "request": (REQUEST_NEW, "a request for documents changed ('vault requests')"),
     "device_revoked": (DEVICE_REVOKED, "a device of this account was revoked"),
+    "recovery": (
+        RECOVERY,
+        "a recovery of this account by its trusted contacts changed: if it is not you, "
+        "'vault status' then 'vault recovery veto ID'",
+    ),
 }
 
 
@@ -269,4 +275,7 @@ async def status(ctx: Context) -> Status:
             if kind != "Adopt":
                 pending.append(PendingAction(a.path, a.path, _ACTIONS.get(kind, kind)))
         notices = await requests_service.notices(ctx)
+        from . import recovery as recovery_service
+
+        notices += await recovery_service.notices(ctx)
     return Status(pending, notices)

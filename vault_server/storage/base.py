@@ -187,6 +187,56 @@ class DocRequest:
 
 
 @dataclass(frozen=True)
+class RecoverySetRow:
+    """An owner's trusted-contact set: the signed statement (parsed by the server), the bundle
+    wrapped under the contacts KEK, and the threshold, delay and login key it names."""
+
+    account_id: int
+    set_id: str
+    statement: bytes = field(repr=False)
+    sig: bytes = field(repr=False)
+    bundle: bytes = field(repr=False)
+    login_pk: bytes = field(repr=False)
+    threshold: int
+    delay: int
+    created_at: int
+
+
+@dataclass(frozen=True)
+class RecoveryShareRow:
+    set_id: str
+    contact_id: int
+    contact_handle: str
+    x: int
+    sealed: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RecoveryRow:
+    id: str
+    account_id: int
+    account_handle: str
+    set_id: str
+    request: bytes = field(repr=False)
+    created_at: int
+    state: str  # pending | vetoed | finished | cancelled
+    veto: bytes | None = field(default=None, repr=False)
+    veto_sig: bytes | None = field(default=None, repr=False)
+    closed_at: int | None = None
+
+
+@dataclass(frozen=True)
+class ApprovalRow:
+    recovery_id: str
+    contact_id: int
+    contact_handle: str
+    statement: bytes = field(repr=False)
+    sig: bytes = field(repr=False)
+    resealed: bytes = field(repr=False)
+    received_at: int
+
+
+@dataclass(frozen=True)
 class BlobRow:
     account_id: int
     blob_id: str
@@ -350,6 +400,47 @@ class MetadataStore(Protocol):
     async def answer_request(
         self, recipient_id: int, request_id: str, grant_id: str, envelope: bytes | None, now: int
     ) -> DocRequest | None: ...
+
+    # -- trusted-contact recovery -----------------------------------------------------
+    async def put_recovery_set(
+        self, row: RecoverySetRow, shares: Sequence[RecoveryShareRow], now: int
+    ) -> None:
+        """Replace the account's set and its shares; pending recoveries of the old set are
+        cancelled (their shares are gone)."""
+        ...
+
+    async def get_recovery_set(self, account_id: int) -> RecoverySetRow | None: ...
+    async def get_recovery_share(self, set_id: str, contact_id: int) -> RecoveryShareRow | None: ...
+
+    async def create_recovery(self, row: RecoveryRow, max_pending: int) -> None:
+        """AlreadyExists on a taken id; RateLimited with ``max_pending`` pending already."""
+        ...
+
+    async def get_recovery(self, recovery_id: str) -> RecoveryRow | None: ...
+    async def list_recoveries(self, account_id: int) -> list[RecoveryRow]:
+        """The account's recoveries (every state), oldest first."""
+        ...
+
+    async def list_contact_recoveries(self, contact_id: int) -> list[RecoveryRow]:
+        """Pending recoveries of sets in which ``contact_id`` holds a share."""
+        ...
+
+    async def add_recovery_approval(self, row: ApprovalRow) -> bool:
+        """Store an approval of a pending recovery; AlreadyExists for a second one by the same
+        contact; False when the recovery is not pending."""
+        ...
+
+    async def list_recovery_approvals(self, recovery_id: str) -> list[ApprovalRow]: ...
+    async def close_recovery(
+        self,
+        recovery_id: str,
+        state: str,
+        now: int,
+        veto: bytes | None = None,
+        veto_sig: bytes | None = None,
+    ) -> bool:
+        """pending -> ``state`` (vetoed, finished) atomically; False when it was not pending."""
+        ...
 
     # -- housekeeping -----------------------------------------------------------------
     async def purge_expired(self, now: int, rate_window: int) -> None:

@@ -131,6 +131,46 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX requests_recipient ON requests(recipient_id)",
         "CREATE INDEX requests_sender ON requests(sender_id)",
     ],
+    # 2: trusted-contact recovery (issue 21)
+    [
+        """CREATE TABLE recovery_sets (
+            account_id INTEGER PRIMARY KEY,
+            set_id TEXT NOT NULL UNIQUE,
+            statement BLOB NOT NULL,
+            sig BLOB NOT NULL,
+            bundle BLOB NOT NULL,
+            login_pk BLOB NOT NULL,
+            threshold INTEGER NOT NULL,
+            delay INTEGER NOT NULL,
+            created_at INTEGER NOT NULL)""",
+        """CREATE TABLE recovery_shares (
+            set_id TEXT NOT NULL,
+            contact_id INTEGER NOT NULL,
+            x INTEGER NOT NULL,
+            sealed BLOB NOT NULL,
+            PRIMARY KEY (set_id, contact_id)) WITHOUT ROWID""",
+        "CREATE INDEX recovery_shares_contact ON recovery_shares(contact_id)",
+        """CREATE TABLE recoveries (
+            id TEXT PRIMARY KEY,
+            account_id INTEGER NOT NULL,
+            set_id TEXT NOT NULL,
+            request BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            veto BLOB,
+            veto_sig BLOB,
+            closed_at INTEGER)""",
+        "CREATE INDEX recoveries_account ON recoveries(account_id)",
+        "CREATE INDEX recoveries_set ON recoveries(set_id)",
+        """CREATE TABLE recovery_approvals (
+            recovery_id TEXT NOT NULL,
+            contact_id INTEGER NOT NULL,
+            statement BLOB NOT NULL,
+            sig BLOB NOT NULL,
+            resealed BLOB NOT NULL,
+            received_at INTEGER NOT NULL,
+            PRIMARY KEY (recovery_id, contact_id)) WITHOUT ROWID""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

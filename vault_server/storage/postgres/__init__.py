@@ -38,10 +38,11 @@ from .blobs_log import BlobsLogPart
 from .core import PgTarget, parse_pg_url
 from .grants import GrantsPart
 from .inbox import InboxPart
+from .recovery import RecoveryPart
 from .relay import PgNotifyRelay
 
 
-class PostgresMetadataStore(AccountsPart, BlobsLogPart, GrantsPart, InboxPart):
+class PostgresMetadataStore(AccountsPart, BlobsLogPart, GrantsPart, InboxPart, RecoveryPart):
     """Shared metadata store: open with ``await PostgresMetadataStore.open(url)``."""
 
     @classmethod

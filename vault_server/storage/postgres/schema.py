@@ -193,6 +193,46 @@ MIGRATIONS: list[list[str]] = [
             RETURN 'reserved';
         END $$""",
     ],
+    # 2: trusted-contact recovery (issue 21)
+    [
+        """CREATE TABLE recovery_sets (
+            account_id BIGINT PRIMARY KEY,
+            set_id TEXT NOT NULL UNIQUE,
+            statement BYTEA NOT NULL,
+            sig BYTEA NOT NULL,
+            bundle BYTEA NOT NULL,
+            login_pk BYTEA NOT NULL,
+            threshold BIGINT NOT NULL,
+            delay BIGINT NOT NULL,
+            created_at BIGINT NOT NULL)""",
+        """CREATE TABLE recovery_shares (
+            set_id TEXT NOT NULL,
+            contact_id BIGINT NOT NULL,
+            x BIGINT NOT NULL,
+            sealed BYTEA NOT NULL,
+            PRIMARY KEY (set_id, contact_id))""",
+        "CREATE INDEX recovery_shares_contact ON recovery_shares(contact_id)",
+        """CREATE TABLE recoveries (
+            id TEXT PRIMARY KEY,
+            account_id BIGINT NOT NULL,
+            set_id TEXT NOT NULL,
+            request BYTEA NOT NULL,
+            created_at BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            veto BYTEA,
+            veto_sig BYTEA,
+            closed_at BIGINT)""",
+        "CREATE INDEX recoveries_account ON recoveries(account_id)",
+        "CREATE INDEX recoveries_set ON recoveries(set_id)",
+        """CREATE TABLE recovery_approvals (
+            recovery_id TEXT NOT NULL,
+            contact_id BIGINT NOT NULL,
+            statement BYTEA NOT NULL,
+            sig BYTEA NOT NULL,
+            resealed BYTEA NOT NULL,
+            received_at BIGINT NOT NULL,
+            PRIMARY KEY (recovery_id, contact_id))""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -18,9 +18,10 @@ from .accounts import AccountsPart
 from .blobs_log import BlobsLogPart
 from .grants import GrantsPart
 from .inbox import InboxPart
+from .recovery import RecoveryPart
 
 
-class SqliteMetadataStore(AccountsPart, BlobsLogPart, GrantsPart, InboxPart):
+class SqliteMetadataStore(AccountsPart, BlobsLogPart, GrantsPart, InboxPart, RecoveryPart):
     """Embedded metadata store: one SQLite file (``DIR/vault.sqlite3``) in WAL mode."""
 
 
