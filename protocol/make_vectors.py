@@ -33,7 +33,7 @@ order and writes (or checks) the files:
 * ``log``: "File records", "Log" (log.json); ``paths``: "File records" (paths.json);
 * ``seal``: "Primitives" (seal.json); ``grants``: "Grants" (grant.json);
 * ``issuer_deposits``: "Issuer certificates", "Deposits", "Requests" (issuer_cert.json,
-  deposit.json, request.json);
+  deposit.json, request.json); ``trust``: "Trust invitations" (trust_invitation.json);
 * ``recovery``: "Recovery key" (recovery.json);
 * ``shamir``: "Recovery shares (Shamir, GF(256))" (shamir.json).
 
@@ -67,6 +67,7 @@ from .vectors_gen.paths import build_paths
 from .vectors_gen.recovery import build_recovery
 from .vectors_gen.seal import build_seal
 from .vectors_gen.shamir import build_shamir
+from .vectors_gen.trust import build_trust
 
 __all__ = ["VECTORS_DIR", "blake2b_stream", "build_all", "det", "main", "render"]
 
@@ -93,6 +94,7 @@ def build_all() -> dict[str, JSON]:
         ("seal", lambda: build_seal(w)),
         ("grant", lambda: build_grant(w)),
         ("issuer_cert", lambda: build_issuer(w)),
+        ("trust_invitation", build_trust),
         ("deposit", lambda: build_deposit(w)),
         ("request", lambda: build_request(w)),
         ("recovery", lambda: build_recovery(w)),

@@ -218,10 +218,15 @@ def test_offline_verification_and_its_refusals(admin, make_device, tmp_path):  #
         "jean",
     )
     assert info["sha256"] == hashlib.sha256(acte).hexdigest() and info["vault_path"] == path
-    # the authority's key in a file (an invitation) works too
+    # the authority's invitation (a file, or its URI) works too; an unsigned one does not
     invitation = tmp_path / "prefecture.json"
-    invitation.write_text(json.dumps({"name": "Préfecture", "public_key": key}))
+    uri = admin["auth"].run("authority", "invite", "--out", str(invitation), "--name", "Préfecture")
     nobody.run("verify", "--offline", str(doc), "--trust", str(invitation))
+    nobody.run("verify", "--offline", str(doc), "--trust", uri.stdout.strip().splitlines()[-1])
+    unsigned = tmp_path / "unsigned.json"
+    unsigned.write_text(json.dumps({"name": "Préfecture", "public_key": key}))
+    res = nobody.run("verify", "--offline", str(doc), "--trust", str(unsigned), check=False)
+    assert res.returncode == EXIT_INTEGRITY
     # a copy outside the export: its certificate beside it
     loose = tmp_path / "loose"
     loose.mkdir()

@@ -23,7 +23,7 @@ import nacl.bindings as sodium
 import pytest
 
 from protocol import make_vectors
-from vault_core import _crypto, chunks, deposits, grants, keys, log, login, manifest, shamir
+from vault_core import _crypto, chunks, deposits, grants, keys, log, login, manifest, shamir, trust
 from vault_core.encoding import b64u, canonical_json, parse_canonical_json, unb64u
 from vault_core.errors import (
     FormatError,
@@ -71,6 +71,7 @@ def test_files_present() -> None:
         "seal",
         "grant",
         "issuer_cert",
+        "trust_invitation",
         "deposit",
         "request",
         "recovery",
@@ -401,6 +402,24 @@ def pos_shamir_combine(c: dict[str, Any], doc: dict[str, Any]) -> None:
     assert shamir.combine([H(s) for s in c["shares"]]) == H(c["secret"])
 
 
+def pos_trust_invitation(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from importlib import resources
+
+    pk, sk = deposits.authority_keypair(H(c["authority_seed"]))
+    assert pk == H(c["authority_pk"])
+    made = trust.TrustInvitation.issue(sk, pk, c["name"], c["created"])
+    assert made.message() == H(c["message"]) and made.sig == H(c["sig"])
+    assert made.encode().decode() == c["file_text"] and made.to_uri() == c["uri"]
+    assert trust.TrustInvitation.decode(c["file_text"].encode()) == made
+    assert trust.TrustInvitation.decode(c["file_text"].encode() + b"\n") == made
+    assert trust.TrustInvitation.from_uri(c["uri"]) == made
+    assert list(trust.fingerprint_indices(pk)) == c["word_indices"]
+    data = (resources.files("mnemonic") / "wordlist" / "french.txt").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == doc["french_list_sha256"]
+    words = data.decode().split()
+    assert " ".join(words[i] for i in c["word_indices"]) == c["words"]
+
+
 POSITIVE: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     name[4:]: fn for name, fn in globals().items() if name.startswith("pos_") and callable(fn)
 }
@@ -550,6 +569,14 @@ def neg_request(c: dict[str, Any], doc: dict[str, Any]) -> None:
 
 def neg_parse_recovery(c: dict[str, Any], doc: dict[str, Any]) -> None:
     keys.parse_recovery_key(c["text"])
+
+
+def neg_trust_invitation_file(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    trust.TrustInvitation.decode(c["file_text"].encode())
+
+
+def neg_trust_invitation_uri(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    trust.TrustInvitation.from_uri(c["uri"])
 
 
 def neg_shamir_split(c: dict[str, Any], doc: dict[str, Any]) -> None:

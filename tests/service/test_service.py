@@ -234,7 +234,13 @@ async def test_values_and_trust(server, new_context):
     key = "A" * 43
     added = trust.add(ctx, key, "Préfecture")
     assert trust.list_authorities(ctx) == [added]
-    assert dataclasses.asdict(added) == {"id": key, "public_key": key, "name": "Préfecture"}
+    assert dataclasses.asdict(added) == {
+        "id": key,
+        "public_key": key,
+        "name": "Préfecture",
+        "words": added.words,
+    }
+    assert len(added.words.split()) == 6
 
 
 async def test_conflicts_listed_and_resolved(server, new_context):

@@ -37,6 +37,20 @@ def authority_init(obj: Context) -> None:
     click.echo(pk)
 
 
+@authority.command("invite")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path))
+@click.option("--name", default=None, help="The authority's name (remembered for next time).")
+@click.pass_obj
+def authority_invite(obj: Context, out: Path, name: str | None) -> None:
+    """Write an invitation to trust this authority; the last line of stdout is its URI."""
+    from ..service import trust as service
+
+    inv = service.invite(obj, out, name)
+    err(say("invitation for {name} written to {path}", name=inv.name, path=inv.path))
+    err(say("fingerprint: {words}  (print these words on your letters)", words=inv.words))
+    click.echo(inv.uri)
+
+
 @authority.command("certify")
 @click.option("--issuer-key", required=True)
 @click.option("--name", required=True)
@@ -253,15 +267,17 @@ def trust() -> None:
 
 
 @trust.command("add", context_settings={"ignore_unknown_options": True})  # keys may start with "-"
-@click.argument("public_key")
-@click.option("--name", required=True)
+@click.argument("source", metavar="FILE|URI|KEY")
+@click.option("--name", default=None, help="Name a bare key (or rename the invitation's).")
 @click.pass_obj
-def trust_add(obj: Context, public_key: str, name: str) -> None:
-    """Pin an authority."""
+def trust_add(obj: Context, source: str, name: str | None) -> None:
+    """Pin an authority from its invitation (file or vault-trust: URI) or its public key."""
     from ..service import trust as service
 
-    added = service.add(obj, public_key, name)
-    click.echo(f"trusting {added.name}")
+    added = service.add(obj, source, name)
+    click.echo(say("trusting {name}", name=added.name))
+    click.echo(say("fingerprint: {words}", words=added.words))
+    err(say("compare these words with the authority's letter or screen; if they differ, remove it"))
 
 
 @trust.command("list")
@@ -276,7 +292,7 @@ def trust_list(obj: Context, as_json: bool) -> None:
         emit_json(items)
         return
     for it in items:
-        click.echo(f"{it.name}  {it.public_key}")
+        click.echo(f"{it.name}  {it.public_key}  ({it.words})")
 
 
 @cli.command()

@@ -620,39 +620,20 @@ def _write_manifests(
 
 def _trust_keys(ctx: Context, trust: list[str]) -> dict[bytes, str]:
     """Authority keys from ``--trust`` values: a key (base64url), an invitation file or a
-    ``vault-trust:`` URI; without any, the authorities this profile pins."""
-    from urllib.parse import parse_qs, unquote, urlsplit
+    ``vault-trust:`` URI (its signature checked: SPEC §Trust invitations); without any, the
+    authorities this profile pins."""
+    from .trust import read_offer
 
     out: dict[bytes, str] = {}
     for value in trust:
-        text = value.strip()
-        name = "authority"
-        path = Path(text)
-        with contextlib.suppress(OSError, ValueError):
-            if len(text) < 4096 and path.is_file():
-                text = path.read_text("utf-8").strip()
-        candidates = [text]
-        if text.startswith("{"):
-            with contextlib.suppress(ValueError):
-                obj = json.loads(text)
-                if isinstance(obj, dict):
-                    name = str(obj.get("name") or name)
-                    candidates = [
-                        str(obj[k]) for k in ("public_key", "key", "authority_pk") if k in obj
-                    ]
-        elif text.startswith("vault-trust:"):
-            parts = urlsplit(text)
-            query = parse_qs(parts.query)
-            name = (query.get("name") or [name])[0]
-            candidates = [unquote(parts.path).strip("/")] + [
-                q for k in ("key", "pk", "public_key") for q in query.get(k, [])
-            ]
-        for candidate in candidates:
-            with contextlib.suppress(VaultError, ValueError, TypeError):
-                out[unb64u(candidate.strip(), 32, "authority key")] = name
-                break
-        else:
-            raise UsageError(f"--trust {value[:60]!r}: not an authority key or invitation")
+        shown = repr(value[:60])
+        try:
+            offer = read_offer(value)
+        except IntegrityError:
+            raise IntegrityError(f"--trust {shown}: an altered or forged invitation") from None
+        except UsageError:
+            raise UsageError(f"--trust {shown}: not an authority key or invitation") from None
+        out[offer.public_key] = offer.name or "authority"
     if not out and ctx.home.exists():
         with contextlib.suppress(VaultError, OSError, ValueError):
             out = ctx.profile.trusted_authorities()

@@ -46,6 +46,11 @@ const OUT_OF_SCOPE = {
     vault_keys: 'owner-side',
   },
   seal: { seal: 'the page never seals (sealing to a low-order key is a sender-side check)' },
+  trust_invitation: {
+    trust_invitation: 'authorities are pinned by the owner\'s client (the link page trusts none)',
+    trust_invitation_file: 'authorities are pinned by the owner\'s client',
+    trust_invitation_uri: 'authorities are pinned by the owner\'s client',
+  },
   shamir: {
     shamir_split: 'recovery shares are split by the owner\'s client (Python core only so far)',
     shamir_combine: 'recovery shares are combined by the new device\'s client (Python core only so far)',
