@@ -62,7 +62,8 @@ from .events import EventHub, EventRelay
 from .httpio import json_response
 from .memory import IdleTrim
 from .openapi import build_openapi
-from .routing import Route, register
+from .routing import PathTable, Route, register
+from .schemas import answer
 from .storage.backends import open_stores
 from .storage.base import STALE_UPLOAD
 
@@ -71,6 +72,7 @@ server_log = logging.getLogger("vault_server")
 
 API_VERSION = 1
 OPENAPI_KEY = web.AppKey("vault_openapi", bytes)
+PATHS_KEY = web.AppKey("vault_paths", PathTable)
 IDLE_TRIM = web.AppKey("vault_idle_trim", IdleTrim)
 
 
@@ -91,8 +93,24 @@ async def openapi(request: web.Request) -> web.StreamResponse:
 
 
 META_ROUTES = [
-    Route("GET", "/v1/health", health, "Liveness", "meta", auth="none"),
-    Route("GET", "/v1/openapi.json", openapi, "This OpenAPI document", "meta", auth="none"),
+    Route(
+        "GET",
+        "/v1/health",
+        health,
+        "Liveness",
+        "meta",
+        auth="none",
+        response=answer({"status": {"const": "ok"}, "version": {"const": API_VERSION}}),
+    ),
+    Route(
+        "GET",
+        "/v1/openapi.json",
+        openapi,
+        "This OpenAPI document",
+        "meta",
+        auth="none",
+        response={"type": "object", "required": ["openapi", "paths"]},
+    ),
 ]
 
 ALL_ROUTES: list[Route] = [
@@ -150,7 +168,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         message = e.reason if e.status != 404 else "Not found."
         resp = _error(e.status, code, message)
         if e.status == 405:
-            resp.headers["Allow"] = e.headers.get("Allow", "")
+            # the methods of the document's path item (aiohttp's own Allow is the union over
+            # every route whose template matches, /v1/requests/sent's POST included)
+            methods = request.app[PATHS_KEY].allowed(request.path)
+            allow = ",".join(sorted(methods)) if methods else e.headers.get("Allow", "")
+            resp.headers["Allow"] = allow
         return resp
     except HttpProcessingError:
         resp = _error(400, "bad_request", "malformed request body")
@@ -336,7 +358,8 @@ def build_app(c: ServerContext, *, own_stores: bool = True) -> web.Application:
     )
     app[CTX] = c
     app[IDLE_TRIM] = idle_trim
-    app[OPENAPI_KEY] = json.dumps(build_openapi(ALL_ROUTES), indent=1).encode()
+    app[OPENAPI_KEY] = json.dumps(build_openapi(ALL_ROUTES, c.config.limits), indent=1).encode()
+    app[PATHS_KEY] = PathTable(ALL_ROUTES)
     register(app, ALL_ROUTES)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

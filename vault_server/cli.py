@@ -9,6 +9,7 @@ from the command line, else the ``VAULT_*`` environment variables, else the conf
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import ipaddress
 import os
@@ -207,7 +208,7 @@ def serve(
         fail(f"trusted proxy: {e}")
     config = ServerConfig(
         data_dir=data,
-        limits=Limits(quota=quota_bytes),
+        limits=dataclasses.replace(Limits(quota=quota_bytes), **file.get("limits", {})),
         public_host=public_host or file.get("public_host"),
         trusted_proxies=trusted,
         storage=storage,

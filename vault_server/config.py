@@ -19,7 +19,7 @@ standard AWS chain (``AWS_ACCESS_KEY_ID``..., ``~/.aws/credentials``).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,8 @@ class Limits:
     log_page: int = 1000
     device_name: int = 128
     small_blob_field: int = 64 * KIB  # certs, identity signatures, sealed keys
+    # blob references of one log entry (routes_log.py: the refs of a large file's version)
+    log_refs: int = 131_072
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class ServerConfig:
 # Keys of the TOML file (all optional):
 #   data, host, port, quota, public_host, trusted_proxies, metadata, blobs    (top level)
 #   [s3] access_key, secret_key                                               (S3 credentials)
+#   [limits] any field of Limits, a positive integer    (e.g. small limits for a test server)
 FILE_KEYS = (
     "data",
     "host",
@@ -119,8 +122,23 @@ def load_config_file(path: Path) -> dict[str, Any]:
             unknown = set(value) - {"access_key", "secret_key"}
             if unknown:
                 raise ConfigFileError(f"{path}: unknown [s3] keys: {', '.join(sorted(unknown))}")
+        elif key == "limits" and isinstance(value, dict):
+            out["limits"] = _limits_table(path, value)
         elif key in FILE_KEYS:
             out[key] = value
         else:
             raise ConfigFileError(f"{path}: unknown key {key!r}")
+    return out
+
+
+def _limits_table(path: Path, table: dict[str, Any]) -> dict[str, int]:
+    """The ``[limits]`` table: fields of :class:`Limits`, each a positive integer."""
+    names = {f.name for f in fields(Limits)} - {"quota"}  # quota: the top-level key
+    out: dict[str, int] = {}
+    for key, value in table.items():
+        if key not in names:
+            raise ConfigFileError(f"{path}: unknown [limits] key {key!r}")
+        if type(value) is not int or value <= 0:
+            raise ConfigFileError(f"{path}: [limits] {key} must be a positive integer")
+        out[key] = value
     return out

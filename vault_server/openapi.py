@@ -1,53 +1,129 @@
-"""OpenAPI 3.1 document generated from the route table (see routing.py)."""
+"""OpenAPI 3.1 document generated from the route table (see routing.py) and the server's limits
+(schemas.py), so that it says exactly what this server accepts and answers.
+
+Paths are merged as OpenAPI reads them: templates of the same shape are one path item
+(``/v1/inbox/{handle}`` for POST and ``/v1/inbox/{id}`` for GET and DELETE are
+``/v1/inbox/{target}``), whose parameter each operation describes with its own grammar.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from .routing import Route
+from . import schemas
+from .config import Limits
+from .routing import Route, SchemaSource
 
 _PARAM = re.compile(r"\{([a-z_]+)\}")
 _PATTERNS = {
-    "handle": "^[a-z0-9][a-z0-9._-]{1,31}$",
-    "blob_id": "^[0-9a-f]{64}$",
-    "id": "^[0-9a-f]{32}$",
+    "handle": schemas.HANDLE,
+    "blob_id": schemas.BLOB_ID,
+    "id": schemas.HEX_ID,
+}
+_MEANING = {
+    "handle": "an account's handle",
+    "blob_id": "a blob id (SHA-256, hex)",
+    "id": "an id (16 bytes, hex)",
 }
 _REASONS = {
+    101: "Switching Protocols (WebSocket)",
     200: "OK",
     201: "Created",
     204: "No Content",
-    400: "Bad request",
+    400: "Bad request: outside the grammar, or a reference to something absent (unknown blob)",
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not found",
+    405: "Method not allowed (the path is another path item's)",
     409: "Conflict",
     410: "Grant unavailable",
     413: "Too large",
     429: "Rate limited",
+    503: "Unavailable (the server's storage is full, or the share page is not built)",
     507: "Quota exceeded",
 }
 
 
-def _operation(r: Route) -> dict[str, Any]:
+def _schema(source: SchemaSource | None, limits: Limits) -> dict[str, Any]:
+    if source is None:
+        return {}
+    return source(limits) if callable(source) else source
+
+
+def doc_path(path: str, names: dict[str, str]) -> str:
+    """The document's path of a route path (placeholders renamed where paths merge)."""
+    return _PARAM.sub(lambda m: "{" + names.get(m.group(1), m.group(1)) + "}", path)
+
+
+def _merged_names(routes: list[Route]) -> dict[str, dict[str, str]]:
+    """Per route path, the placeholder renames that make same-shape templates one path."""
+    shapes: dict[str, set[str]] = {}
+    for r in routes:
+        shapes.setdefault(_PARAM.sub("{}", r.path), set()).add(r.path)
+    out: dict[str, dict[str, str]] = {}
+    for paths in shapes.values():
+        if len(paths) > 1:
+            for p in paths:
+                out[p] = {name: "target" for name in _PARAM.findall(p)}
+    return out
+
+
+def _shadowed_values(path: str, literal: set[str]) -> dict[str, list[str]]:
+    """Per placeholder of ``path``, the values that make it a literal path of the table
+    (``sent`` for ``/v1/requests/{handle}``): those belong to the literal path item."""
+    parts = path.split("/")
+    out: dict[str, list[str]] = {}
+    for lit in sorted(literal):
+        lparts = lit.split("/")
+        if len(lparts) != len(parts):
+            continue
+        holes = [(p, q) for p, q in zip(parts, lparts, strict=True) if p != q]
+        if len(holes) == 1 and _PARAM.fullmatch(holes[0][0]):
+            out.setdefault(holes[0][0][1:-1], []).append(holes[0][1])
+    return out
+
+
+def _operation(
+    r: Route, limits: Limits, names: dict[str, str], literal: set[str]
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": f"{r.method.lower()}_{r.handler.__name__}",
         "summary": r.summary,
         "tags": [r.tag],
         "responses": {},
     }
-    params = []
+    if r.description:
+        op["description"] = r.description
+    params: list[dict[str, Any]] = []
+    shadowed = _shadowed_values(r.path, literal)
+    clashes = False
     for name in _PARAM.findall(r.path):
+        schema = _PATTERNS[name]
+        clash = [v for v in shadowed.get(name, ()) if re.search(schema["pattern"], v)]
+        if clash:
+            schema = {**schema, "not": {"enum": clash}}
+            clashes = True
         params.append(
             {
-                "name": name,
+                "name": names.get(name, name),
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string", "pattern": _PATTERNS[name]},
+                "description": _MEANING[name],
+                "schema": schema,
             }
         )
-    for name in r.query:
-        params.append({"name": name, "in": "query", "required": False, "schema": {}})
+    for qname, qschema, qrequired in r.query:
+        params.append(
+            {
+                "name": qname,
+                "in": "query",
+                "required": qrequired,
+                "schema": _schema(qschema, limits),
+            }
+        )
+    for hname, hschema, hrequired in r.headers:
+        params.append({"name": hname, "in": "header", "required": hrequired, "schema": hschema})
     if params:
         op["parameters"] = params
     if r.auth == "none":
@@ -59,25 +135,29 @@ def _operation(r: Route) -> dict[str, Any]:
     else:
         op["security"] = [{"bearer": []}]
     if r.body == "json":
-        props: dict[str, Any] = {name: {} for name in (*r.required, *r.optional)}
         op["requestBody"] = {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"type": "object", "required": list(r.required), "properties": props}
-                }
-            },
+            "required": r.body_required,
+            "content": {"application/json": {"schema": _schema(r.request, limits)}},
         }
     elif r.body == "raw":
         op["requestBody"] = {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            "required": r.body_required,
+            "content": {"application/octet-stream": {"schema": _schema(r.request, limits)}},
         }
-    ok: dict[str, Any] = {"description": _REASONS.get(r.status, "OK")}
-    if r.status != 204:
-        ok["content"] = {"application/json": {"schema": {}}}
-    op["responses"][str(r.status)] = ok
-    for code in sorted({*r.errors, 400}):
+    for status in (r.status, *r.also):
+        ok: dict[str, Any] = {"description": _REASONS.get(status, "OK")}
+        if r.response is not None:
+            ok["content"] = {"application/json": {"schema": _schema(r.response, limits)}}
+        elif status not in (101, 204):
+            media = (r.media,) if isinstance(r.media, str) else r.media
+            ok["content"] = {m: {"schema": {}} for m in media}
+        op["responses"][str(status)] = ok
+    errors = {*r.errors, 400, 503}
+    if clashes:
+        errors.add(405)  # the literal path's own path item answers (say POST /v1/requests/sent)
+    if r.body == "json" or r.body == "raw":
+        errors.add(413)
+    for code in sorted(errors):
         op["responses"][str(code)] = {
             "description": _REASONS.get(code, "Error"),
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -85,29 +165,42 @@ def _operation(r: Route) -> dict[str, Any]:
     return op
 
 
-def build_openapi(routes: list[Route]) -> dict[str, Any]:
+def build_openapi(routes: list[Route], limits: Limits | None = None) -> dict[str, Any]:
+    limits = limits or Limits()
+    merged = _merged_names(routes)
+    literal = {r.path for r in routes if "{" not in r.path}
     paths: dict[str, dict[str, Any]] = {}
     for r in routes:
-        paths.setdefault(r.path, {})[r.method.lower()] = _operation(r)
+        names = merged.get(r.path, {})
+        paths.setdefault(doc_path(r.path, names), {})[r.method.lower()] = _operation(
+            r, limits, names, literal
+        )
+    components: dict[str, Any] = {"Error": schemas.ERROR}
+    from .routes_log import max_refs  # the one body with longer lists
+
+    for items in (limits.list_items, max_refs(limits)):
+        components.update(schemas.extra_components(items, limits.json_depth))
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Vault sync server",
             "version": "1",
-            "description": "See protocol/API.md. All byte strings are base64url without padding.",
+            "description": (
+                "See protocol/API.md. All byte strings are base64url without padding. "
+                "Generated from the server's route table and limits."
+            ),
         },
         "paths": paths,
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
-                "grant": {"type": "apiKey", "in": "header", "name": "Authorization"},
+                "grant": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "Grant <token>",
+                },
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                }
-            },
+            "schemas": components,
         },
     }

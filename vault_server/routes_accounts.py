@@ -28,6 +28,7 @@ from vault_core.errors import AuthError, BadRequest, IntegrityError, NotFound
 from vault_core.login import LOGIN_PURPOSES, verify_login_proof
 
 from . import limits, validate
+from .config import Limits
 from .context import ServerContext, ctx
 from .httpio import (
     authorization,
@@ -40,6 +41,21 @@ from .httpio import (
     remote_address,
 )
 from .routing import Route
+from .schemas import (
+    BOX_PK,
+    HANDLE,
+    HEX_ID,
+    SIG,
+    SIGN_PK,
+    TIME,
+    answer,
+    b64,
+    device,
+    extra,
+    kdf,
+    nullable,
+    obj,
+)
 from .sessions import issue_session, new_session
 from .storage.base import Account, Device, NewAccount
 
@@ -236,6 +252,47 @@ async def user_keys(request: web.Request) -> web.StreamResponse:
     return json_response({"handle": account.handle, **_identity(account)})
 
 
+def _identity_schema(lim: Limits, depth: int) -> dict[str, Any]:
+    return obj(lim, depth, {"sign_pk": SIGN_PK, "box_pk": BOX_PK, "sig": SIG})
+
+
+_BUNDLE = b64(max_size=_BUNDLE_MAX)
+_KDF_ANSWER = answer(
+    {
+        "alg": {"const": "argon2id"},
+        "m_kib": {"type": "integer"},
+        "t": {"type": "integer"},
+        "p": {"type": "integer"},
+        "salt": b64(16),
+    }
+)
+_IDENTITY_ANSWER = answer({"sign_pk": b64(32), "box_pk": b64(32), "sig": b64(64)})
+_PURPOSE = {"enum": list(LOGIN_PURPOSES)}
+
+
+def _login_finish_body(lim: Limits) -> dict[str, Any]:
+    proof = {"handle": HANDLE, "challenge": b64(32), "signature": SIG}
+    return {
+        "oneOf": [
+            obj(
+                lim,
+                1,
+                {**proof, "purpose": {"const": "device"}, "device_id": HEX_ID},
+                {"device": extra(lim.json_depth - 1, lim.list_items)},
+            ),
+            obj(
+                lim,
+                1,
+                {**proof, "purpose": {"enum": [p for p in LOGIN_PURPOSES if p != "device"]}},
+                {
+                    "device": nullable(device(lim, 2)),
+                    "device_id": extra(lim.json_depth - 1, lim.list_items),
+                },
+            ),
+        ]
+    }
+
+
 ROUTES = [
     Route(
         "POST",
@@ -247,16 +304,21 @@ ROUTES = [
         body="json",
         status=201,
         errors=(409,),
-        required=(
-            "handle",
-            "kdf",
-            "login_pk",
-            "recovery_login_pk",
-            "bundle_pass",
-            "bundle_recovery",
-            "identity",
-            "device",
+        request=lambda lim: obj(
+            lim,
+            1,
+            {
+                "handle": HANDLE,
+                "kdf": kdf(lim, 2),
+                "login_pk": SIGN_PK,
+                "recovery_login_pk": SIGN_PK,
+                "bundle_pass": _BUNDLE,
+                "bundle_recovery": _BUNDLE,
+                "identity": _identity_schema(lim, 2),
+                "device": device(lim, 2),
+            },
         ),
+        response=answer({"token": b64(32), "expires_at": TIME, "device_id": HEX_ID}),
     ),
     Route(
         "POST",
@@ -266,8 +328,10 @@ ROUTES = [
         "accounts",
         auth="none",
         body="json",
-        required=("handle", "purpose"),
-        optional=("device_id",),
+        request=lambda lim: obj(
+            lim, 1, {"handle": HANDLE, "purpose": _PURPOSE}, {"device_id": nullable(HEX_ID)}
+        ),
+        response=answer({"challenge": b64(32), "kdf": _KDF_ANSWER}),
     ),
     Route(
         "POST",
@@ -278,8 +342,17 @@ ROUTES = [
         auth="none",
         body="json",
         errors=(401, 409, 429),
-        required=("handle", "purpose", "challenge", "signature"),
-        optional=("device", "device_id"),
+        request=_login_finish_body,
+        response=answer(
+            {
+                "token": b64(32),
+                "expires_at": TIME,
+                "kdf": _KDF_ANSWER,
+                "identity": _IDENTITY_ANSWER,
+                "device_id": nullable(HEX_ID),
+            },
+            {"bundle": b64()},
+        ),
     ),
     Route("POST", "/v1/logout", logout, "End this session", "accounts", status=204, errors=(401,)),
     Route(
@@ -291,10 +364,29 @@ ROUTES = [
         body="json",
         status=204,
         errors=(401,),
-        required=("kdf", "login_pk", "bundle_pass"),
-        optional=("recovery_login_pk", "bundle_recovery"),
+        request=lambda lim: obj(
+            lim,
+            1,
+            {"kdf": kdf(lim, 2), "login_pk": SIGN_PK, "bundle_pass": _BUNDLE},
+            {"recovery_login_pk": nullable(SIGN_PK), "bundle_recovery": nullable(_BUNDLE)},
+        ),
     ),
-    Route("GET", "/v1/account", account_usage, "Quota and usage", "accounts", errors=(401,)),
+    Route(
+        "GET",
+        "/v1/account",
+        account_usage,
+        "Quota and usage",
+        "accounts",
+        errors=(401,),
+        response=answer(
+            {
+                "handle": HANDLE,
+                "quota": {"type": "integer"},
+                "used": {"type": "integer"},
+                "is_issuer": {"type": "boolean"},
+            }
+        ),
+    ),
     Route(
         "GET",
         "/v1/users/{handle}/keys",
@@ -303,5 +395,6 @@ ROUTES = [
         "accounts",
         auth="bearer_optional",
         errors=(401, 404),
+        response=answer({"handle": HANDLE, "sign_pk": b64(32), "box_pk": b64(32), "sig": b64(64)}),
     ),
 ]

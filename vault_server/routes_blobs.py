@@ -47,6 +47,7 @@ from . import validate
 from .context import ServerContext, ctx
 from .httpio import bearer, json_response, path_blob_id, read_json
 from .routing import Route
+from .schemas import BLOB_ID, answer, array, obj
 from .storage.base import BlobUpload
 
 _CHUNK = 64 * 1024
@@ -448,6 +449,15 @@ async def stream_blob(
     return resp
 
 
+_BATCH = {
+    "type": "string",
+    "format": "binary",
+    "description": (
+        "records u8 idlen | id (ascii) | u32be len | bytes, at most list_items of them, "
+        "each at most blob_size bytes; an empty body stores nothing"
+    ),
+}
+
 ROUTES = [
     Route(
         "POST",
@@ -457,7 +467,8 @@ ROUTES = [
         "blobs",
         body="json",
         errors=(401,),
-        required=("ids",),
+        request=lambda lim: obj(lim, 1, {"ids": array(BLOB_ID, lim.list_items)}),
+        response=answer({"missing": {"type": "array", "items": BLOB_ID}}),
     ),
     Route(
         "POST",
@@ -466,7 +477,10 @@ ROUTES = [
         "Upload several blobs in one body",
         "blobs",
         body="raw",
+        body_required=False,
+        request=_BATCH,
         errors=(401, 409, 413, 507),
+        response=answer({"stored": {"type": "integer", "minimum": 0}}),
     ),
     Route(
         "PUT",
@@ -475,8 +489,13 @@ ROUTES = [
         "Upload one blob (streamed)",
         "blobs",
         body="raw",
+        body_required=False,
+        request={"type": "string", "format": "binary", "description": "at most blob_size bytes"},
         status=201,
+        also=(200,),
         errors=(401, 409, 413, 507),
+        response=answer({"id": BLOB_ID, "created": {"type": "boolean"}}),
+        description="201 when stored now, 200 when the account already had this blob.",
     ),
     Route(
         "GET",
@@ -485,5 +504,6 @@ ROUTES = [
         "Download one blob (streamed)",
         "blobs",
         errors=(401, 404),
+        media="application/octet-stream",
     ),
 ]

@@ -11,6 +11,7 @@ from . import validate
 from .context import ctx
 from .httpio import bearer, json_response, no_content, path_id, read_json
 from .routing import Route
+from .schemas import HEX_ID, NULL_TIME, TIME, answer, answer_list, b64, obj
 
 
 async def list_devices(request: web.Request) -> web.StreamResponse:
@@ -54,7 +55,26 @@ async def revoke_device(request: web.Request) -> web.StreamResponse:
 
 
 ROUTES = [
-    Route("GET", "/v1/devices", list_devices, "Devices of this account", "devices", errors=(401,)),
+    Route(
+        "GET",
+        "/v1/devices",
+        list_devices,
+        "Devices of this account",
+        "devices",
+        errors=(401,),
+        response=answer_list(
+            answer(
+                {
+                    "id": HEX_ID,
+                    "name": {"type": "string"},
+                    "sign_pk": b64(32),
+                    "cert": b64(),
+                    "created_at": TIME,
+                    "revoked_at": NULL_TIME,
+                }
+            )
+        ),
+    ),
     Route(
         "PUT",
         "/v1/devices/{id}/cert",
@@ -64,7 +84,7 @@ ROUTES = [
         body="json",
         status=204,
         errors=(401, 404),
-        required=("cert",),
+        request=lambda lim: obj(lim, 1, {"cert": b64(max_size=lim.small_blob_field)}),
     ),
     Route(
         "DELETE",

@@ -50,6 +50,13 @@ async def events(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+_WS_HEADERS = (
+    ("Upgrade", {"type": "string", "const": "websocket"}, True),
+    ("Connection", {"type": "string", "const": "Upgrade"}, True),
+    ("Sec-WebSocket-Version", {"type": "string", "const": "13"}, True),
+    ("Sec-WebSocket-Key", {"type": "string", "pattern": "^[A-Za-z0-9+/]{21}[AQgw]==$"}, True),
+)
+
 ROUTES = [
     Route(
         "GET",
@@ -58,7 +65,10 @@ ROUTES = [
         "WebSocket of change notifications (Bearer header or ?token=)",
         "events",
         auth="websocket",
+        status=101,
         errors=(401,),
-        query=("token",),
+        query=(("token", {"type": "string"}, False),),
+        headers=_WS_HEADERS,
+        description="Without the WebSocket handshake's headers: 400.",
     ),
 ]

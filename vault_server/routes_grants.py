@@ -26,6 +26,7 @@ from vault_core.errors import AccessDenied, AuthError, BadRequest, GrantUnavaila
 from vault_core.login import token_hash
 
 from . import validate
+from .config import Limits
 from .context import ServerContext, ctx
 from .httpio import (
     Caller,
@@ -41,6 +42,19 @@ from .httpio import (
 )
 from .routes_blobs import stream_blob
 from .routing import Route
+from .schemas import (
+    BLOB_ID,
+    HANDLE,
+    HEX_ID,
+    TIME,
+    answer,
+    answer_list,
+    array,
+    b64,
+    integer,
+    nullable,
+    obj,
+)
 from .storage.base import Grant, GrantListItem, GrantSession
 
 
@@ -280,6 +294,41 @@ async def grant_blob(request: web.Request) -> web.StreamResponse:
     return await stream_blob(request, c, grant.owner_id, blob_id)
 
 
+_STATES = {"enum": ["active", "expired", "revoked", "used_up", "locked"]}
+_NULL = {"type": "null"}
+
+
+def _create_body(lim: Limits) -> dict[str, Any]:
+    common = {
+        "id": HEX_ID,
+        "expires_at": integer(what="Unix seconds, later than the server's clock"),
+        "header": b64(),
+        "payload": b64(),
+        "blobs": array(BLOB_ID, lim.list_items),
+    }
+    optional = {
+        "max_uses": nullable(integer(1)),
+        "password": {"type": "boolean"},
+        "sealed_key": nullable(b64(max_size=lim.small_blob_field)),
+    }
+    return {
+        "oneOf": [
+            obj(
+                lim,
+                1,
+                {**common, "kind": {"const": "link"}, "access_hash": b64(32)},
+                {**optional, "to": _NULL},
+            ),
+            obj(
+                lim,
+                1,
+                {**common, "kind": {"const": "account"}, "to": HANDLE},
+                {**optional, "access_hash": _NULL},
+            ),
+        ]
+    }
+
+
 ROUTES = [
     Route(
         "POST",
@@ -290,10 +339,31 @@ ROUTES = [
         body="json",
         status=201,
         errors=(401, 404, 409),
-        required=("id", "kind", "expires_at", "header", "payload", "blobs"),
-        optional=("to", "access_hash", "max_uses", "password", "sealed_key"),
+        request=_create_body,
+        response=answer({"id": HEX_ID}),
     ),
-    Route("GET", "/v1/grants", list_grants, "Grants made by this account", "grants", errors=(401,)),
+    Route(
+        "GET",
+        "/v1/grants",
+        list_grants,
+        "Grants made by this account",
+        "grants",
+        errors=(401,),
+        response=answer_list(
+            answer(
+                {
+                    "id": HEX_ID,
+                    "kind": {"enum": ["link", "account"]},
+                    "to": nullable(HANDLE),
+                    "expires_at": TIME,
+                    "max_uses": nullable(integer(1)),
+                    "uses": integer(),
+                    "state": _STATES,
+                    "created_at": TIME,
+                }
+            )
+        ),
+    ),
     Route(
         "PUT",
         "/v1/grants/{id}/payload",
@@ -303,7 +373,9 @@ ROUTES = [
         body="json",
         status=204,
         errors=(401, 404, 410),
-        required=("payload", "blobs"),
+        request=lambda lim: obj(
+            lim, 1, {"payload": b64(), "blobs": array(BLOB_ID, lim.list_items)}
+        ),
     ),
     Route(
         "DELETE",
@@ -315,7 +387,18 @@ ROUTES = [
         errors=(401, 404),
     ),
     Route(
-        "GET", "/v1/grants/{id}/log", grant_log, "Accesses to a grant", "grants", errors=(401, 404)
+        "GET",
+        "/v1/grants/{id}/log",
+        grant_log,
+        "Accesses to a grant",
+        "grants",
+        errors=(401, 404),
+        response=answer_list(
+            answer(
+                {"at": TIME, "what": {"anyOf": [BLOB_ID, {"const": "open"}]}},
+                {"account": HANDLE},
+            )
+        ),
     ),
     Route(
         "POST",
@@ -325,6 +408,10 @@ ROUTES = [
         "grants",
         auth="grant_or_bearer",
         errors=(401, 403, 410),
+        response=answer(
+            {"header": b64(), "payload": b64(), "session": b64(32), "expires_at": TIME},
+            {"sealed_key": b64()},
+        ),
     ),
     Route(
         "GET",
@@ -334,6 +421,17 @@ ROUTES = [
         "grants",
         auth="grant_or_bearer",
         errors=(401, 404, 410),
+        media="application/octet-stream",
     ),
-    Route("GET", "/v1/shared", list_shared, "Grants made to this account", "grants", errors=(401,)),
+    Route(
+        "GET",
+        "/v1/shared",
+        list_shared,
+        "Grants made to this account",
+        "grants",
+        errors=(401,),
+        response=answer_list(
+            answer({"id": HEX_ID, "from": HANDLE, "expires_at": TIME, "state": _STATES})
+        ),
+    ),
 ]

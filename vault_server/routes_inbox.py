@@ -7,12 +7,23 @@ from typing import Any
 from aiohttp import web
 
 from vault_core.encoding import b64u
-from vault_core.errors import AccessDenied, NotFound
+from vault_core.errors import AccessDenied, BadRequest, NotFound
 
 from . import limits, validate
 from .context import ServerContext, ctx
 from .httpio import Caller, bearer, json_response, no_content, path_handle, path_id, read_json
 from .routing import Route
+from .schemas import (
+    HANDLE,
+    HEX_ID,
+    TIME,
+    answer,
+    answer_list,
+    b64,
+    integer,
+    nullable,
+    obj,
+)
 from .storage.base import Account, Deposit, DocRequest
 
 
@@ -146,14 +157,30 @@ async def answer_request(request: web.Request) -> web.StreamResponse:
     envelope = None
     if body.get("envelope") is not None:
         envelope = validate.b64(body.get("envelope"), "envelope")
-    answered = await c.meta.answer_request(
-        caller.account.id, request_id, grant_id, envelope, c.clock.now()
-    )
+    try:
+        answered = await c.meta.answer_request(
+            caller.account.id, request_id, grant_id, envelope, c.clock.now()
+        )
+    except BadRequest:  # the store's "unknown grant": a reference to nothing of this account
+        raise NotFound("unknown grant") from None
     if answered is None:
         raise NotFound()
     await c.hub.publish(answered.sender_id, {"type": "request"})
     return no_content()
 
+
+_REQUEST_VIEW = answer(
+    {
+        "id": HEX_ID,
+        "from": HANDLE,
+        "to": HANDLE,
+        "envelope": b64(),
+        "due_at": TIME,
+        "created_at": TIME,
+        "state": {"enum": ["open", "answered", "overdue"]},
+    },
+    {"answer": answer({"grant_id": HEX_ID, "answered_at": TIME}, {"envelope": b64()})},
+)
 
 ROUTES = [
     Route(
@@ -165,7 +192,8 @@ ROUTES = [
         body="json",
         status=201,
         errors=(401, 403, 404, 409, 429, 507),
-        required=("id", "envelope"),
+        request=lambda lim: obj(lim, 1, {"id": HEX_ID, "envelope": b64(min_size=1)}),
+        response=answer({"id": HEX_ID}),
     ),
     Route(
         "GET",
@@ -174,8 +202,19 @@ ROUTES = [
         "Deposits waiting in this account's inbox",
         "inbox",
         errors=(401,),
+        response=answer_list(
+            answer({"id": HEX_ID, "from": HANDLE, "received_at": TIME, "size": integer()})
+        ),
     ),
-    Route("GET", "/v1/inbox/{id}", get_deposit, "One deposit", "inbox", errors=(401, 404)),
+    Route(
+        "GET",
+        "/v1/inbox/{id}",
+        get_deposit,
+        "One deposit",
+        "inbox",
+        errors=(401, 404),
+        response=answer({"id": HEX_ID, "from": HANDLE, "received_at": TIME, "envelope": b64()}),
+    ),
     Route(
         "DELETE",
         "/v1/inbox/{id}",
@@ -194,11 +233,28 @@ ROUTES = [
         body="json",
         status=201,
         errors=(401, 403, 404, 409, 429),
-        required=("id", "envelope", "due_at"),
+        request=lambda lim: obj(
+            lim, 1, {"id": HEX_ID, "envelope": b64(min_size=1), "due_at": integer()}
+        ),
+        response=answer({"id": HEX_ID}),
     ),
-    Route("GET", "/v1/requests", list_received, "Requests received", "requests", errors=(401,)),
     Route(
-        "GET", "/v1/requests/sent", list_sent, "Requests sent (issuer)", "requests", errors=(401,)
+        "GET",
+        "/v1/requests",
+        list_received,
+        "Requests received",
+        "requests",
+        errors=(401,),
+        response=answer_list(_REQUEST_VIEW),
+    ),
+    Route(
+        "GET",
+        "/v1/requests/sent",
+        list_sent,
+        "Requests sent (issuer)",
+        "requests",
+        errors=(401,),
+        response=answer_list(_REQUEST_VIEW),
     ),
     Route(
         "POST",
@@ -209,7 +265,6 @@ ROUTES = [
         body="json",
         status=204,
         errors=(401, 404),
-        required=("grant_id",),
-        optional=("envelope",),
+        request=lambda lim: obj(lim, 1, {"grant_id": HEX_ID}, {"envelope": nullable(b64())}),
     ),
 ]

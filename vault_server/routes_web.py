@@ -145,6 +145,15 @@ async def share_asset(request: web.Request) -> web.StreamResponse:
     return _secured(resp, ASSET_CACHE)
 
 
+ASSET_TYPES = (
+    "text/css",
+    "text/javascript",
+    "image/svg+xml",
+    "image/png",
+    "application/wasm",
+    "font/woff2",
+)
+
 ROUTES = [
     Route(
         "GET",
@@ -154,6 +163,7 @@ ROUTES = [
         "web",
         auth="none",
         errors=(400, 503),
+        media="text/html",
     ),
     Route(
         "GET",
@@ -163,5 +173,6 @@ ROUTES = [
         "web",
         auth="none",
         errors=(400, 404, 503),
+        media=ASSET_TYPES,
     ),
 ]

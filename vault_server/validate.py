@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 from vault_core.encoding import unb64u
@@ -119,7 +120,8 @@ def kdf(value: object) -> dict[str, Any]:
 
 
 def check_json_shape(value: Any, max_depth: int, max_items: int) -> None:
-    """Depth ≤ max_depth and every list/object ≤ max_items (iterative, no recursion)."""
+    """Depth ≤ max_depth, every list/object ≤ max_items and every integer |n| ≤ 2^53 - 1,
+    wherever it sits (an ignored field too: protocol/API.md §Limits); iterative."""
     # only containers go on the stack: a body of 10,000 log entries is mostly strings, which
     # have no shape to check
     stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
@@ -130,11 +132,27 @@ def check_json_shape(value: Any, max_depth: int, max_items: int) -> None:
         if len(item) > max_items:
             raise BadRequest("too many items")
         children = item.values() if isinstance(item, dict) else item
-        stack.extend((c, depth + 1) for c in children if type(c) is dict or type(c) is list)
+        for c in children:
+            t = type(c)
+            if t is dict or t is list:
+                stack.append((c, depth + 1))
+            elif t is int and not -MAX_INT <= c <= MAX_INT:
+                raise BadRequest("integers must be below 2^53 in magnitude")
 
 
-def _no_float(text: str) -> Any:
-    raise BadRequest("floats are not allowed")
+def _integral_number(text: str) -> int:
+    """A number written with a fraction or an exponent is the integer it equals (``3.0``,
+    ``1e3``: JSON Schema's reading, where 1.0 is an integer), else refused: the protocol has
+    no floats. Exact (decimal, never binary floating point), bounded before it is expanded."""
+    try:
+        d = Decimal(text)
+    except ArithmeticError:
+        raise BadRequest("not valid JSON") from None
+    if not d.is_finite() or d.adjusted() > 16:
+        raise BadRequest("integers must be below 2^53 in magnitude")
+    if d != d.to_integral_value():
+        raise BadRequest("floats are not allowed")
+    return int(d)
 
 
 def _no_constant(text: str) -> Any:
@@ -143,7 +161,9 @@ def _no_constant(text: str) -> Any:
 
 def parse_json(raw: bytes, max_depth: int, max_items: int) -> dict[str, Any]:
     try:
-        value = json.loads(raw.decode("utf-8"), parse_float=_no_float, parse_constant=_no_constant)
+        value = json.loads(
+            raw.decode("utf-8"), parse_float=_integral_number, parse_constant=_no_constant
+        )
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadRequest("not valid JSON") from None
     check_json_shape(value, max_depth, max_items)

@@ -129,16 +129,17 @@ async def test_requests_and_answers(srv: Srv) -> None:
         ),
         201,
     )
-    # city cannot answer on alice's behalf, alice cannot answer with someone else's grant
+    # city cannot answer on alice's behalf, alice cannot answer with someone else's grant:
+    # a grant the caller does not have is not found (404, as the document says)
     await expect(
         await srv.client.post(f"/v1/requests/{rid}/answer", headers=city.h, json={"grant_id": gid}),
-        400,
+        404,
     )
     await expect(
         await srv.client.post(
             f"/v1/requests/{rid}/answer", headers=alice.h, json={"grant_id": hex_id()}
         ),
-        400,
+        404,
     )
     await expect(
         await srv.client.post(
