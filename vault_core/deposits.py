@@ -466,5 +466,20 @@ def verify_request(
     return cert.name
 
 
+def batch_deposit_id(
+    issuer_seed: bytes, to: str, doc_type: str, title: str, doc_sha256: bytes, occurrence: int
+) -> str:
+    """The deposit id of one row of a batch (SPEC §Deposits, batches): a keyed hash of what
+    the row deposits, so that running the same batch again posts the same ids and the server
+    refuses the ones it already holds (409): each row is deposited once, whatever stopped the
+    run. ``occurrence`` counts earlier rows of the batch with the same four values (the same
+    document twice to the same person is two deposits). Only the issuer can compute it."""
+    if len(doc_sha256) != 32 or occurrence < 0:
+        raise FormatError("batch deposit id: a SHA-256 and a count")
+    key = _crypto.kdf(issuer_seed, "vault.v1/deposit-batch-id")
+    row = canonical_json([to, doc_type, title, b64u(doc_sha256), occurrence])
+    return _crypto.mac(key, row)[:16].hex()
+
+
 def document_hash(document: bytes | memoryview) -> bytes:
     return _crypto.sha256(document)

@@ -109,6 +109,46 @@ async def issuer_deposit(
     click.echo(await service.deposit(obj, to, doc_type, file, title))
 
 
+@issuer.command("deposit-batch")
+@click.argument("batch", metavar="FILE.csv", type=click.Path(path_type=Path))
+@click.option(
+    "--report",
+    "report",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write each row's status, deposit id and error to this CSV file.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def issuer_deposit_batch(
+    obj: Context, batch: Path, report: Path | None, as_json: bool
+) -> None:
+    """Deposit every row of a CSV file (handle,type,title,path); safe to run again."""
+    from vault_core.errors import VaultError
+
+    from ..service import batches as service
+
+    result = await service.deposit_batch(obj, batch, report)
+    if as_json:
+        emit_json([result])
+    else:
+        for row in result.rows:
+            if row.status in ("failed", "pending"):
+                err(say("line {line}: {error}", line=row.line, error=row.error or "not reached"))
+        click.echo(
+            say(
+                "{deposited} deposited, {already} already there, {failed} failed",
+                deposited=result.deposited,
+                already=result.already,
+                failed=result.failed,
+            )
+        )
+    if result.failed:
+        where = f" ({report})" if report is not None else ""
+        raise VaultError(f"{result.failed} of {len(result.rows)} rows not deposited{where}")
+
+
 @issuer.command("request")
 @click.option("--to", "to", required=True)
 @click.option("--need", "needs", multiple=True)

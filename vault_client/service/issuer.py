@@ -14,12 +14,16 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vault_core import deposits as dep
 from vault_core.encoding import b64u, unb64u
 from vault_core.errors import FormatError, IntegrityError, LocalError, UsageError
 
 from ..identity import contact
+
+if TYPE_CHECKING:
+    from ..api import Api
 from ..profile import Profile, Secrets
 from .context import Context
 
@@ -123,7 +127,7 @@ def set_cert(ctx: Context, path: Path) -> dep.IssuerCert:
     return cert
 
 
-def _issuer_material(ctx: Context) -> tuple[Profile, bytes, dep.IssuerCert]:
+def issuer_material(ctx: Context) -> tuple[Profile, bytes, dep.IssuerCert]:
     profile = ctx.profile
     info = profile.config.get("issuer") or {}
     if not info.get("cert"):
@@ -141,43 +145,67 @@ async def deposit(
     """Sign a document and deposit it, encrypted, in ``to``'s inbox; the deposit id."""
     if not dep.check_doc_type(doc_type):
         raise UsageError("--type: a short name like birth-certificate (a-z, 0-9, -)")
-    profile, sk, cert = _issuer_material(ctx)
+    profile, sk, cert = issuer_material(ctx)
+    document = read_document(file)
+    async with ctx.api() as api:
+        return await deposit_bytes(
+            ctx, api, profile, sk, cert, to, doc_type, document, title or file.stem, file.name
+        )
+
+
+def read_document(file: Path) -> bytes:
+    """A document to deposit: its bytes (UsageError when unreadable or over the limit)."""
     try:
-        document = file.read_bytes()
+        if file.stat().st_size > dep.MAX_DEPOSIT_SIZE:
+            raise UsageError("the document is larger than the 64 MiB deposit limit")
+        return file.read_bytes()
     except OSError as exc:
         raise UsageError(f"{file}: {exc.strerror}") from None
-    if len(document) > dep.MAX_DEPOSIT_SIZE:
-        raise UsageError("the document is larger than the 64 MiB deposit limit")
-    async with ctx.api() as api:
-        recipient = await contact(profile, api, to, ctx.warn)
-        deposit_id = os.urandom(16).hex()
-        st = dep.DepositStatement(
-            deposit_id=deposit_id,
-            to=to,
-            to_sign_pk=recipient.sign_pk,
-            doc_sha256=hashlib.sha256(document).digest(),
-            doc_type=doc_type,
-            title=title or file.stem,
-            filename=file.name,
-            issued=int(time.time()),
-            size=len(document),
-            issuer_pk=cert.issuer_pk,
-        )
-        try:
-            st.check_fields()
-        except IntegrityError as exc:
-            raise UsageError(f"cannot deposit: {exc.message}") from None
-        envelope = dep.build_deposit(
-            statement=st,
-            issuer_sk=sk,
-            cert=cert,
-            document=document,
-            recipient_box_pk=recipient.box_pk,
-            key=os.urandom(32),
-            ephemeral=os.urandom(32),
-            nonce=os.urandom(24),
-        )
-        await api.post(f"/v1/inbox/{to}", {"id": deposit_id, "envelope": b64u(envelope)})
+
+
+async def deposit_bytes(
+    ctx: Context,
+    api: Api,
+    profile: Profile,
+    sk: bytes,
+    cert: dep.IssuerCert,
+    to: str,
+    doc_type: str,
+    document: bytes,
+    title: str,
+    filename: str,
+    deposit_id: str | None = None,
+) -> str:
+    """Sign, seal to ``to`` and post one deposit (a fresh id unless ``deposit_id``)."""
+    recipient = await contact(profile, api, to, ctx.warn)
+    deposit_id = deposit_id or os.urandom(16).hex()
+    st = dep.DepositStatement(
+        deposit_id=deposit_id,
+        to=to,
+        to_sign_pk=recipient.sign_pk,
+        doc_sha256=hashlib.sha256(document).digest(),
+        doc_type=doc_type,
+        title=title,
+        filename=filename,
+        issued=int(time.time()),
+        size=len(document),
+        issuer_pk=cert.issuer_pk,
+    )
+    try:
+        st.check_fields()
+    except IntegrityError as exc:
+        raise UsageError(f"cannot deposit: {exc.message}") from None
+    envelope = dep.build_deposit(
+        statement=st,
+        issuer_sk=sk,
+        cert=cert,
+        document=document,
+        recipient_box_pk=recipient.box_pk,
+        key=os.urandom(32),
+        ephemeral=os.urandom(32),
+        nonce=os.urandom(24),
+    )
+    await api.post(f"/v1/inbox/{to}", {"id": deposit_id, "envelope": b64u(envelope)})
     return deposit_id
 
 
@@ -186,7 +214,7 @@ async def request(ctx: Context, to: str, needs: list[str], due: int, message: st
     for n in needs:
         if not dep.check_doc_type(n):
             raise UsageError(f"--need {n!r}: a short name like proof-of-address")
-    profile, sk, cert = _issuer_material(ctx)
+    profile, sk, cert = issuer_material(ctx)
     async with ctx.api() as api:
         recipient = await contact(profile, api, to, ctx.warn)
         request_id = os.urandom(16).hex()
