@@ -35,7 +35,8 @@ order and writes (or checks) the files:
 * ``issuer_deposits``: "Issuer certificates", "Deposits", "Requests" (issuer_cert.json,
   deposit.json, request.json); ``trust``: "Trust invitations" (trust_invitation.json);
 * ``recovery``: "Recovery key" (recovery.json);
-* ``shamir``: "Recovery shares (Shamir, GF(256))" (shamir.json).
+* ``shamir``: "Recovery shares (Shamir, GF(256))" (shamir.json);
+* ``recovery_contacts``: "Trusted contacts" (recovery_contacts.json).
 
 The family modules import only ``common`` and vault_core (never each other, nor this module).
 The builders share one World, built once (the log builder adds a third device to it), and run
@@ -65,6 +66,7 @@ from .vectors_gen.kdf_login import build_kdf, build_login
 from .vectors_gen.log import build_log
 from .vectors_gen.paths import build_paths
 from .vectors_gen.recovery import build_recovery
+from .vectors_gen.recovery_contacts import build_recovery_contacts
 from .vectors_gen.seal import build_seal
 from .vectors_gen.shamir import build_shamir
 from .vectors_gen.trust import build_trust
@@ -99,6 +101,7 @@ def build_all() -> dict[str, JSON]:
         ("request", lambda: build_request(w)),
         ("recovery", lambda: build_recovery(w)),
         ("shamir", build_shamir),
+        ("recovery_contacts", lambda: build_recovery_contacts(w)),
     ]
     return {name: fn() for name, fn in builders}
 

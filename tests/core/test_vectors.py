@@ -76,6 +76,7 @@ def test_files_present() -> None:
         "request",
         "recovery",
         "shamir",
+        "recovery_contacts",
     }
     assert expected == set(FILES)
 
@@ -420,6 +421,118 @@ def pos_trust_invitation(c: dict[str, Any], doc: dict[str, Any]) -> None:
     assert " ".join(words[i] for i in c["word_indices"]) == c["words"]
 
 
+# -- trusted contacts (recovery_contacts.json) ---------------------------------------------
+
+
+def _rc_set(c: dict[str, Any], doc: dict[str, Any]) -> Any:
+    from vault_core import recovery as rc
+
+    owner = H(c.get("owner_sign_pk") or _rc_positive(doc, "recovery_set")["owner_sign_pk"])
+    text = c.get("set_text") or _rc_positive(doc, "recovery_set")["set_text"]
+    sig = c.get("set_sig") or _rc_positive(doc, "recovery_set")["set_sig"]
+    return rc.open_set(text.encode(), H(sig), owner, doc["owner"])
+
+
+def _rc_positive(doc: dict[str, Any], op: str) -> dict[str, Any]:
+    return next(p for p in doc["positive"] if p["op"] == op)
+
+
+def _rc_request(doc: dict[str, Any]) -> bytes:
+    return str(_rc_positive(doc, "recovery_request")["request_text"]).encode()
+
+
+def pos_recovery_set(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    ck = rc.contacts_keys(H(c["contacts_secret"]))
+    assert (ck.login_seed, ck.kek, ck.login_keypair[0]) == (
+        H(c["login_seed"]),
+        H(c["kek"]),
+        H(c["login_pk"]),
+    )
+    s = rc.open_set(c["set_text"].encode(), H(c["set_sig"]), H(c["owner_sign_pk"]), doc["owner"])
+    assert s.encode() == c["set_text"].encode() and s.login_pk == ck.login_keypair[0]
+    shares = shamir.split(
+        H(c["contacts_secret"]), len(s.contacts), s.threshold, H(c["split_random"])
+    )
+    assert [hx for hx in map(bytes.hex, shares)] == c["shares"]
+
+
+def pos_recovery_share(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    s = _rc_set({}, doc)
+    contact = s.contact(c["contact"])
+    assert rc.open_share(s, contact, H(c["recipient_sk"]), H(c["sealed"])) == H(c["message"])
+    assert _crypto.seal(contact.box_pk, H(c["ephemeral_sk"]), H(c["message"]), H(c["ad"])) == H(
+        c["sealed"]
+    )
+
+
+def pos_recovery_request(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    req = rc.decode_request(c["request_text"].encode())
+    assert req.encode() == c["request_text"].encode()
+    assert req.box_pk == _crypto.box_keypair(H(c["device_box_sk"]))[0]
+    assert rc.request_code(c["request_text"].encode()) == c["code"]
+
+
+def pos_recovery_approval(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    s = _rc_set({}, doc)
+    contact = s.contact(c["contact"])
+    a = rc.check_approval(
+        c["approval_text"].encode(), H(c["sig"]), s, contact, _rc_request(doc), H(c["resealed"])
+    )
+    assert a.contact == c["contact"] and contact.sign_pk == H(c["contact_sign_pk"])
+    dsk = H(_rc_positive(doc, "recovery_request")["device_box_sk"])
+    share = rc.open_reshare(s, contact, doc["recovery"], dsk, H(c["resealed"]))
+    assert share[-1] == contact.x
+
+
+def pos_recovery_ready_at(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    s = _rc_set({}, doc)
+    req = rc.decode_request(_rc_request(doc))
+    approvals = [
+        rc.check_approval(
+            p["approval_text"].encode(),
+            H(p["sig"]),
+            s,
+            s.contact(p["contact"]),
+            _rc_request(doc),
+            H(p["resealed"]),
+        )
+        for p in doc["positive"]
+        if p["op"] == "recovery_approval"
+    ]
+    assert [a.approved for a in approvals] == c["approved"] and req.created == c["created"]
+    assert rc.ready_at(req, s, approvals) == c["ready_at"]
+    assert rc.ready_at(req, s, approvals[:1]) is None
+
+
+def pos_recovery_veto(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    owner = H(_rc_positive(doc, "recovery_set")["owner_sign_pk"])
+    rc.check_veto(c["veto_text"].encode(), H(c["sig"]), owner, _rc_request(doc))
+
+
+def pos_recovery_finish(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    login_pk = H(_rc_positive(doc, "recovery_set")["login_pk"])
+    msg = rc.finish_message(
+        doc["owner"], doc["recovery"], c["device"], H(c["device_pk"]), c["host"]
+    )
+    assert msg == H(c["message"])
+    args = (doc["owner"], doc["recovery"], c["device"], H(c["device_pk"]), c["host"])
+    rc.verify_finish(login_pk, *args, H(c["signature"]))
+
+
 POSITIVE: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     name[4:]: fn for name, fn in globals().items() if name.startswith("pos_") and callable(fn)
 }
@@ -585,6 +698,74 @@ def neg_shamir_split(c: dict[str, Any], doc: dict[str, Any]) -> None:
 
 def neg_shamir_combine(c: dict[str, Any], doc: dict[str, Any]) -> None:
     shamir.combine([H(s) for s in c["shares"]])
+
+
+def neg_open_set(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    rc.open_set(c["set_text"].encode(), H(c["sig"]), H(c["owner_sign_pk"]), c["account"])
+
+
+def neg_decode_request(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    rc.decode_request(c["request_text"].encode())
+
+
+def neg_check_approval(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    s = rc.open_set(c["set_text"].encode(), H(c["set_sig"]), H(c["owner_sign_pk"]), c["account"])
+    rc.check_approval(
+        c["approval_text"].encode(),
+        H(c["sig"]),
+        s,
+        s.contact(c["contact"]),
+        c["request_text"].encode(),
+        H(c["resealed"]),
+    )
+
+
+def neg_open_share(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    s = rc.open_set(c["set_text"].encode(), H(c["set_sig"]), H(c["owner_sign_pk"]), c["account"])
+    rc.open_share(s, s.contact(c["contact"]), H(c["box_sk"]), H(c["sealed"]))
+
+
+def neg_open_reshare(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    s = rc.open_set(c["set_text"].encode(), H(c["set_sig"]), H(c["owner_sign_pk"]), c["account"])
+    rc.open_reshare(s, s.contact(c["contact"]), c["recovery"], H(c["box_sk"]), H(c["sealed"]))
+
+
+def neg_check_veto(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    rc.check_veto(
+        c["veto_text"].encode(), H(c["sig"]), H(c["owner_sign_pk"]), c["request_text"].encode()
+    )
+
+
+def neg_verify_finish(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    rc.verify_finish(
+        H(c["login_pk"]),
+        c["account"],
+        c["recovery"],
+        c["device"],
+        H(c["device_pk"]),
+        c["host"],
+        H(c["signature"]),
+    )
+
+
+def neg_contacts_keys(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import recovery as rc
+
+    rc.contacts_keys(H(c["contacts_secret"]))
 
 
 NEGATIVE: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
