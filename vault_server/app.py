@@ -45,6 +45,7 @@ from vault_core.errors import IntegrityError, ServerUnavailable, TooLarge, Vault
 
 from . import (
     gc,
+    limits,
     routes_accounts,
     routes_blobs,
     routes_devices,
@@ -158,6 +159,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return _error(400, "bad_request", "invalid input")
     except VaultError as e:
         resp = json_response(e.to_wire(), e.http_status)
+        if isinstance(e, limits.Throttled):
+            resp.headers["Retry-After"] = str(e.retry_after)
         if isinstance(e, TooLarge):
             resp.force_close()  # do not linger reading the rest of a huge body
         return resp
@@ -281,7 +284,7 @@ async def _periodic_gc(c: ServerContext) -> None:
         await asyncio.sleep(lim.gc_interval)
         try:
             report = await gc.collect(
-                c.meta, c.blobs, c.clock.now(), lim.gc_grace, lim.login_fail_window
+                c.meta, c.blobs, c.clock.now(), lim.gc_grace, limits.rate_window(lim)
             )
             server_log.info("gc: %s", report)
         except Exception:  # noqa: BLE001 - the background task must outlive one failed run

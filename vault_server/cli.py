@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import click
 from aiohttp import web
 
-from . import gc
+from . import gc, limits
 from .app import build_app, open_context
 from .clock import SystemClock
 from .config import ConfigFileError, Limits, ServerConfig, StorageConfig, load_config_file
@@ -259,7 +259,11 @@ def gc_command(
         lim = Limits()
         try:
             return await gc.collect(
-                stores.meta, stores.blobs, SystemClock().now(), lim.gc_grace, lim.login_fail_window
+                stores.meta,
+                stores.blobs,
+                SystemClock().now(),
+                lim.gc_grace,
+                limits.rate_window(lim),
             )
         finally:
             await stores.meta.close()

@@ -162,6 +162,14 @@ def _operation(
             "description": _REASONS.get(code, "Error"),
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
+        if code == 429:
+            op["responses"]["429"]["headers"] = {
+                "Retry-After": {
+                    "description": "seconds until an attempt can pass again",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            }
     return op
 
 

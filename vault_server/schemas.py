@@ -168,6 +168,7 @@ ERROR: Schema = {
         "code": {"type": "string"},
         "message": {"type": "string"},
         "head": integer(what="the current log head (a 409 of POST /v1/log)"),
+        "retry_after": integer(1, what="seconds to wait (a 429), as its Retry-After header"),
     },
 }
 
