@@ -239,6 +239,15 @@ class Profile:
         data[public_key] = {"name": name}
         self._save_json("trust.json", data)
 
+    def request_templates(self) -> dict[str, Any]:
+        """This issuer's request checklists, by name (``vault issuer template``)."""
+        return self._load_json("templates.json")
+
+    def save_request_template(self, name: str, template: dict[str, Any]) -> None:
+        data = self._load_json("templates.json")
+        data[name] = template
+        self._save_json("templates.json", data)
+
     def deposited_ids(self) -> set[str]:
         """Deposit ids this issuer's batches have posted (``vault issuer deposit-batch``)."""
         try:

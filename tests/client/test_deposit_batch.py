@@ -63,13 +63,13 @@ def test_a_batch_with_bad_rows_goes_on_and_a_second_run_deposits_nothing_twice(
     assert "line 4:" in res.stderr and "line 5:" in res.stderr and "line 6:" in res.stderr
     rows = _report(report)
     assert [(r["line"], r["status"]) for r in rows] == [
-        ("2", "deposited"),
-        ("3", "deposited"),
+        ("2", "sent"),
+        ("3", "sent"),
         ("4", "failed"),
         ("5", "failed"),
         ("6", "failed"),
-        ("7", "deposited"),
-        ("8", "deposited"),
+        ("7", "sent"),
+        ("8", "sent"),
     ]
     assert "personne" in rows[2]["error"] and "type" in rows[3]["error"]
     assert len({r["deposit_id"] for r in rows if r["deposit_id"]}) == 4
@@ -93,7 +93,7 @@ def test_a_batch_with_bad_rows_goes_on_and_a_second_run_deposits_nothing_twice(
     (tmp_path / "docs" / "manquant.pdf").write_bytes(b"%PDF-1.4 attestation")
     res = mairie.run("issuer", "deposit-batch", str(batch), "--json", check=False)
     (summary,) = json.loads(res.stdout)
-    assert (summary["deposited"], summary["already"], summary["failed"]) == (1, 4, 2)
+    assert (summary["sent"], summary["already"], summary["failed"]) == (1, 4, 2)
     assert len(_inbox(alice)) == 2
 
 
@@ -132,7 +132,7 @@ def test_a_batch_killed_half_way_and_run_again_deposits_each_row_once(
     assert 3 <= before <= n
     res = mairie.run("issuer", "deposit-batch", str(batch), "--json")
     (summary,) = json.loads(res.stdout)
-    assert summary["failed"] == 0 and summary["deposited"] + summary["already"] == n
+    assert summary["failed"] == 0 and summary["sent"] + summary["already"] == n
     assert summary["already"] >= before  # what the killed run posted (some maybe unrecorded)
     titles = sorted(i["title"] for i in _inbox(jean) + _inbox(alice))
     assert titles == sorted(f"Bulletin {i}" for i in range(n))  # each row exactly once
@@ -170,3 +170,56 @@ def test_a_file_unusable_as_a_whole_deposits_nothing(admin, tmp_path):  # noqa: 
         env={"LANG": "fr_FR.UTF-8"},
     )  # fmt: skip
     assert res.returncode == EXIT_USAGE and res.stderr.startswith("erreur")
+
+
+def test_templates_and_a_request_batch_sent_once(admin, account, tmp_path):  # noqa: F811
+    mairie, jean = admin["mairie"], admin["jean"]
+    alice, _ = account("alice", name="B")
+    mairie.run(
+        "issuer", "template", "create", "rsa-2027", "--need", "proof-of-address",
+        "--need", "id-card", "--need", "tax-notice", "--due-in", "30d",
+        "--message", "Renouvellement RSA : merci de fournir ces documents.",
+    )  # fmt: skip
+    listed = json.loads(mairie.run("issuer", "template", "list", "--json").stdout)
+    assert [(t["name"], t["needs"], t["due_in"]) for t in listed] == [
+        ("rsa-2027", ["proof-of-address", "id-card", "tax-notice"], 30 * 86400)
+    ]
+    # one request from the template, due in 30 days by default
+    req = mairie.run("issuer", "request", "--template", "rsa-2027", "--to", "jean")
+    got = json.loads(jean.run("requests", "--json").stdout)
+    assert [r["id"] for r in got] == [req.stdout.strip().splitlines()[-1]]
+    assert got[0]["needs"] == ["proof-of-address", "id-card", "tax-notice"]
+    assert got[0]["message"].startswith("Renouvellement RSA")
+    expect = time.strftime("%Y-%m-%d", time.localtime(time.time() + 30 * 86400))
+    assert got[0]["due"] == expect
+
+    batch = tmp_path / "campagne-rsa.csv"
+    batch.write_text(
+        "handle,template,due,message\n"
+        "alice,rsa-2027,2030-03-01,\n"
+        "jean,rsa-2027,,Deuxième relance\n"
+        "jean,inconnu,2030-03-01,\n"  # line 4: no such template
+        "alice,rsa-2027,2020-01-01,\n"  # line 5: in the past
+        "personne,rsa-2027,2030-03-01,\n",  # line 6: no such account
+        encoding="utf-8",
+    )
+    res = mairie.run("issuer", "request-batch", str(batch), check=False)
+    assert res.returncode == EXIT_FAILURE
+    assert "2 sent, 0 already there, 3 failed" in res.stdout
+    for n in (4, 5, 6):
+        assert f"line {n}:" in res.stderr
+    res = mairie.run("issuer", "request-batch", str(batch), check=False)
+    assert "0 sent, 2 already there, 3 failed" in res.stdout
+    assert len(json.loads(alice.run("requests", "--json").stdout)) == 1
+    jean_reqs = json.loads(jean.run("requests", "--json").stdout)
+    assert sorted(r["message"] for r in jean_reqs)[0] == "Deuxième relance" and len(jean_reqs) == 2
+    # bad input, one line each
+    for args in (
+        ("issuer", "template", "create", "Bad Name", "--need", "id-card"),
+        ("issuer", "template", "create", "x", "--need", "Not A Type"),
+        ("issuer", "request", "--template", "absent", "--to", "jean"),
+        ("issuer", "request", "--to", "jean", "--need", "id-card", "--message", "m"),  # no due
+    ):
+        res = mairie.run(*args, check=False)
+        assert res.returncode == EXIT_USAGE, (args, res.stderr)
+        assert len(res.stderr.strip().splitlines()) == 1

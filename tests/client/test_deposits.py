@@ -247,8 +247,9 @@ def test_non_issuer_refused(account, server, tmp_path, admin):
     res = eve.run("issuer", "deposit", "--to", "jean", "--type", "id-card", str(doc), check=False)
     assert res.returncode == EXIT_ACCESS, res.stderr
     res = eve.run(
-        "issuer", "request", "--to", "jean", "--due", "2030-01-01", "--message", "hi", check=False
-    )
+        "issuer", "request", "--to", "jean", "--need", "id-card", "--due", "2030-01-01",
+        "--message", "hi", check=False,
+    )  # fmt: skip
     assert res.returncode == EXIT_ACCESS
 
 

@@ -4,6 +4,7 @@ reminders."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,9 @@ from vault_core.errors import UsageError
 
 from ..service.context import Context
 from .common import cli, duration, emit_json, err, read_secret, run, say, vpaths
+
+if TYPE_CHECKING:
+    from ..service.batches import BatchReport
 
 # ---------------------------------------------------------------------------------------------
 # administrations: authority, issuer, inbox, verify, requests, trust
@@ -109,6 +113,28 @@ async def issuer_deposit(
     click.echo(await service.deposit(obj, to, doc_type, file, title))
 
 
+def _batch_output(result: BatchReport, as_json: bool, report: Path | None, sent_word: str) -> None:
+    from vault_core.errors import VaultError
+
+    if as_json:
+        emit_json([result])
+    else:
+        for row in result.rows:
+            if row.status in ("failed", "pending"):
+                err(say("line {line}: {error}", line=row.line, error=row.error or "not reached"))
+        click.echo(
+            say(
+                "{sent} " + sent_word + ", {already} already there, {failed} failed",
+                sent=result.sent,
+                already=result.already,
+                failed=result.failed,
+            )
+        )
+    if result.failed:
+        where = f" ({report})" if report is not None else ""
+        raise VaultError(f"{result.failed} of {len(result.rows)} rows not sent{where}")
+
+
 @issuer.command("deposit-batch")
 @click.argument("batch", metavar="FILE.csv", type=click.Path(path_type=Path))
 @click.option(
@@ -125,45 +151,105 @@ async def issuer_deposit_batch(
     obj: Context, batch: Path, report: Path | None, as_json: bool
 ) -> None:
     """Deposit every row of a CSV file (handle,type,title,path); safe to run again."""
-    from vault_core.errors import VaultError
-
     from ..service import batches as service
 
     result = await service.deposit_batch(obj, batch, report)
+    _batch_output(result, as_json, report, "deposited")
+
+
+@issuer.command("request-batch")
+@click.argument("batch", metavar="FILE.csv", type=click.Path(path_type=Path))
+@click.option(
+    "--report",
+    "report",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write each row's status, request id and error to this CSV file.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@run
+async def issuer_request_batch(
+    obj: Context, batch: Path, report: Path | None, as_json: bool
+) -> None:
+    """Send a checklist request to every row of a CSV file (handle,template,due,message)."""
+    from ..service import batches as service
+
+    result = await service.request_batch(obj, batch, report)
+    _batch_output(result, as_json, report, "sent")
+
+
+@issuer.group("template")
+def issuer_template() -> None:
+    """Request checklists: the documents to ask for, a due delay, a message."""
+
+
+@issuer_template.command("create")
+@click.argument("name")
+@click.option("--need", "needs", multiple=True, required=True, help="A document type (repeat).")
+@click.option("--due-in", "due_in", default=None, help="Due this long after sending (e.g. 30d).")
+@click.option("--message", default=None)
+@click.pass_obj
+def issuer_template_create(
+    obj: Context, name: str, needs: tuple[str, ...], due_in: str | None, message: str | None
+) -> None:
+    """Save a checklist under NAME."""
+    from ..service import issuer as service
+
+    t = service.template_create(
+        obj, name, list(needs), duration(due_in) if due_in else None, message
+    )
+    click.echo(say("template {name}: {needs}", name=t.name, needs=", ".join(t.needs)))
+
+
+@issuer_template.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def issuer_template_list(obj: Context, as_json: bool) -> None:
+    """The saved checklists."""
+    from ..service import issuer as service
+
+    items = service.templates(obj)
     if as_json:
-        emit_json([result])
-    else:
-        for row in result.rows:
-            if row.status in ("failed", "pending"):
-                err(say("line {line}: {error}", line=row.line, error=row.error or "not reached"))
-        click.echo(
-            say(
-                "{deposited} deposited, {already} already there, {failed} failed",
-                deposited=result.deposited,
-                already=result.already,
-                failed=result.failed,
-            )
-        )
-    if result.failed:
-        where = f" ({report})" if report is not None else ""
-        raise VaultError(f"{result.failed} of {len(result.rows)} rows not deposited{where}")
+        emit_json(items)
+        return
+    for t in items:
+        click.echo(f"{t.name}  {', '.join(t.needs)}  ({t.due_in // 86400} d)  {t.message}")
 
 
 @issuer.command("request")
 @click.option("--to", "to", required=True)
 @click.option("--need", "needs", multiple=True)
-@click.option("--due", required=True)
-@click.option("--message", required=True)
+@click.option("--template", "template", default=None, help="A saved checklist (its documents).")
+@click.option("--due", default=None, help="The due date (a template gives a default).")
+@click.option("--message", default=None)
 @click.pass_obj
 @run
 async def issuer_request(
-    obj: Context, to: str, needs: tuple[str, ...], due: str, message: str
+    obj: Context,
+    to: str,
+    needs: tuple[str, ...],
+    template: str | None,
+    due: str | None,
+    message: str | None,
 ) -> None:
     """Ask for documents; prints the request id."""
+    import time
+
     from ..service import issuer as service
     from ..service.values import parse_due
 
-    click.echo(await service.request(obj, to, list(needs), parse_due(due), message))
+    wanted, when, text = list(needs), parse_due(due) if due else None, message
+    if template is not None:
+        t = service.template(obj, template)
+        wanted = list(dict.fromkeys([*t.needs, *wanted]))
+        when = when if when is not None else int(time.time()) + t.due_in
+        text = text if text is not None else t.message
+    if when is None:
+        raise UsageError("give the due date: --due DATE (or --template NAME)")
+    if text is None:
+        raise UsageError("give the message: --message TEXT (or --template NAME)")
+    click.echo(await service.request(obj, to, wanted, when, text))
 
 
 @issuer.command("requests")

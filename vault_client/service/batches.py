@@ -1,15 +1,19 @@
-"""Batches of deposits from a CSV file (``vault issuer deposit-batch``).
+"""Batches from a CSV file: deposits (``vault issuer deposit-batch``) and requests
+(``vault issuer request-batch``).
 
 Theory of operation: the whole file is read and checked first (UTF-8, a header naming the
-columns ``handle,type,title,path`` in any order, ``;`` or ``,`` as the separator, at most
-``MAX_ROWS`` rows); a file that fails that deposits nothing. Then each row is deposited on its
-own: a row that fails (unknown handle, missing file, bad type, a key that changed) is reported
-with its line number and the batch goes on. Each row's deposit id is a keyed hash of what it
-deposits (:func:`vault_core.deposits.batch_deposit_id`), so a second run of the same file posts
-the same ids and the server answers 409 for those it already holds: after Ctrl-C, kill -9 or a
-network cut, running the batch again deposits each row exactly once. A report (CSV, the same
-separator) gives each row's line, status (``deposited``, ``already``, ``failed``), deposit id
-and error. Progress goes on the event bus (a bar on a terminal).
+batch's columns in any order, ``;`` or ``,`` as the separator, at most ``MAX_ROWS`` rows); a
+file that fails that sends nothing. Then each row goes on its own: a row that fails (unknown
+handle, missing file, bad type, unknown template, a date in the past, a key that changed) is
+reported with its line number and the batch goes on. Each row's id is a keyed hash of what it
+sends (:func:`vault_core.deposits.batch_deposit_id`, ``batch_request_id``), so a second run of
+the same file posts the same ids; the server answers 409 for those it holds, and the issuer's
+journal of posted ids (in its profile) covers those the recipient has already taken away:
+after Ctrl-C, kill -9 or a network cut, running the batch again sends each row exactly once. A
+report (CSV, the same separator) gives each row's line, its values, status (``sent``,
+``already``, ``failed``; ``pending`` for rows not reached), id and error. Progress goes on the
+event bus (a bar on a terminal). The server's pace (429) is waited out, never a failed row; an
+unreachable server stops the batch (run it again to resume).
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import csv
 import hashlib
 import io
 import os
+import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,13 +43,14 @@ from vault_core.errors import (
 
 from .context import Context
 from .events import PROGRESS_ADVANCE, BusProgress
-from .issuer import deposit_bytes, issuer_material, read_document
+from .issuer import deposit_bytes, issuer_material, post_request, read_document, template
+from .values import parse_due
 
 if TYPE_CHECKING:
     from ..api import Api
-    from ..profile import Profile
 
-COLUMNS = ("handle", "type", "title", "path")
+DEPOSIT_COLUMNS = ("handle", "type", "title", "path")
+REQUEST_COLUMNS = ("handle", "template", "due", "message")
 MAX_ROWS = 50_000
 MAX_FILE = 32 * 1024 * 1024
 RATE_WAIT = (1.0, 60.0)  # first and longest wait when the server says "too many" (429)
@@ -52,27 +59,28 @@ RATE_WAIT = (1.0, 60.0)  # first and longest wait when the server says "too many
 @dataclass(frozen=True)
 class BatchRow:
     line: int
-    handle: str
-    type: str
-    title: str
-    path: str
-    status: str = "pending"  # deposited | already | failed
-    deposit_id: str | None = None
+    values: dict[str, str]
+    status: str = "pending"  # sent | already | failed | pending
+    id: str | None = None
     error: str | None = None
+
+    @property
+    def handle(self) -> str:
+        return self.values.get("handle", "")
 
 
 @dataclass(frozen=True)
 class BatchReport:
     rows: list[BatchRow] = field(default_factory=list)
-    deposited: int = 0
+    sent: int = 0
     already: int = 0
     failed: int = 0
     report: str | None = None
 
 
-def read_rows(path: Path) -> tuple[list[BatchRow], str]:
-    """The rows of a batch file and its separator; UsageError (nothing deposited) when the
-    file as a whole is unusable."""
+def read_rows(path: Path, columns: tuple[str, ...]) -> tuple[list[BatchRow], str]:
+    """The rows of a batch file and its separator; UsageError (nothing sent) when the file
+    as a whole is unusable."""
     try:
         if path.stat().st_size > MAX_FILE:
             raise UsageError(f"{path}: larger than {MAX_FILE // (1024 * 1024)} MiB")
@@ -91,12 +99,12 @@ def read_rows(path: Path) -> tuple[list[BatchRow], str]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
-        if sorted(header) != sorted(COLUMNS):
+        if sorted(header) != sorted(columns):
             raise UsageError(
-                f"{path}: the first line must name the columns {','.join(COLUMNS)} "
+                f"{path}: the first line must name the columns {','.join(columns)} "
                 f"(found: {','.join(header)[:80]})"
             )
-        where = {name: header.index(name) for name in COLUMNS}
+        where = {name: header.index(name) for name in columns}
         rows: list[BatchRow] = []
         for values in reader:
             if not any(v.strip() for v in values):
@@ -104,21 +112,11 @@ def read_rows(path: Path) -> tuple[list[BatchRow], str]:
             line = reader.line_num
             if len(rows) >= MAX_ROWS:
                 raise UsageError(f"{path}: more than {MAX_ROWS:,} rows; split the file")
-            if len(values) != len(COLUMNS):
-                rows.append(
-                    BatchRow(
-                        line,
-                        "",
-                        "",
-                        "",
-                        "",
-                        "failed",
-                        error=f"{len(values)} columns instead of {len(COLUMNS)}",
-                    )
-                )
+            if len(values) != len(columns):
+                error = f"{len(values)} columns instead of {len(columns)}"
+                rows.append(BatchRow(line, {}, "failed", error=error))
                 continue
-            h, t, ti, p = (values[where[c]].strip() for c in COLUMNS)
-            rows.append(BatchRow(line, h, t, ti, p))
+            rows.append(BatchRow(line, {c: values[where[c]].strip() for c in columns}))
     except csv.Error as exc:
         raise UsageError(f"{path}: line {reader.line_num}: {exc}") from None
     if not rows:
@@ -126,77 +124,20 @@ def read_rows(path: Path) -> tuple[list[BatchRow], str]:
     return rows, delimiter
 
 
-async def deposit_batch(ctx: Context, batch: Path, report: Path | None = None) -> BatchReport:
-    """Deposit every row of ``batch``; the report (also written to ``report`` when given)."""
-    rows, delimiter = read_rows(batch)
-    profile, sk, cert = issuer_material(ctx)
-    seed = ctx.account().secrets.issuer_seed
-    base = batch.resolve().parent
-    seen: Counter[tuple[str, str, str, str]] = Counter()
-    progress = BusProgress(ctx.bus) if ctx.bus.listening(PROGRESS_ADVANCE) else None
-    done: list[BatchRow] = []
-    if progress is not None:
-        progress.start(len(rows))
-    try:
-        async with ctx.api() as api:
-            journal = profile.deposited_ids()
-            for row in rows:
-                one = await _one(ctx, api, profile, sk, cert, seed, base, row, seen, journal)
-                if one.status == "deposited" and one.deposit_id:
-                    profile.record_deposited(one.deposit_id)
-                done.append(one)
-                if progress is not None:
-                    progress.advance(f"{row.line}: {row.handle}")
-    finally:
-        if progress is not None:
-            progress.stop()
-        result = _report(done, rows, report)
-        if report is not None:
-            _write_report(report, result.rows, delimiter)
-    return result
+Post = Callable[[], Awaitable[object]]
 
 
-async def _one(
-    ctx: Context,
-    api: Api,
-    profile: Profile,
-    sk: bytes,
-    cert: dep.IssuerCert,
-    seed: bytes,
-    base: Path,
-    row: BatchRow,
-    seen: Counter[tuple[str, str, str, str]],
-    journal: set[str],
-) -> BatchRow:
-    if row.status == "failed":
-        return row
-    if not row.handle or not dep.check_doc_type(row.type):
-        why = "no handle" if not row.handle else f"bad type {row.type!r} (like birth-certificate)"
-        return replace(row, status="failed", error=why)
-    file = Path(os.path.expanduser(row.path))
-    if not file.is_absolute():
-        file = base / file
-    try:
-        document = read_document(file)
-    except UsageError as exc:
-        return replace(row, status="failed", error=exc.message)
-    title = row.title or file.stem
-    digest = hashlib.sha256(document).digest()
-    key = (row.handle, row.type, title, digest.hex())
-    deposit_id = dep.batch_deposit_id(seed, row.handle, row.type, title, digest, seen[key])
-    seen[key] += 1
-    if deposit_id in journal:
-        return replace(row, status="already", deposit_id=deposit_id)
+async def _send(row: BatchRow, item_id: str, journal: set[str], post: Post) -> BatchRow:
+    """Post one row (its id fixed), waiting out the server's pace."""
+    if item_id in journal:
+        return replace(row, status="already", id=item_id)
     wait = RATE_WAIT[0]
     while True:
         try:
-            await deposit_bytes(
-                ctx, api, profile, sk, cert, row.handle, row.type, document, title, file.name,
-                deposit_id,
-            )  # fmt: skip
-            return replace(row, status="deposited", deposit_id=deposit_id)
+            await post()
+            return replace(row, status="sent", id=item_id)
         except AlreadyExists:
-            return replace(row, status="already", deposit_id=deposit_id)
+            return replace(row, status="already", id=item_id)
         except RateLimited:
             await asyncio.sleep(wait)  # the server's pace, not a failure of the row
             wait = min(wait * 2, RATE_WAIT[1])
@@ -208,27 +149,133 @@ async def _one(
             return replace(row, status="failed", error=exc.message or type(exc).__name__)
 
 
-def _report(done: list[BatchRow], rows: list[BatchRow], out: Path | None) -> BatchReport:
-    by_line = {r.line: r for r in done}
-    final = [by_line.get(r.line, r) for r in rows]
-    count = Counter(r.status for r in final)
-    return BatchReport(
-        final,
-        deposited=count["deposited"],
-        already=count["already"],
-        failed=count["failed"] + count["pending"],
-        report=str(out) if out is not None else None,
-    )
+Row = Callable[["Api", BatchRow, Counter[tuple[str, ...]], set[str]], Awaitable[BatchRow]]
 
 
-def _write_report(out: Path, rows: list[BatchRow], delimiter: str) -> None:
+async def _run(
+    ctx: Context,
+    batch: Path,
+    columns: tuple[str, ...],
+    report: Path | None,
+    id_column: str,
+    one: Row,
+) -> BatchReport:
+    rows, delimiter = read_rows(batch, columns)
+    profile = ctx.profile
+    seen: Counter[tuple[str, ...]] = Counter()
+    progress = BusProgress(ctx.bus) if ctx.bus.listening(PROGRESS_ADVANCE) else None
+    done: dict[int, BatchRow] = {}
+    if progress is not None:
+        progress.start(len(rows))
+    try:
+        async with ctx.api() as api:
+            journal = profile.deposited_ids()
+            for row in rows:
+                result = row if row.status == "failed" else await one(api, row, seen, journal)
+                if result.status == "sent" and result.id:
+                    profile.record_deposited(result.id)
+                done[row.line] = result
+                if progress is not None:
+                    progress.advance(f"{row.line}: {row.handle}")
+    finally:
+        if progress is not None:
+            progress.stop()
+        final = [done.get(r.line, r) for r in rows]
+        count = Counter(r.status for r in final)
+        result_report = BatchReport(
+            final,
+            sent=count["sent"],
+            already=count["already"],
+            failed=count["failed"] + count["pending"],
+            report=str(report) if report is not None else None,
+        )
+        if report is not None:
+            _write_report(report, final, columns, id_column, delimiter)
+    return result_report
+
+
+async def deposit_batch(ctx: Context, batch: Path, report: Path | None = None) -> BatchReport:
+    """Deposit every row of ``batch`` (columns handle,type,title,path; paths relative to the
+    file's folder); the report, also written to ``report`` when given."""
+    profile, sk, cert = issuer_material(ctx)
+    seed = ctx.account().secrets.issuer_seed
+    base = batch.resolve().parent
+
+    async def one(
+        api: Api, row: BatchRow, seen: Counter[tuple[str, ...]], journal: set[str]
+    ) -> BatchRow:
+        v = row.values
+        if not v["handle"] or not dep.check_doc_type(v["type"]):
+            why = "no handle" if not v["handle"] else f"bad type {v['type']!r} (like tax-notice)"
+            return replace(row, status="failed", error=why)
+        file = Path(os.path.expanduser(v["path"]))
+        if not file.is_absolute():
+            file = base / file
+        try:
+            document = read_document(file)
+        except UsageError as exc:
+            return replace(row, status="failed", error=exc.message)
+        title = v["title"] or file.stem
+        digest = hashlib.sha256(document).digest()
+        key = (v["handle"], v["type"], title, digest.hex())
+        item_id = dep.batch_deposit_id(seed, v["handle"], v["type"], title, digest, seen[key])
+        seen[key] += 1
+
+        def post() -> Awaitable[str]:
+            return deposit_bytes(
+                ctx, api, profile, sk, cert, v["handle"], v["type"], document, title, file.name,
+                item_id,
+            )  # fmt: skip
+
+        return await _send(row, item_id, journal, post)
+
+    return await _run(ctx, batch, DEPOSIT_COLUMNS, report, "deposit_id", one)
+
+
+async def request_batch(ctx: Context, batch: Path, report: Path | None = None) -> BatchReport:
+    """Send a request from a template to every row of ``batch`` (columns
+    handle,template,due,message; an empty due or message takes the template's)."""
+    profile, sk, cert = issuer_material(ctx)
+    seed = ctx.account().secrets.issuer_seed
+    now = int(time.time())
+
+    async def one(
+        api: Api, row: BatchRow, seen: Counter[tuple[str, ...]], journal: set[str]
+    ) -> BatchRow:
+        v = row.values
+        try:
+            t = template(ctx, v["template"])
+            due = parse_due(v["due"]) if v["due"] else now + t.due_in
+            if due <= now:
+                raise UsageError(f"the due date {v['due']} is in the past")
+        except UsageError as exc:
+            return replace(row, status="failed", error=exc.message)
+        if not v["handle"]:
+            return replace(row, status="failed", error="no handle")
+        message = v["message"] or t.message
+        key = (v["handle"], t.name, str(due), message)
+        item_id = dep.batch_request_id(seed, v["handle"], list(t.needs), due, message, seen[key])
+        seen[key] += 1
+
+        def post() -> Awaitable[str]:
+            return post_request(
+                ctx, api, profile, sk, cert, v["handle"], list(t.needs), due, message, item_id
+            )
+
+        return await _send(row, item_id, journal, post)
+
+    return await _run(ctx, batch, REQUEST_COLUMNS, report, "request_id", one)
+
+
+def _write_report(
+    out: Path, rows: list[BatchRow], columns: tuple[str, ...], id_column: str, delimiter: str
+) -> None:
     buf = io.StringIO(newline="")
     w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
-    w.writerow(["line", *COLUMNS, "status", "deposit_id", "error"])
+    w.writerow(["line", *columns, "status", id_column, "error"])
     for r in rows:
-        w.writerow(
-            [r.line, r.handle, r.type, r.title, r.path, r.status, r.deposit_id or "", r.error or ""]
-        )
+        cells = [r.values.get(c, "") for c in columns]
+        w.writerow([r.line, *cells, r.status, r.id or "", r.error or ""])
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
         tmp.write_text(buf.getvalue(), encoding="utf-8")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,34 +215,99 @@ async def request(ctx: Context, to: str, needs: list[str], due: int, message: st
     for n in needs:
         if not dep.check_doc_type(n):
             raise UsageError(f"--need {n!r}: a short name like proof-of-address")
+    if not needs:
+        raise UsageError("ask for at least one document: --need TYPE or --template NAME")
     profile, sk, cert = issuer_material(ctx)
     async with ctx.api() as api:
-        recipient = await contact(profile, api, to, ctx.warn)
-        request_id = os.urandom(16).hex()
-        st = dep.RequestStatement(
-            request_id=request_id,
-            to=to,
-            to_sign_pk=recipient.sign_pk,
-            needs=tuple(needs),
-            due=due,
-            message=message,
-            created=int(time.time()),
-            issuer_pk=cert.issuer_pk,
-            requester=profile.handle,
-        )
-        envelope = dep.build_request(
-            statement=st,
-            issuer_sk=sk,
-            cert=cert,
-            recipient_box_pk=recipient.box_pk,
-            key=os.urandom(32),
-            ephemeral=os.urandom(32),
-            nonce=os.urandom(24),
-        )
-        await api.post(
-            f"/v1/requests/{to}", {"id": request_id, "envelope": b64u(envelope), "due_at": due}
-        )
+        return await post_request(ctx, api, profile, sk, cert, to, needs, due, message)
+
+
+async def post_request(
+    ctx: Context,
+    api: Api,
+    profile: Profile,
+    sk: bytes,
+    cert: dep.IssuerCert,
+    to: str,
+    needs: list[str],
+    due: int,
+    message: str,
+    request_id: str | None = None,
+) -> str:
+    """Sign, seal to ``to`` and post one request (a fresh id unless ``request_id``)."""
+    recipient = await contact(profile, api, to, ctx.warn)
+    request_id = request_id or os.urandom(16).hex()
+    st = dep.RequestStatement(
+        request_id=request_id,
+        to=to,
+        to_sign_pk=recipient.sign_pk,
+        needs=tuple(needs),
+        due=due,
+        message=message,
+        created=int(time.time()),
+        issuer_pk=cert.issuer_pk,
+        requester=profile.handle,
+    )
+    envelope = dep.build_request(
+        statement=st,
+        issuer_sk=sk,
+        cert=cert,
+        recipient_box_pk=recipient.box_pk,
+        key=os.urandom(32),
+        ephemeral=os.urandom(32),
+        nonce=os.urandom(24),
+    )
+    await api.post(
+        f"/v1/requests/{to}", {"id": request_id, "envelope": b64u(envelope), "due_at": due}
+    )
     return request_id
+
+
+# -- request checklists (templates) ---------------------------------------------------------
+
+TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+DEFAULT_DUE_IN = 30 * 86400
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    needs: tuple[str, ...]
+    due_in: int  # seconds from the day the request is sent
+    message: str
+
+
+def template_create(
+    ctx: Context, name: str, needs: list[str], due_in: int | None, message: str | None
+) -> Template:
+    """Save a checklist under ``name`` (replacing one of that name)."""
+    if not TEMPLATE_NAME.match(name):
+        raise UsageError("template name: a-z, 0-9 and -, up to 40 characters (e.g. rsa-2027)")
+    if not needs:
+        raise UsageError("a template needs at least one document: --need TYPE")
+    for n in needs:
+        if not dep.check_doc_type(n):
+            raise UsageError(f"--need {n!r}: a short name like proof-of-address")
+    issuer_material(ctx)  # only an issuer keeps templates
+    t = Template(name, tuple(dict.fromkeys(needs)), due_in or DEFAULT_DUE_IN, message or "")
+    ctx.profile.save_request_template(
+        name, {"needs": list(t.needs), "due_in": t.due_in, "message": t.message}
+    )
+    return t
+
+
+def templates(ctx: Context) -> list[Template]:
+    return [
+        Template(k, tuple(v["needs"]), int(v["due_in"]), str(v.get("message", "")))
+        for k, v in sorted(ctx.profile.request_templates().items())
+    ]
+
+
+def template(ctx: Context, name: str) -> Template:
+    for t in templates(ctx):
+        if t.name == name:
+            return t
+    raise UsageError(f"no template {name!r} ('vault issuer template list')")
 
 
 async def sent_requests(ctx: Context) -> list[SentRequest]:
