@@ -55,3 +55,25 @@ async def test_unknown_route_and_method_are_json(srv: Srv) -> None:
     assert r.status == 405 and r.headers["Allow"] == "GET"
     r = await srv.client.put("/v1/inbox/" + "a" * 32)
     assert r.status == 405 and set(r.headers["Allow"].split(",")) == {"DELETE", "GET", "POST"}
+
+
+def test_api_md_agrees_with_the_route_table() -> None:
+    """protocol/API.md's route index is the one generated from ALL_ROUTES (regenerate with
+    ``python -m vault_server.openapi``), and every ``METHOD /path`` its prose names is a route."""
+    from pathlib import Path
+
+    from vault_server.openapi import route_index, update_api_md
+
+    md = (Path(__file__).resolve().parents[2] / "protocol" / "API.md").read_text(encoding="utf-8")
+    assert update_api_md(md, route_index(ALL_ROUTES)) == md, "API.md's route index is stale"
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{[^}]*\}", "{}", path.split("?")[0])
+
+    routes = {(r.method, shape(r.path)) for r in ALL_ROUTES}
+    named = {
+        (m, shape(p))
+        for m, p in re.findall(r"`(GET|POST|PUT|DELETE|PATCH) (/(?:[^` {]|\{[^}]*\})*)", md)
+    }
+    assert named, "no route named in API.md"
+    assert named <= routes, named - routes
