@@ -83,7 +83,7 @@ async def put_set(request: web.Request) -> web.StreamResponse:
         the_set = rc.open_set(statement, sig, account.sign_pk, account.handle)
     except IntegrityError:
         raise BadRequest("statement: not a valid set signed by this account") from None
-    items = validate.array(body.get("shares"), "shares", 255, 2)
+    items = validate.array(body.get("shares"), "shares", min(255, c.config.limits.list_items), 2)
     sealed: dict[str, bytes] = {}
     for item in items:
         it = validate.obj(item, "shares[]")
@@ -367,7 +367,7 @@ ROUTES = [
                         3,
                         {"handle": HANDLE, "sealed": b64(max_size=_SEALED)},
                     ),
-                    255,
+                    min(255, lim.list_items),
                     2,
                 ),
             },
