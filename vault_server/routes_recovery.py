@@ -8,7 +8,8 @@ the signature and the shape with the same core code as the clients (vault_core.r
 keeps the threshold and delay in columns. A new device starts a recovery with its request
 (unauthenticated, at most ``MAX_PENDING`` pending per account) and the owner's sockets are
 told. A contact approves with a signed approval and its share re-sealed to the request's key;
-the server verifies both against the contact's account key before storing. The owner vetoes
+the server verifies both against the contact's account key before storing (a signature that
+does not verify is 403: a schema-valid body this account may not send). The owner vetoes
 with a signed veto. ``GET /v1/recovery/{id}`` shows everything signed; the bundle only once the
 server's own clock says the delay has passed after the threshold-th approval, with no veto.
 ``finish`` takes a proof by the contacts login key (bound to the recovery, the new device and
@@ -82,7 +83,7 @@ async def put_set(request: web.Request) -> web.StreamResponse:
     try:
         the_set = rc.open_set(statement, sig, account.sign_pk, account.handle)
     except IntegrityError:
-        raise BadRequest("statement: not a valid set signed by this account") from None
+        raise AccessDenied("statement: not a valid set signed by this account") from None
     items = validate.array(body.get("shares"), "shares", min(255, c.config.limits.list_items), 2)
     sealed: dict[str, bytes] = {}
     for item in items:
@@ -233,7 +234,7 @@ async def approve(request: web.Request) -> web.StreamResponse:
             raise IntegrityError()
         rc.check_approval(statement, sig, the_set, contact, r.request, resealed)
     except IntegrityError:
-        raise BadRequest("approval: not valid for this recovery and contact") from None
+        raise AccessDenied("approval: not valid for this recovery and contact") from None
     row = ApprovalRow(
         r.id, caller.account.id, caller.account.handle, statement, sig, resealed, c.clock.now()
     )
@@ -255,7 +256,7 @@ async def veto(request: web.Request) -> web.StreamResponse:
     try:
         rc.check_veto(statement, sig, caller.account.sign_pk, r.request)
     except IntegrityError:
-        raise BadRequest("veto: not valid for this recovery") from None
+        raise AccessDenied("veto: not valid for this recovery") from None
     if not await c.meta.close_recovery(r.id, "vetoed", c.clock.now(), statement, sig):
         raise AccessDenied(f"this recovery is {r.state}")
     await c.hub.publish(r.account_id, {"type": "recovery"})
@@ -281,7 +282,7 @@ async def finish(request: web.Request) -> web.StreamResponse:
             s.login_pk, r.account_handle, r.id, new_device.id, new_device.sign_pk, host, signature
         )
     except IntegrityError:
-        raise BadRequest("signature: not valid") from None
+        raise AccessDenied("signature: not valid") from None
     account = await c.meta.get_account(r.account_id)
     if account is None or not await c.meta.close_recovery(r.id, "finished", c.clock.now()):
         raise AccessDenied("this recovery cannot finish now")
@@ -353,7 +354,7 @@ ROUTES = [
         "recovery",
         body="json",
         status=204,
-        errors=(400, 401, 404, 409),
+        errors=(400, 401, 403, 404, 409),
         request=lambda lim: obj(
             lim,
             1,
