@@ -236,3 +236,30 @@ def test_start_needs_contacts(server, account, make_device):
     proc = new.run("recovery", "start", "--server", server.url, "--user", "jean", check=False)
     assert proc.returncode == 1 and "no trusted contacts" in proc.stderr
     assert not (new.home / "recovery.json").exists()
+
+
+def test_an_older_set_replayed_by_the_server_is_refused(server, account, make_device):
+    jean, (alice, _bob, _carol) = _people(server, account, make_device)
+    jean.run("recovery", "contacts", "set", "--threshold", "2", "alice", "bob", "--delay", "1h")
+    with _db(server) as db:
+        old_set = db.execute("SELECT * FROM recovery_sets").fetchone()
+        old_shares = db.execute("SELECT * FROM recovery_shares").fetchall()
+    _, first, _ = _start(server, make_device)
+    assert [p["id"] for p in json.loads(alice.run("recovery", "pending", "--json").stdout)] == [
+        first
+    ]
+    time.sleep(1.1)  # (set times are whole seconds)
+    jean.run("recovery", "contacts", "set", "--threshold", "2", "alice", "carol", "--delay", "1h")
+    _, second, _ = _start(server, make_device)
+    alice.run("recovery", "pending")  # sees the new set
+    # the server puts the old set (shorter-lived, other contacts) and its shares back
+    with _db(server) as db:
+        new_id = db.execute("SELECT set_id FROM recovery_sets").fetchone()[0]
+        db.execute("DELETE FROM recovery_sets")
+        db.execute("INSERT INTO recovery_sets VALUES (?,?,?,?,?,?,?,?,?)", old_set)
+        db.executemany("INSERT INTO recovery_shares VALUES (?,?,?,?)", old_shares)
+        db.execute("UPDATE recoveries SET set_id=? WHERE set_id=?", (old_set[1], new_id))
+    proc = alice.run("recovery", "approve", second, check=False)
+    assert proc.returncode == 4 and "older trusted-contact set" in proc.stderr
+    listed = alice.run("recovery", "pending", check=False)
+    assert listed.returncode == 4

@@ -355,8 +355,32 @@ async def _checked_pending(ctx: Context, api: Api) -> list[_Checked]:
                 f"recovery {rid} of {account}: its request or the owner's contact set failed "
                 "verification (forged or swapped by the server)"
             ) from None
+        _not_older(profile, the_set)
         out.append(_Checked(v, raw, req, the_set, me))
     return out
+
+
+SEEN_FILE = "recovery_sets_seen.json"  # a contact's newest set seen per owner (public data)
+
+
+def _not_older(profile: Profile, s: rc.ContactSet) -> None:
+    """A contact refuses a set older than the newest one it has seen of that owner (a server
+    replaying an old set and its shares), and remembers a newer one."""
+    path = profile.home / SEEN_FILE
+    try:
+        seen: dict[str, Any] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    except (OSError, ValueError):
+        raise UsageError(f"{path} is damaged") from None
+    last = seen.get(s.account)
+    if isinstance(last, dict) and last.get("set") != s.set_id:
+        if s.created <= int(last.get("created", 0)):
+            raise IntegrityError(
+                f"the server showed an older trusted-contact set of {s.account} than one this "
+                "profile has seen (replayed): refused"
+            )
+    if not isinstance(last, dict) or last.get("set") != s.set_id:
+        seen[s.account] = {"created": s.created, "set": s.set_id}
+        write_private(path, json.dumps(seen, sort_keys=True).encode())
 
 
 def _pending(c: _Checked, handle: str) -> PendingRecovery:
