@@ -8,7 +8,9 @@
 //   node build-app.mjs --out DIR  write elsewhere
 //
 // Output: index.html (Subresource Integrity on its script and style sheet), app.js (the page
-// and its modules, qrcode-generator bundled), app.css, icon.svg (the share page's icon).
+// and its modules, qrcode-generator bundled), app.css, icon.svg (the share page's icon), and
+// pdf.js + pdf.worker.js (pdfjs-dist, loaded only to preview a PDF; app.js carries pdf.js's
+// integrity hash; neither may contain eval or new Function).
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync, readdirSync, rmSync, existsSync } from 'node:fs';
@@ -47,7 +49,14 @@ async function bundle(entry, extra = {}) {
 
 async function main() {
   const files = new Map();
-  const js = await bundle('app/app.js');
+  const pdf = await bundle('app/pdf-lib.js');
+  const pdfWorker = await bundle('pdfjs-dist/build/pdf.worker.mjs');
+  for (const [name, buf] of [['pdf.js', pdf], ['pdf.worker.js', pdfWorker]]) {
+    if (/\beval\s*\(|\bnew\s+Function\s*\(/.test(buf.toString('utf8'))) throw new Error(`${name}: eval or new Function in the bundle`);
+  }
+  files.set('pdf.js', pdf);
+  files.set('pdf.worker.js', pdfWorker);
+  const js = await bundle('app/app.js', { define: { __PDF_SRI__: JSON.stringify(sri(pdf)) } });
   const css = await bundle('app/app.css', { format: undefined });
   const icon = readFileSync(path.join(HERE, 'src/icon.svg'));
   files.set('app.js', js);

@@ -3,7 +3,7 @@
 // the last line of its stdout, Debian's Chromium (playwright-core), axe-core, and screenshots
 // of every screen at desktop and phone size into docs/screenshots/app/, written only when asked
 // (VAULT_SCREENSHOTS=1: the committed ones change only when someone regenerates them).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -60,6 +60,18 @@ export class App {
     return this.url;
   }
 
+  /** A second `vault app` on the profile: it prints a fresh launch URL of the running one, exits 0. */
+  freshUrl() {
+    const env = { ...process.env, VAULT_DEVICE_NAME: this.device.name, ...this.env };
+    delete env.VAULT_PASSPHRASE;
+    delete env.VAULT_HOME;
+    const res = spawnSync(PYTHON, ['-m', 'vault_client.cli', '--home', this.device.home, 'app', '--no-browser'], { cwd: ROOT, env, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(res.status, 0, `${res.stdout}\n${res.stderr}`);
+    const url = lastLine(res.stdout);
+    assert.match(url, URL_LINE);
+    return url;
+  }
+
   async stop() {
     if (!this.proc || this.proc.exitCode !== null) return;
     const exited = new Promise((r) => this.proc.once('exit', r));
@@ -70,8 +82,9 @@ export class App {
 }
 
 /** A page that records console errors, page errors and CSP reports. */
-export async function openPage(browser, { viewport = DESKTOP, locale = 'fr-FR', acceptDownloads = true } = {}) {
-  const context = await browser.newContext({ viewport, locale, acceptDownloads });
+export async function openPage(browser, { viewport = DESKTOP, locale = 'fr-FR', acceptDownloads = true, permissions = [], init = null } = {}) {
+  const context = await browser.newContext({ viewport, locale, acceptDownloads, permissions });
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => {

@@ -130,7 +130,11 @@ class Daemon:
     async def lock(self) -> None:
         await self.stop_watch()
         self.cache.clear()
+        # a reminder stays for the page after the next unlock (the service announces each one
+        # once per interval of the owner's: it would not come back); its names go
+        reminders = [{**n, "text": ""} for n in self.notices if n["kind"] == REMINDER]
         self.notices.clear()
+        self.notices.extend(reminders)
         self.ctx.profile.lock()
         self.status = SyncStatus()
         self.ctx.bus.subscribe(self.status.observe)

@@ -75,11 +75,14 @@ function renderNav() {
     const n = countKey ? Number(counts[countKey] || 0) : 0;
     const a = el('a', { href: `#${route}`, id: `nav-${route}`, 'aria-current': route === app.route ? 'page' : null });
     a.append(el('span', { class: 'nav-label', text: t(key) }));
-    if (n > 0) {
+    const due = route === 'requests' ? app.reminders.size : 0;
+    if (n > 0 || due > 0) {
       const bid = `badge-${route}`;
-      a.append(el('span', { class: 'badge', 'aria-hidden': 'true', text: String(n) }));
+      a.append(el('span', { class: due ? 'badge badge-remind' : 'badge', 'aria-hidden': 'true', text: String(Math.max(n, due)) }));
       a.setAttribute('aria-describedby', bid);
-      ul.append(el('span', { id: bid, hidden: true, text: t('nav.badge', { n }) }));
+      const said = n > 0 ? t('nav.badge', { n }) : '';
+      const remind = due ? (due === 1 ? t('nav.reminder.one') : t('nav.reminder.many', { n: due })) : '';
+      ul.append(el('span', { id: bid, hidden: true, text: [said, remind].filter(Boolean).join(', ') }));
     }
     ul.append(el('li', {}, a));
   }
@@ -156,10 +159,13 @@ async function enter() {
     app.route = routeFromHash();
     app.documents = null;
     lastCounts = app.state.counts || {};
+    seenNotice = 0;
+    app.reminders = new Map();
     await renderView(true);
     pollStatus();
     startEvents();
     touch();
+    catchUp(true);
   }
 }
 
@@ -209,7 +215,10 @@ async function lockNow(auto = false) {
   }
   app.documents = null;
   await enter();
-  if (auto) showAlert(t('lock.auto', { n: (app.state && app.state.autolock_minutes) || 15 }));
+  if (auto) {
+    const n = Number((app.state && app.state.autolock_minutes) || 15);
+    showAlert(n === 1 ? t('lock.auto.one') : t('lock.auto', { n }));
+  }
 }
 
 // -- sync status (role=status), polled and refreshed on events ---------------------------------------
@@ -277,6 +286,7 @@ function startEvents() {
     }
     onEvent(e);
   };
+  source.onopen = () => catchUp(false); // what came while the stream was (re)connecting
   source.onerror = () => {
     // EventSource reconnects by itself; a locked profile or a lost session stops it
     if (phase !== 'unlocked') stopEvents();
@@ -286,12 +296,6 @@ function startEvents() {
 function stopEvents() {
   if (source) source.close();
   source = null;
-}
-
-function eventText(e, key) {
-  // the daemon's sentence when it gives both languages; else this page's own, by kind
-  if (e.text_en) return (lang() === 'en' ? e.text_en : e.text) || t(key);
-  return t(key);
 }
 
 function notifyDesktop(text) {
@@ -309,24 +313,74 @@ function announce(text) {
   notifyDesktop(text);
 }
 
+// The notices the daemon keeps (GET /api/notifications: a link opened, a deposit, a request, a
+// reminder, a device removed, a conflict) are shown from there, each once per page (by id),
+// whether the event stream brought the news or the page was opened later: on opening, only the
+// reminders the daemon announced are shown again (toast and badge; the daemon announces each at
+// most once per interval of Paramètres, so the page never adds a reminder of its own).
+let seenNotice = 0;
+let catching = null;
+const shown = new Set(); // notice ids this page has shown (a lock and unlock shows none twice)
+const NOTICE_KINDS = new Set(['share.opened', 'inbox.new', 'request.new', 'device.revoked', 'reminder', 'conflict']);
+
+async function catchUp(opening) {
+  if (phase !== 'unlocked') return;
+  if (catching) {
+    await catching;
+    if (!opening) return catchUp(false);
+    return;
+  }
+  catching = (async () => {
+    let items;
+    try {
+      items = await get(`/api/notifications?after=${seenNotice}`);
+    } catch {
+      return;
+    }
+    let reminders = 0;
+    for (const n of items || []) {
+      seenNotice = Math.max(seenNotice, Number(n.id) || 0);
+      const fresh = !shown.has(n.id);
+      shown.add(n.id);
+      if (n.kind === 'reminder') {
+        app.reminders.set(String((n.data && n.data.id) || n.id), n);
+        if (fresh) reminders++;
+      } else if (fresh && !opening) showNotice(n);
+    }
+    if (reminders) {
+      announce(reminders === 1 ? t('live.reminder') : t('live.reminders', { n: reminders }));
+      renderNav();
+    }
+  })();
+  try {
+    await catching;
+  } finally {
+    catching = null;
+  }
+}
+
+function showNotice(n) {
+  const kind = n.kind;
+  if (kind === 'share.opened') announce(t('live.share.opened'));
+  else if (kind === 'inbox.new') announce(t('live.inbox'));
+  else if (kind === 'request.new') announce(t('live.request'));
+  else if (kind === 'device.revoked') toast(t('live.device'));
+  else if (kind === 'conflict') announce(t('live.conflict'));
+}
+
 function onEvent(e) {
   let kind = e && e.kind;
   if (!kind || kind.startsWith('progress.')) {
     scheduleStatus();
     return;
   }
-  if (kind === 'share.opened') announce(eventText(e, 'live.share.opened'));
-  else if (kind === 'inbox.new') announce(eventText(e, 'live.inbox'));
-  else if (kind === 'request.new') announce(eventText(e, 'live.request'));
-  else if (kind === 'device.revoked') toast(eventText(e, 'live.device'));
-  else if (kind === 'reminder') announce(eventText(e, 'live.reminder'));
-  else if (kind === 'conflict') announce(eventText(e, 'live.conflict'));
-  else if (kind === 'warning') toast(e.text_en && lang() === 'en' ? e.text_en : e.text_en ? e.text : t('live.warning'), 'warn');
+  if (NOTICE_KINDS.has(kind)) catchUp(false);
+  else if (kind === 'warning') toast(t('live.warning'), 'warn');
   else if (kind === 'server.unavailable') scheduleStatus();
   else if (kind === 'server.changed') {
     const type = String((e.data && (e.data.type || e.data.kind)) || '');
-    if (/deposit|inbox/.test(type)) announce(eventText(e, 'live.inbox'));
-    else if (/request/.test(type)) announce(eventText(e, 'live.request'));
+    if (/deposit|inbox/.test(type)) announce(t('live.inbox'));
+    else if (/request/.test(type)) announce(t('live.request'));
   }
   if (kind === 'inbox.new' || kind === 'request.new') noticed = true;
   if (kind === 'sync.done' || kind === 'server.changed' || kind === 'conflict') app.documents = null;
@@ -382,6 +436,7 @@ async function refreshCounts(fromEvent = false) {
   renderNav();
 }
 app.refreshCounts = () => refreshCounts(false);
+app.refreshNav = () => renderNav();
 app.rerender = (langChanged = false) => {
   if (langChanged) {
     renderStatic();

@@ -7,6 +7,7 @@ export const app = {
   state: null, // GET /api/state
   route: 'documents',
   documents: null, // cached GET /api/documents
+  reminders: new Map(), // request id → the daemon's reminder notice (the Demandes badge)
   rerender: () => {},
   refresh: () => {},
 };
@@ -139,11 +140,13 @@ export function previewKind(name) {
   return null;
 }
 
-/** Shows a document in a dialog: <img> for images, a sandboxed <iframe> for PDF and text. */
+/** Shows a document in a dialog: <img> for images, a sandboxed <iframe> for text, pages drawn
+ * by pdf.js on canvases for PDF (Chromium shows no PDF inside a sandboxed frame). */
 export function openPreview(name, inlineUrl, downloadUrl) {
   const kind = previewKind(name);
   const body = el('div', { class: 'preview' });
   if (kind === 'image') body.append(el('img', { class: 'preview-img', src: inlineUrl, alt: t('preview.image', { name }) }));
+  else if (kind === 'pdf') body.append(pdfView(name, inlineUrl));
   else if (kind) {
     body.append(el('iframe', { class: 'preview-frame', src: inlineUrl, sandbox: '', title: t('preview.frame', { name }), referrerpolicy: 'no-referrer' }));
   } else body.append(el('p', { text: t('preview.none') }));
@@ -152,10 +155,90 @@ export function openPreview(name, inlineUrl, downloadUrl) {
       'p',
       { class: 'actions' },
       el('a', { class: 'button', href: downloadUrl, download: baseName(name), text: t('docs.download') }),
-      kind ? el('a', { class: 'button', href: inlineUrl, target: '_blank', rel: 'noopener noreferrer', text: t('preview.tab') }) : null,
+      kind && kind !== 'pdf' ? el('a', { class: 'button', href: inlineUrl, target: '_blank', rel: 'noopener noreferrer', text: t('preview.tab') }) : null,
     ),
   );
   openDialog(t('preview.title', { name }), body, { wide: true });
+}
+
+// -- PDF: pdf.js (bundled as /assets/pdf.js, loaded on the first PDF, integrity-checked) ----------------
+
+const PDF_PAGES_SHOWN = 30;
+let pdfLib = null;
+
+function loadPdfLib() {
+  if (!pdfLib) {
+    pdfLib = new Promise((resolve, reject) => {
+      // eslint-disable-next-line no-undef
+      const script = el('script', { src: '/assets/pdf.js', integrity: __PDF_SRI__ });
+      script.addEventListener('load', () => {
+        const lib = window.VaultPdf;
+        if (!lib) return reject(new Error('pdf.js'));
+        // the parser runs in a worker from 'self'; the page draws what it returns
+        if (!lib.GlobalWorkerOptions.workerPort) lib.GlobalWorkerOptions.workerPort = new Worker('/assets/pdf.worker.js');
+        resolve(lib);
+      });
+      script.addEventListener('error', () => {
+        pdfLib = null;
+        script.remove();
+        reject(new Error('pdf.js'));
+      });
+      document.head.append(script);
+    });
+  }
+  return pdfLib;
+}
+
+function pdfView(name, url) {
+  const box = el('div', { class: 'pdf-view', role: 'document', 'aria-label': t('preview.frame', { name }), 'aria-busy': 'true', tabindex: '0' });
+  const note = el('p', { class: 'muted', text: t('preview.pdf.loading') });
+  box.append(note);
+  renderPdf(box, note, name, url).catch(() => {
+    note.textContent = t('preview.pdf.failed');
+    note.className = 'alert-inline';
+    box.removeAttribute('aria-busy');
+  });
+  return box;
+}
+
+async function renderPdf(box, note, name, url) {
+  const res = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  const data = new Uint8Array(await res.arrayBuffer());
+  const lib = await loadPdfLib();
+  const task = lib.getDocument({ data, enableXfa: false, isEvalSupported: false, stopAtErrors: false, disableWorkerRendering: true, useWasm: false });
+  const doc = await task.promise;
+  try {
+    const total = doc.numPages;
+    const shown = Math.min(total, PDF_PAGES_SHOWN);
+    note.textContent = total === 1 ? t('preview.pdf.pages.one') : t('preview.pdf.pages', { n: total });
+    for (let i = 1; i <= shown; i++) {
+      if (!document.contains(box)) return; // the dialog was closed
+      const page = await doc.getPage(i);
+      const base = page.getViewport({ scale: 1 });
+      const width = Math.max(200, (box.clientWidth || 800) - 16);
+      const ratio = window.devicePixelRatio || 1;
+      const scale = Math.min(2, width / base.width);
+      const viewport = page.getViewport({ scale: scale * ratio });
+      const canvas = el('canvas', { class: 'pdf-page', role: 'img', 'aria-label': t('preview.pdf.page', { n: i, total, name }) });
+      canvas.width = Math.floor(viewport.width);
+      canvas.height = Math.floor(viewport.height);
+      canvas.style.width = `${Math.floor(viewport.width / ratio)}px`;
+      const figure = el('figure', { class: 'pdf-figure' }, canvas);
+      box.append(figure);
+      await page.render({ canvas, canvasContext: canvas.getContext('2d'), viewport }).promise;
+      // the page's text, for screen readers and search in the page (never as HTML)
+      const content = await page.getTextContent();
+      const words = content.items.map((it) => it.str || '').join(' ').replace(/\s+/g, ' ').trim();
+      if (words) figure.append(el('figcaption', { class: 'sr-only', text: words }));
+      canvas.dataset.rendered = '1';
+      page.cleanup();
+    }
+    if (shown < total) box.append(el('p', { class: 'muted', text: t('preview.pdf.more', { n: total - shown }) }));
+  } finally {
+    box.removeAttribute('aria-busy');
+    doc.destroy();
+  }
 }
 
 export function download(url, name) {

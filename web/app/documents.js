@@ -363,36 +363,60 @@ async function loadConflicts(box) {
   } catch {
     return;
   }
-  if (!document.contains(box) || !items || !items.length) return;
+  if (!document.contains(box)) return;
   clear(box);
-  box.hidden = false;
+  box.hidden = !items || !items.length;
+  if (box.hidden) return;
   box.append(el('h2', { id: 'conflicts-title', text: t('docs.conflicts.title') }), el('p', { text: t('docs.conflicts.intro') }));
+  const byPath = new Map((app.documents || []).map((d) => [d.path, d]));
   for (const c of items) {
-    const ul = el('ul', { class: 'plain' });
-    for (const copy of c.copies || []) {
-      const cid = newId('cp');
-      const resolve = (keep) => async (ev) =>
-        busy(ev.currentTarget, async () => {
-          await post('/api/conflicts/resolve', { path: c.path, keep, copy: copy.path });
-          toast(t('docs.conflict.done'));
-          await loadDocuments(true);
-          app.rerender();
-        });
+    const copies = c.copies || [];
+    const settle = (keep, copy) => async (ev) =>
+      busy(ev.currentTarget, async () => {
+        // « Garder celle-ci » on the current file drops every copy (to the trash, restorable);
+        // on a copy, that copy becomes the file (the current one stays in its history)
+        const todo = keep === 'this' ? [copy] : copies;
+        for (const cp of todo) await post('/api/conflicts/resolve', { path: c.path, keep, copy: cp.path });
+        toast(t('docs.conflict.done'));
+        await loadDocuments(true);
+        app.rerender();
+      });
+    const ul = el('ul', { class: 'plain versions' });
+    const version = (path, label, size, modified, actions) => {
+      const vid = newId('cp');
       ul.append(
         el(
           'li',
           { class: 'item' },
-          el('span', { id: cid, text: t('docs.copy', { path: copy.path, size: formatSize(copy.size), date: formatDate(copy.modified) }) }),
           el(
-            'span',
-            { class: 'actions' },
-            el('button', { type: 'button', text: t('docs.conflict.keep'), 'aria-describedby': cid, onclick: resolve('this') }),
-            el('button', { type: 'button', text: t('docs.conflict.both'), 'aria-describedby': cid, onclick: resolve('both') }),
+            'div',
+            {},
+            el('button', { type: 'button', class: 'link', id: vid, text: path, title: t('docs.conflict.open'), onclick: () => openPreview(path, fileUrl(path, true), fileUrl(path)) }),
+            el('p', { class: 'row-meta', text: [label, formatSize(size), modified ? formatDate(modified) : ''].filter(Boolean).join(' · ') }),
           ),
+          el('span', { class: 'actions' }, actions(vid)),
         ),
       );
+    };
+    const current = byPath.get(c.path);
+    if (c.exists) {
+      version(c.path, t('docs.conflict.current'), current ? current.size : 0, current && current.modified, (vid) =>
+        el('button', { type: 'button', text: t('docs.conflict.keep'), 'aria-describedby': vid, onclick: settle('current') }),
+      );
     }
-    box.append(el('h3', { text: c.path }), ul);
+    for (const copy of copies) {
+      const who = copy.device ? t('docs.conflict.from', { device: copy.device }) : t('docs.conflict.other');
+      version(copy.path, who, copy.size, copy.modified, (vid) =>
+        el('button', { type: 'button', text: t('docs.conflict.keep'), 'aria-describedby': vid, onclick: settle('this', copy) }),
+      );
+    }
+    const both = el('button', { type: 'button', text: t('docs.conflict.both'), 'aria-describedby': newId('x'), onclick: settle('both') });
+    const hid = both.getAttribute('aria-describedby');
+    box.append(
+      el('h3', { id: hid, text: c.path }),
+      ul,
+      el('p', { class: 'actions' }, both, el('span', { class: 'help', text: t('docs.conflict.both.help') })),
+    );
   }
 }
 

@@ -93,6 +93,7 @@ const FR = {
   'unlock.wrong': 'Phrase de passe incorrecte. Vérifiez-la et réessayez.',
   'lock.button': 'Verrouiller', // contract
   'lock.auto': 'Le coffre a été verrouillé après {n} minutes sans activité.',
+  'lock.auto.one': 'Le coffre a été verrouillé après 1 minute sans activité.',
 
   // navigation (contract)
   'nav.documents': 'Mes documents',
@@ -103,6 +104,8 @@ const FR = {
   'nav.devices': 'Appareils',
   'nav.settings': 'Paramètres',
   'nav.badge': '{n} en attente',
+  'nav.reminder.one': '1 rappel',
+  'nav.reminder.many': '{n} rappels',
 
   // sync status
   'sync.idle': 'À jour', // contract
@@ -153,6 +156,11 @@ const FR = {
   'docs.conflict.keep': 'Garder celle-ci',
   'docs.conflict.both': 'Garder les deux',
   'docs.conflict.done': 'Conflit réglé.',
+  'docs.conflict.current': 'Version actuelle',
+  'docs.conflict.from': 'Version de l’appareil « {device} »',
+  'docs.conflict.other': 'Autre version',
+  'docs.conflict.open': 'Voir cette version',
+  'docs.conflict.both.help': 'Les deux versions restent, l’autre sous un nouveau nom.',
   'docs.copy': '{path} · {size} · {date}',
 
   'trash.title': 'Corbeille',
@@ -175,6 +183,12 @@ const FR = {
   'preview.image': 'Image {name}',
   'preview.none': 'Pas d’aperçu pour ce type de fichier : téléchargez-le pour l’ouvrir.',
   'preview.tab': 'Ouvrir dans un nouvel onglet',
+  'preview.pdf.loading': 'Ouverture du PDF…',
+  'preview.pdf.failed': 'Ce PDF ne peut pas être affiché ici : téléchargez-le pour l’ouvrir.',
+  'preview.pdf.pages.one': 'PDF, 1 page',
+  'preview.pdf.pages': 'PDF, {n} pages',
+  'preview.pdf.page': 'Page {n} sur {total} de {name}',
+  'preview.pdf.more': 'Encore {n} pages : téléchargez le document pour tout voir.',
 
   // shares
   'shares.title': 'Partages',
@@ -267,6 +281,7 @@ const FR = {
   'req.state.open': 'en attente', // contract
   'req.state.overdue': 'en retard', // contract
   'req.state.answered': 'répondue', // contract
+  'req.reminded': 'Rappel : la date approche',
   'req.state': 'État : {state}',
   'req.answer': 'Répondre', // contract
   'req.answer.title': 'Répondre à {who}',
@@ -344,6 +359,7 @@ const FR = {
   'live.inbox': 'Nouveau document dans votre Boîte de réception.',
   'live.request': 'Nouvelle demande de document.',
   'live.reminder': 'Rappel : une demande attend votre réponse.',
+  'live.reminders': 'Rappel : {n} demandes attendent votre réponse.',
   'live.conflict': 'Un conflit de synchronisation est à régler.',
   'live.changed': 'Votre coffre a changé.',
   'live.device': 'Un appareil de votre compte a été retiré.',
@@ -456,6 +472,7 @@ const EN = {
   'unlock.wrong': 'Wrong passphrase. Check it and try again.',
   'lock.button': 'Lock',
   'lock.auto': 'The vault was locked after {n} minutes without activity.',
+  'lock.auto.one': 'The vault was locked after 1 minute without activity.',
 
   'nav.documents': 'My documents',
   'nav.inbox': 'Inbox',
@@ -465,6 +482,8 @@ const EN = {
   'nav.devices': 'Devices',
   'nav.settings': 'Settings',
   'nav.badge': '{n} waiting',
+  'nav.reminder.one': '1 reminder',
+  'nav.reminder.many': '{n} reminders',
 
   'sync.idle': 'Up to date',
   'sync.syncing': 'Syncing… {n} files',
@@ -513,6 +532,11 @@ const EN = {
   'docs.conflict.keep': 'Keep this one',
   'docs.conflict.both': 'Keep both',
   'docs.conflict.done': 'Conflict settled.',
+  'docs.conflict.current': 'Current version',
+  'docs.conflict.from': 'Version from the device “{device}”',
+  'docs.conflict.other': 'Other version',
+  'docs.conflict.open': 'See this version',
+  'docs.conflict.both.help': 'Both versions stay, the other one under a new name.',
   'docs.copy': '{path} · {size} · {date}',
 
   'trash.title': 'Trash',
@@ -535,6 +559,12 @@ const EN = {
   'preview.image': 'Image {name}',
   'preview.none': 'No preview for this kind of file: download it to open it.',
   'preview.tab': 'Open in a new tab',
+  'preview.pdf.loading': 'Opening the PDF…',
+  'preview.pdf.failed': 'This PDF cannot be shown here: download it to open it.',
+  'preview.pdf.pages.one': 'PDF, 1 page',
+  'preview.pdf.pages': 'PDF, {n} pages',
+  'preview.pdf.page': 'Page {n} of {total} of {name}',
+  'preview.pdf.more': '{n} more pages: download the document to see them all.',
 
   'shares.title': 'Shares',
   'shares.new': 'New share',
@@ -623,6 +653,7 @@ const EN = {
   'req.state.open': 'waiting',
   'req.state.overdue': 'late',
   'req.state.answered': 'answered',
+  'req.reminded': 'Reminder: the date is near',
   'req.state': 'State: {state}',
   'req.answer': 'Answer',
   'req.answer.title': 'Answer {who}',
@@ -696,6 +727,7 @@ const EN = {
   'live.inbox': 'New document in your Inbox.',
   'live.request': 'New document request.',
   'live.reminder': 'Reminder: a request is waiting for your answer.',
+  'live.reminders': 'Reminder: {n} requests are waiting for your answer.',
   'live.conflict': 'A sync conflict needs settling.',
   'live.changed': 'Your vault changed.',
   'live.device': 'A device of your account was removed.',

@@ -99,6 +99,8 @@ export async function renderRequests(root) {
     const tid = newId('req');
     const who = r.requester || r.claimed_requester || r.from || r.account || '?';
     const state = requestState(r);
+    if (state === 'answered' && app.reminders.delete(String(r.id))) app.refreshNav();
+    const reminded = app.reminders.has(String(r.id));
     const body = el(
       'div',
       { class: 'item-body' },
@@ -107,7 +109,7 @@ export async function renderRequests(root) {
       el('p', { text: t('req.needs', { list: (r.needs || []).map(typeLabel).join(', ') }) }),
       r.message ? el('p', { class: 'message', text: r.message }) : null,
       r.due || r.due_at ? el('p', { text: t('req.due', { date: formatDate(r.due_at || r.due, 'day') }) }) : null,
-      el('p', {}, el('span', { class: `state state-${state}`, text: t('req.state', { state: t(`req.state.${state}`) }) })),
+      el('p', {}, el('span', { class: `state state-${state}`, text: t('req.state', { state: t(`req.state.${state}`) }) }), reminded ? el('span', { class: 'badge-remind-text', text: t('req.reminded') }) : null),
     );
     const actions = el('div', { class: 'actions' });
     const formBox = el('div', {});

@@ -1,0 +1,235 @@
+// The desktop app beyond the first screens: a reminder (a request due soon) as a toast and a
+// badge, again in a page opened later, never more often than the owner's interval; a PDF drawn
+// in the page by pdf.js; a desktop notification while the
+// page is hidden; the auto-lock after the idle time of Paramètres (the page's clock advanced),
+// the daemon then really locked. axe-core on every new screen, 390x844 without horizontal scroll.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  Server, Device, App, launchBrowser, tempDir, cleanup, openPage, screen, statusRegion, toasts, lastLine, PASSPHRASE, PYTHON, ROOT,
+} from './harness.mjs';
+import { makePdf } from '../web/fixtures.mjs';
+
+const TIMEOUT = { timeout: 240_000 };
+const REMINDER = 'Rappel : une demande attend votre réponse.';
+let dir;
+let server;
+let browser;
+let jean;
+let mairie;
+let app;
+let page;
+let context;
+let problems;
+
+// every toast a page shows, in order (toasts leave the page after a few seconds)
+const TOAST_LOG = () => {
+  window.__toastLog = [];
+  document.addEventListener('DOMContentLoaded', () => {
+    new MutationObserver((ms) => {
+      for (const m of ms) for (const n of m.addedNodes) window.__toastLog.push(n.textContent);
+    }).observe(document.getElementById('toasts'), { childList: true });
+  });
+};
+const toastLog = (p) => p.evaluate(() => window.__toastLog);
+const apiGet = (p, url) =>
+  p.evaluate(async (u) => {
+    const res = await fetch(u, { cache: 'no-store' });
+    return { status: res.status, body: await res.json() };
+  }, url);
+
+async function go(p, name) {
+  await p.getByRole('navigation', { name: 'Menu principal' }).getByRole('link', { name, exact: true }).click();
+  await p.getByRole('heading', { level: 1, name }).waitFor();
+}
+
+before(async () => {
+  dir = tempDir('vault-app-desktop-');
+  server = new Server(dir);
+  await server.start();
+  mairie = new Device(dir, 'mairie');
+  mairie.run(['init', '--server', server.url, '--user', 'mairie', '--folder', mairie.folder]);
+  const res = spawnSync(PYTHON, ['-m', 'vault_server', 'grant-issuer', '--data', server.data, 'mairie'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  const auth = new Device(dir, 'authority');
+  const authPk = lastLine(auth.run(['authority', 'init']).stdout);
+  const issuerPk = lastLine(mairie.run(['issuer', 'init', '--name', 'Mairie de Lyon']).stdout);
+  const cert = path.join(dir, 'mairie.cert.json');
+  auth.run(['authority', 'certify', '--issuer-key', issuerPk, '--name', 'Mairie de Lyon', '--valid', '30d', '--out', cert]);
+  mairie.run(['issuer', 'set-cert', cert]);
+
+  jean = new Device(dir, 'jean');
+  jean.write('avis-imposition.pdf', makePdf('Avis d imposition 2026'));
+  jean.run(['init', '--server', server.url, '--user', 'jean', '--folder', jean.folder]);
+  jean.run(['trust', 'add', authPk, '--name', 'Préfecture']);
+  jean.run(['sync']);
+
+  // a request due tomorrow: within the owner's default « 3 days before »
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  mairie.run(['issuer', 'request', '--to', 'jean', '--need', 'proof-of-address', '--due', tomorrow, '--message', 'Merci de nous envoyer un justificatif de domicile.']);
+
+  app = new App(jean);
+  await app.start();
+  browser = await launchBrowser(dir);
+  ({ context, page, problems } = await openPage(browser, { init: TOAST_LOG }));
+});
+
+after(async () => {
+  await context?.close();
+  await browser?.close();
+  await app?.stop();
+  await server?.stop();
+  cleanup(dir);
+});
+
+describe('vault app: reminders, PDF preview, notifications, auto-lock', () => {
+  it('shows a reminder as a toast and a badge once unlocked', TIMEOUT, async () => {
+    await page.goto(app.url);
+    await page.getByLabel('Phrase de passe', { exact: true }).fill(PASSPHRASE);
+    await page.getByRole('button', { name: 'Déverrouiller', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Mes documents' }).waitFor({ timeout: 60_000 });
+    await toasts(page).getByText(REMINDER).waitFor({ timeout: 30_000 });
+    const link = page.getByRole('link', { name: 'Demandes', exact: true });
+    await link.locator('.badge-remind').waitFor();
+    assert.match(await page.locator('#badge-requests').textContent(), /1 rappel/);
+    await go(page, 'Demandes');
+    await page.locator('#view li').filter({ hasText: 'Mairie de Lyon' }).getByText('Rappel : la date approche').waitFor();
+    await screen(page, 'requests-reminder');
+  });
+
+  it('shows it again in a page opened later, and never more often than the interval', TIMEOUT, async () => {
+    const again = await openPage(browser, { init: TOAST_LOG });
+    const p2 = again.page;
+    await p2.goto(app.freshUrl());
+    await p2.getByRole('heading', { level: 1, name: 'Mes documents' }).waitFor({ timeout: 30_000 });
+    await toasts(p2).getByText(REMINDER).waitFor({ timeout: 10_000 });
+    await p2.getByRole('link', { name: 'Demandes', exact: true }).locator('.badge-remind').waitFor();
+    // a lock and an unlock restart the daemon's sync and its reminder check: no new reminder
+    await p2.getByRole('button', { name: 'Verrouiller', exact: true }).click();
+    await p2.getByRole('heading', { name: 'Coffre verrouillé' }).waitFor();
+    await p2.getByLabel('Phrase de passe', { exact: true }).fill(PASSPHRASE);
+    await p2.getByRole('button', { name: 'Déverrouiller', exact: true }).click();
+    await p2.getByRole('heading', { level: 1, name: 'Mes documents' }).waitFor({ timeout: 60_000 });
+    await statusRegion(p2).filter({ hasText: 'À jour' }).waitFor({ timeout: 60_000 });
+    await p2.getByRole('link', { name: 'Demandes', exact: true }).locator('.badge-remind').waitFor();
+    await p2.waitForTimeout(3000);
+    const shown = (await toastLog(p2)).filter((x) => x.startsWith('Rappel'));
+    assert.deepEqual(shown, [REMINDER], 'the reopened page showed the reminder once, the unlock added none');
+    const notices = await apiGet(p2, '/api/notifications');
+    assert.equal(notices.status, 200);
+    assert.equal(notices.body.filter((n) => n.kind === 'reminder').length, 1, JSON.stringify(notices.body));
+    const cfg = JSON.parse(readFileSync(path.join(jean.home, 'config.json'), 'utf8'));
+    assert.equal(Object.keys(cfg.reminded || {}).length, 1, 'the reminder time is kept in the profile');
+    await again.context.close();
+    // the first page is still unlocked and saw no second reminder either
+    await page.waitForTimeout(500);
+    assert.deepEqual((await toastLog(page)).filter((x) => x.startsWith('Rappel')), [REMINDER]);
+    assert.deepEqual([...problems, ...again.problems], []);
+  });
+
+  it('draws a PDF in the page with pdf.js (no plug-in, no frame)', TIMEOUT, async () => {
+    await go(page, 'Mes documents');
+    await page.getByRole('button', { name: 'avis-imposition.pdf' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Aperçu : avis-imposition.pdf' }).waitFor();
+    const canvas = dialog.getByRole('img', { name: 'Page 1 sur 1 de avis-imposition.pdf' });
+    await canvas.waitFor();
+    await dialog.locator('canvas[data-rendered="1"]').waitFor({ timeout: 30_000 });
+    assert.equal(await dialog.locator('iframe, embed, object').count(), 0);
+    const ink = await canvas.evaluate((c) => {
+      const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+      let dark = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i] < 128 && data[i + 1] < 128 && data[i + 2] < 128) dark++;
+      return { dark, total: data.length / 4, width: c.width, height: c.height };
+    });
+    assert.ok(ink.dark > 200 && ink.dark < ink.total / 4, `the page's text is drawn: ${JSON.stringify(ink)}`);
+    assert.ok(Math.abs(ink.height / ink.width - 792 / 612) < 0.02, `the page's proportions: ${JSON.stringify(ink)}`);
+    assert.match(await dialog.locator('figcaption').textContent(), /Avis d imposition 2026/);
+    await screen(page, 'preview-pdf');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    assert.deepEqual(problems, []);
+  });
+
+  it('sends a desktop notification when permitted and the page is hidden', TIMEOUT, async () => {
+    // the test watches the Notification API and says when the page is hidden (headless
+    // Chromium always reports a visible page); the product code is unchanged
+    const watched = () => {
+      window.__notes = [];
+      const Real = window.Notification;
+      function Watched(title, options = {}) {
+        window.__notes.push({ title, body: options.body, hidden: document.visibilityState });
+        return new Real(title, options);
+      }
+      Object.defineProperty(Watched, 'permission', { get: () => Real.permission });
+      Watched.requestPermission = (...a) => Real.requestPermission(...a);
+      window.Notification = Watched;
+      Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (window.__hidden ? 'hidden' : 'visible') });
+      Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => !!window.__hidden });
+    };
+    const n = await openPage(browser, { permissions: ['notifications'], init: watched });
+    const p = n.page;
+    await p.goto(app.freshUrl());
+    await p.getByRole('heading', { level: 1, name: 'Mes documents' }).waitFor({ timeout: 30_000 });
+    await go(p, 'Paramètres');
+    await p.getByText('Les notifications sont activées.').waitFor();
+    const letter = path.join(dir, 'courrier.pdf');
+    // visible: a toast, no desktop notification
+    writeFileSync(letter, makePdf('Courrier de la mairie'));
+    mairie.run(['issuer', 'deposit', '--to', 'jean', '--type', 'letter', letter, '--title', 'Courrier']);
+    await toasts(p).getByText('Nouveau document dans votre Boîte de réception.').first().waitFor({ timeout: 5_000 });
+    assert.deepEqual(await p.evaluate(() => window.__notes), []);
+    // hidden: a desktop notification within 5 s
+    await p.evaluate(() => {
+      window.__hidden = true;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    writeFileSync(letter, makePdf('Second courrier de la mairie'));
+    mairie.run(['issuer', 'deposit', '--to', 'jean', '--type', 'letter', letter, '--title', 'Second courrier']);
+    const t0 = Date.now();
+    await p.waitForFunction(() => window.__notes.length > 0, null, { timeout: 5_000 });
+    const notes = await p.evaluate(() => window.__notes);
+    assert.deepEqual(notes[0], { title: 'Coffre', body: 'Nouveau document dans votre Boîte de réception.', hidden: 'hidden' });
+    console.log(`# desktop notification ${Date.now() - t0} ms after the deposit (${notes.length} sent)`);
+    assert.deepEqual(n.problems, []);
+    await n.context.close();
+  });
+
+  it('locks itself after the idle time of Paramètres; the daemon is locked', TIMEOUT, async () => {
+    const l = await openPage(browser);
+    const p = l.page;
+    await p.clock.install();
+    await p.goto(app.freshUrl());
+    await p.getByRole('heading', { level: 1, name: 'Mes documents' }).waitFor({ timeout: 30_000 });
+    await go(p, 'Paramètres');
+    const minutes = p.getByLabel('Verrouillage automatique (minutes sans activité)', { exact: true });
+    await minutes.fill('1');
+    await p.locator('form').filter({ has: minutes }).getByRole('button', { name: 'Enregistrer', exact: true }).click();
+    await toasts(p).getByText('Enregistré').first().waitFor();
+    // 40 s idle: still open; past the minute: locked
+    await p.clock.fastForward('00:40');
+    await p.waitForTimeout(500);
+    assert.equal((await apiGet(p, '/api/status')).body.state !== 'locked', true);
+    await p.getByRole('heading', { level: 1, name: 'Paramètres' }).waitFor();
+    await p.clock.fastForward('00:40');
+    await p.getByRole('heading', { name: 'Coffre verrouillé' }).waitFor({ timeout: 10_000 });
+    const refused = await apiGet(p, '/api/documents');
+    assert.equal(refused.status, 401);
+    assert.equal(refused.body.code, 'locked');
+    // the other page follows: its next status poll finds the daemon locked
+    await page.getByRole('heading', { name: 'Coffre verrouillé' }).waitFor({ timeout: 15_000 });
+    await screen(p, 'lock');
+    // back to 15 minutes
+    await p.getByLabel('Phrase de passe', { exact: true }).fill(PASSPHRASE);
+    await p.getByRole('button', { name: 'Déverrouiller', exact: true }).click();
+    await p.getByRole('heading', { level: 1, name: 'Paramètres' }).waitFor({ timeout: 60_000 });
+    await minutes.fill('15');
+    await p.locator('form').filter({ has: minutes }).getByRole('button', { name: 'Enregistrer', exact: true }).click();
+    await toasts(p).getByText('Enregistré').first().waitFor();
+    assert.deepEqual(l.problems, []);
+    await l.context.close();
+  });
+});
