@@ -51,6 +51,30 @@ def _schema(source: SchemaSource | None, limits: Limits) -> dict[str, Any]:
     return source(limits) if callable(source) else source
 
 
+def _bounded(schema: Any, items: int) -> Any:
+    """``schema`` with the rule every JSON body obeys (validate.check_json_shape): no array or
+    object holds more than ``items`` items, whatever a route's own schema allows."""
+    if isinstance(schema, list):
+        return [_bounded(s, items) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _bounded(v, items) for k, v in schema.items()}
+    kinds = out.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "array" in kinds:
+        out["maxItems"] = min(out.get("maxItems", items), items)
+    if "object" in kinds:
+        out["maxProperties"] = min(out.get("maxProperties", items), items)
+    return out
+
+
+def _json_items(r: Route, limits: Limits) -> int:
+    """The items bound the route's handler reads its JSON body with."""
+    from .routes_log import max_refs  # POST /v1/log: the one body with longer lists
+
+    return max_refs(limits) if (r.method, r.path) == ("POST", "/v1/log") else limits.list_items
+
+
 def doc_path(path: str, names: dict[str, str]) -> str:
     """The document's path of a route path (placeholders renamed where paths merge)."""
     return _PARAM.sub(lambda m: "{" + names.get(m.group(1), m.group(1)) + "}", path)
@@ -137,7 +161,11 @@ def _operation(
     if r.body == "json":
         op["requestBody"] = {
             "required": r.body_required,
-            "content": {"application/json": {"schema": _schema(r.request, limits)}},
+            "content": {
+                "application/json": {
+                    "schema": _bounded(_schema(r.request, limits), _json_items(r, limits))
+                }
+            },
         }
     elif r.body == "raw":
         op["requestBody"] = {
