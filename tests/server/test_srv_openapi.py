@@ -59,7 +59,7 @@ async def test_unknown_route_and_method_are_json(srv: Srv) -> None:
 
 def test_api_md_agrees_with_the_route_table() -> None:
     """protocol/API.md's route index is the one generated from ALL_ROUTES (regenerate with
-    ``python -m vault_server.openapi``), and every ``METHOD /path`` its prose names is a route."""
+    ``python -m vault_server.api_index``), and every ``METHOD /path`` its prose names is a route."""
     from pathlib import Path
 
     from vault_server.openapi import route_index, update_api_md
