@@ -148,6 +148,8 @@ describe('vault app: reminders, PDF preview, notifications, auto-lock', () => {
     assert.ok(ink.dark > 200 && ink.dark < ink.total / 4, `the page's text is drawn: ${JSON.stringify(ink)}`);
     assert.ok(Math.abs(ink.height / ink.width - 792 / 612) < 0.02, `the page's proportions: ${JSON.stringify(ink)}`);
     assert.match(await dialog.locator('figcaption').textContent(), /Avis d imposition 2026/);
+    await dialog.getByText('PDF, 1 page', { exact: true }).waitFor();
+    assert.equal(await dialog.getByText('Ce PDF ne peut pas être affiché ici', { exact: false }).count(), 0);
     await screen(page, 'preview-pdf');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });

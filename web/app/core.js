@@ -194,6 +194,7 @@ function pdfView(name, url) {
   const note = el('p', { class: 'muted', text: t('preview.pdf.loading') });
   box.append(note);
   renderPdf(box, note, name, url).catch(() => {
+    if (box.querySelector('canvas[data-rendered]')) return; // the pages drawn stay
     note.textContent = t('preview.pdf.failed');
     note.className = 'alert-inline';
     box.removeAttribute('aria-busy');
@@ -232,7 +233,6 @@ async function renderPdf(box, note, name, url) {
       const words = content.items.map((it) => it.str || '').join(' ').replace(/\s+/g, ' ').trim();
       if (words) figure.append(el('figcaption', { class: 'sr-only', text: words }));
       canvas.dataset.rendered = '1';
-      page.cleanup();
     }
     if (shown < total) box.append(el('p', { class: 'muted', text: t('preview.pdf.more', { n: total - shown }) }));
   } finally {
