@@ -1,17 +1,20 @@
 // The desktop app beyond the first screens: a reminder (a request due soon) as a toast and a
 // badge, again in a page opened later, never more often than the owner's interval; a PDF drawn
-// in the page by pdf.js; a desktop notification while the
+// in the page by pdf.js; files and a folder dropped on Mes documents by Chromium's own drag and
+// drop (DevTools protocol, real files and folder entries), progress shown, seen on a second CLI
+// device; a real conflict made by two CLI devices, settled with « Garder celle-ci » and
+// « Garder les deux » (checked on disk and on a second device); a desktop notification while the
 // page is hidden; the auto-lock after the idle time of Paramètres (the page's clock advanced),
 // the daemon then really locked. axe-core on every new screen, 390x844 without horizontal scroll.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   Server, Device, App, launchBrowser, tempDir, cleanup, openPage, screen, statusRegion, toasts, lastLine, PASSPHRASE, PYTHON, ROOT,
 } from './harness.mjs';
-import { makePdf } from '../web/fixtures.mjs';
+import { makePdf, makePng } from '../web/fixtures.mjs';
 
 const TIMEOUT = { timeout: 240_000 };
 const REMINDER = 'Rappel : une demande attend votre réponse.';
@@ -19,6 +22,8 @@ let dir;
 let server;
 let browser;
 let jean;
+let jean2;
+let jean3;
 let mairie;
 let app;
 let page;
@@ -46,6 +51,25 @@ async function go(p, name) {
   await p.getByRole('heading', { level: 1, name }).waitFor();
 }
 
+async function until(check, what, tries = 30) {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.fail(`never: ${what}`);
+}
+
+/** Chromium's own drag and drop of files and folders from the disk (DevTools protocol). */
+async function dropFromDisk(p, locator, paths) {
+  const box = await locator.boundingBox();
+  const x = box.x + box.width / 2;
+  const y = box.y + box.height / 2;
+  const cdp = await p.context().newCDPSession(p);
+  const data = { items: [], files: paths, dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop']) await cdp.send('Input.dispatchDragEvent', { type, x, y, data });
+  await cdp.detach();
+}
+
 before(async () => {
   dir = tempDir('vault-app-desktop-');
   server = new Server(dir);
@@ -63,9 +87,16 @@ before(async () => {
 
   jean = new Device(dir, 'jean');
   jean.write('avis-imposition.pdf', makePdf('Avis d imposition 2026'));
+  jean.write('conflit.txt', 'version de départ\n');
   jean.run(['init', '--server', server.url, '--user', 'jean', '--folder', jean.folder]);
   jean.run(['trust', 'add', authPk, '--name', 'Préfecture']);
   jean.run(['sync']);
+  jean2 = new Device(dir, 'jean2');
+  jean2.run(['login', '--server', server.url, '--user', 'jean', '--folder', jean2.folder]);
+  jean2.run(['sync']);
+  jean3 = new Device(dir, 'jean3');
+  jean3.run(['login', '--server', server.url, '--user', 'jean', '--folder', jean3.folder]);
+  jean3.run(['sync']);
 
   // a request due tomorrow: within the owner's default « 3 days before »
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
@@ -85,7 +116,7 @@ after(async () => {
   cleanup(dir);
 });
 
-describe('vault app: reminders, PDF preview, notifications, auto-lock', () => {
+describe('vault app: reminders, PDF, drag and drop, conflicts, notifications, auto-lock', () => {
   it('shows a reminder as a toast and a badge once unlocked', TIMEOUT, async () => {
     await page.goto(app.url);
     await page.getByLabel('Phrase de passe', { exact: true }).fill(PASSPHRASE);
@@ -153,6 +184,84 @@ describe('vault app: reminders, PDF preview, notifications, auto-lock', () => {
     await screen(page, 'preview-pdf');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
+    assert.deepEqual(problems, []);
+  });
+
+  it('adds files and a folder dropped on Mes documents, with progress, seen on a second device', TIMEOUT, async () => {
+    const src = path.join(dir, 'a-deposer');
+    mkdirSync(path.join(src, 'Impôts 2026', 'annexes'), { recursive: true });
+    const dropped = {
+      'quittance.pdf': makePdf('Quittance de loyer'),
+      'photo-identite.png': makePng(),
+      'Impôts 2026/declaration.txt': Buffer.from('Déclaration de revenus\n'),
+      'Impôts 2026/annexes/annexe-1.txt': Buffer.alloc(3 * 1024 * 1024, 'a'),
+    };
+    for (const [rel, data] of Object.entries(dropped)) writeFileSync(path.join(src, rel), data);
+    await page.evaluate(() => {
+      window.__progress = [];
+      const box = document.getElementById('upload');
+      new MutationObserver(() => {
+        const bar = box.querySelector('progress');
+        if (bar && !box.hidden) window.__progress.push(`${bar.value}|${box.textContent}`);
+      }).observe(box, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+    await dropFromDisk(page, page.locator('#docs-zone .drop-hint'), ['quittance.pdf', 'photo-identite.png', 'Impôts 2026'].map((n) => path.join(src, n)));
+    await toasts(page).getByText('4 documents ajoutés.').waitFor({ timeout: 60_000 });
+    const progress = await page.evaluate(() => window.__progress);
+    assert.ok(progress.length > 0 && progress.some((p) => p.includes('Envoi de 4 fichiers')), JSON.stringify(progress));
+    await page.getByRole('button', { name: 'Impôts 2026' }).waitFor();
+    await page.getByRole('button', { name: 'quittance.pdf' }).waitFor();
+    for (const rel of Object.keys(dropped)) assert.deepEqual(jean.read(rel), dropped[rel], `${rel} in the synced folder`);
+    await until(() => {
+      jean2.run(['sync']);
+      return Object.keys(dropped).every((rel) => existsSync(path.join(jean2.folder, rel)));
+    }, 'the second device received the dropped files');
+    for (const rel of Object.keys(dropped)) assert.deepEqual(jean2.read(rel), dropped[rel], rel);
+  });
+
+  it('lists a real conflict with both versions; « Garder celle-ci » and « Garder les deux »', TIMEOUT, async () => {
+    const copies = (folder) => readdirSync(folder).filter((n) => n.startsWith('conflit (conflict'));
+    jean2.write('conflit.txt', 'version de jean2\n');
+    jean2.run(['sync']);
+    jean3.write('conflit.txt', 'version de jean3\n');
+    jean3.run(['sync']);
+    assert.equal(copies(jean3.folder).length, 1, readdirSync(jean3.folder).join(', '));
+    const box = page.locator('#conflicts');
+    await box.getByRole('heading', { name: 'Conflits à régler' }).waitFor({ timeout: 60_000 });
+    await box.getByRole('heading', { name: 'conflit.txt', exact: true }).waitFor();
+    const current = box.locator('li').filter({ hasText: 'Version actuelle' });
+    const other = box.locator('li').filter({ hasText: 'Version de l’appareil « jean3 »' });
+    await current.getByRole('button', { name: 'conflit.txt', exact: true }).waitFor();
+    await other.getByRole('button', { name: /^conflit \(conflict, jean3, \d{4}-\d{2}-\d{2}\)\.txt$/ }).waitFor();
+    assert.equal(await box.getByRole('button', { name: 'Garder celle-ci', exact: true }).count(), 2);
+    await box.getByRole('button', { name: 'Garder les deux', exact: true }).waitFor();
+    await screen(page, 'conflicts');
+    await other.getByRole('button', { name: 'Garder celle-ci', exact: true }).click();
+    await toasts(page).getByText('Conflit réglé.').first().waitFor({ timeout: 30_000 });
+    assert.equal(jean.read('conflit.txt').toString(), 'version de jean3\n');
+    assert.deepEqual(copies(jean.folder), []);
+    await box.waitFor({ state: 'hidden', timeout: 30_000 });
+    await until(() => {
+      jean2.run(['sync']);
+      return jean2.read('conflit.txt').toString() === 'version de jean3\n' && copies(jean2.folder).length === 0;
+    }, 'the second device has the version kept and no copy');
+    jean3.run(['sync']);
+    jean2.write('conflit.txt', 'deuxième version de jean2\n');
+    jean2.run(['sync']);
+    jean3.write('conflit.txt', 'deuxième version de jean3\n');
+    jean3.run(['sync']);
+    await box.getByRole('button', { name: 'Garder les deux', exact: true }).waitFor({ timeout: 60_000 });
+    await box.getByRole('button', { name: 'Garder les deux', exact: true }).click();
+    await toasts(page).getByText('Conflit réglé.').first().waitFor({ timeout: 30_000 });
+    assert.equal(jean.read('conflit.txt').toString(), 'deuxième version de jean2\n');
+    assert.equal(jean.read('conflit (2).txt').toString(), 'deuxième version de jean3\n');
+    assert.deepEqual(copies(jean.folder), []);
+    await until(() => {
+      jean2.run(['sync']);
+      return existsSync(path.join(jean2.folder, 'conflit (2).txt')) && copies(jean2.folder).length === 0;
+    }, 'the second device has both versions');
+    assert.equal(jean2.read('conflit.txt').toString(), 'deuxième version de jean2\n');
+    assert.equal(jean2.read('conflit (2).txt').toString(), 'deuxième version de jean3\n');
     assert.deepEqual(problems, []);
   });
 
