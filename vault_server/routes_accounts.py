@@ -49,9 +49,9 @@ from .schemas import (
     SIGN_PK,
     TIME,
     answer,
+    any_json,
     b64,
     device,
-    extra,
     kdf,
     nullable,
     obj,
@@ -278,7 +278,7 @@ def _login_finish_body(lim: Limits) -> dict[str, Any]:
                 lim,
                 1,
                 {**proof, "purpose": {"const": "device"}, "device_id": HEX_ID},
-                {"device": extra(lim.json_depth - 1, lim.list_items)},
+                {"device": any_json(lim.json_depth - 1, lim.list_items)},
             ),
             obj(
                 lim,
@@ -286,7 +286,7 @@ def _login_finish_body(lim: Limits) -> dict[str, Any]:
                 {**proof, "purpose": {"enum": [p for p in LOGIN_PURPOSES if p != "device"]}},
                 {
                     "device": nullable(device(lim, 2)),
-                    "device_id": extra(lim.json_depth - 1, lim.list_items),
+                    "device_id": any_json(lim.json_depth - 1, lim.list_items),
                 },
             ),
         ]

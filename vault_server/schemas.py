@@ -82,7 +82,7 @@ def nullable(schema: Schema) -> Schema:
     return {"anyOf": [{"type": "null"}, schema]}
 
 
-def extra(levels: int, items: int) -> Schema:
+def any_json(levels: int, items: int) -> Schema:
     """Any JSON value whose containers nest at most ``levels`` deep (an ignored field)."""
     return {"$ref": f"#/components/schemas/{extra_name(levels, items)}"}
 
@@ -103,7 +103,7 @@ def extra_components(items: int, depth: int) -> dict[str, Schema]:
     for k in range(depth):
         options = list(scalars)
         if k > 0:
-            inner = extra(k - 1, items)
+            inner = any_json(k - 1, items)
             options.append({"type": "array", "maxItems": items, "items": inner})
             options.append(
                 {"type": "object", "maxProperties": items, "additionalProperties": inner}
@@ -127,7 +127,7 @@ def obj(
         "required": list(required),
         "properties": props,
         "maxProperties": n,
-        "additionalProperties": extra(lim.json_depth - depth, n),
+        "additionalProperties": any_json(lim.json_depth - depth, n),
     }
 
 
