@@ -69,4 +69,6 @@ echo "== web: end to end in headless Chromium"
 node --test tests/web/
 node --test tests/app/
 echo "== pytest"
-python -m pytest -q -p no:cacheprovider "$@"
+# one worker per core (each test starts its own server on its own port, its own schema and
+# prefix on PostgreSQL / S3); VAULT_TEST_WORKERS=0 runs in one process
+python -m pytest -q -p no:cacheprovider -n "${VAULT_TEST_WORKERS:-$(nproc)}" "$@"
