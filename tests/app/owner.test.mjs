@@ -22,6 +22,8 @@ let server;
 let browser;
 let jean;
 let jean2;
+let authWords;
+let cafInvite;
 let mairie;
 let bouchra;
 let app;
@@ -66,6 +68,10 @@ before(async () => {
   for (const [p, b] of Object.entries(files)) jean.write(p, b);
   jean.run(['init', '--server', server.url, '--user', 'jean', '--folder', jean.folder]);
   jean.run(['trust', 'add', authPk, '--name', 'Préfecture']);
+  authWords = JSON.parse(jean.run(['trust', 'list', '--json']).stdout)[0].words;
+  const caf = new Device(dir, 'caf-authority');
+  caf.run(['authority', 'init']);
+  cafInvite = lastLine(caf.run(['authority', 'invite', '--out', path.join(dir, 'caf.json'), '--name', 'CAF du Rhône']).stdout);
   jean.run(['sync']);
   jean.write('papiers/notes.txt', 'Rendez-vous CAF mercredi 14 h\n'); // a second version
   jean.run(['sync']);
@@ -308,6 +314,14 @@ describe('vault app: an owner', () => {
   it('has Paramètres: reminders, auto-lock, trusted authorities, language', TIMEOUT, async () => {
     await go('Paramètres');
     await page.getByText('Préfecture').first().waitFor();
+    // the pinned authority with its six words; another pinned from its invitation URI, no name typed
+    assert.equal(authWords.split(' ').length, 6);
+    await page.getByText(`Empreinte : ${authWords}`).waitFor();
+    await page.getByLabel('Invitation (vault-trust:…) ou clé publique de l’autorité').fill(cafInvite);
+    await page.getByRole('button', { name: 'Ajouter l’autorité' }).click();
+    await page.locator('#trust-added').filter({ hasText: 'Autorité « CAF du Rhône » ajoutée' }).waitFor();
+    const cafWords = JSON.parse(jean.run(['trust', 'list', '--json']).stdout).find((a) => a.name === 'CAF du Rhône').words;
+    assert.match(await page.locator('#trust-added').textContent(), new RegExp(`${cafWords}$`));
     await page.getByLabel('Me rappeler … jours avant').fill('5');
     await page.getByLabel('tous les … jours').fill('2');
     await page.locator('form').filter({ hasText: 'Rappels' }).getByRole('button', { name: 'Enregistrer' }).click();

@@ -525,7 +525,9 @@ def build_app(daemon: Daemon) -> web.Application:
         from ..service import trust
 
         data = await body(request)
-        return _json(trust.add(ctx, text(data, "public_key", limit=100), text(data, "name")))
+        name = text(data, "name", required=False, limit=200).strip() or None
+        # a bare key, or an invitation's vault-trust: URI (its name then comes with it)
+        return _json(trust.add(ctx, text(data, "public_key", limit=2048), name))
 
     @route("GET", "/api/export")
     async def export_all(request: web.Request) -> web.StreamResponse:

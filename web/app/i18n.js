@@ -340,9 +340,9 @@ const FR = {
   'set.trusted.none': 'Aucune autorité de confiance.',
   'set.trusted.fp': 'Empreinte : {fp}',
   'set.trust.name': 'Nom de l’autorité',
-  'set.trust.key': 'Clé publique de l’autorité',
+  'set.trust.key': 'Invitation (vault-trust:…) ou clé publique de l’autorité',
   'set.trust.add': 'Ajouter l’autorité',
-  'set.trust.added': 'Autorité « {name} » ajoutée. Comparez son empreinte avec celle que l’autorité vous a donnée : {fp}',
+  'set.trust.added': 'Autorité « {name} » ajoutée. Comparez ces mots avec ceux de sa lettre ou de son écran : {fp}',
   'set.kit': 'Kit de récupération',
   'set.kit.help':
     'La clé de récupération n’a été montrée qu’une fois, à la création du coffre. Vous pouvez imprimer de nouveau la fiche, avec une place pour y recopier la clé.',
@@ -709,9 +709,9 @@ const EN = {
   'set.trusted.none': 'No trusted authority.',
   'set.trusted.fp': 'Fingerprint: {fp}',
   'set.trust.name': 'Authority name',
-  'set.trust.key': 'Authority public key',
+  'set.trust.key': 'Invitation (vault-trust:…) or authority public key',
   'set.trust.add': 'Add the authority',
-  'set.trust.added': 'Authority “{name}” added. Compare its fingerprint with the one the authority gave you: {fp}',
+  'set.trust.added': 'Authority “{name}” added. Compare these words with those on its letter or screen: {fp}',
   'set.kit': 'Recovery kit',
   'set.kit.help':
     'The recovery key was shown only once, when the vault was created. You can print the sheet again, with room to copy the key.',

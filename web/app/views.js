@@ -369,7 +369,7 @@ export async function renderSettings(root) {
   // trusted authorities
   const tl = el('ul', { class: 'plain' });
   for (const a of s.trusted || []) {
-    tl.append(el('li', { class: 'item' }, el('div', {}, el('p', { class: 'item-title', text: a.name }), el('p', { class: 'fp-words', text: t('set.trusted.fp', { fp: a.fingerprint || '' }) }), el('p', { class: 'key', text: a.public_key }))));
+    tl.append(el('li', { class: 'item' }, el('div', {}, el('p', { class: 'item-title', text: a.name }), el('p', { class: 'fp-words', text: t('set.trusted.fp', { fp: a.words || '' }) }), el('p', { class: 'key', text: a.public_key }))));
   }
   if (!(s.trusted || []).length) tl.append(el('li', { class: 'empty', text: t('set.trusted.none') }));
   const tname = el('input', { type: 'text', autocomplete: 'off' });
@@ -379,15 +379,16 @@ export async function renderSettings(root) {
   const trustForm = el('form', { novalidate: true }, field(t('set.trust.name'), tname), field(t('set.trust.key'), tkey), el('div', { class: 'actions' }, addBtn), added);
   trustForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    if (!tname.value.trim() || !tkey.value.trim()) {
+    const value = tkey.value.trim();
+    if (!value || (!tname.value.trim() && !value.startsWith('vault-trust:'))) {
       showAlert(t('onb.missing'));
       return;
     }
     busy(addBtn, async () => {
-      const a = await post('/api/trust', { public_key: tkey.value.trim(), name: tname.value.trim() });
+      const a = await post('/api/trust', { public_key: value, name: tname.value.trim() });
       await renderSettings(root);
       const note = root.querySelector('#trust-added');
-      if (note) note.textContent = t('set.trust.added', { name: a.name, fp: a.fingerprint || '' });
+      if (note) note.textContent = t('set.trust.added', { name: a.name, fp: a.words || '' });
     });
   });
   added.id = 'trust-added';
