@@ -320,6 +320,18 @@ describe('vault app: reminders, PDF, drag and drop, conflicts, notifications, au
     await minutes.fill('1');
     await p.locator('form').filter({ has: minutes }).getByRole('button', { name: 'Enregistrer', exact: true }).click();
     await toasts(p).getByText('Enregistré').first().waitFor();
+    // someone working in another tab of the same browser: this idle tab does not lock the daemon
+    const p2 = await l.context.newPage();
+    await p2.goto(app.freshUrl());
+    await p2.getByRole('heading', { level: 1, name: 'Mes documents' }).waitFor({ timeout: 30_000 });
+    for (let i = 0; i < 4; i++) {
+      await p2.keyboard.press('Tab');
+      await p.waitForTimeout(200);
+      if (i < 3) await p.clock.fastForward('00:25'); // 75 s in all: past the minute for this tab
+    }
+    await p.waitForTimeout(500);
+    assert.notEqual((await apiGet(p, '/api/status')).body.state, 'locked');
+    await p2.close();
     // 40 s idle: still open; past the minute: locked
     await p.clock.fastForward('00:40');
     await p.waitForTimeout(500);

@@ -452,8 +452,22 @@ app.rerender = (langChanged = false) => {
 
 let lastActivity = Date.now();
 let idleTimer = 0;
+// The idle time is the person's, not the tab's: the tabs of this browser tell each other when
+// someone works in one (BroadcastChannel: nothing stored), so an idle tab does not lock the
+// daemon under the one in use.
+const activity = 'BroadcastChannel' in window ? new BroadcastChannel('vault-activity') : null;
+let lastTold = 0;
 function touch() {
   lastActivity = Date.now();
+  if (activity && lastActivity - lastTold >= 5_000) {
+    lastTold = lastActivity;
+    activity.postMessage(lastActivity);
+  }
+}
+if (activity) {
+  activity.onmessage = (ev) => {
+    if (typeof ev.data === 'number') lastActivity = Math.max(lastActivity, Math.min(ev.data, Date.now()));
+  };
 }
 function checkIdle() {
   if (phase === 'unlocked') {
