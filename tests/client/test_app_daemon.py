@@ -310,6 +310,11 @@ def test_onboarding_documents_and_a_second_device(app_of, server, make_device):
         names = set(z.namelist())
         assert {"manifest.json", "manifest.csv", "documents/papiers/acte.pdf"} <= names
         assert z.read("documents/papiers/sous/avis.txt") == b"avis d'imposition"
+    # removed as soon as the last byte is sent (the handler's cleanup may run just after
+    # this client has read it)
+    deadline = time.monotonic() + 10
+    while any((app.home / "tmp").iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not any((app.home / "tmp").iterdir())
 
 

@@ -112,7 +112,7 @@ def test_login_brute_force_is_limited(world: World) -> None:
     assert _finish(world, "jean", sk) == 429
     n = world.device("n")
     res = n.run("login", "--server", n.url, "--user", "jean", "--folder", str(n.folder))
-    assert_refused(res, (1, 3), names=("attempts", "rate", "later"))
+    assert_refused(res, (1, 3), names=("attempts", "rate", "later", "try again in"))
     assert not (n.home / "secrets.bin").exists()
     # per client address: 30 failures over any handles, then everyone from there waits
     for i in range(20):

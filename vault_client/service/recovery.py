@@ -561,7 +561,7 @@ async def finish(
             )
         if not server_says_ready:
             raise AccessDenied(
-                f"recovery {recovery_id}: the server says not yet (from {iso(v.get('ready_at'))})"
+                f"recovery {recovery_id}: the server says it can finish at {iso(v.get('ready_at'))}"
             )
         try:
             shares = [
