@@ -91,3 +91,21 @@ def test_sizes():
     assert i18n.format_size(1_200_000, "fr") == "1,2 Mo"
     assert i18n.format_size(999, "fr") == "999 octets"
     assert i18n.format_size(3_000_000_000, "en") == "3 GB"
+
+
+def test_the_servers_wait_reads_in_french() -> None:
+    """The 429 of a login backoff or an issuer's pace: the wait in French, never the generic
+    class sentence (which would hide how long)."""
+    from vault_client import i18n
+    from vault_core.errors import RateLimited
+
+    for english, french in (
+        ("Too many failed logins; try again in 10 minutes.",
+         "Trop de connexions échouées ; réessayez dans 10 minutes."),
+        ("Too many failed logins; try again in 3 hours.",
+         "Trop de connexions échouées ; réessayez dans 3 heures."),
+        ("Too many deposits and requests; try again in 45 seconds.",
+         "Trop de dépôts et de demandes ; réessayez dans 45 secondes."),
+    ):  # fmt: skip
+        assert i18n.error_sentence(RateLimited(english), "fr") == french
+        assert i18n.error_sentence(RateLimited(english), "en") == english
