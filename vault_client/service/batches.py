@@ -169,11 +169,11 @@ async def _run(
         progress.start(len(rows))
     try:
         async with ctx.api() as api:
-            journal = profile.deposited_ids()
+            journal = profile.posted_batch_ids()
             for row in rows:
                 result = row if row.status == "failed" else await one(api, row, seen, journal)
                 if result.status == "sent" and result.id:
-                    profile.record_deposited(result.id)
+                    profile.record_batch_id(result.id)
                 done[row.line] = result
                 if progress is not None:
                     progress.advance(f"{row.line}: {row.handle}")
@@ -253,8 +253,13 @@ async def request_batch(ctx: Context, batch: Path, report: Path | None = None) -
         if not v["handle"]:
             return replace(row, status="failed", error="no handle")
         message = v["message"] or t.message
-        key = (v["handle"], t.name, str(due), message)
-        item_id = dep.batch_request_id(seed, v["handle"], list(t.needs), due, message, seen[key])
+        # the id names the due date as the row gives it: an empty one is "the template's delay"
+        # (minus its seconds), not the date it makes today, or a run tomorrow would send again
+        due_as_given = due if v["due"] else -t.due_in
+        key = (v["handle"], t.name, str(due_as_given), message)
+        item_id = dep.batch_request_id(
+            seed, v["handle"], list(t.needs), due_as_given, message, seen[key]
+        )
         seen[key] += 1
 
         def post() -> Awaitable[str]:
