@@ -248,21 +248,22 @@ class Profile:
         data[name] = template
         self._save_json("templates.json", data)
 
-    def deposited_ids(self) -> set[str]:
-        """Deposit ids this issuer's batches have posted (``vault issuer deposit-batch``)."""
+    def posted_batch_ids(self) -> set[str]:
+        """Deposit and request ids this issuer's batches have posted (``deposit-batch``,
+        ``request-batch``)."""
         try:
             text = (self.home / "deposited-ids").read_text("ascii")
         except FileNotFoundError:
             return set()
         return {line for line in text.split("\n") if len(line) == 32}
 
-    def record_deposited(self, deposit_id: str) -> None:
+    def record_batch_id(self, item_id: str) -> None:
         """Append one id (owner-only, synced): a batch run again skips it even when the owner
         has already accepted the deposit and the server no longer holds it."""
         self.ensure_dir()
         fd = os.open(self.home / "deposited-ids", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            os.write(fd, deposit_id.encode("ascii") + b"\n")
+            os.write(fd, item_id.encode("ascii") + b"\n")
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -3,8 +3,9 @@ reminders."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -135,16 +136,25 @@ def _batch_output(result: BatchReport, as_json: bool, report: Path | None, sent_
         raise VaultError(f"{result.failed} of {len(result.rows)} rows not sent{where}")
 
 
+def _batch_options(ids: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """FILE.csv, --report and --json: what every batch command takes."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option("--json", "as_json", is_flag=True)(fn)
+        fn = click.option(
+            "--report",
+            "report",
+            type=click.Path(path_type=Path),
+            default=None,
+            help=f"Write each row's status, {ids} id and error to this CSV file.",
+        )(fn)
+        return click.argument("batch", metavar="FILE.csv", type=click.Path(path_type=Path))(fn)
+
+    return wrap
+
+
 @issuer.command("deposit-batch")
-@click.argument("batch", metavar="FILE.csv", type=click.Path(path_type=Path))
-@click.option(
-    "--report",
-    "report",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Write each row's status, deposit id and error to this CSV file.",
-)
-@click.option("--json", "as_json", is_flag=True)
+@_batch_options("deposit")
 @click.pass_obj
 @run
 async def issuer_deposit_batch(
@@ -158,15 +168,7 @@ async def issuer_deposit_batch(
 
 
 @issuer.command("request-batch")
-@click.argument("batch", metavar="FILE.csv", type=click.Path(path_type=Path))
-@click.option(
-    "--report",
-    "report",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Write each row's status, request id and error to this CSV file.",
-)
-@click.option("--json", "as_json", is_flag=True)
+@_batch_options("request")
 @click.pass_obj
 @run
 async def issuer_request_batch(
@@ -329,7 +331,6 @@ async def verify(
     trust: tuple[str, ...],
 ) -> None:
     """Exit 0 with the issuer when the document is certified and valid."""
-    from typing import Any
 
     from ..service import inbox as service
 
