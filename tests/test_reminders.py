@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vault_core.reminders import PendingRequest, ReminderSettings, due_reminders
+from vault_core.reminders import (
+    PendingRequest,
+    ReminderSettings,
+    due_reminders,
+    standing_reminders,
+)
 
 DAY = 86400
 DUE = 1_800_000_000
@@ -58,3 +63,17 @@ def test_never_nags(times: list[int], every: int) -> None:
             last[rem.request_id] = t
             shown.append(t)
     assert all(b - a >= every for a, b in itertools.pairwise(shown))
+
+
+def test_standing_reminders_are_the_ones_shown_in_their_interval() -> None:
+    """A restarted face shows again what was shown in the current interval, and only that."""
+    s = ReminderSettings()
+    now = DUE - DAY
+    assert standing_reminders([req()], now, s, {}) == []  # never shown: due_reminders' job
+    (r,) = standing_reminders([req()], now, s, {"r1": now - 3600})
+    assert r.request_id == "r1" and not r.overdue
+    assert standing_reminders([req()], now, s, {"r1": now - DAY}) == []  # interval over
+    assert standing_reminders([req(answered=True)], now, s, {"r1": now - 60}) == []
+    assert standing_reminders([req()], now, ReminderSettings(enabled=False), {"r1": now}) == []
+    # they never make due_reminders announce sooner: the record is untouched
+    assert due_reminders([req()], now, s, {"r1": now - 3600}) == []

@@ -58,3 +58,23 @@ def due_reminders(
             continue
         out.append(Reminder(req.request_id, req.due, overdue=now > req.due))
     return out
+
+
+def standing_reminders(
+    requests: Iterable[PendingRequest],
+    now: int,
+    settings: ReminderSettings,
+    last_notified: Mapping[str, int],
+) -> list[Reminder]:
+    """The reminders already shown within their current interval and still pending (a face
+    that starts again, such as a restarted app, shows them once more without recording them:
+    the next one still waits for the owner's interval)."""
+    if not settings.enabled:
+        return []
+    out = []
+    for req in sorted(requests, key=lambda r: (r.due, r.request_id)):
+        last = last_notified.get(req.request_id)
+        if req.answered or last is None or not 0 <= now - last < settings.every:
+            continue
+        out.append(Reminder(req.request_id, req.due, overdue=now > req.due))
+    return out

@@ -229,6 +229,8 @@ describe('vault app: reminders, PDF, drag and drop, conflicts, notifications, au
     const box = page.locator('#conflicts');
     await box.getByRole('heading', { name: 'Conflits à régler' }).waitFor({ timeout: 60_000 });
     await box.getByRole('heading', { name: 'conflit.txt', exact: true }).waitFor();
+    // the copy was made by jean3 and arrived here by sync: the status region counts it too
+    await statusRegion(page).filter({ hasText: '1 conflit' }).waitFor({ timeout: 60_000 });
     const current = box.locator('li').filter({ hasText: 'Version actuelle' });
     const other = box.locator('li').filter({ hasText: 'Version de l’appareil « jean3 »' });
     await current.getByRole('button', { name: 'conflit.txt', exact: true }).waitFor();
@@ -241,6 +243,7 @@ describe('vault app: reminders, PDF, drag and drop, conflicts, notifications, au
     assert.equal(jean.read('conflit.txt').toString(), 'version de jean3\n');
     assert.deepEqual(copies(jean.folder), []);
     await box.waitFor({ state: 'hidden', timeout: 30_000 });
+    await statusRegion(page).filter({ hasText: 'conflit' }).waitFor({ state: 'detached', timeout: 60_000 });
     await until(() => {
       jean2.run(['sync']);
       return jean2.read('conflit.txt').toString() === 'version de jean3\n' && copies(jean2.folder).length === 0;

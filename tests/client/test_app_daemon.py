@@ -374,10 +374,8 @@ def _read_events(app: App, sink: list[dict[str, Any]]) -> None:
             sink.append(json.loads(line[6:]))
 
 
-def test_deposited_svg_never_runs_in_the_app(app_of, server, account, make_device, tmp_path):
-    app = app_of()
-    app.sign_in()
-    _create(app, server)
+def _certified_issuer(app: App, server, account, make_device, tmp_path: Path) -> Any:
+    """The account ``mairie`` with an issuer key certified by an authority the app trusts."""
     mairie, _ = account("mairie", name="M")
     grant_issuer(server, "mairie")
     auth = make_device("authority")
@@ -388,6 +386,14 @@ def test_deposited_svg_never_runs_in_the_app(app_of, server, account, make_devic
              "--out", str(cert))  # fmt: skip
     mairie.run("issuer", "set-cert", str(cert))
     app.json("POST", "/api/trust", {"public_key": auth_pk, "name": "Préfecture"})
+    return mairie
+
+
+def test_deposited_svg_never_runs_in_the_app(app_of, server, account, make_device, tmp_path):
+    app = app_of()
+    app.sign_in()
+    _create(app, server)
+    mairie = _certified_issuer(app, server, account, make_device, tmp_path)
     svg = tmp_path / "logo.svg"
     svg.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
     dep_id = mairie.run("issuer", "deposit", "--to", "jean", "--type", "letter", str(svg))
@@ -427,3 +433,52 @@ def test_one_daemon_per_profile_and_a_clean_stop(app_of, server):
     assert app.stop() == 0
     assert "Traceback" not in app.proc.stderr.read()
     assert not (app.home / "app.json").exists() and not (app.home / "tmp").exists()
+
+
+def test_a_reminder_outlives_a_lock_and_a_restart_without_nagging(
+    app_of, server, account, make_device, tmp_path
+):
+    """A request due tomorrow is announced once (a notice the page shows); a lock keeps it (its
+    names come back at unlock); a restarted daemon shows it again (the page of a restarted app
+    has not seen it) without recording it again: the owner's interval still holds."""
+    app = app_of()
+    app.sign_in()
+    _create(app, server)
+    mairie = _certified_issuer(app, server, account, make_device, tmp_path)
+    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+    mairie.run("issuer", "request", "--to", "jean", "--need", "proof-of-address",
+               "--due", tomorrow, "--message", "Un justificatif de domicile.")  # fmt: skip
+
+    def reminders() -> list[dict[str, Any]]:
+        return [n for n in app.json("GET", "/api/notifications") if n["kind"] == "reminder"]
+
+    # the watch's first reminder check runs at unlock: the request was not there yet; a new
+    # unlock starts the watch again, and its first check finds the request due
+    app.json("POST", "/api/lock", {})
+    app.json("POST", "/api/unlock", {"passphrase": STRONG})
+    (first,) = _wait(reminders, what="the reminder of the request due tomorrow")
+    assert "proof-of-address" in first["text"]
+    config = json.loads((app.home / "config.json").read_text())
+    recorded = config["reminded"][first["data"]["id"]]
+
+    app.json("POST", "/api/lock", {})
+    assert app.json("GET", "/api/state")["profile"] == "locked"
+    kept = app.json("GET", "/api/notifications")
+    assert [(n["id"], n["kind"], n["text"]) for n in kept] == [(first["id"], "reminder", "")]
+    app.json("POST", "/api/unlock", {"passphrase": STRONG})
+    (back,) = _wait(lambda: [n for n in reminders() if n["text"]], what="its text back")
+    assert back["id"] == first["id"] and back["text"] == first["text"]
+    assert len(reminders()) == 1
+
+    assert app.stop() == 0
+    again = app_of()
+    assert again.home == app.home
+    again.sign_in()
+    again.json("POST", "/api/unlock", {"passphrase": STRONG})
+    app = again
+    (shown,) = _wait(reminders, what="the reminder after a restart")
+    assert shown["data"]["id"] == first["data"]["id"] and shown["data"].get("again") is True
+    time.sleep(1)
+    assert len(reminders()) == 1
+    config = json.loads((app.home / "config.json").read_text())
+    assert config["reminded"][first["data"]["id"]] == recorded  # not recorded again

@@ -28,7 +28,7 @@ from typing import Any
 
 from vault_core.errors import Cancelled, VaultError
 
-from ..service import Context, syncing
+from ..service import Context, documents, syncing
 from ..service import settings as settings_service
 from ..service.events import (
     CONFLICT,
@@ -99,7 +99,8 @@ class Daemon:
         self.ctx = Context(home)
         self.guard = Guard()
         self.status = SyncStatus()
-        self.ctx.bus.subscribe(self.status.observe)
+        self.ctx.bus.subscribe(lambda event: self.status.observe(event))
+        self.ctx.bus.subscribe(self._count_conflicts, (SYNC_DONE,))
         self.notices: collections.deque[dict[str, Any]] = collections.deque(maxlen=NOTICES_KEPT)
         self._notice_ids = itertools.count(1)
         self.ctx.bus.subscribe(self._keep_notice, NOTICE_KINDS)
@@ -111,11 +112,26 @@ class Daemon:
         self.cache: dict[str, Any] = {}  # answers kept while unlocked (names: gone at lock)
 
     def _keep_notice(self, event: Event) -> None:
-        """What a page opened later must still see (a reminder, a share opened, a deposit)."""
+        """What a page opened later must still see (a reminder, a share opened, a deposit).
+        A reminder announced again by a watch that started again (``again``) and already kept
+        (over a lock, without its names) is not kept twice: it gets its text back."""
+        if event.kind == REMINDER and event.data.get("again"):
+            for kept in self.notices:
+                if kept["kind"] == REMINDER and kept["data"].get("id") == event.data.get("id"):
+                    kept["text"] = kept["text"] or event.text
+                    return
         self.notices.append(
             {"id": next(self._notice_ids), "kind": event.kind, "text": event.text,
              "data": event.data, "at": event.at}
         )  # fmt: skip
+
+    def _count_conflicts(self, _event: Event) -> None:
+        """After each sync, the copies in the folder (made here, or arrived from a device that
+        made them): the status region's count is what ``Conflits à régler`` lists."""
+        with contextlib.suppress(VaultError, OSError):
+            self.status.conflicts = {
+                c.path for s in documents.conflicts(self.ctx) for c in s.copies
+            }
 
     # -- the keys ----------------------------------------------------------------------------
 
@@ -137,7 +153,6 @@ class Daemon:
         self.notices.extend(reminders)
         self.ctx.profile.lock()
         self.status = SyncStatus()
-        self.ctx.bus.subscribe(self.status.observe)
 
     def touch(self) -> None:
         self.last_activity = time.monotonic()
@@ -166,7 +181,7 @@ class Daemon:
         delay = 2.0
         while not cancel.cancelled:
             try:
-                await syncing.watch(self.ctx, None, cancel, self.wake)
+                await syncing.watch(self.ctx, None, cancel, self.wake, standing=True)
                 return
             except Cancelled:
                 return

@@ -16,7 +16,12 @@ from typing import Any
 
 from vault_core.deposits import open_request, verify_request
 from vault_core.errors import IntegrityError, NotFound, UsageError
-from vault_core.reminders import PendingRequest, ReminderSettings, due_reminders
+from vault_core.reminders import (
+    PendingRequest,
+    ReminderSettings,
+    due_reminders,
+    standing_reminders,
+)
 
 from ..api import dec
 from ..identity import check_id, is_id
@@ -178,17 +183,21 @@ def set_reminders(
     return settings
 
 
-def reminders_due(profile: Profile, listed: list[Request], now: int, record: bool) -> list[Notice]:
+def reminders_due(
+    profile: Profile, listed: list[Request], now: int, record: bool, standing: bool = False
+) -> list[Notice]:
     """The reminders due now under the owner's settings; ``record`` remembers them (so the
-    next one waits for the owner's interval)."""
+    next one waits for the owner's interval). ``standing``: instead, the ones already shown in
+    their current interval and still pending (never recorded again)."""
     pending = [
         PendingRequest(r.id, r.due_at, r.state == "answered")
         for r in listed
         if isinstance(r.due_at, int)
     ]
     last = profile.config.get("reminded", {})
-    due = due_reminders(pending, now, reminder_settings(profile), last)
-    if record and due:
+    pick = standing_reminders if standing else due_reminders
+    due = pick(pending, now, reminder_settings(profile), last)
+    if record and due and not standing:
         last.update({r.request_id: now for r in due})
         profile.config["reminded"] = last
         profile.save_config()
@@ -211,6 +220,13 @@ async def reminders(ctx: Context) -> list[Notice]:
     """The reminders due now (each is recorded: it will not come back before the owner's
     interval)."""
     return reminders_due(ctx.account(), await list_requests(ctx), int(time.time()), record=True)
+
+
+async def standing(ctx: Context) -> list[Notice]:
+    """The reminders shown within their current interval and still pending: what a face that
+    starts again (the app after a restart) shows once more; nothing is recorded."""
+    listed = await list_requests(ctx)
+    return reminders_due(ctx.account(), listed, int(time.time()), record=False, standing=True)
 
 
 async def notices(ctx: Context) -> list[Notice]:

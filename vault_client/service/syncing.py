@@ -104,15 +104,18 @@ async def watch(
     confirm: Confirm | None = None,
     cancellation: Cancellation | None = None,
     wake: asyncio.Event | None = None,
+    standing: bool = False,
 ) -> None:
     """Sync, then keep syncing on local edits and server events until cancelled; setting
-    ``wake`` asks for a sync now (the app does, after adding documents)."""
+    ``wake`` asks for a sync now (the app does, after adding documents). ``standing``: the
+    first reminder check also announces the reminders already shown in their current interval
+    (a face that starts again, the app after a restart, has not shown them yet)."""
     ctx.profile.require_account()
     async with ctx.api() as api:
         with ctx.engine(api, progress=_progress(ctx)) as engine:
             report = await cancellable(_round(ctx, engine, confirm), cancellation)
             ctx.bus.emit(SYNC_DONE, report.summary(), first=True, **counts(report))
-            await cancellable(_watch_loop(ctx, engine, confirm, wake), cancellation)
+            await cancellable(_watch_loop(ctx, engine, confirm, wake, standing), cancellation)
 
 
 def counts(report: SyncReport) -> dict[str, int | bool]:
@@ -199,25 +202,34 @@ async def _local_events(engine: SyncEngine, wake: asyncio.Event) -> None:
             wake.set()
 
 
-async def _reminders(ctx: Context, every: float = REMINDER_CHECK) -> None:
+async def _reminders(ctx: Context, standing: bool, every: float = REMINDER_CHECK) -> None:
     """Announce requests that are due soon, as often as the owner chose (never more)."""
     from . import requests as requests_service
 
     while True:
         with contextlib.suppress(VaultError):
-            for notice in await requests_service.reminders(ctx):
-                ctx.bus.emit(REMINDER, notice.text, id=notice.id, overdue=notice.overdue)
+            again = await requests_service.standing(ctx) if standing else []
+            standing = False
+            due = [(n, True) for n in again]
+            due += [(n, False) for n in await requests_service.reminders(ctx)]
+            for notice, shown in due:
+                ctx.bus.emit(REMINDER, notice.text, id=notice.id, overdue=notice.overdue,
+                             again=shown)  # fmt: skip
         await asyncio.sleep(every)
 
 
 async def _watch_loop(
-    ctx: Context, engine: SyncEngine, confirm: Confirm | None, wake: asyncio.Event | None
+    ctx: Context,
+    engine: SyncEngine,
+    confirm: Confirm | None,
+    wake: asyncio.Event | None,
+    standing: bool = False,
 ) -> None:
     wake = wake or asyncio.Event()
     tasks = [
         asyncio.create_task(_server_events(ctx, engine, wake)),
         asyncio.create_task(_local_events(engine, wake)),
-        asyncio.create_task(_reminders(ctx)),
+        asyncio.create_task(_reminders(ctx, standing)),
     ]
     try:
         while True:
