@@ -11,8 +11,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 . .venv/bin/activate
-python -m pip install --quiet --disable-pip-version-check --upgrade pip
-python -m pip install --quiet --disable-pip-version-check -e .
+# the pinned, hash-checked packages of requirements.lock (the ones the tests audit), then the project
+python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 
 PORT=${PORT:-8700}
 DATA=${DATA:-./vault-data}

@@ -9,8 +9,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 . .venv/bin/activate
-python -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools
-python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# exactly the pinned, hash-checked packages of requirements.lock (bash scripts/lock.sh makes it),
+# then the project itself without resolving anything more
+python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 
 # The browser page: Debian's Chromium for the end-to-end tests, then a reproducible build check
 if ! command -v chromium >/dev/null; then
@@ -43,6 +45,8 @@ for r in report["results"]:
 print("\n".join(bad) or f"bandit: {len(report['results'])} findings, each justified on its line")
 sys.exit(1 if bad else 0)
 EOF
+echo "== lock (requirements.lock: what is installed, what pyproject.toml asks)"
+python scripts/check_lock.py
 echo "== pip-audit (the installed packages)"
 audit_out=$(mktemp)
 audit_rc=0
