@@ -8,7 +8,10 @@ between this reference and ``vault_core.shamir`` stops the build.
 The ``npm-sample`` cases are shares made once by the npm package ``shamir-secret-sharing``
 0.0.4 (privy-io) with its own ``split`` and real randomness (its x coordinates are a random
 shuffle of 1..255), copied here as constants: they show that its shares rebuild with
-``vault_core.shamir.combine`` (web/test/shamir.test.mjs checks the other direction).
+``vault_core.shamir.combine``. ``web/test/shamir.test.mjs`` checks the other direction and
+more: the package's ``combine`` rebuilds every split vector, its ``split`` fed each vector's
+``random`` gives the vector's shares, and shares of its ``split`` with real randomness rebuild
+by the SPEC's rules (SPEC §Recovery shares, "The npm package").
 """
 
 from __future__ import annotations
