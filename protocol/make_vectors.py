@@ -32,8 +32,9 @@ order and writes (or checks) the files:
 * ``chunk_manifest``: "Chunks", "Manifests" (chunk.json, manifest.json);
 * ``log``: "File records", "Log" (log.json); ``paths``: "File records" (paths.json);
 * ``seal``: "Primitives" (seal.json); ``grants``: "Grants" (grant.json);
-* ``issuer_deposits``: "Issuer certificates", "Deposits", "Requests" (issuer_cert.json,
-  deposit.json, request.json); ``trust``: "Trust invitations" (trust_invitation.json);
+* ``issuer_deposits``: "Issuer certificates", "Deposits", "Requests", "Appointments"
+  (issuer_cert.json, deposit.json, request.json, appointment.json);
+* ``trust``: "Trust invitations" (trust_invitation.json);
 * ``recovery``: "Recovery key" (recovery.json);
 * ``shamir``: "Recovery shares (Shamir, GF(256))" (shamir.json);
 * ``recovery_contacts``: "Trusted contacts" (recovery_contacts.json).
@@ -61,7 +62,12 @@ from .vectors_gen.chunk_manifest import build_chunk, build_manifest
 from .vectors_gen.common import JSON, World, blake2b_stream, det
 from .vectors_gen.encoding import build_encoding
 from .vectors_gen.grants import build_grant
-from .vectors_gen.issuer_deposits import build_deposit, build_issuer, build_request
+from .vectors_gen.issuer_deposits import (
+    build_appointment,
+    build_deposit,
+    build_issuer,
+    build_request,
+)
 from .vectors_gen.kdf_login import build_kdf, build_login
 from .vectors_gen.log import build_log
 from .vectors_gen.paths import build_paths
@@ -99,6 +105,7 @@ def build_all() -> dict[str, JSON]:
         ("trust_invitation", build_trust),
         ("deposit", lambda: build_deposit(w)),
         ("request", lambda: build_request(w)),
+        ("appointment", lambda: build_appointment(w)),
         ("recovery", lambda: build_recovery(w)),
         ("shamir", build_shamir),
         ("recovery_contacts", lambda: build_recovery_contacts(w)),

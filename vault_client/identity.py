@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from vault_core.errors import IntegrityError, UsageError, VaultError
+from vault_core.errors import IntegrityError, NotFound, UsageError, VaultError
 from vault_core.keys import PublicIdentity
 
 from .api import Api
@@ -33,7 +33,10 @@ def check_id(value: str, what: str) -> str:
 
 
 async def public_identity(api: Api, handle: str) -> PublicIdentity:
-    res = await api.get(f"/v1/users/{handle}/keys")
+    try:
+        res = await api.get(f"/v1/users/{handle}/keys")
+    except NotFound:
+        raise NotFound(f"no account {handle} on this server") from None
     try:
         return PublicIdentity.from_json(res)
     except VaultError:

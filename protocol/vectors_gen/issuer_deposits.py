@@ -1,6 +1,6 @@
 """Vectors for SPEC.md "Issuer certificates", "Deposits" and "Requests".
 
-Writes ``issuer_cert.json``, ``deposit.json`` and ``request.json``.
+Writes ``issuer_cert.json``, ``deposit.json``, ``request.json`` and ``appointment.json``.
 """
 
 from __future__ import annotations
@@ -555,6 +555,99 @@ def build_request(w: World) -> JSON:
         "request",
         "Requests",
         "signed document requests sealed to the recipient, and their verification",
+        positive=positive,
+        negative=negative,
+    )
+
+
+def build_appointment(w: World) -> JSON:
+    """SPEC §Appointments: an appointment sealed to the owner, and what a client refuses."""
+    from vault_core import appointments
+
+    appt_id = det("appointment/id", 16).hex()
+    st = appointments.AppointmentStatement(
+        appointment_id=appt_id,
+        to=HANDLE,
+        to_sign_pk=w.id_sign_pk,
+        at=T0 + 10 * DAY + 9 * 3600,
+        duration=45 * 60,
+        place="Mairie de Villeurbanne, guichet 4, place Lazare-Goujon",
+        bring=("proof-of-address", "id-card"),
+        message="Rendez-vous RSA : apportez vos justificatifs.",
+        created=T0 + 600,
+        issuer_pk=w.iss_pk,
+        requester="mairie-villeurbanne",
+    )
+    label = b"vault.v1/appointment\x00"
+    sig = _crypto.sign(w.iss_sk, label + canonical_json(st.body()))
+    meta = {"cert": w.cert.to_json(), "sig": b64u(sig), "statement": st.body()}
+    env, case = envelope_case("appointment", appt_id, w.bundle, meta, b"", "appointment")
+    assert env == appointments.build_appointment(
+        statement=st,
+        issuer_sk=w.iss_sk,
+        cert=w.cert,
+        recipient_box_pk=w.id_box_pk,
+        key=det("appointment/key"),
+        ephemeral=det("appointment/ephemeral"),
+        nonce=det("appointment/nonce", 24),
+    )
+    verify = {
+        "trusted": [hx(w.auth_pk)],
+        "now": T0 + DAY,
+        "owner": HANDLE,
+        "owner_sign_pk": hx(w.id_sign_pk),
+    }
+    positive = [
+        {
+            "op": "appointment",
+            "statement_text": canonical_json(st.body()).decode(),
+            "statement_message": hx(label + canonical_json(st.body())),
+            "statement_sig": hx(sig),
+            **case,
+            "verify": verify,
+        }
+    ]
+
+    def appt_env(meta2: JSON, tag: str, body: bytes = b"", kind: str = "appointment") -> str:
+        return hx(envelope_case(kind, appt_id, w.bundle, meta2, body, tag)[0])
+
+    def signed(body: JSON) -> JSON:
+        return {
+            **meta,
+            "statement": body,
+            "sig": b64u(_crypto.sign(w.iss_sk, label + canonical_json(body))),
+        }
+
+    base = {"id": appt_id, "recipient_box_sk": hx(w.bundle.identity_box_secret), "verify": verify}
+    negative = [
+        neg("opened under another id (AD)", "appointment", "IntegrityError",
+            **{**base, "id": det("appointment/other", 16).hex()}, envelope=hx(env)),
+        neg("flipped ciphertext", "appointment", "IntegrityError", **base,
+            envelope=hx(flip(env, 150))),
+        neg("truncated", "appointment", "IntegrityError", **base, envelope=hx(env[:-1])),
+        neg("sealed as a request (kind in the AD)", "appointment", "IntegrityError", **base,
+            envelope=appt_env(meta, "appointment/asrequest", kind="request")),
+        neg("place changed after signing", "appointment", "IntegrityError", **base,
+            envelope=appt_env({**meta, "statement": {**st.body(), "place": "Ailleurs"}},
+                              "appointment/place")),
+        neg("time moved after signing", "appointment", "IntegrityError", **base,
+            envelope=appt_env({**meta, "statement": {**st.body(), "at": st.at - DAY}},
+                              "appointment/at")),
+        neg("a body after the meta", "appointment", "IntegrityError", **base,
+            envelope=appt_env(meta, "appointment/body", body=b"x")),
+        neg("signed, but a place of 501 characters", "appointment", "IntegrityError", **base,
+            envelope=appt_env(signed({**st.body(), "place": "x" * 501}), "appointment/long")),
+        neg("signed, but a duration of zero", "appointment", "IntegrityError", **base,
+            envelope=appt_env(signed({**st.body(), "duration": 0}), "appointment/zero")),
+        neg("certificate from an authority not pinned", "appointment", "IntegrityError",
+            **{**base, "verify": {**verify, "trusted": [hx(w.foreign_pk)]}}, envelope=hx(env)),
+        neg("addressed to another person", "appointment", "IntegrityError",
+            **{**base, "verify": {**verify, "owner": GRANTEE}}, envelope=hx(env)),
+    ]  # fmt: skip
+    return vector_file(
+        "appointment",
+        "Appointments",
+        "signed appointments sealed to the recipient, and their verification",
         positive=positive,
         negative=negative,
     )

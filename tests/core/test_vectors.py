@@ -23,7 +23,19 @@ import nacl.bindings as sodium
 import pytest
 
 from protocol import make_vectors
-from vault_core import _crypto, chunks, deposits, grants, keys, log, login, manifest, shamir, trust
+from vault_core import (
+    _crypto,
+    appointments,
+    chunks,
+    deposits,
+    grants,
+    keys,
+    log,
+    login,
+    manifest,
+    shamir,
+    trust,
+)
 from vault_core.encoding import b64u, canonical_json, parse_canonical_json, unb64u
 from vault_core.errors import (
     FormatError,
@@ -74,6 +86,7 @@ def test_files_present() -> None:
         "trust_invitation",
         "deposit",
         "request",
+        "appointment",
         "recovery",
         "shamir",
         "recovery_contacts",
@@ -383,6 +396,22 @@ def pos_request(c: dict[str, Any], doc: dict[str, Any]) -> None:
     assert canonical_json(st.body()) == c["statement_text"].encode()
 
 
+def run_appointment(c: dict[str, Any]) -> appointments.AppointmentStatement:
+    """SPEC §Appointments: open, then recipient binding, then the issuer chain."""
+    st, cert = appointments.open_appointment(c["id"], H(c["recipient_box_sk"]), H(c["envelope"]))
+    v = _verify_args(c["verify"])
+    appointments.verify_appointment(
+        st, cert, trusted=v["trusted"], now=v["now"], owner=v["owner"],
+        owner_sign_pk=v["owner_sign_pk"],
+    )  # fmt: skip
+    return st
+
+
+def pos_appointment(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    st = run_appointment(c)
+    assert canonical_json(st.body()) == c["statement_text"].encode()
+
+
 def pos_recovery_text(c: dict[str, Any], doc: dict[str, Any]) -> None:
     assert keys.format_recovery_key(H(c["recovery_key"])) == c["text"]
     assert keys.parse_recovery_key(c["text"]) == H(c["recovery_key"])
@@ -678,6 +707,10 @@ def neg_deposit(c: dict[str, Any], doc: dict[str, Any]) -> None:
 
 def neg_request(c: dict[str, Any], doc: dict[str, Any]) -> None:
     run_request(c)
+
+
+def neg_appointment(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    run_appointment(c)
 
 
 def neg_parse_recovery(c: dict[str, Any], doc: dict[str, Any]) -> None:
@@ -1012,7 +1045,7 @@ class TestIndependent:
     def test_seal(self) -> None:
         cases = [c for c in DOCS["seal"]["positive"]]
         cases += [c for c in DOCS["grant"]["positive"] if c["op"] == "open_grant_key"]
-        for d in ("deposit", "request"):
+        for d in ("deposit", "request", "appointment"):
             cases += [c["seal"] for c in DOCS[d]["positive"]]
         for c in cases:
             shared = sodium.crypto_scalarmult(H(c["recipient_sk"]), H(c["ephemeral_pk"]))
@@ -1075,7 +1108,7 @@ class TestIndependent:
         ed_verify(H(c["authority_pk"]), msg, unb64u(cert["sig"]))
 
     def test_envelopes(self) -> None:
-        for d in ("deposit", "request"):
+        for d in ("deposit", "request", "appointment"):
             c = DOCS[d]["positive"][0]
             env = H(c["envelope"])
             assert env[:3] == b"VD1"

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from vault_core.appointments import open_appointment, verify_appointment
 from vault_core.deposits import open_request, verify_request
 from vault_core.errors import IntegrityError, NotFound, UsageError
 from vault_core.reminders import (
@@ -50,11 +51,29 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Appointment:
+    """An appointment an issuer booked (it travels as a request: SPEC §Appointments)."""
+
+    id: str
+    at: int  # unix seconds, the start
+    duration: int  # seconds
+    place: str
+    bring: list[str]
+    message: str
+    requester: str | None  # the certified issuer's name; None when not certified
+    certified: bool
+    claimed_requester: str | None
+    account: str  # the issuer's account handle
+    created: int
+    problem: str | None = None  # the server's due time differs from the signed start
+
+
+@dataclass(frozen=True)
 class Notice:
     """One line of ``vault status`` beyond the sync: an inbox item, a request, a reminder."""
 
     id: str
-    kind: str  # inbox | request | reminder
+    kind: str  # inbox | request | appointment | reminder
     text: str
     due: str | None = None
     state: str | None = None
@@ -69,11 +88,19 @@ def _date(ts: Any) -> str | None:
 
 async def list_requests(ctx: Context) -> list[Request]:
     """Requests for documents, each opened and checked here."""
+    return (await received(ctx))[0]
+
+
+async def received(ctx: Context) -> tuple[list[Request], list[Appointment]]:
+    """What issuers sent this account on the requests channel, each opened and checked here:
+    document requests, and appointments (an envelope that opens as neither is listed as a
+    request that failed verification)."""
     profile = ctx.account()
     handle, sign_pk, box_sk = owner_keys(profile)
     trusted = profile.trusted_authorities()
     now = int(time.time())
     out: list[Request] = []
+    booked: list[Appointment] = []
     async with ctx.api() as api:
         listed = await api.get("/v1/requests")
     for item in listed:
@@ -87,12 +114,17 @@ async def list_requests(ctx: Context) -> list[Request]:
             "state": item.get("state"),
             "due_at": item.get("due_at"),
         }
+        envelope = dec(item["envelope"])
         try:
-            st, cert = open_request(item["id"], box_sk, dec(item["envelope"]))
+            st, cert = open_request(item["id"], box_sk, envelope)
         except IntegrityError:
-            out.append(
-                Request(item["id"], False, problem="the request failed verification", **seen)
-            )
+            appointment = _appointment(item, envelope, box_sk, trusted, now, handle, sign_pk)
+            if appointment is not None:
+                booked.append(appointment)
+            else:
+                out.append(
+                    Request(item["id"], False, problem="the request failed verification", **seen)
+                )
             continue
         try:
             requester = verify_request(
@@ -120,7 +152,46 @@ async def list_requests(ctx: Context) -> list[Request]:
                 **seen,
             )
         )
-    return out
+    return out, sorted(booked, key=lambda a: (a.at, a.id))
+
+
+def _appointment(
+    item: dict[str, Any],
+    envelope: bytes,
+    box_sk: bytes,
+    trusted: dict[bytes, str],
+    now: int,
+    handle: str,
+    sign_pk: bytes,
+) -> Appointment | None:
+    """The appointment in ``envelope``, checked (None when it does not open as one)."""
+    try:
+        st, cert = open_appointment(item["id"], box_sk, envelope)
+    except IntegrityError:
+        return None
+    try:
+        requester: str | None = verify_appointment(
+            st, cert, trusted=trusted, now=now, owner=handle, owner_sign_pk=sign_pk
+        )
+    except IntegrityError:
+        requester = None
+    problem = None
+    if st.at != item.get("due_at"):
+        problem = "the server's time differs from the signed one"
+    return Appointment(
+        id=st.appointment_id,
+        at=st.at,
+        duration=st.duration,
+        place=st.place,
+        bring=list(st.bring),
+        message=st.message,
+        requester=requester,
+        certified=requester is not None,
+        claimed_requester=None if requester else cert.name,
+        account=st.requester,
+        created=st.created,
+        problem=problem,
+    )
 
 
 async def answer(ctx: Context, request_id: str, paths: list[str], expires_in: int) -> str:
@@ -184,16 +255,23 @@ def set_reminders(
 
 
 def reminders_due(
-    profile: Profile, listed: list[Request], now: int, record: bool, standing: bool = False
+    profile: Profile,
+    listed: list[Request],
+    now: int,
+    record: bool,
+    standing: bool = False,
+    booked: list[Appointment] | None = None,
 ) -> list[Notice]:
-    """The reminders due now under the owner's settings; ``record`` remembers them (so the
-    next one waits for the owner's interval). ``standing``: instead, the ones already shown in
-    their current interval and still pending (never recorded again)."""
+    """The reminders due now under the owner's settings, for requests and for appointments
+    (``booked``: none after their start); ``record`` remembers them (so the next one waits
+    for the owner's interval). ``standing``: instead, the ones already shown in their current
+    interval and still pending (never recorded again)."""
     pending = [
         PendingRequest(r.id, r.due_at, r.state == "answered")
         for r in listed
         if isinstance(r.due_at, int)
     ]
+    pending += [PendingRequest(a.id, a.at, now >= a.at) for a in booked or []]
     last = profile.config.get("reminded", {})
     pick = standing_reminders if standing else due_reminders
     due = pick(pending, now, reminder_settings(profile), last)
@@ -202,8 +280,18 @@ def reminders_due(
         profile.config["reminded"] = last
         profile.save_config()
     by_id = {r.id: r for r in listed}
+    appointments = {a.id: a for a in booked or []}
     out = []
     for rem in due:
+        if rem.request_id in appointments:
+            a = appointments[rem.request_id]
+            who = a.requester or f"{a.claimed_requester or a.account} (not certified)"
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(a.at))
+            text = f"reminder: appointment with {who} on {when} at {a.place}"
+            if a.bring:
+                text += f" (bring {', '.join(a.bring)})"
+            out.append(Notice(a.id, "reminder", text, due=when, overdue=False))
+            continue
         r = by_id[rem.request_id]
         who = r.requester or f"{r.claimed_requester or r.from_} (not certified)"
         when = "overdue since" if rem.overdue else "due"
@@ -219,18 +307,21 @@ def reminders_due(
 async def reminders(ctx: Context) -> list[Notice]:
     """The reminders due now (each is recorded: it will not come back before the owner's
     interval)."""
-    return reminders_due(ctx.account(), await list_requests(ctx), int(time.time()), record=True)
+    listed, booked = await received(ctx)
+    return reminders_due(ctx.account(), listed, int(time.time()), record=True, booked=booked)
 
 
 async def standing(ctx: Context) -> list[Notice]:
     """The reminders shown within their current interval and still pending: what a face that
     starts again (the app after a restart) shows once more; nothing is recorded."""
-    listed = await list_requests(ctx)
-    return reminders_due(ctx.account(), listed, int(time.time()), record=False, standing=True)
+    listed, booked = await received(ctx)
+    now = int(time.time())
+    return reminders_due(ctx.account(), listed, now, record=False, standing=True, booked=booked)
 
 
 async def notices(ctx: Context) -> list[Notice]:
-    """Inbox items, open requests and due reminders, for ``vault status``."""
+    """Inbox items, open requests, coming appointments and due reminders, for
+    ``vault status``."""
     profile = ctx.account()
     items: list[Notice] = []
     async with ctx.api() as api:
@@ -241,12 +332,18 @@ async def notices(ctx: Context) -> list[Notice]:
     for it in listed_inbox:
         text = f"inbox: deposit {it['id']} from {it.get('from')} ('vault inbox' to review)"
         items.append(Notice(it["id"], "inbox", text))
-    listed = await list_requests(ctx)
+    listed, booked = await received(ctx)
+    now = int(time.time())
     for r in listed:
         if r.state != "answered":
             text = f"request {r.id}: {', '.join(r.needs or [])} due {r.due} ({r.state})"
             items.append(Notice(r.id, "request", text, due=r.due, state=r.state))
-    items.extend(reminders_due(profile, listed, int(time.time()), record=True))
+    for a in booked:
+        if a.at + a.duration > now:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(a.at))
+            text = f"appointment {a.id}: {when} at {a.place} ('vault appointments')"
+            items.append(Notice(a.id, "appointment", text, due=when))
+    items.extend(reminders_due(profile, listed, now, record=True, booked=booked))
     return items
 
 

@@ -21,7 +21,7 @@ def parse_duration(text: str) -> int:
 
 def parse_due(text: str) -> int:
     """A date (local time) as epoch seconds."""
-    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
             return int(time.mktime(time.strptime(text, fmt)))
         except ValueError:

@@ -39,6 +39,7 @@ const OUT_OF_SCOPE = {
   login: { login_proof: 'owner-side: login', token_hash: 'server-side' },
   recovery: { recovery_text: 'owner-side', parse_recovery: 'owner-side' },
   request: { request: 'issuer requests (owner inbox)' },
+  appointment: { appointment: 'issuer appointments (owner side, with the requests)' },
   chunk: { cdc: 'a reader never recomputes chunk boundaries (SPEC §Chunks)' },
   kdf: {
     kdf_params: 'account passphrase parameters; a link password has fixed, pinned costs',
