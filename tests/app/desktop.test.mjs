@@ -18,6 +18,7 @@ import { makePdf, makePng } from '../web/fixtures.mjs';
 
 const TIMEOUT = { timeout: 240_000 };
 const REMINDER = 'Rappel : une demande attend votre réponse.';
+const APPT_PLACE = 'Mairie du 3e, guichet 4';
 let dir;
 let server;
 let browser;
@@ -101,6 +102,9 @@ before(async () => {
   // a request due tomorrow: within the owner's default « 3 days before »
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
   mairie.run(['issuer', 'request', '--to', 'jean', '--need', 'proof-of-address', '--due', tomorrow, '--message', 'Merci de nous envoyer un justificatif de domicile.']);
+  // an appointment in ten days (outside « 3 days before »: no second reminder)
+  const inTen = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+  mairie.run(['issuer', 'appointment', '--to', 'jean', '--at', `${inTen}T10:30`, '--place', APPT_PLACE, '--bring', 'id-card', '--message', 'Rendez-vous RSA.']);
 
   app = new App(jean);
   await app.start();
@@ -159,6 +163,27 @@ describe('vault app: reminders, PDF, drag and drop, conflicts, notifications, au
     await page.waitForTimeout(500);
     assert.deepEqual((await toastLog(page)).filter((x) => x.startsWith('Rappel')), [REMINDER]);
     assert.deepEqual([...problems, ...again.problems], []);
+  });
+
+  it('shows a booked appointment in Demandes and on Mes documents; « Ajouter à mon agenda » saves an iCalendar file', TIMEOUT, async () => {
+    await go(page, 'Demandes');
+    const box = page.locator('#view section.appointments');
+    await box.getByRole('heading', { level: 2, name: 'Rendez-vous' }).waitFor();
+    const card = box.locator('li').filter({ hasText: `Lieu : ${APPT_PLACE}` });
+    await card.getByText('Certifié par Mairie de Lyon').waitFor();
+    await card.getByText('(pas encore dans votre coffre)').waitFor();
+    await card.getByText('Rendez-vous RSA.').waitFor();
+    const [saved] = await Promise.all([page.waitForEvent('download'), card.getByRole('button', { name: 'Ajouter à mon agenda', exact: true }).click()]);
+    assert.equal(saved.suggestedFilename(), 'rendez-vous.ics');
+    const ics = readFileSync(await saved.path(), 'utf8');
+    assert.match(ics, /^BEGIN:VCALENDAR\r\n/);
+    assert.match(ics, new RegExp(`LOCATION:${APPT_PLACE.replace(/,/g, '\\\\,')}\r\n`));
+    assert.match(ics, /SUMMARY:Rendez-vous : Mairie de Lyon\r\n/);
+    await screen(page, 'requests-appointment');
+    await go(page, 'Mes documents');
+    await page.locator('#view section.appointments li').filter({ hasText: APPT_PLACE }).waitFor();
+    await screen(page, 'documents-appointment');
+    assert.deepEqual(problems, []);
   });
 
   it('draws a PDF in the page with pdf.js (no plug-in, no frame)', TIMEOUT, async () => {

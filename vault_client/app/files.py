@@ -53,5 +53,6 @@ async def send_file(
     return response
 
 
-def send_bytes(data: bytes, name: str, inline: bool) -> web.Response:
-    return web.Response(body=data, headers=_headers(name, inline))
+def send_bytes(data: bytes, name: str, inline: bool, ctype: str | None = None) -> web.Response:
+    """Bytes as a download (``ctype``: a type the daemon made itself, e.g. an iCalendar file)."""
+    return web.Response(body=data, headers=_headers(name, inline, ctype))

@@ -20,9 +20,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.multipart import BodyPartReader
 
-from vault_core.errors import AuthError, UsageError, VaultError
+from vault_core.errors import AuthError, NotFound, UsageError, VaultError
 
+from .. import i18n
 from ..service import account, documents, inbox, redeem, requests, settings, shares, syncing
+from ..service.events import WARNING
 from ..service.results import to_json
 from .daemon import Daemon
 from .files import send_bytes, send_file
@@ -303,6 +305,9 @@ def build_app(daemon: Daemon) -> web.Application:
                     continue  # (the status region polls; no stream of per-file events)
                 payload = {"kind": event.kind, "text": event.text, "data": event.data,
                            "at": event.at}  # fmt: skip
+                if event.kind == WARNING:  # a note of the service, in the page's words
+                    payload["sentences"] = {"en": event.text,
+                                            "fr": i18n.translate(event.text, "fr")}  # fmt: skip
                 await response.write(f"data: {_dumps(payload)}\n\n".encode())
         return response
 
@@ -457,6 +462,25 @@ def build_app(daemon: Daemon) -> web.Application:
         expires_in = number(data, "expires_in") or 30 * 86400
         grant_id = await requests.answer(ctx, request.match_info["id"], paths_of(data), expires_in)
         return _json({"grant_id": grant_id})
+
+    # -- appointments ---------------------------------------------------------------------------
+
+    @route("GET", "/api/appointments")
+    async def list_appointments(request: web.Request) -> web.StreamResponse:
+        from ..service import appointments
+
+        return _json(await appointments.list_appointments(ctx))
+
+    @route("GET", "/api/appointments/{id}/ics")
+    async def appointment_ics(request: web.Request) -> web.StreamResponse:
+        from ..service import appointments
+
+        wanted = request.match_info["id"]
+        found = {a.id: a for a in await appointments.list_appointments(ctx)}.get(wanted)
+        if found is None:
+            raise NotFound("no such appointment")
+        data = appointments.calendar(found)
+        return send_bytes(data, "rendez-vous.ics", False, "text/calendar; charset=utf-8")
 
     # -- shared with me -------------------------------------------------------------------------
 

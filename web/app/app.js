@@ -375,7 +375,13 @@ function onEvent(e) {
     return;
   }
   if (NOTICE_KINDS.has(kind)) catchUp(false);
-  else if (kind === 'warning') toast(t('live.warning'), 'warn');
+  else if (kind === 'warning') {
+    // the service's note in the page's language (a key pinned, a version restored), or the
+    // generic sentence when the catalogue has none
+    const said = e.sentences && e.sentences[lang()];
+    if (said && (lang() === 'en' || said !== e.text)) toast(said);
+    else toast(t('live.warning'), 'warn');
+  }
   else if (kind === 'server.unavailable') scheduleStatus();
   else if (kind === 'server.changed') {
     const type = String((e.data && (e.data.type || e.data.kind)) || '');

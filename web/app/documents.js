@@ -5,6 +5,7 @@ import { el, clear, $, newId } from './dom.js';
 import { t, formatSize, formatDate, typeLabel, formatNumber } from './i18n.js';
 import { get, post, upload, q } from './api.js';
 import { app, heading, toast, showAlert, clearAlert, busy, openDialog, closeDialog, openPreview, baseName, emptyNote } from './core.js';
+import { appointmentsSection } from './appointments.js';
 
 const ROW = 68; // px, fixed row height of the virtual list
 const OVERSCAN = 6;
@@ -113,7 +114,9 @@ export async function renderDocuments(root) {
     ),
   );
   zone.append(toolbar, el('p', { class: 'help drop-hint', text: t('docs.drop') }), files, dir, progress, crumbs, count, list);
-  root.append(title, conflicts, zone);
+  const coming = el('div', { id: 'home-appointments' });
+  root.append(title, coming, conflicts, zone);
+  loadComing(coming);
   view.list = list;
   view.inner = inner;
   view.rendered = new Map();
@@ -163,6 +166,16 @@ export async function renderDocuments(root) {
   }
   refreshList(crumbs, count, root);
   loadConflicts(conflicts);
+}
+
+/** The coming appointments above the documents (nothing when there are none). */
+async function loadComing(box) {
+  try {
+    const booked = await get('/api/appointments');
+    if (document.contains(box)) box.replaceWith(appointmentsSection(booked || [], 'home-appt-title', { comingOnly: true }));
+  } catch {
+    // the documents matter more than this summary: an error here shows nothing
+  }
 }
 
 function refreshList(crumbs, count, root) {

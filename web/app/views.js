@@ -6,6 +6,7 @@ import { app, heading, toast, showAlert, clearAlert, busy, confirmDialog, openPr
 import { loadDocuments } from './documents.js';
 import { docPicker, durationSelect } from './shares.js';
 import { printKit } from './onboarding.js';
+import { appointmentsSection } from './appointments.js';
 
 function list(labelId) {
   return el('ul', { class: 'cards', 'aria-labelledby': labelId });
@@ -90,7 +91,8 @@ export async function renderRequests(root) {
   root.append(heading(t('req.title')), el('p', { class: 'lead', text: t('req.intro') }));
   const ul = list('view-title');
   root.append(ul);
-  const items = await get('/api/requests');
+  const [items, booked] = await Promise.all([get('/api/requests'), get('/api/appointments')]);
+  root.append(appointmentsSection(booked || [], 'appt-title'));
   if (!items || !items.length) {
     ul.replaceWith(emptyNote(t('req.none')));
     return;
