@@ -49,7 +49,12 @@ def main() -> None:
         import sqlite3  # (loaded by then: the local state is a SQLite database)
 
         if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:  # the local state
-            err(f"error: the disk is full ({exc}): free some space and run the command again")
+            err(
+                say(
+                    "error: the disk is full ({detail}): free some space and run the command again",
+                    detail=exc,
+                )
+            )
             sys.exit(EXIT_FAILURE)
         err(say("internal error: {message}", message=f"{type(exc).__name__}: {exc}"))
         if os.environ.get("VAULT_DEBUG"):

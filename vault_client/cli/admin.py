@@ -11,8 +11,9 @@ import click
 
 from vault_core.errors import UsageError
 
+from .. import i18n
 from ..service.context import Context
-from .common import cli, duration, emit_json, err, read_secret, run, say, vpaths
+from .common import LANG, cli, duration, emit_json, err, read_secret, run, say, vpaths
 
 if TYPE_CHECKING:
     from ..service.batches import BatchReport
@@ -35,10 +36,10 @@ def authority_init(obj: Context) -> None:
     new_store = None
     if issuer.needs_new_key_store(obj):
         new_store = read_secret(
-            "VAULT_PASSPHRASE", "New passphrase for this key store: ", confirm=True
+            "VAULT_PASSPHRASE", say("New passphrase for this key store: "), confirm=True
         )
     pk = issuer.authority_init(obj, new_store)
-    err("authority key created; give this public key to the profiles that should trust it:")
+    err(say("authority key created; give this public key to the profiles that should trust it:"))
     click.echo(pk)
 
 
@@ -67,7 +68,7 @@ def authority_certify(obj: Context, issuer_key: str, name: str, valid: str, out:
     from ..service import issuer
 
     issuer.authority_certify(obj, issuer_key, name, duration(valid), out)
-    click.echo(f"certificate for {name} written to {out}")
+    click.echo(say("certificate for {name} written to {out}", name=name, out=out))
 
 
 @cli.group()
@@ -83,7 +84,7 @@ def issuer_init(obj: Context, name: str) -> None:
     from ..service import issuer as service
 
     pk = service.issuer_init(obj, name)
-    err("issuer key created; have an authority certify it ('vault authority certify')")
+    err(say("issuer key created; have an authority certify it ('vault authority certify')"))
     click.echo(pk)
 
 
@@ -95,7 +96,7 @@ def issuer_set_cert(obj: Context, file: Path) -> None:
     from ..service import issuer as service
 
     cert = service.set_cert(obj, file)
-    click.echo(f"certificate installed: {cert.name}")
+    click.echo(say("certificate installed: {name}", name=cert.name))
 
 
 @issuer.command("deposit")
@@ -122,15 +123,14 @@ def _batch_output(result: BatchReport, as_json: bool, report: Path | None, sent_
     else:
         for row in result.rows:
             if row.status in ("failed", "pending"):
-                err(say("line {line}: {error}", line=row.line, error=row.error or "not reached"))
-        click.echo(
-            say(
-                "{sent} " + sent_word + ", {already} already there, {failed} failed",
-                sent=result.sent,
-                already=result.already,
-                failed=result.failed,
-            )
-        )
+                error = i18n.translate(row.error, LANG) if row.error else say("not reached")
+                err(say("line {line}: {error}", line=row.line, error=error))
+        counts = {"sent": result.sent, "already": result.already, "failed": result.failed}
+        if sent_word == "deposited":
+            summary = say("{sent} deposited, {already} already there, {failed} failed", **counts)
+        else:
+            summary = say("{sent} sent, {already} already there, {failed} failed", **counts)
+        click.echo(summary)
     if result.failed:
         where = f" ({report})" if report is not None else ""
         raise VaultError(f"{result.failed} of {len(result.rows)} rows not sent{where}")
@@ -216,7 +216,15 @@ def issuer_template_list(obj: Context, as_json: bool) -> None:
         emit_json(items)
         return
     for t in items:
-        click.echo(f"{t.name}  {', '.join(t.needs)}  ({t.due_in // 86400} d)  {t.message}")
+        click.echo(
+            say(
+                "{name}  {needs}  ({days} d)  {message}",
+                name=t.name,
+                needs=", ".join(t.needs),
+                days=t.due_in // 86400,
+                message=t.message,
+            )
+        )
 
 
 @issuer.command("request")
@@ -267,8 +275,25 @@ async def issuer_requests(obj: Context, as_json: bool) -> None:
         emit_json(items)
         return
     for it in items:
-        grant = f"  grant {it.grant} ('vault redeem {it.grant} --out DIR')" if it.grant else ""
-        click.echo(f"{it.id}  to {it.to}  due {it.due}  {it.state}{grant}")
+        grant = (
+            say(
+                "  grant {grant} ('vault redeem {grant2} --out DIR')",
+                grant=it.grant,
+                grant2=it.grant,
+            )
+            if it.grant
+            else ""
+        )
+        click.echo(
+            say(
+                "{id}  to {to}  due {due}  {state}{grant}",
+                id=it.id,
+                to=it.to,
+                due=it.due,
+                state=it.state,
+                grant=grant,
+            )
+        )
 
 
 @cli.group(invoke_without_command=True)
@@ -288,16 +313,31 @@ async def inbox(ctx: click.Context, as_json: bool) -> None:
     if not items:
         click.echo(say("inbox empty"))
     for it in items:
+        problem = i18n.translate(it.problem, LANG) if it.problem else it.problem
         if not it.valid:
-            click.echo(f"{it.id}  INVALID: {it.problem}")
+            click.echo(say("{id}  INVALID: {problem}", id=it.id, problem=problem))
         elif it.certified:
             click.echo(
-                f"{it.id}  {it.filename}  {it.type}  certified by {it.issuer} on {it.issued}"
+                say(
+                    "{id}  {filename}  {type}  certified by {issuer} on {issued}",
+                    id=it.id,
+                    filename=it.filename,
+                    type=it.type,
+                    issuer=it.issuer,
+                    issued=it.issued,
+                )
             )
         else:
             click.echo(
-                f"{it.id}  {it.filename}  {it.type}  NOT CERTIFIED "
-                f"(claims to be from {it.claimed_issuer!r}: {it.problem})"
+                say(
+                    "{id}  {filename}  {type}  NOT CERTIFIED "
+                    "(claims to be from {claimed}: {problem})",
+                    id=it.id,
+                    filename=it.filename,
+                    type=it.type,
+                    claimed=repr(it.claimed_issuer),
+                    problem=problem,
+                )
             )
 
 
@@ -347,7 +387,13 @@ async def verify(
         emit_json([result])
     else:
         click.echo(
-            f"certified by {result.issuer}, issued {result.issued} ({result.type}: {result.title})"
+            say(
+                "certified by {issuer}, issued {issued} ({type}: {title})",
+                issuer=result.issuer,
+                issued=result.issued,
+                type=result.type,
+                title=result.title,
+            )
         )
 
 
@@ -368,8 +414,17 @@ async def requests(ctx: click.Context, as_json: bool) -> None:
     if not items:
         click.echo(say("no requests"))
     for it in items:
-        who = it.requester or f"{it.claimed_requester} (NOT CERTIFIED)"
-        click.echo(f"{it.id}  {who}  needs {', '.join(it.needs or [])}  due {it.due}  {it.state}")
+        who = it.requester or say("{name} (NOT CERTIFIED)", name=it.claimed_requester)
+        click.echo(
+            say(
+                "{id}  {who}  needs {needs}  due {due}  {state}",
+                id=it.id,
+                who=who,
+                needs=", ".join(it.needs or []),
+                due=it.due,
+                state=it.state,
+            )
+        )
 
 
 @requests.command("answer")
@@ -419,7 +474,7 @@ def trust_list(obj: Context, as_json: bool) -> None:
         emit_json(items)
         return
     for it in items:
-        click.echo(f"{it.name}  {it.public_key}  ({it.words})")
+        click.echo(f"{it.name}  {it.public_key}  ({it.words})")  # data
 
 
 @cli.command()
@@ -442,9 +497,12 @@ def reminders(obj: Context, before: str | None, every: str | None, off: bool, on
         every=duration(every) if every else None,
     )
     if not s.enabled:
-        click.echo("reminders: off")
+        click.echo(say("reminders: off"))
     else:
         click.echo(
-            f"reminders: from {s.before // 3600} h before the due date, at most every "
-            f"{s.every // 3600} h"
+            say(
+                "reminders: from {before} h before the due date, at most every {every} h",
+                before=s.before // 3600,
+                every=s.every // 3600,
+            )
         )

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
+from .. import i18n
 from ..service import Context
 from .admin import issuer
-from .common import cli, duration, emit_json, err, run, say
+from .common import LANG, cli, duration, emit_json, err, run, say
 
 
 @issuer.command("appointment")
@@ -63,7 +64,7 @@ async def appointments(ctx: click.Context, as_json: bool) -> None:
             else:
                 click.echo(say("  bring {type}: not in your vault", type=t))
         if a.problem:
-            click.echo(say("  warning: {problem}", problem=a.problem))
+            click.echo(say("  warning: {problem}", problem=i18n.translate(a.problem, LANG)))
 
 
 @appointments.command("ics")

@@ -80,7 +80,7 @@ def read_secret(env: str, prompt: str, confirm: bool = False) -> str:
     if not sys.stdin.isatty():
         raise UsageError(f"no terminal: set ${env}")
     value = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Again: ") != value:
+    if confirm and getpass.getpass(say("Again: ")) != value:
         raise UsageError("the two entries differ")
     if not value:
         raise UsageError("empty secret")
@@ -137,7 +137,7 @@ class Terminal:
 
 
 def passphrase_source() -> str:
-    return read_secret("VAULT_PASSPHRASE", "Passphrase: ")
+    return read_secret("VAULT_PASSPHRASE", say("Passphrase: "))
 
 
 def make_context(home: Path) -> Context:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..service.context import Context
-from .common import cli, emit_json, run
+from .common import cli, emit_json, run, say
 
 
 @cli.command("export")
@@ -31,6 +31,14 @@ async def export_command(obj: Context, out: Path, include_history: bool, as_json
         emit_json([report])
         return
     click.echo(
-        f"exported {report.files} files ({report.certified} certified) to {report.out}: "
-        f"{report.written} written, {report.unchanged} unchanged, {report.removed} removed"
+        say(
+            "exported {files} files ({certified} certified) to {out}: "
+            "{written} written, {unchanged} unchanged, {removed} removed",
+            files=report.files,
+            certified=report.certified,
+            out=report.out,
+            written=report.written,
+            unchanged=report.unchanged,
+            removed=report.removed,
+        )
     )

@@ -45,7 +45,7 @@ async def init(obj: Context, server: str, handle: str, folder: Path | None) -> N
     """Create an account; this profile becomes its first device."""
     from ..service import account
 
-    passphrase = read_secret("VAULT_PASSPHRASE", "New passphrase: ", confirm=True)
+    passphrase = read_secret("VAULT_PASSPHRASE", say("New passphrase: "), confirm=True)
     created = await account.init(obj, server, handle, folder, passphrase)
     err(say("account {handle} created; folder {folder}", handle=handle, folder=created.folder))
     err(say("Write down this recovery key and keep it safe; it is shown only once:"))
@@ -60,9 +60,16 @@ async def login(obj: Context, server: str, handle: str, folder: Path | None) -> 
     """Add this profile as a new device of an existing account."""
     from ..service import account
 
-    passphrase = read_secret("VAULT_PASSPHRASE", "Passphrase: ")
+    passphrase = read_secret("VAULT_PASSPHRASE", say("Passphrase: "))
     joined = await account.login(obj, server, handle, folder, passphrase)
-    click.echo(f"logged in as {handle}; device {joined.device_id}; folder {joined.folder}")
+    click.echo(
+        say(
+            "logged in as {handle}; device {device}; folder {folder}",
+            handle=handle,
+            device=joined.device_id,
+            folder=joined.folder,
+        )
+    )
 
 
 @cli.command()
@@ -73,10 +80,16 @@ async def recover(obj: Context, server: str, handle: str, folder: Path | None) -
     """New device and new passphrase from the recovery key."""
     from ..service import account
 
-    recovery = read_secret("VAULT_RECOVERY_KEY", "Recovery key: ")
-    new = read_secret("VAULT_PASSPHRASE", "New passphrase: ", confirm=True)
+    recovery = read_secret("VAULT_RECOVERY_KEY", say("Recovery key: "))
+    new = read_secret("VAULT_PASSPHRASE", say("New passphrase: "), confirm=True)
     joined = await account.recover(obj, server, handle, folder, recovery, new)
-    click.echo(f"recovered {handle}; new passphrase set; device {joined.device_id}")
+    click.echo(
+        say(
+            "recovered {handle}; new passphrase set; device {device}",
+            handle=handle,
+            device=joined.device_id,
+        )
+    )
 
 
 @cli.command()
@@ -87,7 +100,7 @@ async def passphrase(obj: Context) -> None:
     from ..service import account
 
     obj.account()  # the current passphrase first
-    new = read_secret("VAULT_NEW_PASSPHRASE", "New passphrase: ", confirm=True)
+    new = read_secret("VAULT_NEW_PASSPHRASE", say("New passphrase: "), confirm=True)
     await account.change_passphrase(obj, new)
     click.echo(say("passphrase changed; other sessions were ended"))
 
@@ -107,10 +120,10 @@ async def devices(ctx: click.Context, as_json: bool) -> None:
         emit_json(items)
         return
     for d in items:
-        state = "revoked" if d.revoked_at else "active"
-        mark = " (this device)" if d.this else ""
+        state = say("revoked") if d.revoked_at else say("active")
+        mark = say(" (this device)") if d.this else ""
         if not d.verified:
-            state += ", NOT VERIFIED: not certified in the signed log (injected?)"
+            state += say(", NOT VERIFIED: not certified in the signed log (injected?)")
         click.echo(f"{d.id}  {d.name}  {state}{mark}")
 
 
@@ -133,7 +146,11 @@ async def devices_revoke(obj: Context, device_id: str) -> None:
 def _confirm(question: str) -> bool:
     if not sys.stdin.isatty():
         return False
-    return click.confirm(question + ". Continue?", default=False, err=True)
+    return click.confirm(
+        say("{question}. Continue?", question=i18n.translate(question, LANG)),
+        default=False,
+        err=True,
+    )
 
 
 @cli.command()
@@ -168,9 +185,9 @@ async def status(obj: Context, as_json: bool) -> None:
     if not st.pending:
         click.echo(say("up to date"))
     for p in st.pending:
-        click.echo(f"{p.action:<14} {p.path}")
+        click.echo(f"{p.action:<14} {p.path}")  # data: the action is a keyword
     for n in st.notices:
-        click.echo(n.text)
+        click.echo(i18n.translate(n.text, LANG))
 
 
 @cli.command()
@@ -192,7 +209,7 @@ def history(obj: Context, path: str, as_json: bool) -> None:
             when = i18n.format_datetime(datetime.datetime.fromisoformat(it.modified), LANG)
             what = say("{size}, modified {date}", size=i18n.format_size(it.size, LANG), date=when)
         else:
-            what = f"{it.size} bytes, modified {it.modified}"
+            what = say("{size} bytes, modified {date}", size=it.size, date=it.modified)
         click.echo(f"{it.version:>3}  {what}")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..service.context import Context
-from .common import cli, duration, emit_json, err, read_secret, run
+from .common import cli, duration, emit_json, err, read_secret, run, say
 
 
 def _delay_text(seconds: int) -> str:
@@ -38,12 +38,21 @@ async def contacts(ctx: click.Context, as_json: bool) -> None:
         emit_json(items)
         return
     if not items:
-        click.echo("no trusted contacts ('vault recovery contacts set --threshold T HANDLE...')")
+        click.echo(
+            say("no trusted contacts ('vault recovery contacts set --threshold T HANDLE...')")
+        )
         return
     first = items[0]
-    click.echo(f"{first.threshold} of {len(items)} contacts, delay {_delay_text(first.delay)}")
+    click.echo(
+        say(
+            "{threshold} of {n} contacts, delay {delay}",
+            threshold=first.threshold,
+            n=len(items),
+            delay=_delay_text(first.delay),
+        )
+    )
     for c in items:
-        click.echo(f"{c.handle}  {c.fingerprint}")
+        click.echo(f"{c.handle}  {c.fingerprint}")  # data
 
 
 @contacts.command("set")
@@ -59,8 +68,13 @@ async def contacts_set(obj: Context, threshold: int, delay: str, handles: tuple[
 
     items = await service.set_contacts(obj, list(handles), threshold, duration(delay))
     click.echo(
-        f"trusted contacts set: {threshold} of {len(items)} ({', '.join(c.handle for c in items)}),"
-        f" delay {_delay_text(items[0].delay)}"
+        say(
+            "trusted contacts set: {threshold} of {n} ({handles}), delay {delay}",
+            threshold=threshold,
+            n=len(items),
+            handles=", ".join(c.handle for c in items),
+            delay=_delay_text(items[0].delay),
+        )
     )
 
 
@@ -75,11 +89,17 @@ async def start(obj: Context, server: str, handle: str) -> None:
 
     started = await service.start(obj, server, handle)
     err(
-        f"recovery of {handle} started: read this code out to your trusted contacts; "
-        f"{started.threshold} must approve, then wait {_delay_text(started.delay)}, then run "
-        f"'vault recovery finish {started.id}'"
+        say(
+            "recovery of {handle} started: read this code out to your trusted contacts; "
+            "{threshold} must approve, then wait {delay}, then run "
+            "'vault recovery finish {id}'",
+            handle=handle,
+            threshold=started.threshold,
+            delay=_delay_text(started.delay),
+            id=started.id,
+        )
     )
-    click.echo(f"code: {started.code}")
+    click.echo(say("code: {code}", code=started.code))
     click.echo(started.id)
 
 
@@ -96,10 +116,19 @@ async def pending(obj: Context, as_json: bool) -> None:
         emit_json(items)
         return
     for p in items:
-        mark = ", approved by you" if p.approved else ""
+        mark = say(", approved by you") if p.approved else ""
         click.echo(
-            f"{p.id}  {p.account}  code {p.code}  started {p.created}"
-            f"  ({p.approvals} of {p.threshold} approvals{mark})"
+            say(
+                "{id}  {account}  code {code}  started {created}"
+                "  ({approvals} of {threshold} approvals{mark})",
+                id=p.id,
+                account=p.account,
+                code=p.code,
+                created=p.created,
+                approvals=p.approvals,
+                threshold=p.threshold,
+                mark=mark,
+            )
         )
 
 
@@ -113,7 +142,13 @@ async def approve(obj: Context, recovery_id: str) -> None:
 
     done = await service.approve(obj, recovery_id)
     click.echo(
-        f"approved recovery {done.id} of {done.account} ({done.approvals} of {done.threshold})"
+        say(
+            "approved recovery {id} of {account} ({approvals} of {threshold})",
+            id=done.id,
+            account=done.account,
+            approvals=done.approvals,
+            threshold=done.threshold,
+        )
     )
 
 
@@ -126,7 +161,7 @@ async def veto(obj: Context, recovery_id: str) -> None:
     from ..service import recovery as service
 
     await service.veto(obj, recovery_id)
-    click.echo(f"recovery {recovery_id} vetoed")
+    click.echo(say("recovery {id} vetoed", id=recovery_id))
 
 
 @recovery.command()
@@ -138,6 +173,12 @@ async def finish(obj: Context, recovery_id: str, folder: Path | None) -> None:
     """After the delay, with enough approvals: new device and new passphrase."""
     from ..service import recovery as service
 
-    new = read_secret("VAULT_PASSPHRASE", "New passphrase: ", confirm=True)
+    new = read_secret("VAULT_PASSPHRASE", say("New passphrase: "), confirm=True)
     joined = await service.finish(obj, recovery_id, folder, new)
-    click.echo(f"recovered {joined.handle}; new passphrase set; device {joined.device_id}")
+    click.echo(
+        say(
+            "recovered {handle}; new passphrase set; device {device}",
+            handle=joined.handle,
+            device=joined.device_id,
+        )
+    )

@@ -44,7 +44,9 @@ async def share_create(
         raise UsageError("--password applies to links, not to --to grants")
     scope = vpaths(obj, paths)
     link_password = (
-        read_secret("VAULT_LINK_PASSWORD", "Link password: ", confirm=True) if password else None
+        read_secret("VAULT_LINK_PASSWORD", say("Link password: "), confirm=True)
+        if password
+        else None
     )
     created = await shares.create(obj, scope, seconds, to, max_uses, link_password)
     click.echo(created.link or created.grant_id)
@@ -63,9 +65,21 @@ async def share_list(obj: Context, as_json: bool) -> None:
         emit_json(items)
         return
     for it in items:
-        uses = "unlimited" if it.max_uses is None else f"{it.remaining_uses} uses left"
-        who = f" to {it.to}" if it.to else ""
-        click.echo(f"{it.id}  {it.state:<8} expires {it.expires_at}  {uses}{who}")
+        if it.max_uses is None:
+            uses = say("unlimited")
+        else:
+            uses = say("{n} uses left", n=it.remaining_uses)
+        who = say(" to {handle}", handle=it.to) if it.to else ""
+        click.echo(
+            say(
+                "{id}  {state} expires {expires}  {uses}{who}",
+                id=it.id,
+                state=f"{it.state:<8}",
+                expires=it.expires_at,
+                uses=uses,
+                who=who,
+            )
+        )
 
 
 @share.command("revoke")
@@ -94,8 +108,8 @@ async def share_log(obj: Context, grant_id: str, as_json: bool) -> None:
         emit_json(items)
         return
     for it in items:
-        who = f" by {it.account}" if it.account else ""
-        what = it.document if it.event == "document" else "opened the share"
+        who = say(" by {handle}", handle=it.account) if it.account else ""
+        what = it.document if it.event == "document" else say("opened the share")
         click.echo(f"{it.at}  {what}{who}")
 
 
@@ -116,17 +130,19 @@ async def redeem(
         raise UsageError("give --out DIR (or --list)")
     password = None
     if service.is_link(link_or_grant) and service.parse_link(link_or_grant).has_password:
-        password = read_secret("VAULT_LINK_PASSWORD", "Link password: ")
+        password = read_secret("VAULT_LINK_PASSWORD", say("Link password: "))
     done = await service.redeem(obj, link_or_grant, None if list_only else out, password)
     if as_json:
         emit_json(done.items)
     elif list_only:
         for it in done.items:
-            cert = f"  certified by {it.certified_by}" if it.certified_by else ""
-            click.echo(f"{it.name}  {it.size} bytes{cert}")
+            cert = say("  certified by {issuer}", issuer=it.certified_by) if it.certified_by else ""
+            click.echo(say("{name}  {size} bytes{cert}", name=it.name, size=it.size, cert=cert))
     else:
         for it in done.items:
-            cert = f"  (certified by {it.certified_by})" if it.certified_by else ""
+            cert = (
+                say("  (certified by {issuer})", issuer=it.certified_by) if it.certified_by else ""
+            )
             click.echo(f"{it.name}{cert}")
     if not list_only:
         err(say("{n} document(s) written to {out}", n=len(done.written), out=out))
@@ -145,4 +161,4 @@ async def shared(obj: Context, as_json: bool) -> None:
         emit_json(items)
         return
     for it in items:
-        click.echo(f"{it.id}  from {it.from_}  {it.state}")
+        click.echo(say("{id}  from {handle}  {state}", id=it.id, handle=it.from_, state=it.state))
