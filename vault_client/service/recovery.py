@@ -11,6 +11,13 @@ finishes only when its own clock has passed ``max(request time, t-th approval ti
 from those signed values; a server that says "ready" earlier, or counts an approval that does
 not verify, is caught (IntegrityError, exit 4) and nothing changes. The rest of the finish is
 :func:`account.recover_with`, the path of ``vault recover``.
+
+A veto counts only when it is signed: every view of a recovery (the finishing device, the
+contacts, the owner's devices) verifies the veto the server shows under the owner's account
+key, bound to the recovery and its request. A veto that does not verify, or a state "vetoed"
+without a veto, is a forgery (IntegrityError); a valid veto stops the recovery whatever state
+the server claims. A server that hides a veto cannot be caught by the finishing device, so the
+device that vetoed remembers its veto and reports a server that stops showing it.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from .account import DeviceJoined, recover_with
 from .context import Context
 
 LOCAL_FILE = "recovery.json"  # the new device's pending recovery: its X25519 secret, request
+VETOES_FILE = "recovery_vetoes.json"  # the vetoes this device made (public, signed data)
 
 
 def iso(ts: int | None) -> str | None:
@@ -96,7 +104,8 @@ class AccountRecovery:
     """A recovery of this account (what its devices are told, and may veto)."""
 
     id: str
-    state: str  # pending | vetoed | finished | cancelled | forged (approvals that do not verify)
+    state: str  # pending | vetoed | finished | cancelled | forged (approvals or veto that do
+    # not verify, or a veto of this device that the server no longer shows)
     created: str | None
     approvals: int
     threshold: int | None
@@ -105,6 +114,35 @@ class AccountRecovery:
 
 def _fingerprint(c: rc.Contact) -> str:
     return PublicIdentity(c.handle, c.sign_pk, c.box_pk, b"").fingerprint()
+
+
+def _signed_veto(view: dict[str, Any], owner_sign_pk: bytes, raw: bytes) -> int | None:
+    """The time of the veto a server's view of a recovery carries, verified under the owner's
+    account key over this recovery and request (``rc.check_veto``); None without a veto.
+
+    IntegrityError (or KeyError/TypeError from a malformed view) for a veto that does not
+    verify, and for a state "vetoed" with no veto: the server cannot veto for the owner."""
+    veto = view.get("veto")
+    if veto is None:
+        if view.get("state") == "vetoed":
+            raise IntegrityError()
+        return None
+    return rc.check_veto(dec(veto["statement"]), dec(veto["sig"]), owner_sign_pk, raw)
+
+
+def _own_vetoes(profile: Profile) -> dict[str, Any]:
+    path = profile.home / VETOES_FILE
+    try:
+        data: dict[str, Any] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+    except (OSError, ValueError):
+        raise UsageError(f"{path} is damaged") from None
+    return data
+
+
+def _remember_veto(profile: Profile, recovery: str, statement: bytes, sig: bytes) -> None:
+    vetoes = _own_vetoes(profile)
+    vetoes[recovery] = {"statement": b64u(statement), "sig": b64u(sig)}
+    write_private(profile.home / VETOES_FILE, json.dumps(vetoes, sort_keys=True).encode())
 
 
 # -- the owner ---------------------------------------------------------------------------------
@@ -224,9 +262,20 @@ async def list_contacts(ctx: Context) -> list[ContactEntry]:
 
 
 async def account_recoveries(ctx: Context) -> list[AccountRecovery]:
-    """This account's recoveries, with the time they may finish from the signed approvals."""
+    """This account's recoveries, with the time they may finish from the signed approvals.
+
+    The state "vetoed" comes from a veto signed by this account, never from the server's word:
+    a veto that does not verify, a "vetoed" without one, or a veto this device made that the
+    server no longer shows, is the state "forged"."""
+    return [r for r, _ in await _account_recoveries(ctx)]
+
+
+async def _account_recoveries(ctx: Context) -> list[tuple[AccountRecovery, str | None]]:
+    """The recoveries, each with why it is forged ("approvals", "veto", "hidden") or None."""
     ctx.account()
     out = []
+    own_pk = ctx.profile.bundle.identity_sign[0]
+    mine = _own_vetoes(ctx.profile)
     async with ctx.api() as api:
         own = await _own_set(ctx, api)
         try:
@@ -236,6 +285,7 @@ async def account_recoveries(ctx: Context) -> list[AccountRecovery]:
     for v in listed:
         ready: int | None = None
         count = 0
+        why: str | None = None
         state = str(v.get("state"))
         rid = str(v.get("id"))[:32]
         try:
@@ -252,16 +302,23 @@ async def account_recoveries(ctx: Context) -> list[AccountRecovery]:
                 ready = rc.ready_at(req, own, approvals)
         except (KeyError, TypeError, VaultError):
             state = "forged"  # approvals that do not verify: shown as such, never counted
-        out.append(
-            AccountRecovery(
-                id=req.recovery,
-                state=state,
-                created=iso(req.created),
-                approvals=count,
-                threshold=own.threshold if own is not None else None,
-                ready_at=iso(ready),
-            )
+            why = "approvals"
+        try:
+            if _signed_veto(v, own_pk, raw) is not None:
+                state, why = "vetoed", None  # signed by this account, whatever the server says
+            elif rid in mine:
+                state, why = "forged", "hidden"  # this device's veto, no longer shown
+        except (KeyError, TypeError, VaultError):
+            state, why = "forged", "veto"
+        recovery = AccountRecovery(
+            id=req.recovery,
+            state=state,
+            created=iso(req.created),
+            approvals=count,
+            threshold=own.threshold if own is not None else None,
+            ready_at=iso(ready),
         )
+        out.append((recovery, why))
     return out
 
 
@@ -270,11 +327,23 @@ async def notices(ctx: Context) -> list[Any]:
     from .requests import Notice
 
     items = []
-    for r in await account_recoveries(ctx):
-        if r.state == "forged":
+    for r, why in await _account_recoveries(ctx):
+        if why == "approvals":
             text = (
                 f"recovery {r.id} of this account: the server lists approvals that do not "
                 f"verify (forged); 'vault recovery veto {r.id}'"
+            )
+            items.append(Notice(r.id, "recovery", text, state=r.state))
+        elif why == "veto":
+            text = (
+                f"recovery {r.id} of this account: the server shows a veto this account did "
+                "not sign (forged)"
+            )
+            items.append(Notice(r.id, "recovery", text, state=r.state))
+        elif why == "hidden":
+            text = (
+                f"recovery {r.id} of this account: the server no longer shows the veto this "
+                "device made (hidden)"
             )
             items.append(Notice(r.id, "recovery", text, state=r.state))
         if r.state != "pending":
@@ -309,6 +378,7 @@ async def veto(ctx: Context, recovery_id: str) -> str:
         await api.post(
             f"/v1/recovery/{recovery_id}/veto", {"statement": b64u(statement), "sig": b64u(sig)}
         )
+    _remember_veto(profile, recovery_id, statement, sig)
     return recovery_id
 
 
@@ -356,6 +426,14 @@ async def _checked_pending(ctx: Context, api: Api) -> list[_Checked]:
                 "verification (forged or swapped by the server)"
             ) from None
         _not_older(profile, the_set)
+        try:
+            if _signed_veto(v, owner.sign_pk, raw) is not None:
+                continue  # vetoed by the owner: nothing to approve
+        except (KeyError, TypeError, VaultError):
+            raise IntegrityError(
+                f"recovery {rid}: the veto the server shows is not signed by {account} (forged "
+                "or missing): nothing changed"
+            ) from None
         out.append(_Checked(v, raw, req, the_set, me))
     return out
 
@@ -517,7 +595,23 @@ async def finish(
     async def step(api: Api, device: dict[str, Any]) -> tuple[dict[str, Any], bytes, str]:
         v = await api.get(f"/v1/recovery/{recovery_id}")
         state = v.get("state")
-        if state == "vetoed":
+        try:
+            if dec(v["request"]) != raw:
+                raise IntegrityError()
+            owner = await public_identity(api, handle)
+        except (KeyError, TypeError, VaultError):
+            raise IntegrityError(
+                f"recovery {recovery_id}: an approval, the request or the contact set the "
+                "server sent failed verification (forged): nothing changed"
+            ) from None
+        try:
+            vetoed = _signed_veto(v, owner.sign_pk, raw)
+        except (KeyError, TypeError, VaultError):
+            raise IntegrityError(
+                f"recovery {recovery_id}: the veto the server shows is not signed by {handle} "
+                "(forged or missing): nothing changed"
+            ) from None
+        if vetoed is not None:  # signed by the owner, whatever state the server claims
             raise AccessDenied(f"recovery {recovery_id} was vetoed by a device of {handle}")
         if state == "cancelled":
             raise AccessDenied(
@@ -526,9 +620,6 @@ async def finish(
         if state != "pending":
             raise AccessDenied(f"recovery {recovery_id} is {state}")
         try:
-            if dec(v["request"]) != raw:
-                raise IntegrityError()
-            owner = await public_identity(api, handle)
             signed = v["set"]
             the_set = rc.open_set(
                 dec(signed["statement"]), dec(signed["sig"]), owner.sign_pk, handle
