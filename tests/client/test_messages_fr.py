@@ -10,7 +10,9 @@ import re
 import pytest
 
 from vault_client import i18n
-from vault_core.errors import EXIT_ACCESS, EXIT_AUTH, EXIT_FAILURE
+from vault_core.errors import EXIT_ACCESS, EXIT_AUTH, EXIT_FAILURE, EXIT_USAGE
+
+from .test_deposits import admin  # noqa: F401 (the fixture: authority, issuer, owner)
 
 FR = {"LANG": "fr_FR.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
 EN = {"LANG": "C.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
@@ -109,3 +111,57 @@ def test_the_servers_wait_reads_in_french() -> None:
     ):  # fmt: skip
         assert i18n.error_sentence(RateLimited(english), "fr") == french
         assert i18n.error_sentence(RateLimited(english), "en") == english
+
+
+def test_a_recovery_line_in_french(account):
+    """`vault recovery contacts` with no contacts: the hint in French, the command as is."""
+    dev, _ = account()
+    fr = dev.run("recovery", "contacts", env=FR)
+    en = dev.run("recovery", "contacts", env=EN)
+    assert fr.returncode == en.returncode == 0
+    assert en.stdout.strip() == (
+        "no trusted contacts ('vault recovery contacts set --threshold T HANDLE...')"
+    )
+    assert fr.stdout.strip() == (
+        "aucun contact de confiance (« vault recovery contacts set --threshold T IDENTIFIANT... »)"
+    )
+
+
+def test_an_issuer_usage_error_in_french(admin):  # noqa: F811
+    """`vault issuer request` without --message: its own French sentence (not the generic
+    'Demande incorrecte.'), the same exit code (2)."""
+    mairie = admin["mairie"]
+    args = ("issuer", "request", "--to", "jean", "--need", "id-card", "--due", "2030-01-01")
+    fr = mairie.run(*args, env=FR, check=False)
+    en = mairie.run(*args, env=EN, check=False)
+    assert fr.returncode == en.returncode == EXIT_USAGE
+    assert en.stderr.strip() == "error: give the message: --message TEXT (or --template NAME)"
+    assert fr.stderr.strip() == "erreur : Donnez le message : --message TEXTE (ou --template NOM)."
+
+
+def test_a_batch_report_in_french(admin, tmp_path):  # noqa: F811
+    """`vault issuer deposit-batch` with a row for an unknown account: the row's error, the
+    summary and the final failure in French; the English run reads as before."""
+    mairie = admin["mairie"]
+    (tmp_path / "avis.pdf").write_bytes(b"%PDF-1.4 avis " + os.urandom(300))
+    batch = tmp_path / "campagne.csv"
+    batch.write_text(
+        "handle;type;title;path\njean;tax-notice;Avis;avis.pdf\npersonne;tax-notice;Avis;avis.pdf\n",
+        encoding="utf-8",
+    )
+    fr = mairie.run("issuer", "deposit-batch", str(batch), env=FR, check=False)
+    en = mairie.run("issuer", "deposit-batch", str(batch), env=EN, check=False)
+    assert fr.returncode == en.returncode == EXIT_FAILURE
+    assert fr.stdout.strip() == "1 déposé(s), 0 déjà là, 1 en échec"
+    pinned, *rest = fr.stderr.splitlines()
+    assert re.fullmatch(r"clé de jean enregistrée : empreinte [A-Z2-7]{5}( [A-Z2-7]{5}){7}", pinned)
+    assert rest == [
+        "ligne 3 : aucun compte « personne »",
+        "erreur : 1 ligne(s) sur 2 non envoyée(s)",
+    ]
+    # the second run finds the first row already there
+    assert en.stdout.strip() == "0 deposited, 1 already there, 1 failed"
+    assert en.stderr.splitlines() == [
+        "line 3: no account 'personne'",
+        "error: 1 of 2 rows not sent",
+    ]
