@@ -415,16 +415,27 @@ def test_the_french_keeps_the_placeholders_it_uses():
 
 def test_no_dead_entries_in_the_catalogue():
     """Every message of fr.po is said by some source: a say() template, a raised message of
-    the same shape, or a message the server sends (vault_server/), the app (app/) or the
-    core (vault_core/) writes. Class sentences (msgctxt "class") are by wire code."""
+    the same shape, or a message the server sends (vault_server/), the app (app/), the
+    core (vault_core/) or Click writes. Class sentences (msgctxt "class") are by wire code."""
     with open(PO, "rb") as fh:
         po = read_po(fh, locale="fr")
+    import click
+
     sources = "\n".join(
         p.read_text(encoding="utf-8")
-        for root in ("vault_client", "vault_server", "vault_core")
-        for p in _sources(ROOT / root)
+        for root in (ROOT / "vault_client", ROOT / "vault_server", ROOT / "vault_core")
+        for p in _sources(root)
     )
     raised = [text for _, _, template in [*_raised(), *_told()] for text in _samples(template)]
+    # Click's own usage errors (cli/__init__.py translates them), some composed at run time
+    sources += "\n".join(
+        p.read_text(encoding="utf-8") for p in _sources(Path(click.__file__).parent)
+    )
+    for kind in (click.INT, click.IntRange(0, 1)):
+        try:
+            kind.convert("x", None, None)
+        except click.BadParameter as exc:
+            raised.append(exc.message)
     # composed at run time: the server's 429 (vault_server/limits.py)
     from vault_server.limits import Throttled
 

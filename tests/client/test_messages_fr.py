@@ -165,3 +165,26 @@ def test_a_batch_report_in_french(admin, tmp_path):  # noqa: F811
         "line 3: no account 'personne'",
         "error: 1 of 2 rows not sent",
     ]
+
+
+def test_clicks_usage_errors_in_french(make_device):
+    """A missing option, an unknown option with its suggestion, a bad number: Click's English
+    unchanged, French from fr.po; exit 2 both ways."""
+    dev = make_device("X")
+    for args, english, french in (
+        (("issuer", "request"), "usage error: Missing option '--to'.",
+         "erreur d'utilisation : Il manque l'option « --to »."),
+        (("share", "create", "a", "--expire", "1h"),
+         "usage error: No such option '--expire'. Did you mean '--expires'?",
+         "erreur d'utilisation : Option inconnue : « --expire ». "
+         "Vouliez-vous dire « --expires » ?"),
+        (("share", "create", "a", "--expires", "1h", "--max-uses", "0"),
+         "usage error: Invalid value for '--max-uses': 0 is not in the range x>=1.",
+         "erreur d'utilisation : Valeur incorrecte pour « --max-uses » : 0 n'est pas dans "
+         "l'intervalle x>=1."),
+    ):  # fmt: skip
+        en = dev.run(*args, env=EN, check=False)
+        fr = dev.run(*args, env=FR, check=False)
+        assert en.returncode == fr.returncode == EXIT_USAGE
+        assert en.stderr.strip() == english
+        assert fr.stderr.strip() == french

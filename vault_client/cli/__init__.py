@@ -22,6 +22,17 @@ from . import admin, appointments, desktop, export, owner, recovery, sharing  # 
 from .common import LANG, cli, err, say
 
 
+def _click_message(exc: click.UsageError) -> str:
+    """Click's own usage message (a missing option, an unknown command), in French from fr.po
+    when the reader reads French; Click's English as is otherwise."""
+    text = exc.format_message()
+    if LANG != "fr":
+        return text
+    if isinstance(exc, click.BadParameter) and exc.message in text:  # "Invalid value for X: Y"
+        text = text.replace(exc.message, i18n.translate(exc.message, LANG))
+    return i18n.translate(text, LANG)
+
+
 def main() -> None:
     os.umask(0o077)  # profile files, state and downloaded documents: owner only
     try:
@@ -30,7 +41,7 @@ def main() -> None:
         err(say("aborted"))
         sys.exit(EXIT_FAILURE)
     except click.UsageError as exc:
-        err(say("usage error: {message}", message=exc.format_message()))
+        err(say("usage error: {message}", message=_click_message(exc)))
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         err(say("error: {message}", message=exc.format_message()))
