@@ -34,7 +34,7 @@ order and writes (or checks) the files:
 * ``seal``: "Primitives" (seal.json); ``grants``: "Grants" (grant.json);
 * ``issuer_deposits``: "Issuer certificates", "Deposits", "Requests", "Appointments"
   (issuer_cert.json, deposit.json, request.json, appointment.json);
-* ``trust``: "Trust invitations" (trust_invitation.json);
+* ``asks``: "Asks" (ask.json); ``trust``: "Trust invitations" (trust_invitation.json);
 * ``recovery``: "Recovery key" (recovery.json);
 * ``shamir``: "Recovery shares (Shamir, GF(256))" (shamir.json);
 * ``recovery_contacts``: "Trusted contacts" (recovery_contacts.json).
@@ -52,6 +52,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .vectors_gen.asks import build_ask
 from .vectors_gen.bundle_identity import (
     build_bundle,
     build_device_cert,
@@ -106,6 +107,7 @@ def build_all() -> dict[str, JSON]:
         ("deposit", lambda: build_deposit(w)),
         ("request", lambda: build_request(w)),
         ("appointment", lambda: build_appointment(w)),
+        ("ask", lambda: build_ask(w)),
         ("recovery", lambda: build_recovery(w)),
         ("shamir", build_shamir),
         ("recovery_contacts", lambda: build_recovery_contacts(w)),

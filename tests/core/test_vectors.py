@@ -26,6 +26,7 @@ from protocol import make_vectors
 from vault_core import (
     _crypto,
     appointments,
+    asks,
     chunks,
     deposits,
     grants,
@@ -87,6 +88,7 @@ def test_files_present() -> None:
         "deposit",
         "request",
         "appointment",
+        "ask",
         "recovery",
         "shamir",
         "recovery_contacts",
@@ -412,6 +414,46 @@ def pos_appointment(c: dict[str, Any], doc: dict[str, Any]) -> None:
     assert canonical_json(st.body()) == c["statement_text"].encode()
 
 
+def run_ask(c: dict[str, Any]) -> asks.AskStatement:
+    """SPEC §Asks, the issuer's side: open, then the asker's pinned key and the addressee."""
+    st = asks.open_ask(c["id"], H(c["recipient_box_sk"]), H(c["envelope"]))
+    v = c["verify"]
+    asks.verify_ask(
+        st, to=v["to"], sender=v["sender"], sender_sign_pk=H(v["sender_sign_pk"]),
+        sender_listed=v["sender_listed"],
+    )  # fmt: skip
+    return st
+
+
+def run_ask_reply(c: dict[str, Any]) -> asks.AskReply:
+    """SPEC §Asks, the asker's side: open the reply, then its link to the ask and deposit."""
+    reply, cert = asks.open_reply(c["id"], H(c["recipient_box_sk"]), H(c["envelope"]))
+    v = c["verify"]
+    ask = asks.AskStatement.from_json(parse_canonical_json(v["ask_text"].encode()))
+    asks.verify_reply(
+        reply, cert, ask=ask, deposit_id=v["deposit_id"], owner=v["owner"],
+        **{k: a for k, a in _verify_args(v).items() if k in ("trusted", "now", "owner_sign_pk")},
+    )  # fmt: skip
+    return reply
+
+
+def pos_ask(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    st = run_ask(c)
+    assert canonical_json(st.body()) == c["statement_text"].encode()
+    assert H(c["statement_message"]) == b"vault.v1/ask\x00" + c["statement_text"].encode()
+
+
+def pos_ask_reply(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    reply = run_ask_reply(c)
+    assert canonical_json(reply.body()) == c["statement_text"].encode()
+    assert H(c["statement_message"]) == b"vault.v1/ask-reply\x00" + c["statement_text"].encode()
+
+
+def pos_ask_deposit_id(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    got = asks.fulfil_deposit_id(H(c["issuer_seed"]), c["ask"], H(c["doc_sha256"]))
+    assert got == c["deposit_id"]
+
+
 def pos_recovery_text(c: dict[str, Any], doc: dict[str, Any]) -> None:
     assert keys.format_recovery_key(H(c["recovery_key"])) == c["text"]
     assert keys.parse_recovery_key(c["text"]) == H(c["recovery_key"])
@@ -711,6 +753,14 @@ def neg_request(c: dict[str, Any], doc: dict[str, Any]) -> None:
 
 def neg_appointment(c: dict[str, Any], doc: dict[str, Any]) -> None:
     run_appointment(c)
+
+
+def neg_ask(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    run_ask(c)
+
+
+def neg_ask_reply(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    run_ask_reply(c)
 
 
 def neg_parse_recovery(c: dict[str, Any], doc: dict[str, Any]) -> None:
@@ -1045,8 +1095,8 @@ class TestIndependent:
     def test_seal(self) -> None:
         cases = [c for c in DOCS["seal"]["positive"]]
         cases += [c for c in DOCS["grant"]["positive"] if c["op"] == "open_grant_key"]
-        for d in ("deposit", "request", "appointment"):
-            cases += [c["seal"] for c in DOCS[d]["positive"]]
+        for d in ("deposit", "request", "appointment", "ask"):
+            cases += [c["seal"] for c in DOCS[d]["positive"] if "seal" in c]
         for c in cases:
             shared = sodium.crypto_scalarmult(H(c["recipient_sk"]), H(c["ephemeral_pk"]))
             assert shared == H(c["shared"])
@@ -1129,6 +1179,29 @@ class TestIndependent:
             ed_verify(unb64u(st["issuer_pk"]), msg, unb64u(sig))
             if d == "deposit":
                 assert sha256(plain[4 + m :]) == unb64u(st["doc_sha256"])
+
+    def test_ask_envelopes(self) -> None:
+        """The ask and its reply opened with libsodium alone: kind and ask id in the AD, the
+        ask signed by the asker's identity key, the reply by the certified issuer key."""
+        for c, kind, signer in zip(DOCS["ask"]["positive"][:2], ("ask", "ask-reply"),
+                                   ("from_sign_pk", "issuer_pk"), strict=True):  # fmt: skip
+            env = H(c["envelope"])
+            (n,) = struct.unpack(">H", env[3:5])
+            assert env[:3] == b"VD1" and env[5 : 5 + n] == H(c["sealed_key"])
+            key = H(c["seal"]["message"])
+            ad = f"vault.v1/{kind}\x00{c['id']}".encode()
+            assert (
+                ad == H(c["ad"])
+                and H(c["sealed_key_ad"]) == f"vault.v1/{kind}-key\x00{c['id']}".encode()
+            )
+            plain = xopen(key, env[5 + n : 29 + n], env[29 + n :], ad)
+            (m,) = struct.unpack(">I", plain[:4])
+            assert plain[4 + m :] == b""
+            meta = json.loads(plain[4 : 4 + m])
+            st = meta["statement"]
+            ed_verify(
+                unb64u(st[signer]), f"vault.v1/{kind}\x00".encode() + cj(st), unb64u(meta["sig"])
+            )
 
     def test_recovery_text(self) -> None:
         import base64

@@ -40,6 +40,11 @@ const OUT_OF_SCOPE = {
   recovery: { recovery_text: 'owner-side', parse_recovery: 'owner-side' },
   request: { request: 'issuer requests (owner inbox)' },
   appointment: { appointment: 'issuer appointments (owner side, with the requests)' },
+  ask: {
+    ask: "citizens' asks (issuer account side, CLI)",
+    ask_reply: "the issuer's reply to an ask (owner side, CLI)",
+    ask_deposit_id: 'issuer-side: the deposit id of a fulfilment',
+  },
   chunk: { cdc: 'a reader never recomputes chunk boundaries (SPEC §Chunks)' },
   kdf: {
     kdf_params: 'account passphrase parameters; a link password has fixed, pinned costs',
