@@ -54,6 +54,7 @@ from . import (
     routes_inbox,
     routes_log,
     routes_recovery,
+    routes_trust,
     routes_web,
 )
 from .clock import Clock, SystemClock
@@ -125,6 +126,7 @@ ALL_ROUTES: list[Route] = [
     *routes_events.ROUTES,
     *routes_web.ROUTES,
     *routes_recovery.ROUTES,
+    *routes_trust.ROUTES,
 ]
 
 _STATUS_CODES = {

@@ -44,8 +44,14 @@ class Limits:
     login_fail_window: int = 15 * 60
     login_fail_per_handle: int = 10
     login_fail_per_address: int = 30
-    issuer_per_minute: int = 60
+    # deposits + requests one issuer may post per sliding minute (a batch counts each of its
+    # deposits): a city hall's campaign of 10,000 letters goes in one minute, a runaway or
+    # stolen issuer account is held to 200 a second (each recipient's inbox: inbox_items)
+    issuer_per_minute: int = 12_000
     inbox_items: int = 100
+    # POST /v1/inbox-batch: deposits per request and bytes of its JSON body
+    deposit_batch_items: int = 500
+    deposit_batch_body: int = 16 * MIB
     grant_failed_attempts: int = 10
     gc_grace: int = 24 * 3600
     gc_interval: int = 3600

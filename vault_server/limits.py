@@ -13,7 +13,12 @@
   80 per 16 h). A guesser who waits out the first wait and goes on meets a longer one each
   tier up; the owner who mistypes a few times waits minutes at most. Refusals while limited
   are not failures: hammering does not prolong the wait.
-* Issuers: deposits + requests per issuer per minute (429 with ``Retry-After`` too).
+* Asks: a citizen's asks per account per minute (``asks_per_minute``, 429 with
+  ``Retry-After``), fulfilments counting as an issuer's deposits.
+* Issuers: deposits + requests per issuer over a sliding minute (``issuer_per_minute``,
+  12,000 by default: a campaign of 10,000 letters in one go); a batch of deposits counts each
+  of them, all or none: a batch that would go over is refused whole (429 with
+  ``Retry-After``, the seconds until the whole batch fits).
 """
 
 from __future__ import annotations
@@ -107,11 +112,29 @@ async def login_failed(c: ServerContext, handle: str, address: str, purpose: str
     await c.meta.rate_hit(keys, c.clock.now())
 
 
-async def take_issuer(c: ServerContext, issuer_id: int) -> None:
+async def take_asker(c: ServerContext, account_id: int) -> None:
+    """Count one ask against the asking account's pace, or refuse it (429)."""
+    lim = c.config.limits
+    now = c.clock.now()
+    key = f"ask:{account_id}"
+    if not await c.meta.rate_take(key, now, ISSUER_WINDOW, lim.asks_per_minute):
+        wait = await _wait(c, key, lim.asks_per_minute, ISSUER_WINDOW, now)
+        raise Throttled(wait or 1, "asks")
+
+
+async def take_issuer(c: ServerContext, issuer_id: int, n: int = 1) -> None:
+    """Count ``n`` deposits or requests against the issuer's pace, or none of them (429)."""
     lim = c.config.limits
     now = c.clock.now()
     key = f"issuer:{issuer_id}"
-    ok = await c.meta.rate_take(key, now, ISSUER_WINDOW, lim.issuer_per_minute)
+    ok = await c.meta.rate_take(key, now, ISSUER_WINDOW, lim.issuer_per_minute, n)
     if not ok:
-        wait = await _wait(c, key, lim.issuer_per_minute, ISSUER_WINDOW, now)
+        # free once at most limit - n events are left in the window (n <= limit: the route's
+        # items are bounded by batch_items)
+        wait = await _wait(c, key, max(1, lim.issuer_per_minute - n + 1), ISSUER_WINDOW, now)
         raise Throttled(wait or 1, "deposits and requests")
+
+
+def batch_items(lim: Limits) -> int:
+    """Deposits one POST /v1/inbox-batch may carry: never more than the pace lets pass."""
+    return max(1, min(lim.deposit_batch_items, lim.issuer_per_minute, lim.list_items))

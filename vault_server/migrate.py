@@ -121,6 +121,13 @@ TABLES: tuple[Table, ...] = (
         "recovery_approvals",
         ("recovery_id", "contact_id", "statement", "sig", "resealed", "received_at"),
     ),
+    Table(
+        "asks",
+        (
+            "id", "sender_id", "recipient_id", "envelope", "own_copy", "created_at",
+            "deposit_id", "reply", "fulfilled_at",
+        ),
+    ),
 )  # fmt: skip
 
 BOOLEAN_COLUMNS = {("accounts", "is_issuer"), ("grants", "password")}

@@ -214,6 +214,21 @@ async def test_rate_take_holds_across_processes(open_meta) -> None:
     assert await m2.rate_take("issuer:1", T0 + 60, 60, 5)  # the window moved on
 
 
+async def test_rate_take_counts_n_events_all_or_none(open_meta) -> None:
+    m1, m2 = await open_meta(), await open_meta()
+    got = await asyncio.gather(*(m.rate_take("issuer:2", T0, 60, 10, 3) for m in [m1, m2] * 3))
+    assert got.count(True) == 3  # 9 of 10 taken; a fourth 3 would make 12
+    assert await m1.rate_count("issuer:2", T0 - 1) == 9
+    assert not await m2.rate_take("issuer:2", T0 + 1, 60, 10, 2)
+    assert await m2.rate_count("issuer:2", T0 - 1) == 9  # a refusal counts nothing
+    assert await m2.rate_take("issuer:2", T0 + 1, 60, 10, 1)
+    assert not await m1.rate_take("issuer:2", T0 + 60, 60, 10, 10)  # the one at T0 + 1 stays
+    assert await m1.rate_take("issuer:2", T0 + 60, 60, 10, 9)  # the 9 at T0 left the window
+    assert await m1.rate_count("issuer:2", 0) == 10  # the older ones are dropped as they go
+    assert await m1.rate_take("issuer:2", T0 + 61 + 60, 60, 10, 10)
+    assert await m1.rate_count("issuer:2", 0) == 10
+
+
 # -- blobs -------------------------------------------------------------------------------
 async def test_blob_lifecycle_and_quota(meta: MetadataStore) -> None:
     aid = await account(meta, quota=100)
@@ -565,6 +580,47 @@ async def test_inbox_limit_holds_across_processes(open_meta) -> None:
     got = await asyncio.gather(*(deposit(m) for m in [m1, m2] * 4))
     assert got.count(True) == 3
     assert len(await m2.list_deposits(jean)) == 3
+
+
+async def test_add_deposits_answers_each_in_one_transaction(meta: MetadataStore) -> None:
+    city, jean, anne = [await account(meta, h) for h in ("city", "jean", "anne")]
+    held = Deposit(hex_id(), jean, city, "city", b"held before", T0)
+    await meta.add_deposit(held, 3)
+    twice = hex_id()
+    batch = [
+        Deposit(hex_id(), jean, city, "city", b"one", T0),
+        Deposit(held.id, anne, city, "city", b"a taken id, another recipient", T0),
+        Deposit(twice, anne, city, "city", b"two", T0),
+        Deposit(twice, anne, city, "city", b"two again", T0),  # taken earlier in this call
+        Deposit(hex_id(), jean, city, "city", b"three", T0),
+        Deposit(hex_id(), jean, city, "city", b"four: jean holds 3", T0),
+        Deposit(hex_id(), anne, city, "city", b"five", T0),
+    ]
+    got = await meta.add_deposits(batch, 3)
+    assert got == ["created", "exists", "created", "exists", "created", "inbox_full", "created"]
+    assert sorted(i.id for i in await meta.list_deposits(jean)) == sorted(
+        [held.id, batch[0].id, batch[4].id]
+    )
+    assert sorted(i.id for i in await meta.list_deposits(anne)) == sorted([twice, batch[6].id])
+    stored = await meta.get_deposit(anne, twice)
+    assert stored is not None and stored.envelope == b"two"
+    assert (await meta.get_deposit(jean, held.id)) == held  # not overwritten
+    # the same call again: every id is held now
+    assert await meta.add_deposits(batch, 3) == ["exists"] * 5 + ["inbox_full", "exists"]
+    assert await meta.add_deposits([], 3) == []
+
+
+async def test_add_deposits_inbox_limit_holds_across_processes(open_meta) -> None:
+    m1, m2 = await open_meta(), await open_meta()
+    city, jean = await account(m1, "city"), await account(m1, "jean")
+
+    def batch() -> list[Deposit]:
+        return [Deposit(hex_id(), jean, city, "city", b"e", T0) for _ in range(3)]
+
+    got = await asyncio.gather(*(m.add_deposits(batch(), 5) for m in [m1, m2] * 2))
+    flat = [o for answer in got for o in answer]
+    assert flat.count("created") == 5 and flat.count("inbox_full") == 7
+    assert len(await m2.list_deposits(jean)) == 5
 
 
 async def test_requests_and_answers(meta: MetadataStore) -> None:

@@ -187,6 +187,25 @@ class DocRequest:
 
 
 @dataclass(frozen=True)
+class AskRow:
+    """A citizen's ask (SPEC §Asks): ``sender`` the owner who asks, ``recipient`` the issuer
+    account asked. The server holds two opaque envelopes (to the issuer, and the owner's own
+    copy) and, once fulfilled, the deposit id and the issuer's sealed reply."""
+
+    id: str
+    sender_id: int
+    sender_handle: str
+    recipient_id: int
+    recipient_handle: str
+    envelope: bytes = field(repr=False)
+    own_copy: bytes = field(repr=False)
+    created_at: int
+    deposit_id: str | None = None
+    reply: bytes | None = field(default=None, repr=False)
+    fulfilled_at: int | None = None
+
+
+@dataclass(frozen=True)
 class RecoverySetRow:
     """An owner's trusted-contact set: the signed statement (parsed by the server), the bundle
     wrapped under the contacts KEK, and the threshold, delay and login key it names."""
@@ -400,6 +419,25 @@ class MetadataStore(Protocol):
     async def answer_request(
         self, recipient_id: int, request_id: str, grant_id: str, envelope: bytes | None, now: int
     ) -> DocRequest | None: ...
+
+    # -- citizens' asks ---------------------------------------------------------------
+    async def add_ask(self, ask: AskRow, max_open: int) -> None:
+        """Store an ask; AlreadyExists on a taken id; QuotaExceeded when its sender already
+        has ``max_open`` asks not fulfilled."""
+        ...
+
+    async def list_asks(self, account_id: int, sent: bool) -> list[AskRow]:
+        """The asks ``account_id`` sent (``sent``) or received, oldest first."""
+        ...
+
+    async def fulfil_ask(
+        self, recipient_id: int, ask_id: str, deposit_id: str, reply: bytes, now: int
+    ) -> AskRow | None:
+        """Atomically link deposit ``deposit_id`` (and the sealed reply) to an open ask of
+        ``recipient_id``. None when no such ask; Conflict when already fulfilled; BadRequest
+        ("unknown deposit") unless that deposit, from ``recipient_id`` to the asker, waits in
+        the asker's inbox. Nothing is written on any failure."""
+        ...
 
     # -- trusted-contact recovery -----------------------------------------------------
     async def put_recovery_set(

@@ -171,6 +171,21 @@ MIGRATIONS: list[list[str]] = [
             received_at INTEGER NOT NULL,
             PRIMARY KEY (recovery_id, contact_id)) WITHOUT ROWID""",
     ],
+    # 3: citizens' asks (issue 20)
+    [
+        """CREATE TABLE asks (
+            id TEXT PRIMARY KEY,
+            sender_id INTEGER NOT NULL,
+            recipient_id INTEGER NOT NULL,
+            envelope BLOB NOT NULL,
+            own_copy BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            deposit_id TEXT,
+            reply BLOB,
+            fulfilled_at INTEGER)""",
+        "CREATE INDEX asks_sender ON asks(sender_id)",
+        "CREATE INDEX asks_recipient ON asks(recipient_id)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

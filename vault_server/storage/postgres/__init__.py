@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from ..urls import redact_url
 from .accounts import AccountsPart
+from .asks import AsksPart
 from .blobs_log import BlobsLogPart
 from .core import PgTarget, parse_pg_url
 from .grants import GrantsPart
@@ -42,7 +43,9 @@ from .recovery import RecoveryPart
 from .relay import PgNotifyRelay
 
 
-class PostgresMetadataStore(AccountsPart, BlobsLogPart, GrantsPart, InboxPart, RecoveryPart):
+class PostgresMetadataStore(
+    AccountsPart, AsksPart, BlobsLogPart, GrantsPart, InboxPart, RecoveryPart
+):
     """Shared metadata store: open with ``await PostgresMetadataStore.open(url)``."""
 
     @classmethod

@@ -203,14 +203,17 @@ class AccountsPart(PgCore):
                 "INSERT INTO rate_events (key, at) VALUES ($1, $2)", [(k, at) for k in keys]
             )
 
-    async def rate_take(self, key: str, now: int, window: int, limit: int) -> bool:
+    async def rate_take(self, key: str, now: int, window: int, limit: int, n: int = 1) -> bool:
         async with self._tx() as c:
             # Serialise takers of this key (across processes) for the count-then-insert.
             await c.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
-            n = await c.fetchval(
+            await c.execute("DELETE FROM rate_events WHERE key=$1 AND at<=$2", key, now - window)
+            held = await c.fetchval(
                 "SELECT COUNT(*) FROM rate_events WHERE key=$1 AND at>$2", key, now - window
             )
-            if int(n) >= limit:
+            if int(held) + n > limit:
                 return False
-            await c.execute("INSERT INTO rate_events (key, at) VALUES ($1, $2)", key, now)
+            await c.executemany(
+                "INSERT INTO rate_events (key, at) VALUES ($1, $2)", [(key, now)] * n
+            )
             return True

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
 from vault_core.errors import AlreadyExists, BadRequest, QuotaExceeded
 
-from ..base import Deposit, DepositInfo, DocRequest
+from ..base import Deposit, DepositInfo, DepositOutcome, DocRequest
 from .core import _REQUEST_SELECT, PgCore, _lock_account, _request, _rowcount
 
 
@@ -34,6 +36,53 @@ class InboxPart(PgCore):
                 )
             except asyncpg.UniqueViolationError:
                 raise AlreadyExists("deposit id already exists") from None
+
+    async def add_deposits(
+        self, deposits: Sequence[Deposit], max_items: int
+    ) -> list[DepositOutcome]:
+        if not deposits:
+            return []
+        async with self._tx() as c:
+            # The recipients' locks (in id order: no deadlock between two batches) make the
+            # counts and inserts atomic across processes, as in add_deposit.
+            recipients = sorted({d.recipient_id for d in deposits})
+            for rid in recipients:
+                await _lock_account(c, rid)
+            rows = await c.fetch(
+                "SELECT recipient_id, COUNT(*) FROM deposits"
+                " WHERE recipient_id = ANY($1::bigint[]) GROUP BY recipient_id",
+                recipients,
+            )
+            held = {rid: 0 for rid in recipients}
+            held.update({int(r[0]): int(r[1]) for r in rows})
+            taken = {
+                r[0]
+                for r in await c.fetch(
+                    "SELECT id FROM deposits WHERE id = ANY($1::text[])",
+                    sorted({d.id for d in deposits}),
+                )
+            }
+            out: list[DepositOutcome] = []
+            new: list[Deposit] = []
+            for d in deposits:
+                if d.id in taken:
+                    out.append("exists")
+                elif held[d.recipient_id] >= max_items:
+                    out.append("inbox_full")
+                else:
+                    taken.add(d.id)
+                    held[d.recipient_id] += 1
+                    new.append(d)
+                    out.append("created")
+            if new:
+                # ON CONFLICT: an id another recipient's batch took meanwhile (never under
+                # these locks) is skipped rather than aborting the whole transaction
+                await c.executemany(
+                    "INSERT INTO deposits (id, recipient_id, sender_id, envelope, received_at)"
+                    " VALUES ($1,$2,$3,$4,$5) ON CONFLICT (id) DO NOTHING",
+                    [(d.id, d.recipient_id, d.sender_id, d.envelope, d.received_at) for d in new],
+                )
+            return out
 
     async def list_deposits(self, recipient_id: int) -> list[DepositInfo]:
         rows = await self.pool.fetch(

@@ -233,6 +233,21 @@ MIGRATIONS: list[list[str]] = [
             received_at BIGINT NOT NULL,
             PRIMARY KEY (recovery_id, contact_id))""",
     ],
+    # 3: citizens' asks (issue 20)
+    [
+        """CREATE TABLE asks (
+            id TEXT PRIMARY KEY,
+            sender_id BIGINT NOT NULL,
+            recipient_id BIGINT NOT NULL,
+            envelope BYTEA NOT NULL,
+            own_copy BYTEA NOT NULL,
+            created_at BIGINT NOT NULL,
+            deposit_id TEXT,
+            reply BYTEA,
+            fulfilled_at BIGINT)""",
+        "CREATE INDEX asks_sender ON asks(sender_id)",
+        "CREATE INDEX asks_recipient ON asks(recipient_id)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

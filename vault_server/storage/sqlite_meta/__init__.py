@@ -15,13 +15,16 @@ the same transaction as the row it accounts for.
 from __future__ import annotations
 
 from .accounts import AccountsPart
+from .asks import AsksPart
 from .blobs_log import BlobsLogPart
 from .grants import GrantsPart
 from .inbox import InboxPart
 from .recovery import RecoveryPart
 
 
-class SqliteMetadataStore(AccountsPart, BlobsLogPart, GrantsPart, InboxPart, RecoveryPart):
+class SqliteMetadataStore(
+    AccountsPart, AsksPart, BlobsLogPart, GrantsPart, InboxPart, RecoveryPart
+):
     """Embedded metadata store: one SQLite file (``DIR/vault.sqlite3``) in WAL mode."""
 
 

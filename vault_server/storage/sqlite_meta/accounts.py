@@ -229,14 +229,15 @@ class AccountsPart(SqliteCore):
 
         await self._write(run)
 
-    async def rate_take(self, key: str, now: int, window: int, limit: int) -> bool:
+    async def rate_take(self, key: str, now: int, window: int, limit: int, n: int = 1) -> bool:
         def run(c: Conn) -> bool:
+            c.execute("DELETE FROM rate_events WHERE key=? AND at<=?", (key, now - window))
             r = c.execute(
                 "SELECT COUNT(*) FROM rate_events WHERE key=? AND at>?", (key, now - window)
             ).fetchone()
-            if int(r[0]) >= limit:
+            if int(r[0]) + n > limit:
                 return False
-            c.execute("INSERT INTO rate_events (key, at) VALUES (?, ?)", (key, now))
+            c.executemany("INSERT INTO rate_events (key, at) VALUES (?, ?)", [(key, now)] * n)
             return True
 
         return await self._write(run)

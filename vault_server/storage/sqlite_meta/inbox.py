@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from vault_core.errors import AlreadyExists, BadRequest, QuotaExceeded
 
 from ..base import (
     Deposit,
     DepositInfo,
+    DepositOutcome,
     DocRequest,
 )
 from .core import (
@@ -40,6 +42,37 @@ class InboxPart(SqliteCore):
                 raise AlreadyExists("deposit id already exists") from None
 
         await self._write(run)
+
+    async def add_deposits(
+        self, deposits: Sequence[Deposit], max_items: int
+    ) -> list[DepositOutcome]:
+        def run(c: Conn) -> list[DepositOutcome]:
+            held: dict[int, int] = {}  # per recipient: deposits held, counting these
+            out: list[DepositOutcome] = []
+            for d in deposits:
+                if d.recipient_id not in held:
+                    r = c.execute(
+                        "SELECT COUNT(*) FROM deposits WHERE recipient_id=?", (d.recipient_id,)
+                    ).fetchone()
+                    held[d.recipient_id] = int(r[0])
+                if c.execute("SELECT 1 FROM deposits WHERE id=?", (d.id,)).fetchone():
+                    out.append("exists")
+                    continue
+                if held[d.recipient_id] >= max_items:
+                    out.append("inbox_full")
+                    continue
+                c.execute(
+                    "INSERT INTO deposits (id, recipient_id, sender_id, envelope, received_at)"
+                    " VALUES (?,?,?,?,?)",
+                    (d.id, d.recipient_id, d.sender_id, d.envelope, d.received_at),
+                )
+                held[d.recipient_id] += 1
+                out.append("created")
+            return out
+
+        if not deposits:
+            return []
+        return await self._write(run)
 
     async def list_deposits(self, recipient_id: int) -> list[DepositInfo]:
         def run(c: Conn) -> list[DepositInfo]:
