@@ -175,3 +175,134 @@ class TrustInvitation:
             raise IntegrityError() from None
         inv.verify()
         return inv
+
+
+# -- trust roots shipped with a deployment (SPEC §Trust roots) ---------------------------------
+
+LABEL_ROOTS = b"vault.v1/trust-roots\x00"
+LABEL_ROOTS_DIGEST = b"vault.v1/trust-roots-digest\x00"
+MAX_ROOTS = 64
+MAX_ROOTS_FILE = 64 * 1024
+
+
+def operator_keypair(seed: bytes) -> tuple[bytes, bytes]:
+    """The operator's Ed25519 key pair (public, secret) from a 32-byte seed."""
+    if len(seed) != 32:
+        raise FormatError("operator key: a 32-byte seed")
+    return _crypto.sign_keypair(seed)
+
+
+@dataclass(frozen=True)
+class TrustRoots:
+    """An operator's signed list of authority invitations: ``deployment`` names the service
+    (e.g. "Coffre-fort de la Métropole de Lyon"), ``signer`` is the operator's Ed25519 key.
+
+    A client never pins these on its own: it shows them, pins them when the owner accepts,
+    and remembers :meth:`digest`; another list later (other roots, another signer, another
+    issue) is refused until the owner accepts it again."""
+
+    deployment: str
+    issued: int
+    roots: tuple[TrustInvitation, ...]
+    signer: bytes
+    sig: bytes
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "deployment": self.deployment,
+            "issued": self.issued,
+            "roots": [
+                {"invitation": r.body(), "sig": b64u(r.sig)}
+                for r in sorted(self.roots, key=lambda r: r.authority_pk)
+            ],
+            "type": "trust-roots",
+            "v": 1,
+        }
+
+    def message(self) -> bytes:
+        return LABEL_ROOTS + canonical_json(self.body())
+
+    def digest(self) -> bytes:
+        """What a client pins: SHA-256 over the label, the signer and the signed body."""
+        return _crypto.sha256(LABEL_ROOTS_DIGEST + self.signer + canonical_json(self.body()))
+
+    @classmethod
+    def issue(
+        cls,
+        signer_sk: bytes,
+        signer_pk: bytes,
+        deployment: str,
+        issued: int,
+        roots: list[TrustInvitation],
+    ) -> TrustRoots:
+        _crypto.check_sign_pk(signer_pk)
+        check_name(deployment)
+        if not 0 <= issued < 2**53:
+            raise FormatError("trust roots: issued out of range")
+        if not 1 <= len(roots) <= MAX_ROOTS:
+            raise FormatError(f"trust roots: 1 to {MAX_ROOTS} authorities")
+        if len({r.authority_pk for r in roots}) != len(roots):
+            raise FormatError("trust roots: an authority listed twice")
+        for r in roots:
+            r.verify()
+        ordered = tuple(sorted(roots, key=lambda r: r.authority_pk))
+        unsigned = cls(deployment, issued, ordered, signer_pk, b"")
+        return cls(
+            deployment, issued, ordered, signer_pk, _crypto.sign(signer_sk, unsigned.message())
+        )
+
+    def encode(self) -> bytes:
+        return canonical_json(
+            {"roots": self.body(), "sig": b64u(self.sig), "signer": b64u(self.signer)}
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> TrustRoots:
+        """Parse and verify (the operator's signature and every invitation's); IntegrityError
+        for any failure: unknown or missing fields, not canonical, a root listed twice or out
+        of order, more than 64 roots, a bad signature."""
+        if len(data) > MAX_ROOTS_FILE:
+            raise IntegrityError()
+        if data.endswith(b"\n"):
+            data = data[:-1]
+        try:
+            obj = parse_canonical_json(data)
+            if not isinstance(obj, dict) or set(obj) != {"roots", "sig", "signer"}:
+                raise FormatError("trust roots: fields")
+            b = obj["roots"]
+            if not isinstance(b, dict) or set(b) != {"deployment", "issued", "roots", "type", "v"}:
+                raise FormatError("trust roots: body fields")
+            if b["type"] != "trust-roots" or want(b["v"], int) != 1:
+                raise FormatError("trust roots: type or version")
+            issued = want(b["issued"], int)
+            listed = b["roots"]
+            if not 0 <= issued < 2**53 or not isinstance(listed, list):
+                raise FormatError("trust roots: issued or roots")
+            if not 1 <= len(listed) <= MAX_ROOTS:
+                raise FormatError("trust roots: count")
+            roots = []
+            for item in listed:
+                if not isinstance(item, dict) or set(item) != {"invitation", "sig"}:
+                    raise FormatError("trust roots: a root's fields")
+                roots.append(
+                    TrustInvitation._from_body(
+                        item["invitation"], unb64u(want(item["sig"], str), 64)
+                    )
+                )
+            keys = [r.authority_pk for r in roots]
+            if keys != sorted(set(keys)):
+                raise FormatError("trust roots: order or repeats")
+            out = cls(
+                deployment=check_name(want(b["deployment"], str)),
+                issued=issued,
+                roots=tuple(roots),
+                signer=unb64u(want(obj["signer"], str), 32),
+                sig=unb64u(want(obj["sig"], str), 64),
+            )
+        except (FormatError, KeyError, TypeError, ValueError):
+            raise IntegrityError() from None
+        _crypto.check_sign_pk(out.signer)
+        _crypto.verify(out.signer, out.message(), out.sig)
+        for r in out.roots:
+            r.verify()
+        return out

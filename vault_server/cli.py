@@ -169,6 +169,13 @@ async def _serve(config: ServerConfig, host: str, port: int) -> None:
     multiple=True,
     help="Address of a reverse proxy whose X-Forwarded-For names the client (repeatable).",
 )
+@click.option(
+    "--trust-roots",
+    "trust_roots",
+    default=None,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Signed trust roots ('vault-server trust-roots make'), offered to clients.",
+)
 def serve(
     config_file: Path | None,
     data: Path | None,
@@ -179,6 +186,7 @@ def serve(
     quota: str | None,
     public_host: str | None,
     trusted_proxies: tuple[str, ...],
+    trust_roots: Path | None,
 ) -> None:
     """Run the server (the embedded data directory is created on first start)."""
     from vault_core._malloc import keep_freed_memory
@@ -206,14 +214,85 @@ def serve(
         trusted = frozenset(str(ipaddress.ip_address(p)) for p in proxies)
     except ValueError as e:
         fail(f"trusted proxy: {e}")
+    roots_path = trust_roots or (Path(file["trust_roots"]) if file.get("trust_roots") else None)
     config = ServerConfig(
         data_dir=data,
         limits=dataclasses.replace(Limits(quota=quota_bytes), **file.get("limits", {})),
         public_host=public_host or file.get("public_host"),
         trusted_proxies=trusted,
         storage=storage,
+        trust_roots=_read_trust_roots(roots_path) if roots_path is not None else None,
     )
     run_storage(_serve(config, host, port), doing="serve")
+
+
+def _read_trust_roots(path: Path) -> bytes:
+    """The signed trust-roots file, checked before serving it (a bad one stops the start)."""
+    from vault_core.errors import IntegrityError
+    from vault_core.trust import MAX_ROOTS_FILE, TrustRoots
+
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_ROOTS_FILE + 1)
+    except OSError as e:
+        fail(f"cannot read the trust roots {path}: {e.strerror or e}")
+    try:
+        TrustRoots.decode(data)
+    except IntegrityError:
+        fail(f"{path} is not a valid signed trust-roots file ('vault-server trust-roots make')")
+    return data
+
+
+@main.group("trust-roots")
+def trust_roots_group() -> None:
+    """The deployment's trust roots: authorities offered to every client of this server."""
+
+
+@trust_roots_group.command("make")
+@click.option("--key", "key_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The operator's signing key (created, owner-only, when missing).")  # fmt: skip
+@click.option("--name", "deployment", required=True, help="The deployment's name, shown to owners.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("invitations", nargs=-1, required=True, type=click.Path(path_type=Path))
+def trust_roots_make(
+    key_file: Path, deployment: str, out: Path, invitations: tuple[Path, ...]
+) -> None:
+    """Sign a list of authority invitations ('vault authority invite') as trust roots."""
+    import os
+    import time
+
+    from vault_core.encoding import b64u
+    from vault_core.errors import VaultError
+    from vault_core.trust import MAX_INVITATION, TrustInvitation, TrustRoots, operator_keypair
+
+    if key_file.exists():
+        seed = key_file.read_bytes()
+        if len(seed) != 32:
+            fail(f"{key_file} is not an operator key (32 bytes)")
+    else:
+        seed = os.urandom(32)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(seed)
+    pk, sk = operator_keypair(seed)
+    roots = []
+    for path in invitations:
+        try:
+            with path.open("rb") as fh:
+                roots.append(TrustInvitation.decode(fh.read(MAX_INVITATION + 1)))
+        except OSError as e:
+            fail(f"cannot read {path}: {e.strerror or e}")
+        except VaultError:
+            fail(f"{path} is not a valid authority invitation ('vault authority invite')")
+    try:
+        signed = TrustRoots.issue(sk, pk, deployment, int(time.time()), roots)
+    except VaultError as e:
+        fail(e.message)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(signed.encode() + b"\n")
+    os.replace(tmp, out)
+    click.echo(f"{len(roots)} trust roots for {deployment} written to {out}", err=True)
+    click.echo(b64u(pk))
 
 
 @main.command("grant-issuer")

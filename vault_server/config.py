@@ -87,11 +87,14 @@ class ServerConfig:
     # Run the periodic GC task inside `serve`.
     periodic_gc: bool = True
     storage: StorageConfig = StorageConfig()
+    # The operator's signed trust roots (``--trust-roots FILE``), served as they are.
+    trust_roots: bytes | None = None
 
 
 # -- the config file ----------------------------------------------------------------------
 # Keys of the TOML file (all optional):
-#   data, host, port, quota, public_host, trusted_proxies, metadata, blobs    (top level)
+#   data, host, port, quota, public_host, trusted_proxies, metadata, blobs,
+#   trust_roots (a file path)                                                 (top level)
 #   [s3] access_key, secret_key                                               (S3 credentials)
 #   [limits] any field of Limits, a positive integer    (e.g. small limits for a test server)
 FILE_KEYS = (
@@ -103,6 +106,7 @@ FILE_KEYS = (
     "trusted_proxies",
     "metadata",
     "blobs",
+    "trust_roots",
 )
 
 

@@ -58,6 +58,7 @@ class Server:
     url: str = ""
     proc: subprocess.Popen[str] | None = None
     port: int = 0
+    extra: list[str] = field(default_factory=list)  # more `serve` options
 
     def start(self) -> None:
         args = [
@@ -71,6 +72,7 @@ class Server:
             "127.0.0.1",
             "--port",
             str(self.port),
+            *self.extra,
         ]
         self.data.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.data.parent / "server.log", "a")

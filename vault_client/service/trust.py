@@ -10,6 +10,7 @@ compares with the paper letter or the clerk's screen before relying on it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from vault_core.encoding import b64u, unb64u
 from vault_core.errors import IntegrityError, UsageError, VaultError
-from vault_core.trust import MAX_INVITATION, URI_SCHEME, TrustInvitation, check_name
+from vault_core.trust import MAX_INVITATION, URI_SCHEME, TrustInvitation, TrustRoots, check_name
 
 from ..words import authority_words
 from .context import Context
@@ -156,3 +157,105 @@ def _write_new(out: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+# -- the trust roots a deployment offers (SPEC §Trust roots) ----------------------------------
+
+
+@dataclass(frozen=True)
+class Root:
+    name: str
+    public_key: str
+    words: str
+
+
+@dataclass(frozen=True)
+class RootsOffer:
+    """What this profile's server offers as trust roots, against what the owner accepted.
+
+    ``state``: ``none`` (the server ships none), ``new`` (never accepted here), ``accepted``
+    (the list accepted here, unchanged), ``changed`` (another list than the one accepted:
+    refused until the owner accepts it again). ``added``/``removed``: the difference with the
+    list accepted before (changed only)."""
+
+    state: str
+    deployment: str | None = None
+    signer_words: str | None = None
+    digest: str | None = None
+    roots: tuple[Root, ...] = ()
+    added: tuple[Root, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+async def _fetch_roots(ctx: Context) -> TrustRoots | None:
+    from vault_core.encoding import canonical_json
+    from vault_core.errors import NotFound
+
+    ctx.profile.require_account()
+    async with ctx.api() as api:
+        try:
+            obj = await api.get("/v1/trust-roots")
+        except NotFound:
+            return None
+    try:
+        data = canonical_json(obj)
+    except (TypeError, ValueError):
+        raise IntegrityError("the trust roots the server sent do not verify") from None
+    try:
+        return TrustRoots.decode(data)
+    except IntegrityError:
+        raise IntegrityError("the trust roots the server sent do not verify") from None
+
+
+def _offer(ctx: Context, roots: TrustRoots | None) -> RootsOffer:
+    if roots is None:
+        return RootsOffer("none")
+    listed = tuple(
+        Root(r.name, b64u(r.authority_pk), authority_words(r.authority_pk)) for r in roots.roots
+    )
+    pinned = ctx.profile.config.get("trust_roots") or {}
+    digest = roots.digest().hex()
+    base = RootsOffer(
+        "new",
+        deployment=roots.deployment,
+        signer_words=authority_words(roots.signer),
+        digest=digest,
+        roots=listed,
+    )
+    if not pinned:
+        return base
+    if pinned.get("digest") == digest:
+        return dataclasses.replace(base, state="accepted")
+    before = set(pinned.get("roots", []))
+    added = tuple(r for r in listed if r.public_key not in before)
+    now = {r.public_key for r in listed}
+    trusted = ctx.profile.trust_list()
+    removed = tuple(trusted.get(k, {}).get("name", k) for k in sorted(before - now))
+    return dataclasses.replace(base, state="changed", added=added, removed=removed)
+
+
+async def roots(ctx: Context) -> RootsOffer:
+    """The server's trust roots, verified, and their state here (nothing is pinned)."""
+    return _offer(ctx, await _fetch_roots(ctx))
+
+
+async def accept_roots(ctx: Context, digest: str | None = None) -> RootsOffer:
+    """Pin the server's trust roots as trusted authorities (the owner accepted them after
+    comparing their words). ``digest``: accept only that list (what the owner was shown), so
+    a list that changed in between is not pinned unseen."""
+    offer = _offer(ctx, await _fetch_roots(ctx))
+    if offer.state == "none":
+        raise UsageError("this server offers no trust roots")
+    if digest is not None and digest != offer.digest:
+        raise IntegrityError("the server's trust roots changed since they were shown: look again")
+    profile = ctx.profile
+    for r in offer.roots:
+        profile.add_trust(r.public_key, r.name)
+    profile.config["trust_roots"] = {
+        "digest": offer.digest,
+        "deployment": offer.deployment,
+        "roots": [r.public_key for r in offer.roots],
+        "accepted": int(time.time()),
+    }
+    profile.save_config()
+    return dataclasses.replace(offer, state="accepted", added=(), removed=())
