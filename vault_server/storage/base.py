@@ -32,6 +32,8 @@ BatchReserveResult = Literal["reserved", "present", "busy", "quota"]
 # progress in another process sharing the store: recovery and sweeps leave it alone.
 STALE_UPLOAD = 3600
 GrantState = Literal["active", "expired", "revoked", "used_up", "locked"]
+# One deposit's answer in :meth:`MetadataStore.add_deposits`.
+DepositOutcome = Literal["created", "exists", "inbox_full"]
 
 
 @dataclass(frozen=True)
@@ -320,8 +322,10 @@ class MetadataStore(Protocol):
 
     async def rate_count(self, key: str, since: int) -> int: ...
     async def rate_hit(self, keys: Sequence[str], at: int) -> None: ...
-    async def rate_take(self, key: str, now: int, window: int, limit: int) -> bool:
-        """Atomically count one event unless ``limit`` events exist in the window."""
+    async def rate_take(self, key: str, now: int, window: int, limit: int, n: int = 1) -> bool:
+        """Atomically count ``n`` events unless that would make more than ``limit`` in the
+        window (then none). The key's events older than the window are dropped: a key taken
+        this way is only ever counted over its window."""
         ...
 
     # -- blobs ------------------------------------------------------------------------
@@ -411,6 +415,14 @@ class MetadataStore(Protocol):
 
     # -- inbox and requests -----------------------------------------------------------
     async def add_deposit(self, deposit: Deposit, max_items: int) -> None: ...
+    async def add_deposits(
+        self, deposits: Sequence[Deposit], max_items: int
+    ) -> list[DepositOutcome]:
+        """Store several deposits in one transaction; per deposit, in order: ``created``,
+        ``exists`` (the id is taken, also by an earlier deposit of the same call) or
+        ``inbox_full`` (its recipient holds ``max_items``, counting those created before it)."""
+        ...
+
     async def list_deposits(self, recipient_id: int) -> list[DepositInfo]: ...
     async def get_deposit(self, recipient_id: int, deposit_id: str) -> Deposit | None: ...
     async def delete_deposit(self, recipient_id: int, deposit_id: str) -> bool: ...
