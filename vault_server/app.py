@@ -47,6 +47,7 @@ from . import (
     gc,
     limits,
     routes_accounts,
+    routes_asks,
     routes_blobs,
     routes_devices,
     routes_events,
@@ -126,6 +127,7 @@ ALL_ROUTES: list[Route] = [
     *routes_events.ROUTES,
     *routes_web.ROUTES,
     *routes_recovery.ROUTES,
+    *routes_asks.ROUTES,
     *routes_trust.ROUTES,
 ]
 

@@ -49,6 +49,11 @@ class Limits:
     # stolen issuer account is held to 200 a second (each recipient's inbox: inbox_items)
     issuer_per_minute: int = 12_000
     inbox_items: int = 100
+    # citizens' asks (POST /v1/asks/{handle}): per asking account per minute, asks not yet
+    # fulfilled per asking account, bytes of each sealed envelope (the ask, its copy, a reply)
+    asks_per_minute: int = 10
+    asks_open: int = 100
+    ask_envelope: int = 32 * KIB
     # POST /v1/inbox-batch: deposits per request and bytes of its JSON body
     deposit_batch_items: int = 500
     deposit_batch_body: int = 16 * MIB
