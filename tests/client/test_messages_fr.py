@@ -188,3 +188,19 @@ def test_clicks_usage_errors_in_french(make_device):
         assert en.returncode == fr.returncode == EXIT_USAGE
         assert en.stderr.strip() == english
         assert fr.stderr.strip() == french
+
+
+def test_listings_in_french(account):
+    """`vault share list` and `vault status`: the words in French, the ids, dates and paths as
+    they are; the English listing unchanged."""
+    dev, _ = account()
+    dev.write("a.txt", "a")
+    dev.run("sync", env=EN)
+    dev.run("share", "create", "a.txt", "--expires", "1h", "--max-uses", "2", env=EN)
+    en = dev.run("share", "list", env=EN).stdout.strip()
+    fr = dev.run("share", "list", env=FR).stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{32}  active   expires \S+  2 uses left", en), en
+    assert re.fullmatch(r"[0-9a-f]{32}  actif    expire le \S+  encore 2 utilisation\(s\)", fr), fr
+    dev.write("b.txt", "b")
+    assert dev.run("status", env=EN).stdout.splitlines() == ["upload         b.txt"]
+    assert dev.run("status", env=FR).stdout.splitlines() == ["envoi          b.txt"]

@@ -13,7 +13,7 @@ from vault_core.errors import UsageError
 
 from .. import i18n
 from ..service.context import Context
-from .common import LANG, cli, duration, emit_json, err, read_secret, run, say, vpaths
+from .common import LANG, cli, duration, emit_json, err, read_secret, run, say, vpaths, word
 
 if TYPE_CHECKING:
     from ..service.batches import BatchReport
@@ -290,7 +290,7 @@ async def issuer_requests(obj: Context, as_json: bool) -> None:
                 id=it.id,
                 to=it.to,
                 due=it.due,
-                state=it.state,
+                state=word(it.state),
                 grant=grant,
             )
         )
@@ -422,7 +422,7 @@ async def requests(ctx: click.Context, as_json: bool) -> None:
                 who=who,
                 needs=", ".join(it.needs or []),
                 due=it.due,
-                state=it.state,
+                state=word(it.state),
             )
         )
 

@@ -49,6 +49,12 @@ def say(template: str, **values: Any) -> str:
     return i18n.t(template, LANG, **values)
 
 
+def word(value: Any) -> str:
+    """A keyword of the data shown to a person (a state, an action: ``active``, ``upload``)
+    in the reader's language; itself in English."""
+    return i18n.translate(str(value), LANG)
+
+
 def sync_summary(n: dict[str, Any]) -> str:
     """``synced: 1 uploaded, 0 downloaded, 0 deleted, 141 bytes sent`` in the reader's
     language, from a round's counts (service.syncing.counts)."""

@@ -11,7 +11,7 @@ import click
 
 from .. import i18n
 from ..service.context import Context
-from .common import LANG, cli, emit_json, err, read_secret, run, say, sync_summary
+from .common import LANG, cli, emit_json, err, read_secret, run, say, sync_summary, word
 
 # ---------------------------------------------------------------------------------------------
 # accounts and devices
@@ -185,7 +185,7 @@ async def status(obj: Context, as_json: bool) -> None:
     if not st.pending:
         click.echo(say("up to date"))
     for p in st.pending:
-        click.echo(f"{p.action:<14} {p.path}")  # data: the action is a keyword
+        click.echo(f"{word(p.action):<14} {p.path}")
     for n in st.notices:
         click.echo(i18n.translate(n.text, LANG))
 

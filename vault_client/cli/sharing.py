@@ -9,7 +9,7 @@ import click
 from vault_core.errors import UsageError
 
 from ..service.context import Context
-from .common import cli, duration, emit_json, err, read_secret, run, say, vpaths
+from .common import cli, duration, emit_json, err, read_secret, run, say, vpaths, word
 
 # ---------------------------------------------------------------------------------------------
 # shares
@@ -74,7 +74,7 @@ async def share_list(obj: Context, as_json: bool) -> None:
             say(
                 "{id}  {state} expires {expires}  {uses}{who}",
                 id=it.id,
-                state=f"{it.state:<8}",
+                state=f"{word(it.state):<8}",
                 expires=it.expires_at,
                 uses=uses,
                 who=who,
@@ -161,4 +161,6 @@ async def shared(obj: Context, as_json: bool) -> None:
         emit_json(items)
         return
     for it in items:
-        click.echo(say("{id}  from {handle}  {state}", id=it.id, handle=it.from_, state=it.state))
+        click.echo(
+            say("{id}  from {handle}  {state}", id=it.id, handle=it.from_, state=word(it.state))
+        )
