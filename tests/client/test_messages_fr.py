@@ -200,7 +200,11 @@ def test_listings_in_french(account):
     en = dev.run("share", "list", env=EN).stdout.strip()
     fr = dev.run("share", "list", env=FR).stdout.strip()
     assert re.fullmatch(r"[0-9a-f]{32}  active   expires \S+  2 uses left", en), en
-    assert re.fullmatch(r"[0-9a-f]{32}  actif    expire le \S+  encore 2 utilisation\(s\)", fr), fr
+    assert re.fullmatch(
+        r"[0-9a-f]{32}  actif    expire le \d{1,2} \w+\.? 20\d\d, \d\d:\d\d  "
+        r"encore 2 utilisation\(s\)",
+        fr,
+    ), fr
     dev.write("b.txt", "b")
     assert dev.run("status", env=EN).stdout.splitlines() == ["upload         b.txt"]
     assert dev.run("status", env=FR).stdout.splitlines() == ["envoi          b.txt"]

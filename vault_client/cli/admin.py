@@ -13,7 +13,7 @@ from vault_core.errors import UsageError
 
 from .. import i18n
 from ..service.context import Context
-from .common import LANG, cli, duration, emit_json, err, read_secret, run, say, vpaths, word
+from .common import LANG, cli, dated, duration, emit_json, err, read_secret, run, say, vpaths, word
 
 if TYPE_CHECKING:
     from ..service.batches import BatchReport
@@ -289,7 +289,7 @@ async def issuer_requests(obj: Context, as_json: bool) -> None:
                 "{id}  to {to}  due {due}  {state}{grant}",
                 id=it.id,
                 to=it.to,
-                due=it.due,
+                due=dated(it.due),
                 state=word(it.state),
                 grant=grant,
             )
@@ -324,7 +324,7 @@ async def inbox(ctx: click.Context, as_json: bool) -> None:
                     filename=it.filename,
                     type=it.type,
                     issuer=it.issuer,
-                    issued=it.issued,
+                    issued=dated(it.issued),
                 )
             )
         else:
@@ -390,7 +390,7 @@ async def verify(
             say(
                 "certified by {issuer}, issued {issued} ({type}: {title})",
                 issuer=result.issuer,
-                issued=result.issued,
+                issued=dated(result.issued),
                 type=result.type,
                 title=result.title,
             )
@@ -421,7 +421,7 @@ async def requests(ctx: click.Context, as_json: bool) -> None:
                 id=it.id,
                 who=who,
                 needs=", ".join(it.needs or []),
-                due=it.due,
+                due=dated(it.due),
                 state=word(it.state),
             )
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import functools
 import getpass
 import json
@@ -53,6 +54,25 @@ def word(value: Any) -> str:
     """A keyword of the data shown to a person (a state, an action: ``active``, ``upload``)
     in the reader's language; itself in English."""
     return i18n.translate(str(value), LANG)
+
+
+def dated(value: Any) -> str:
+    """A date of the data (ISO 8601, UTC: ``2026-12-07T09:00:00Z``, or a day ``2026-12-15``)
+    as the reader writes it: in French the local time, ``7 déc. 2026, 10:00``, or the day,
+    ``15 déc. 2026``; in English as it is."""
+    if LANG != "fr" or not isinstance(value, str):
+        return str(value)
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if len(value) == len("2026-12-15"):  # a day (a due date, a certificate's issue)
+        from babel.dates import format_date
+
+        return str(format_date(moment.date(), "d MMM y", locale="fr_FR"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return i18n.format_datetime(moment.astimezone(), LANG)
 
 
 def sync_summary(n: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..service.context import Context
-from .common import cli, duration, emit_json, err, read_secret, run, say
+from .common import cli, dated, duration, emit_json, err, read_secret, run, say
 
 
 def _delay_text(seconds: int) -> str:
@@ -124,7 +124,7 @@ async def pending(obj: Context, as_json: bool) -> None:
                 id=p.id,
                 account=p.account,
                 code=p.code,
-                created=p.created,
+                created=dated(p.created),
                 approvals=p.approvals,
                 threshold=p.threshold,
                 mark=mark,

@@ -9,7 +9,7 @@ import click
 from vault_core.errors import UsageError
 
 from ..service.context import Context
-from .common import cli, duration, emit_json, err, read_secret, run, say, vpaths, word
+from .common import cli, dated, duration, emit_json, err, read_secret, run, say, vpaths, word
 
 # ---------------------------------------------------------------------------------------------
 # shares
@@ -75,7 +75,7 @@ async def share_list(obj: Context, as_json: bool) -> None:
                 "{id}  {state} expires {expires}  {uses}{who}",
                 id=it.id,
                 state=f"{word(it.state):<8}",
-                expires=it.expires_at,
+                expires=dated(it.expires_at),
                 uses=uses,
                 who=who,
             )
@@ -110,7 +110,7 @@ async def share_log(obj: Context, grant_id: str, as_json: bool) -> None:
     for it in items:
         who = say(" by {handle}", handle=it.account) if it.account else ""
         what = it.document if it.event == "document" else say("opened the share")
-        click.echo(f"{it.at}  {what}{who}")
+        click.echo(f"{dated(it.at)}  {what}{who}")
 
 
 @cli.command()
