@@ -208,3 +208,20 @@ def test_listings_in_french(account):
     dev.write("b.txt", "b")
     assert dev.run("status", env=EN).stdout.splitlines() == ["upload         b.txt"]
     assert dev.run("status", env=FR).stdout.splitlines() == ["envoi          b.txt"]
+
+
+def test_a_mistyped_recovery_key_in_french(account, make_device, server):
+    """`vault recover` with one character of the key changed: the core's checksum message in
+    French (not the generic 'Données mal formées.'), the same exit code."""
+    _dev, key = account()
+    typo = ("B" if key[0] != "B" else "C") + key[1:]
+    other = make_device("R")
+    args = ("recover", "--server", server.url, "--user", "jean")
+    env = {"VAULT_RECOVERY_KEY": typo, "VAULT_PASSPHRASE": "une autre phrase de passe solide"}
+    en = other.run(*args, env={**EN, **env}, check=False)
+    fr = other.run(*args, env={**FR, **env}, check=False)
+    assert en.returncode == fr.returncode != 0
+    assert en.stderr.strip() == "error: recovery key: checksum mismatch (typo?)"
+    assert fr.stderr.strip() == (
+        "erreur : Clé de récupération incorrecte : vérifiez-la (une faute de frappe ?)."
+    )
