@@ -1,12 +1,21 @@
 """Audit of the client's messages (issue 22, "a French-speaking user reads French
-everywhere"): every error message raised in vault_client/ has its own French in fr.po (not
-only its class's generic sentence), every say() template is a msgid of fr.po, and no line of
-the CLI prints English text without going through say(). Data lines (ids, keys, URIs, paths,
-fingerprints alone) are marked ``# data`` on their line.
+everywhere"), over the source's AST:
+
+* every error message raised in vault_client/ (a VaultError with a literal or an f-string,
+  its fields as {placeholders}) has its own French in fr.po: translated, and by a msgid of
+  its own shape, not only its class's generic sentence nor a template of another message
+  that happens to match ("1 of 2 rows not sent" read as "{size} sent");
+* the same for the service's warnings, event texts and 'vault status' notices;
+* every say() template is a msgid of fr.po, filled with its own placeholders;
+* no line of the CLI prints English without say(): data lines (ids, keys, URIs, paths,
+  fingerprints alone) are marked ``# data`` on their line;
+* the French keeps its placeholders; no entry of fr.po is dead.
 
 Each failure lists the offenders as ``file:line: text``, so a new message is easy to find and
 translate. The app's page shows the same French (vault_client/app/messages.py calls
 i18n.error_sentence), so the app's request-validation errors (app/routes.py) are audited too.
+A message made only of fields (``f"{path}: {exc.strerror}"``) has no words of its own: a French
+reader gets its class's sentence.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 from babel.messages.pofile import read_po
 
 from vault_client import i18n
@@ -39,6 +49,9 @@ FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # what a face prints, and the prompts (read_secret(ENV, PROMPT): the prompt only)
 PRINTERS = frozenset({"echo", "err", "notify", "secho", "print", "confirm", "prompt", "getpass"})
 PROMPTS = {"read_secret": 1}
+# what gives the reader's language: a say() template, a translation of a message, a keyword
+# or a date of the data (cli/common.py)
+TRANSLATED = frozenset({"say", "translate", "error_sentence", "word", "dated"})
 
 
 def _sources(root: Path) -> list[Path]:
@@ -317,7 +330,7 @@ def _english(node: ast.expr) -> list[str]:
     out: list[str] = []
 
     def visit(n: ast.AST) -> None:
-        if isinstance(n, ast.Call) and _name(n.func) in ("say", "translate", "error_sentence"):
+        if isinstance(n, ast.Call) and _name(n.func) in TRANSLATED:
             return
         if isinstance(n, ast.Compare | ast.Subscript):  # (it.event == "document", d["key"])
             return
@@ -354,12 +367,12 @@ def _printed(
 
 
 def _names_in(node: ast.AST) -> set[str]:
-    return {
-        n.id
-        for n in ast.walk(node)
-        if isinstance(n, ast.Name)
-        and not any(isinstance(c, ast.Call) and _name(c.func) == "say" for c in [n])
-    }
+    """The variables an expression shows (not those given to say() or a translation)."""
+    if isinstance(node, ast.Call) and _name(node.func) in TRANSLATED:
+        return set()
+    if isinstance(node, ast.Name):
+        return {node.id}
+    return {name for child in ast.iter_child_nodes(node) for name in _names_in(child)}
 
 
 def test_the_cli_prints_no_english_without_say():
@@ -378,7 +391,7 @@ def test_the_cli_prints_no_english_without_say():
                 texts: list[str] = []
                 for arg in shown:
                     texts += _english(arg)
-                    for name in _names_in(arg) if not _is_say(arg) else ():
+                    for name in _names_in(arg):
                         for value in assigned.get(name, []):
                             if not _marked_data(path, value):
                                 texts += _english(value)
@@ -388,10 +401,6 @@ def test_the_cli_prints_no_english_without_say():
         f"{len(bad)} English text(s) printed by the CLI without say() (or a # data mark):\n"
         + "\n".join(bad)
     )
-
-
-def _is_say(node: ast.expr) -> bool:
-    return isinstance(node, ast.Call) and _name(node.func) == "say"
 
 
 def test_the_french_keeps_the_placeholders_it_uses():
@@ -419,8 +428,6 @@ def test_no_dead_entries_in_the_catalogue():
     core (vault_core/) or Click writes. Class sentences (msgctxt "class") are by wire code."""
     with open(PO, "rb") as fh:
         po = read_po(fh, locale="fr")
-    import click
-
     sources = "\n".join(
         p.read_text(encoding="utf-8")
         for root in (ROOT / "vault_client", ROOT / "vault_server", ROOT / "vault_core")
