@@ -153,3 +153,17 @@ def test_a_server_that_links_another_deposit_is_caught(admin, server, tmp_path):
     got = view()[second]
     assert got["state"] == "forged" and "not the one" in got["problem"]
     assert view()[first]["state"] == "fulfilled"
+
+
+def test_the_servers_ask_event_is_announced(tmp_path):
+    """{"type": "ask"} on the events socket (a new ask for the issuer, a fulfilment for the
+    asker) reaches the service's bus as ASK_NEW, with a sentence naming the commands."""
+    from vault_client.service import Context
+    from vault_client.service.events import ASK_NEW
+    from vault_client.service.syncing import _announce
+
+    ctx = Context(tmp_path / "home", passphrase=lambda: "x")
+    seen = []
+    ctx.bus.subscribe(seen.append, [ASK_NEW])
+    _announce(ctx, '{"type": "ask"}')
+    assert [e.kind for e in seen] == [ASK_NEW] and "'vault asks'" in seen[0].text

@@ -39,6 +39,7 @@ SHARE_OPENED = "share.opened"
 SERVER_CHANGED = "server.changed"
 DEPOSIT_NEW = "inbox.new"
 REQUEST_NEW = "request.new"
+ASK_NEW = "ask.new"  # a citizen's ask arrived (issuer) or was fulfilled (asker)
 DEVICE_REVOKED = "device.revoked"
 RECOVERY = "recovery"  # a recovery of this account started, approved or vetoed
 REMINDER = "reminder"

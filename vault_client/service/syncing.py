@@ -26,6 +26,7 @@ from vault_core.errors import IntegrityError, ServerUnavailable, VaultError
 from ..sync import SyncEngine, SyncReport, prewalk
 from .context import Context
 from .events import (
+    ASK_NEW,
     CONFLICT,
     DEPOSIT_NEW,
     DEVICE_REVOKED,
@@ -158,6 +159,7 @@ def _announce(ctx: Context, data: str) -> None:
 _SERVER_KINDS = {
     "inbox": (DEPOSIT_NEW, "a document was deposited in your inbox ('vault inbox')"),
     "request": (REQUEST_NEW, "a request for documents changed ('vault requests')"),
+    "ask": (ASK_NEW, "an ask for a document changed ('vault asks', 'vault issuer asks')"),
     "device_revoked": (DEVICE_REVOKED, "a device of this account was revoked"),
     "recovery": (
         RECOVERY,
