@@ -145,6 +145,8 @@ class Api:
         err = from_wire(code, message)
         if isinstance(body, dict) and isinstance(body.get("head"), int):
             err.head = body["head"]  # type: ignore[attr-defined]
+        if isinstance(body, dict) and isinstance(body.get("retry_after"), int):
+            err.retry_after = body["retry_after"]  # type: ignore[attr-defined]
         raise err
 
     async def request(

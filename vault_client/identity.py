@@ -8,11 +8,12 @@ owner re-verifies it with the person.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
 
-from vault_core.errors import IntegrityError, NotFound, UsageError, VaultError
+from vault_core.errors import IntegrityError, NotFound, ServerUnavailable, UsageError, VaultError
 from vault_core.keys import PublicIdentity
 
 from .api import Api
@@ -47,7 +48,21 @@ def pinned_identity(
     profile: Profile, handle: str, fetched: PublicIdentity, warn: Callable[[str], None]
 ) -> PublicIdentity:
     """Trust on first use: pin and show the fingerprint; a changed key is refused."""
-    pins = profile.contacts()
+    new: dict[str, PublicIdentity] = {}
+    out = _pinned(profile.contacts(), new, handle, fetched, warn)
+    if new:
+        profile.pin_contacts(new)
+    return out
+
+
+def _pinned(
+    pins: dict[str, Any],
+    new: dict[str, PublicIdentity],
+    handle: str,
+    fetched: PublicIdentity,
+    warn: Callable[[str], None],
+) -> PublicIdentity:
+    """:func:`pinned_identity` on ``pins`` as read; a first pin goes into ``new``."""
     if handle in pins:
         pinned = PublicIdentity.from_json(pins[handle])
         if pinned.sign_pk != fetched.sign_pk or pinned.box_pk != fetched.box_pk:
@@ -59,9 +74,42 @@ def pinned_identity(
         return pinned
     if fetched.handle != handle:
         raise IntegrityError(f"the server answered with another account's keys for {handle}")
-    profile.pin_contact(handle, fetched)
+    new[handle] = fetched
     warn(f"pinned {handle}: fingerprint {fetched.fingerprint()}")
     return fetched
+
+
+async def contacts(
+    profile: Profile, api: Api, handles: list[str], warn: Callable[[str], None], parallel: int = 8
+) -> dict[str, PublicIdentity | VaultError]:
+    """:func:`contact` for many accounts (``parallel`` fetches at a time, the pins read and
+    written once): each handle's pinned identity, or the error :func:`contact` would raise."""
+    gate = asyncio.Semaphore(parallel)
+
+    async def fetch(handle: str) -> PublicIdentity | VaultError:
+        async with gate:
+            try:
+                return await public_identity(api, handle)
+            except ServerUnavailable:
+                raise
+            except VaultError as exc:
+                return exc
+
+    fetched = await asyncio.gather(*(fetch(h) for h in handles))
+    pins = profile.contacts()
+    new: dict[str, PublicIdentity] = {}
+    out: dict[str, PublicIdentity | VaultError] = {}
+    for handle, got in zip(handles, fetched, strict=True):
+        if isinstance(got, VaultError):
+            out[handle] = got
+            continue
+        try:
+            out[handle] = _pinned(pins, new, handle, got, warn)
+        except VaultError as exc:
+            out[handle] = exc
+    if new:
+        profile.pin_contacts(new)
+    return out
 
 
 async def contact(

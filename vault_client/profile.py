@@ -260,10 +260,16 @@ class Profile:
     def record_batch_id(self, item_id: str) -> None:
         """Append one id (owner-only, synced): a batch run again skips it even when the owner
         has already accepted the deposit and the server no longer holds it."""
+        self.record_batch_ids([item_id])
+
+    def record_batch_ids(self, item_ids: list[str]) -> None:
+        """Append these ids in one write, synced once (a request of a deposit batch)."""
+        if not item_ids:
+            return
         self.ensure_dir()
         fd = os.open(self.home / "deposited-ids", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            os.write(fd, item_id.encode("ascii") + b"\n")
+            os.write(fd, b"".join(i.encode("ascii") + b"\n" for i in item_ids))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -272,8 +278,13 @@ class Profile:
         return self._load_json("contacts.json")
 
     def pin_contact(self, handle: str, identity: keys.PublicIdentity) -> None:
+        self.pin_contacts({handle: identity})
+
+    def pin_contacts(self, identities: dict[str, keys.PublicIdentity]) -> None:
+        """Pin several accounts in one write of the contacts file."""
         data = self._load_json("contacts.json")
-        data[handle] = identity.to_json()
+        for handle, identity in identities.items():
+            data[handle] = identity.to_json()
         self._save_json("contacts.json", data)
 
     def forget_contact(self, handle: str) -> None:

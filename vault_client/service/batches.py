@@ -32,18 +32,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault_core import deposits as dep
+from vault_core.encoding import b64u
 from vault_core.errors import (
     AlreadyExists,
+    IntegrityError,
     NotFound,
     RateLimited,
     ServerUnavailable,
+    TooLarge,
     UsageError,
     VaultError,
 )
+from vault_core.keys import PublicIdentity
 
+from ..identity import contacts
 from .context import Context
 from .events import PROGRESS_ADVANCE, BusProgress
-from .issuer import deposit_bytes, issuer_material, post_request, read_document, template
+from .issuer import issuer_material, post_request, read_document, seal_deposit, template
 from .values import parse_due
 
 if TYPE_CHECKING:
@@ -194,16 +199,216 @@ async def _run(
     return result_report
 
 
+# One POST /v1/inbox-batch: the server's default limits (deposit_batch_items and, less room
+# for the JSON around the envelopes, deposit_batch_body). A server with smaller ones answers
+# 413: the request is split in two and each half posted again.
+BATCH_ITEMS = 500
+BATCH_BYTES = 16 * 1024 * 1024 - 64 * 1024
+_ITEM_OVERHEAD = 4096  # an envelope's bytes beyond the document (proof, certificate, sealing)
+_BATCH_ERRORS = {
+    "unknown_recipient": None,  # the row's "no account" line, as the one-row path says it
+    "inbox_full": "inbox full",
+    "too_large": "request too large",
+}
+
+
+def _b64_chars(n: int) -> int:
+    return (4 * n + 2) // 3
+
+
+@dataclass
+class _Item:
+    """A row ready to go: its id fixed, its document read (then its envelope sealed)."""
+
+    row: BatchRow
+    id: str
+    doc_type: str
+    title: str
+    filename: str
+    document: bytes = field(repr=False)
+    digest: bytes = field(repr=False)
+    envelope: str = field(default="", repr=False)
+
+    @property
+    def size(self) -> int:
+        """Bytes of its part of the request body (estimated before sealing)."""
+        return _b64_chars(len(self.document) + _ITEM_OVERHEAD) + 128
+
+
+class _DepositSender:
+    """Posts sealed rows in requests of many deposits, one request on the wire while the next
+    is sealed; calls ``finish`` with each row's result once the server has answered it."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        api: Api,
+        sk: bytes,
+        cert: dep.IssuerCert,
+        finish: Callable[[BatchRow], None],
+    ) -> None:
+        self.ctx, self.api, self.sk, self.cert, self.finish = ctx, api, sk, cert, finish
+        self.group: list[_Item] = []
+        self.bytes = 0
+        self.inflight: asyncio.Task[None] | None = None
+        self.identities: dict[str, PublicIdentity | VaultError] = {}
+        self.one_by_one = False  # a server without POST /v1/inbox-batch
+        self.most = BATCH_ITEMS  # lowered when the server's limits turn out smaller (413)
+
+    async def add(self, item: _Item) -> None:
+        if self.group and (len(self.group) >= self.most or self.bytes + item.size > BATCH_BYTES):
+            await self._flush()
+        self.group.append(item)
+        self.bytes += item.size
+
+    async def close(self) -> None:
+        if self.group:
+            await self._flush()
+        await self._settle()
+
+    async def _settle(self) -> None:
+        if self.inflight is not None:
+            task, self.inflight = self.inflight, None
+            await task
+
+    async def _flush(self) -> None:
+        group, self.group, self.bytes = self.group, [], 0
+        new = sorted({i.row.handle for i in group} - set(self.identities))
+        if new:
+            self.identities.update(await contacts(self.ctx.profile, self.api, new, self.ctx.warn))
+        ready: list[_Item] = []
+        for item in group:
+            who = self.identities[item.row.handle]
+            if isinstance(who, NotFound):
+                self.finish(_no_account(item.row))
+            elif isinstance(who, VaultError):
+                self.finish(replace(item.row, status="failed", error=who.message))
+            else:
+                ready.append(item)
+        # sealing is CPU in C (the GIL let go): on a thread, beside the request on the wire
+        sealed, failed = await asyncio.to_thread(self._seal, ready)
+        for row in failed:
+            self.finish(row)
+        await self._settle()
+        if sealed:
+            self.inflight = asyncio.create_task(self._post(sealed))
+
+    def _seal(self, items: list[_Item]) -> tuple[list[_Item], list[BatchRow]]:
+        """The items sealed, and the rows that could not be (on a worker thread)."""
+        out: list[_Item] = []
+        failed: list[BatchRow] = []
+        for item in items:
+            who = self.identities[item.row.handle]
+            assert isinstance(who, PublicIdentity)
+            try:
+                envelope = seal_deposit(
+                    self.sk, self.cert, item.row.handle, who, item.doc_type, item.document,
+                    item.title, item.filename, item.id, item.digest,
+                )  # fmt: skip
+            except UsageError as exc:
+                failed.append(replace(item.row, status="failed", error=exc.message))
+                continue
+            item.envelope = b64u(envelope)
+            item.document = b""  # sealed: the bytes are no longer needed
+            out.append(item)
+        return out, failed
+
+    async def _post(self, items: list[_Item]) -> None:
+        if self.one_by_one:
+            return await self._post_each(items)
+        body = {
+            "deposits": [{"to": i.row.handle, "id": i.id, "envelope": i.envelope} for i in items]
+        }
+        wait = RATE_WAIT[0]
+        while True:
+            try:
+                answer = await self.api.post("/v1/inbox-batch", body)
+                break
+            except RateLimited as exc:
+                # the server's pace, not a failure of the rows: all of them fit after the wait
+                await asyncio.sleep(getattr(exc, "retry_after", None) or wait)
+                wait = min(wait * 2, RATE_WAIT[1])
+            except TooLarge:
+                if len(items) == 1:
+                    return self.finish(_failed(items[0].row, "request too large"))
+                half = len(items) // 2
+                self.most = min(self.most, half)  # the next requests start at that size
+                await self._post(items[:half])
+                return await self._post(items[half:])
+            except NotFound:
+                self.one_by_one = True  # an older server: the one-deposit route, row by row
+                return await self._post_each(items)
+            except ServerUnavailable:
+                raise  # the whole batch stops; running it again resumes it
+            except VaultError as exc:
+                for i in items:
+                    self.finish(_failed(i.row, exc.message or type(exc).__name__))
+                return None
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(results, list) or len(results) != len(items):
+            raise IntegrityError("the server's answer to a deposit batch does not match it")
+        sent: list[str] = []
+        done: list[BatchRow] = []
+        for item, res in zip(items, results, strict=True):
+            status = res.get("status") if isinstance(res, dict) else None
+            if not isinstance(res, dict) or res.get("id") != item.id:
+                raise IntegrityError("the server's answer to a deposit batch does not match it")
+            if status == "created":
+                sent.append(item.id)
+                done.append(replace(item.row, status="sent", id=item.id))
+            elif status == "exists":
+                done.append(replace(item.row, status="already", id=item.id))
+            elif status == "unknown_recipient":
+                done.append(_no_account(item.row))
+            else:
+                error = _BATCH_ERRORS.get(str(status)) or f"server answered {status!r}"
+                done.append(_failed(item.row, error))
+        self.ctx.profile.record_batch_ids(sent)  # once the server holds them, before the report
+        for row in done:
+            self.finish(row)
+        return None
+
+    async def _post_each(self, items: list[_Item]) -> None:
+        for item in items:
+            row = await _send(item.row, item.id, set(), self._one(item))
+            if row.status == "sent":
+                self.ctx.profile.record_batch_id(item.id)
+            self.finish(row)
+
+    def _one(self, item: _Item) -> Post:
+        def post() -> Awaitable[object]:
+            body = {"id": item.id, "envelope": item.envelope}
+            return self.api.post(f"/v1/inbox/{item.row.handle}", body)
+
+        return post
+
+
+def _no_account(row: BatchRow) -> BatchRow:
+    return replace(row, status="failed", error=f"no account {row.handle!r}")
+
+
+def _failed(row: BatchRow, error: str) -> BatchRow:
+    return replace(row, status="failed", error=error)
+
+
 async def deposit_batch(ctx: Context, batch: Path, report: Path | None = None) -> BatchReport:
     """Deposit every row of ``batch`` (columns handle,type,title,path; paths relative to the
-    file's folder); the report, also written to ``report`` when given."""
+    file's folder); the report, also written to ``report`` when given. The rows go in
+    requests of many deposits (POST /v1/inbox-batch), in order."""
     profile, sk, cert = issuer_material(ctx)
     seed = ctx.account().secrets.issuer_seed
     base = batch.resolve().parent
+    rows, delimiter = read_rows(batch, DEPOSIT_COLUMNS)
+    seen: Counter[tuple[str, ...]] = Counter()
+    progress = BusProgress(ctx.bus) if ctx.bus.listening(PROGRESS_ADVANCE) else None
+    done: dict[int, BatchRow] = {}
 
-    async def one(
-        api: Api, row: BatchRow, seen: Counter[tuple[str, ...]], journal: set[str]
-    ) -> BatchRow:
+    def finish(row: BatchRow) -> None:
+        done[row.line] = row
+        if progress is not None:
+            progress.advance(f"{row.line}: {row.handle}")
+
+    def prepare(row: BatchRow, journal: set[str]) -> _Item | BatchRow:
         v = row.values
         if not v["handle"] or not dep.check_doc_type(v["type"]):
             why = "no handle" if not v["handle"] else f"bad type {v['type']!r} (like tax-notice)"
@@ -220,16 +425,44 @@ async def deposit_batch(ctx: Context, batch: Path, report: Path | None = None) -
         key = (v["handle"], v["type"], title, digest.hex())
         item_id = dep.batch_deposit_id(seed, v["handle"], v["type"], title, digest, seen[key])
         seen[key] += 1
+        if item_id in journal:
+            return replace(row, status="already", id=item_id)
+        return _Item(row, item_id, v["type"], title, file.name, document, digest)
 
-        def post() -> Awaitable[str]:
-            return deposit_bytes(
-                ctx, api, profile, sk, cert, v["handle"], v["type"], document, title, file.name,
-                item_id,
-            )  # fmt: skip
-
-        return await _send(row, item_id, journal, post)
-
-    return await _run(ctx, batch, DEPOSIT_COLUMNS, report, "deposit_id", one)
+    if progress is not None:
+        progress.start(len(rows))
+    try:
+        async with ctx.api() as api:
+            journal = profile.posted_batch_ids()
+            sender = _DepositSender(ctx, api, sk, cert, finish)
+            try:
+                for row in rows:
+                    got = row if row.status == "failed" else prepare(row, journal)
+                    if isinstance(got, BatchRow):
+                        finish(got)
+                    else:
+                        await sender.add(got)
+                await sender.close()
+            finally:
+                if sender.inflight is not None:  # stopped while a request was out: the
+                    sender.inflight.cancel()  # next run finds what the server took
+                    with contextlib.suppress(BaseException):
+                        await sender.inflight
+    finally:
+        if progress is not None:
+            progress.stop()
+        final = [done.get(r.line, r) for r in rows]
+        count = Counter(r.status for r in final)
+        result_report = BatchReport(
+            final,
+            sent=count["sent"],
+            already=count["already"],
+            failed=count["failed"] + count["pending"],
+            report=str(report) if report is not None else None,
+        )
+        if report is not None:
+            _write_report(report, final, DEPOSIT_COLUMNS, "deposit_id", delimiter)
+    return result_report
 
 
 async def request_batch(ctx: Context, batch: Path, report: Path | None = None) -> BatchReport:

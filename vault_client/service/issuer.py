@@ -24,6 +24,8 @@ from vault_core.errors import FormatError, IntegrityError, LocalError, UsageErro
 from ..identity import contact
 
 if TYPE_CHECKING:
+    from vault_core.keys import PublicIdentity
+
     from ..api import Api
 from ..profile import Profile, Secrets
 from .context import Context
@@ -180,11 +182,32 @@ async def deposit_bytes(
     """Sign, seal to ``to`` and post one deposit (a fresh id unless ``deposit_id``)."""
     recipient = await contact(profile, api, to, ctx.warn)
     deposit_id = deposit_id or os.urandom(16).hex()
+    envelope = seal_deposit(
+        sk, cert, to, recipient, doc_type, document, title, filename, deposit_id
+    )
+    await api.post(f"/v1/inbox/{to}", {"id": deposit_id, "envelope": b64u(envelope)})
+    return deposit_id
+
+
+def seal_deposit(
+    sk: bytes,
+    cert: dep.IssuerCert,
+    to: str,
+    recipient: PublicIdentity,
+    doc_type: str,
+    document: bytes,
+    title: str,
+    filename: str,
+    deposit_id: str,
+    doc_sha256: bytes | None = None,
+) -> bytes:
+    """The envelope of one deposit: its statement signed, sealed with the document to
+    ``recipient`` (UsageError when a field is outside the format). Pure CPU, no I/O."""
     st = dep.DepositStatement(
         deposit_id=deposit_id,
         to=to,
         to_sign_pk=recipient.sign_pk,
-        doc_sha256=hashlib.sha256(document).digest(),
+        doc_sha256=doc_sha256 or hashlib.sha256(document).digest(),
         doc_type=doc_type,
         title=title,
         filename=filename,
@@ -196,7 +219,7 @@ async def deposit_bytes(
         st.check_fields()
     except IntegrityError as exc:
         raise UsageError(f"cannot deposit: {exc.message}") from None
-    envelope = dep.build_deposit(
+    return dep.build_deposit(
         statement=st,
         issuer_sk=sk,
         cert=cert,
@@ -206,8 +229,6 @@ async def deposit_bytes(
         ephemeral=os.urandom(32),
         nonce=os.urandom(24),
     )
-    await api.post(f"/v1/inbox/{to}", {"id": deposit_id, "envelope": b64u(envelope)})
-    return deposit_id
 
 
 async def request(ctx: Context, to: str, needs: list[str], due: int, message: str) -> str:
