@@ -80,8 +80,9 @@ class AsksPart(PgCore):
                 return None
             if row["deposit_id"] is not None:
                 raise Conflict("this ask is already fulfilled")
+            # FOR SHARE: the owner accepting (deleting) the deposit meanwhile waits for the link
             d = await c.fetchval(
-                "SELECT 1 FROM deposits WHERE id=$1 AND sender_id=$2 AND recipient_id=$3",
+                "SELECT 1 FROM deposits WHERE id=$1 AND sender_id=$2 AND recipient_id=$3 FOR SHARE",
                 deposit_id,
                 recipient_id,
                 row["sender_id"],
