@@ -23,6 +23,7 @@ import contextlib
 import csv
 import hashlib
 import io
+import json
 import os
 import time
 from collections import Counter
@@ -204,12 +205,16 @@ async def _run(
 # 413: the request is split in two and each half posted again.
 BATCH_ITEMS = 500
 BATCH_BYTES = 16 * 1024 * 1024 - 64 * 1024
+IN_FLIGHT = 2
 _ITEM_OVERHEAD = 4096  # an envelope's bytes beyond the document (proof, certificate, sealing)
 _BATCH_ERRORS = {
     "unknown_recipient": None,  # the row's "no account" line, as the one-row path says it
     "inbox_full": "inbox full",
     "too_large": "request too large",
 }
+
+
+_JSON = {"Content-Type": "application/json"}
 
 
 def _b64_chars(n: int) -> int:
@@ -228,6 +233,7 @@ class _Item:
     document: bytes = field(repr=False)
     digest: bytes = field(repr=False)
     envelope: str = field(default="", repr=False)
+    wire: bytes = field(default=b"", repr=False)  # its JSON object in the request body
 
     @property
     def size(self) -> int:
@@ -236,8 +242,9 @@ class _Item:
 
 
 class _DepositSender:
-    """Posts sealed rows in requests of many deposits, one request on the wire while the next
-    is sealed; calls ``finish`` with each row's result once the server has answered it."""
+    """Posts sealed rows in requests of many deposits, ``IN_FLIGHT`` requests on the wire while
+    the next is sealed (the server reads one while it stores the other); calls ``finish`` with
+    each row's result once the server has answered it."""
 
     def __init__(
         self,
@@ -250,7 +257,7 @@ class _DepositSender:
         self.ctx, self.api, self.sk, self.cert, self.finish = ctx, api, sk, cert, finish
         self.group: list[_Item] = []
         self.bytes = 0
-        self.inflight: asyncio.Task[None] | None = None
+        self.inflight: list[asyncio.Task[None]] = []
         self.identities: dict[str, PublicIdentity | VaultError] = {}
         self.one_by_one = False  # a server without POST /v1/inbox-batch
         self.most = BATCH_ITEMS  # lowered when the server's limits turn out smaller (413)
@@ -266,10 +273,20 @@ class _DepositSender:
             await self._flush()
         await self._settle()
 
-    async def _settle(self) -> None:
-        if self.inflight is not None:
-            task, self.inflight = self.inflight, None
-            await task
+    async def _settle(self, keep: int = 0) -> None:
+        """Wait for the oldest requests until ``keep`` are left on the wire."""
+        while len(self.inflight) > keep:
+            await self.inflight[0]
+            self.inflight.pop(0)
+
+    async def abandon(self) -> None:
+        """Stopped with requests out: the next run finds what the server took of them."""
+        for task in self.inflight:
+            task.cancel()
+        for task in self.inflight:
+            with contextlib.suppress(BaseException):
+                await task
+        self.inflight = []
 
     async def _flush(self) -> None:
         group, self.group, self.bytes = self.group, [], 0
@@ -289,9 +306,9 @@ class _DepositSender:
         sealed, failed = await asyncio.to_thread(self._seal, ready)
         for row in failed:
             self.finish(row)
-        await self._settle()
+        await self._settle(IN_FLIGHT - 1)
         if sealed:
-            self.inflight = asyncio.create_task(self._post(sealed))
+            self.inflight.append(asyncio.create_task(self._post(sealed)))
 
     def _seal(self, items: list[_Item]) -> tuple[list[_Item], list[BatchRow]]:
         """The items sealed, and the rows that could not be (on a worker thread)."""
@@ -309,6 +326,12 @@ class _DepositSender:
                 failed.append(replace(item.row, status="failed", error=exc.message))
                 continue
             item.envelope = b64u(envelope)
+            # base64url and hex need no JSON escaping: only the handle goes through json
+            item.wire = b"".join(
+                (b'{"to":', json.dumps(item.row.handle).encode(), b',"id":"',
+                 item.id.encode("ascii"), b'","envelope":"', item.envelope.encode("ascii"),
+                 b'"}')
+            )  # fmt: skip
             item.document = b""  # sealed: the bytes are no longer needed
             out.append(item)
         return out, failed
@@ -316,13 +339,11 @@ class _DepositSender:
     async def _post(self, items: list[_Item]) -> None:
         if self.one_by_one:
             return await self._post_each(items)
-        body = {
-            "deposits": [{"to": i.row.handle, "id": i.id, "envelope": i.envelope} for i in items]
-        }
+        body = b'{"deposits":[' + b",".join(i.wire for i in items) + b"]}"
         wait = RATE_WAIT[0]
         while True:
             try:
-                answer = await self.api.post("/v1/inbox-batch", body)
+                answer = await self.api.request("POST", "/v1/inbox-batch", data=body, headers=_JSON)
                 break
             except RateLimited as exc:
                 # the server's pace, not a failure of the rows: all of them fit after the wait
@@ -444,10 +465,7 @@ async def deposit_batch(ctx: Context, batch: Path, report: Path | None = None) -
                         await sender.add(got)
                 await sender.close()
             finally:
-                if sender.inflight is not None:  # stopped while a request was out: the
-                    sender.inflight.cancel()  # next run finds what the server took
-                    with contextlib.suppress(BaseException):
-                        await sender.inflight
+                await sender.abandon()
     finally:
         if progress is not None:
             progress.stop()
