@@ -2,7 +2,8 @@
 request are smaller than the client's defaults (4 deposits a request): the client learns them
 from the 413 and posts the rows in many requests, never one row per request; a run killed
 (SIGKILL) between two requests and run again deposits each row exactly once, counted in the
-owners' inboxes; the report per row is the one-row path's."""
+owners' inboxes; the report per row is the one-row path's; an older server without the route
+gets the same rows one by one."""
 
 from __future__ import annotations
 
@@ -140,3 +141,54 @@ def test_row_failures_in_a_request_are_reported_by_line_and_the_others_go_in(
     rows = report.read_text(encoding="utf-8").splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["2", "3", "4", "5", "6", "7"]
     assert sorted(i["title"] for i in _inbox(jean)) == ["Avis 0", "Avis 2", "Avis 4", "Avis 5"]
+
+
+def test_a_server_without_the_batch_route_gets_the_rows_one_by_one(
+    admin,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    """An older server (404 on POST /v1/inbox-batch): the same rows go by the one-deposit
+    route, each once, reported as before; a second run posts nothing."""
+    import asyncio
+
+    from vault_client.api import Api
+    from vault_client.service import Context
+    from vault_client.service.batches import deposit_batch
+    from vault_core.errors import NotFound
+
+    mairie, jean = admin["mairie"], admin["jean"]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(5):
+        (docs / f"avis-{i}.pdf").write_bytes(b"%PDF-1.4 avis " + os.urandom(500))
+    batch = tmp_path / "lot.csv"
+    batch.write_text(
+        "handle,type,title,path\n"
+        + "".join(f"jean,tax-notice,Avis {i},docs/avis-{i}.pdf\n" for i in range(5)),
+        encoding="utf-8",
+    )
+    paths: list[str] = []
+    real = Api.request
+
+    async def older_server(self, method, path, **kw):
+        if method == "POST":
+            paths.append(path)
+        if path == "/v1/inbox-batch":
+            raise NotFound("not found")
+        return await real(self, method, path, **kw)
+
+    monkeypatch.setattr(Api, "request", older_server)
+    ctx = Context(mairie.home)
+    ctx.unlock(mairie.passphrase)
+    got = asyncio.run(deposit_batch(ctx, batch))
+    assert (got.sent, got.already, got.failed) == (5, 0, 0)
+    assert [r.status for r in got.rows] == ["sent"] * 5
+    assert paths == ["/v1/inbox-batch"] + ["/v1/inbox/jean"] * 5  # asked once, then one by one
+    assert sorted(i["title"] for i in _inbox(jean)) == [f"Avis {i}" for i in range(5)]
+    assert all(i["certified"] for i in _inbox(jean))
+    paths.clear()
+    again = asyncio.run(
+        deposit_batch(Context(mairie.home, passphrase=lambda: mairie.passphrase), batch)
+    )
+    assert (again.sent, again.already, again.failed) == (0, 5, 0) and paths == []
