@@ -181,7 +181,9 @@ def _raised() -> list[tuple[Path, ast.Raise, str]]:
 # what the service tells a person besides its errors: a warning (ctx.warn, warn), an event's
 # text (bus.emit(KIND, text)), a notice of 'vault status' (Notice(id, kind, text)); the faces
 # translate them (common.Terminal, the app)
-TOLD = {"warn": 0, "emit": 1, "Notice": 2}
+TOLD = {"warn": 0, "emit": 1, "Notice": 2, "_failed": 1}
+# and what a listing shows of a row or an item: replace(row, error=...), Deposit(problem=...)
+TOLD_KEYWORDS = frozenset({"error", "problem"})
 
 
 @functools.cache
@@ -195,21 +197,33 @@ def _told() -> list[tuple[Path, ast.Call, str]]:
             local = _assignments(scope) if scope is not tree else {}
             plain = [n.value for n in ast.walk(scope) if isinstance(n, ast.Assign)]
             for node in ast.walk(scope):
-                if not isinstance(node, ast.Call) or _name(node.func) not in TOLD:
+                if not isinstance(node, ast.Call):
                     continue
-                i = TOLD[_name(node.func)]
-                if len(node.args) <= i:
-                    continue
-                arg = node.args[i]
-                values = [arg]
-                if isinstance(arg, ast.Name) and len(local.get(arg.id, [])) > 1:
-                    # text = f"..." in each branch, then Notice(.., text)
-                    values = [v for v in local[arg.id] if v in plain]
-                for value in values:
-                    template = _template(value, local)
-                    if template is not None:
-                        found.setdefault((path, template), (path, node, template))
+                shown = [k.value for k in node.keywords if k.arg in TOLD_KEYWORDS]
+                i = TOLD.get(_name(node.func), -1)
+                if 0 <= i < len(node.args):
+                    shown.append(node.args[i])
+                for arg in shown:
+                    _told_arg(found, path, node, arg, local, plain)
     return list(found.values())
+
+
+def _told_arg(
+    found: dict[tuple[Path, str], tuple[Path, ast.Call, str]],
+    path: Path,
+    node: ast.Call,
+    arg: ast.expr,
+    local: dict[str, list[ast.expr]],
+    plain: list[ast.expr],
+) -> None:
+    values = [arg]
+    if isinstance(arg, ast.Name) and len(local.get(arg.id, [])) > 1:
+        # text = f"..." in each branch, then Notice(.., text)
+        values = [v for v in local[arg.id] if v in plain]
+    for value in values:
+        template = _template(value, local)
+        if template is not None:
+            found.setdefault((path, template), (path, node, template))
 
 
 def test_every_warning_and_notice_has_its_own_french():
