@@ -73,7 +73,15 @@ async function dropFromDisk(p, locator, paths) {
 
 before(async () => {
   dir = tempDir('vault-app-desktop-');
-  server = new Server(dir);
+  // the operator ships one trust root (an authority's invitation, signed by the operator key)
+  const finances = new Device(dir, 'finances');
+  finances.run(['authority', 'init']);
+  const invitation = path.join(dir, 'finances.invitation.json');
+  finances.run(['authority', 'invite', '--out', invitation, '--name', 'Finances publiques']);
+  const roots = path.join(dir, 'roots.json');
+  const made = spawnSync(PYTHON, ['-m', 'vault_server', 'trust-roots', 'make', '--key', path.join(dir, 'operator.key'), '--name', 'Coffre de la Métropole', '--out', roots, invitation], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  server = new Server(dir, ['--trust-roots', roots]);
   await server.start();
   mairie = new Device(dir, 'mairie');
   mairie.run(['init', '--server', server.url, '--user', 'mairie', '--folder', mairie.folder]);
@@ -183,6 +191,31 @@ describe('vault app: reminders, PDF, drag and drop, conflicts, notifications, au
     await go(page, 'Mes documents');
     await page.locator('#view section.appointments li').filter({ hasText: APPT_PLACE }).waitFor();
     await screen(page, 'documents-appointment');
+    assert.deepEqual(problems, []);
+  });
+
+  it('proposes the operator\'s trust roots in Paramètres and trusts them only after « Faire confiance »', TIMEOUT, async () => {
+    const trusted = () => JSON.parse(jean.run(['trust', 'list', '--json']).stdout).map((a) => a.name);
+    assert.ok(!trusted().includes('Finances publiques'));
+    await go(page, 'Paramètres');
+    const box = page.locator('#trust-roots');
+    await box.getByRole('heading', { name: 'Autorités proposées par Coffre de la Métropole' }).waitFor({ timeout: 30_000 });
+    const offer = JSON.parse(jean.run(['trust', 'roots', '--json']).stdout);
+    await box.getByText(`Empreinte : ${offer.roots[0].words}`).waitFor();
+    await screen(page, 'settings-trust-roots');
+    // Annuler: nothing trusted
+    await box.getByRole('button', { name: 'Faire confiance à ces autorités', exact: true }).click();
+    let dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Faire confiance aux autorités de Coffre de la Métropole ?' }).waitFor();
+    await dialog.getByRole('button', { name: 'Annuler', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    assert.ok(!trusted().includes('Finances publiques'));
+    await box.getByRole('button', { name: 'Faire confiance à ces autorités', exact: true }).click();
+    dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Faire confiance', exact: true }).click();
+    await toasts(page).getByText('Autorités de Coffre de la Métropole acceptées.').waitFor({ timeout: 30_000 });
+    await page.locator('#trust-roots').getByText('Vous avez accepté ces autorités.').waitFor();
+    assert.ok(trusted().includes('Finances publiques'));
     assert.deepEqual(problems, []);
   });
 

@@ -318,9 +318,22 @@ describe('vault app: an owner', () => {
     assert.equal(authWords.split(' ').length, 6);
     await page.getByText(`Empreinte : ${authWords}`).waitFor();
     await page.getByLabel('Invitation (vault-trust:…) ou clé publique de l’autorité').fill(cafInvite);
+    // « Faire confiance à … ? » with the words before anything is pinned; Annuler pins nothing
+    const pinnedCaf = () => JSON.parse(jean.run(['trust', 'list', '--json']).stdout).find((a) => a.name === 'CAF du Rhône');
     await page.getByRole('button', { name: 'Ajouter l’autorité' }).click();
+    let dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Faire confiance à « CAF du Rhône » ?' }).waitFor();
+    const shownWords = (await dialog.locator('p').filter({ hasText: 'Comparez ces six mots' }).textContent()).match(/ : ((?:\S+ ){5}\S+)$/)[1];
+    await screen(page, 'settings-trust-confirm');
+    await dialog.getByRole('button', { name: 'Annuler', exact: true }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(pinnedCaf(), undefined);
+    await page.getByRole('button', { name: 'Ajouter l’autorité' }).click();
+    dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Faire confiance', exact: true }).click();
     await page.locator('#trust-added').filter({ hasText: 'Autorité « CAF du Rhône » ajoutée' }).waitFor();
-    const cafWords = JSON.parse(jean.run(['trust', 'list', '--json']).stdout).find((a) => a.name === 'CAF du Rhône').words;
+    const cafWords = pinnedCaf().words;
+    assert.equal(shownWords, cafWords, 'the dialog showed the words of the key pinned');
     assert.match(await page.locator('#trust-added').textContent(), new RegExp(`${cafWords}$`));
     await page.getByLabel('Me rappeler … jours avant').fill('5');
     await page.getByLabel('tous les … jours').fill('2');

@@ -43,12 +43,21 @@ def test_offered_shown_accepted_then_a_change_is_refused(server, account, make_d
     server.restart()
 
     jean, _ = account()
+    # a new device names what the server offers, and pins nothing
+    second = make_device("B")
+    joined = second.run("login", "--server", server.url, "--user", "jean",
+                        "--folder", str(second.folder))  # fmt: skip
+    assert "offers 2 trust roots from Coffre de la Métropole" in joined.stderr
+    assert json.loads(second.run("trust", "list", "--json").stdout) == []
     offer = json.loads(jean.run("trust", "roots", "--json").stdout)
     assert offer["state"] == "new" and offer["deployment"] == "Coffre de la Métropole"
     assert sorted(r["name"] for r in offer["roots"]) == ["CAF du Rhône", "Préfecture du Rhône"]
     assert all(len(r["words"].split()) == 6 for r in offer["roots"])
     shown = jean.run("trust", "roots")
-    assert "Préfecture du Rhône, fingerprint " in shown.stdout and "vault trust roots accept" in shown.stderr
+    assert (
+        "Préfecture du Rhône, fingerprint " in shown.stdout
+        and "vault trust roots accept" in shown.stderr
+    )
     assert json.loads(jean.run("trust", "list", "--json").stdout) == []  # nothing pinned
 
     jean.run("trust", "roots", "accept", "--digest", offer["digest"])

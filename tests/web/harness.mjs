@@ -22,7 +22,8 @@ export function tempDir(prefix = 'vault-web-') {
 }
 
 export class Server {
-  constructor(dir) {
+  constructor(dir, extra = []) {
+    this.extra = extra; // more `serve` options
     this.data = path.join(dir, 'server-data');
     this.logPath = path.join(dir, 'server.log');
     this.url = '';
@@ -32,7 +33,7 @@ export class Server {
   async start() {
     mkdirSync(path.dirname(this.data), { recursive: true });
     this.log = [];
-    this.proc = spawn(PYTHON, ['-m', 'vault_server', 'serve', '--data', this.data, '--host', '127.0.0.1', '--port', '0'], {
+    this.proc = spawn(PYTHON, ['-m', 'vault_server', 'serve', '--data', this.data, '--host', '127.0.0.1', '--port', '0', ...this.extra], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

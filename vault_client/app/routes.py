@@ -553,6 +553,29 @@ def build_app(daemon: Daemon) -> web.Application:
         # a bare key, or an invitation's vault-trust: URI (its name then comes with it)
         return _json(trust.add(ctx, text(data, "public_key", limit=2048), name))
 
+    @route("POST", "/api/trust/preview")
+    async def preview_trust(request: web.Request) -> web.StreamResponse:
+        """The authority a key or an invitation URI names, with its words, not pinned: the
+        page asks « Faire confiance à … ? » with them first."""
+        from ..service import trust
+
+        data = await body(request)
+        name = text(data, "name", required=False, limit=200).strip() or None
+        return _json(trust.preview(text(data, "public_key", limit=2048), name))
+
+    @route("GET", "/api/trust/roots")
+    async def trust_roots(request: web.Request) -> web.StreamResponse:
+        from ..service import trust
+
+        return _json(await trust.roots(ctx))
+
+    @route("POST", "/api/trust/roots/accept")
+    async def accept_trust_roots(request: web.Request) -> web.StreamResponse:
+        from ..service import trust
+
+        data = await body(request)
+        return _json(await trust.accept_roots(ctx, text(data, "digest", limit=128)))
+
     @route("GET", "/api/export")
     async def export_all(request: web.Request) -> web.StreamResponse:
         """``Exporter tout mon coffre``: the zip is built in the profile's temporary folder,

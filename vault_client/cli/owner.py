@@ -50,6 +50,25 @@ async def init(obj: Context, server: str, handle: str, folder: Path | None) -> N
     err(say("account {handle} created; folder {folder}", handle=handle, folder=created.folder))
     err(say("Write down this recovery key and keep it safe; it is shown only once:"))
     click.echo(created.recovery_key)
+    await _mention_trust_roots(obj)
+
+
+async def _mention_trust_roots(obj: Context) -> None:
+    """A new device names the trust roots its server offers (never pinned without the owner's
+    'vault trust roots accept')."""
+    from vault_core.errors import VaultError
+
+    from ..service import trust
+
+    try:
+        offer = await trust.roots(obj)
+    except VaultError as exc:
+        err(say("warning: {message}", message=i18n.error_sentence(exc, LANG)))
+        return
+    if offer.state in ("new", "changed"):
+        err(say("this server offers {count} trust roots from {deployment}: 'vault trust roots' "
+                "to see them, then accept them if their words match", count=len(offer.roots),
+                deployment=offer.deployment))  # fmt: skip
 
 
 @cli.command()
@@ -70,6 +89,7 @@ async def login(obj: Context, server: str, handle: str, folder: Path | None) -> 
             folder=joined.folder,
         )
     )
+    await _mention_trust_roots(obj)
 
 
 @cli.command()

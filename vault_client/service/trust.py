@@ -91,6 +91,20 @@ def read_offer(value: str) -> Offered:
     return Offered(key, None, authority_words(key))
 
 
+def preview(value: str, name: str | None = None) -> Authority:
+    """What :func:`add` would pin from ``value`` (a URI or a bare key: no file is read), with
+    its words, so that a face asks "Faire confiance à … ?" before pinning anything."""
+    text = value.strip()
+    if text.startswith(URI_SCHEME):
+        offer = read_offer(text)
+    else:
+        key = parse_authority_key(text)
+        offer = Offered(key, None, authority_words(key))
+    chosen = (name if name is not None else offer.name) or ""
+    key_text = b64u(offer.public_key)
+    return Authority(key_text, key_text, chosen.strip(), offer.words)
+
+
 def add(ctx: Context, value: str, name: str | None = None) -> Authority:
     """Pin an authority from an invitation (file or URI) or a public key (base64url).
 

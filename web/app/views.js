@@ -2,7 +2,7 @@
 import { el, clear, field, checkbox, newId } from './dom.js';
 import { t, lang, setLang, formatDate, formatSize, typeLabel, toDate } from './i18n.js';
 import { get, post, put, del, q } from './api.js';
-import { app, heading, toast, showAlert, clearAlert, busy, confirmDialog, openPreview, download, emptyNote } from './core.js';
+import { app, heading, toast, showAlert, clearAlert, busy, confirmDialog, openPreview, download, emptyNote, errorText } from './core.js';
 import { loadDocuments } from './documents.js';
 import { docPicker, durationSelect } from './shares.js';
 import { printKit } from './onboarding.js';
@@ -387,6 +387,14 @@ export async function renderSettings(root) {
       return;
     }
     busy(addBtn, async () => {
+      // nothing is pinned before the person compared the words and said yes
+      const offered = await post('/api/trust/preview', { public_key: value, name: tname.value.trim() });
+      const yes = await confirmDialog(
+        t('set.trust.confirm.title', { name: offered.name }),
+        t('set.trust.confirm.text', { fp: offered.words || '' }),
+        t('set.trust.confirm.ok'),
+      );
+      if (!yes) return;
       const a = await post('/api/trust', { public_key: value, name: tname.value.trim() });
       await renderSettings(root);
       const note = root.querySelector('#trust-added');
@@ -422,7 +430,45 @@ export async function renderSettings(root) {
     el('p', { class: 'help', text: t('set.export.help') }),
     el('div', { class: 'actions' }, exportLink),
   );
+  const rootsBox = el('div', { id: 'trust-roots' });
+  trustCard.insertBefore(rootsBox, trustForm);
   root.append(remForm, lockForm, trustCard, kitCard, exportCard);
+  showTrustRoots(root, rootsBox);
+}
+
+/** The authorities the server's operator proposes: shown with their words, trusted only when
+ * the person accepts (a changed list says so and waits for a new yes). */
+async function showTrustRoots(root, box) {
+  let offer;
+  try {
+    offer = await get('/api/trust/roots');
+  } catch (e) {
+    box.append(el('p', { class: 'badge-warn', role: 'alert', text: errorText(e) }));
+    return;
+  }
+  if (!offer || offer.state === 'none' || !document.contains(box)) return;
+  const items = el('ul', { class: 'plain' });
+  for (const r of offer.roots || []) {
+    const added = (offer.added || []).some((a) => a.public_key === r.public_key);
+    items.append(el('li', { class: 'item' }, el('div', {}, el('p', { class: 'item-title', text: added ? t('set.roots.new', { name: r.name }) : r.name }), el('p', { class: 'fp-words', text: t('set.trusted.fp', { fp: r.words }) }))));
+  }
+  const parts = [el('h3', { id: 'roots-title', text: t('set.roots.title', { deployment: offer.deployment }) })];
+  if (offer.state === 'accepted') parts.push(el('p', { class: 'help', text: t('set.roots.accepted') }), items);
+  else {
+    parts.push(el('p', { class: offer.state === 'changed' ? 'badge-warn' : 'help', text: t(offer.state === 'changed' ? 'set.roots.changed' : 'set.roots.new.help') }), items);
+    const accept = el('button', { type: 'button', class: 'primary', text: t('set.roots.accept'), 'aria-describedby': 'roots-title' });
+    accept.addEventListener('click', () =>
+      busy(accept, async () => {
+        const yes = await confirmDialog(t('set.roots.confirm.title', { deployment: offer.deployment }), t('set.roots.confirm.text'), t('set.trust.confirm.ok'));
+        if (!yes) return;
+        await post('/api/trust/roots/accept', { digest: offer.digest });
+        toast(t('set.roots.done', { deployment: offer.deployment }));
+        await renderSettings(root);
+      }),
+    );
+    parts.push(el('div', { class: 'actions' }, accept));
+  }
+  box.append(el('section', { class: 'roots', 'aria-labelledby': 'roots-title' }, ...parts));
 }
 
 export { toDate };
