@@ -7,10 +7,13 @@ file that fails that sends nothing. Then each row goes on its own: a row that fa
 handle, missing file, bad type, unknown template, a date in the past, a key that changed) is
 reported with its line number and the batch goes on. Each row's id is a keyed hash of what it
 sends (:func:`vault_core.deposits.batch_deposit_id`, ``batch_request_id``), so a second run of
-the same file posts the same ids; the server answers 409 for those it holds, and the issuer's
-journal of posted ids (in its profile) covers those the recipient has already taken away:
-after Ctrl-C, kill -9 or a network cut, running the batch again sends each row exactly once. A
-report (CSV, the same separator) gives each row's line, its values, status (``sent``,
+the same file posts the same ids; the server answers that it holds them (409 to a request,
+``exists`` to a deposit of a batch), and the issuer's journal of posted ids (in its profile)
+covers those the recipient has already taken away: after Ctrl-C, kill -9 or a network cut,
+running the batch again sends each row exactly once. Deposits go by requests of many
+(``POST /v1/inbox-batch``, :class:`_DepositSender`: grouped in row order up to the server's
+limits per request, sealed on a worker thread while two requests are on the wire, the journal
+appended once per request after the server's answer); requests one by one. A report (CSV, the same separator) gives each row's line, its values, status (``sent``,
 ``already``, ``failed``; ``pending`` for rows not reached), id and error. Progress goes on the
 event bus (a bar on a terminal). The server's pace (429) is waited out, never a failed row; an
 unreachable server stops the batch (run it again to resume).
