@@ -287,7 +287,7 @@ def seal_envelope(
     nonce: bytes,
 ) -> bytes:
     """``"VD1" | u16 len | sealed key | nonce | AEAD(key, nonce, u32 len | meta | body, AD)``."""
-    if kind not in ("deposit", "request", "appointment", "ask", "ask-reply"):
+    if kind not in ("deposit", "request", "appointment", "ask", "ask-reply", "request-answer"):
         raise ValueError("unknown envelope kind")
     sealed = _crypto.seal(recipient_box_pk, ephemeral, key, _envelope_key_ad(kind, item_id))
     mj = canonical_json(meta)

@@ -460,7 +460,10 @@ def build_app(daemon: Daemon) -> web.Application:
     async def answer(request: web.Request) -> web.StreamResponse:
         data = await body(request)
         expires_in = number(data, "expires_in") or 30 * 86400
-        grant_id = await requests.answer(ctx, request.match_info["id"], paths_of(data), expires_in)
+        item = text(data, "item", required=False, limit=64) or None
+        grant_id = await requests.answer(
+            ctx, request.match_info["id"], paths_of(data), expires_in, item
+        )
         return _json({"grant_id": grant_id})
 
     # -- appointments ---------------------------------------------------------------------------

@@ -294,6 +294,10 @@ async def issuer_requests(obj: Context, as_json: bool) -> None:
                 grant=grant,
             )
         )
+        if it.provided:
+            click.echo(say("  provided: {types}", types=", ".join(sorted(it.provided))))
+        if it.problem:
+            click.echo(say("  warning: {problem}", problem=i18n.translate(it.problem, LANG)))
 
 
 @cli.group(invoke_without_command=True)
@@ -425,22 +429,28 @@ async def requests(ctx: click.Context, as_json: bool) -> None:
                 state=word(it.state),
             )
         )
+        if it.items and len(it.items) > 1:
+            for entry in it.items:
+                click.echo(say("  item {type}: {state}", type=entry["type"],
+                               state=word(entry["state"])))  # fmt: skip
 
 
 @requests.command("answer")
 @click.argument("request_id")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--expires", default="30d", show_default=True)
+@click.option("--for", "item", default=None, help="The item (document type) these answer.")
 @click.pass_obj
 @run
 async def requests_answer(
-    obj: Context, request_id: str, paths: tuple[str, ...], expires: str
+    obj: Context, request_id: str, paths: tuple[str, ...], expires: str, item: str | None
 ) -> None:
-    """Answer a request by granting the requester access to those documents."""
+    """Answer a request, all at once or item by item over several days (each answer grants
+    the requester every document given so far)."""
     from ..service import requests as service
 
     seconds = duration(expires)
-    click.echo(await service.answer(obj, request_id, vpaths(obj, paths), seconds))
+    click.echo(await service.answer(obj, request_id, vpaths(obj, paths), seconds, item))  # data
 
 
 @cli.group()

@@ -38,6 +38,9 @@ class SentRequest:
     state: str | None
     due: str | None
     grant: str | None  # the grant that answered it ('vault redeem GRANT')
+    # the items the owner's signed answer says are provided (type -> documents), None before
+    provided: dict[str, list[str]] | None = None
+    problem: str | None = None
 
 
 def needs_new_key_store(ctx: Context) -> bool:
@@ -333,19 +336,41 @@ def template(ctx: Context, name: str) -> Template:
 
 async def sent_requests(ctx: Context) -> list[SentRequest]:
     """This issuer's requests and their state."""
+    from vault_core.checklists import open_answer
+    from vault_core.keys import PublicIdentity
+
+    from ..api import dec
+
+    profile = ctx.account()
+    box_sk = profile.bundle.identity_box[1]
+    pins = profile.contacts()
     async with ctx.api() as api:
         listed = await api.get("/v1/requests/sent")
     out = []
     for r in listed:
         answer = r.get("answer") or {}
         due = r.get("due_at")
+        provided, problem = None, None
+        envelope, to = answer.get("envelope"), r.get("to")
+        if isinstance(envelope, str) and to in pins:
+            owner_pk = PublicIdentity.from_json(pins[to]).sign_pk
+            try:
+                st = open_answer(r["id"], "requester", box_sk, dec(envelope), owner_pk)
+                if st.grant_id != answer.get("grant_id") or st.owner != to:
+                    raise IntegrityError()
+                provided = {t: list(n) for t, n in st.items.items()}
+            except (IntegrityError, FormatError):
+                problem = "the answer the server shows is not one the owner signed"
         out.append(
             SentRequest(
                 id=r["id"],
-                to=r.get("to"),
+                to=to,
                 state=r.get("state"),
                 due=time.strftime("%Y-%m-%d", time.gmtime(due)) if isinstance(due, int) else None,
                 grant=answer.get("grant_id"),
+                provided=provided,
+                problem=problem,
             )
         )
-    return out
+    # overdue first, then by due date
+    return sorted(out, key=lambda x: (x.state != "overdue", x.due or "", x.id))

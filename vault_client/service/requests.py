@@ -10,13 +10,16 @@ never; the time of each reminder is kept in the profile so a restart does not na
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from vault_core.appointments import open_appointment, verify_appointment
+from vault_core.checklists import AnswerStatement, build_answer, item_states, open_answer
 from vault_core.deposits import open_request, verify_request
-from vault_core.errors import IntegrityError, NotFound, UsageError
+from vault_core.encoding import b64u
+from vault_core.errors import FormatError, IntegrityError, NotFound, UsageError, VaultError
 from vault_core.reminders import (
     PendingRequest,
     ReminderSettings,
@@ -48,6 +51,9 @@ class Request:
     needs: list[str] | None = None
     message: str | None = None
     grant: str | None = None  # the grant that answered it
+    # each needed type, provided or missing (from the owner's signed answer), in order
+    items: list[dict[str, str]] | None = None
+    given: dict[str, list[str]] | None = None  # type -> the documents given for it so far
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,12 @@ async def received(ctx: Context) -> tuple[list[Request], list[Appointment]]:
             problem = "the server's due date differs from the signed one"
         answer = item.get("answer") or {}
         seen.update(due=_date(st.due), due_at=st.due)
+        signed, answer_problem = _own_answer(item["id"], answer, box_sk, sign_pk)
+        problem = problem or answer_problem
+        if signed is not None:
+            provided = all(signed.items.get(t) for t in st.needs)
+            late = now > st.due
+            seen["state"] = "answered" if provided else ("overdue" if late else "partial")
         out.append(
             Request(
                 item["id"],
@@ -149,10 +161,29 @@ async def received(ctx: Context) -> tuple[list[Request], list[Appointment]]:
                 needs=list(st.needs),
                 message=st.message,
                 grant=answer.get("grant_id"),
+                items=item_states(list(st.needs), signed),
+                given={t: list(n) for t, n in signed.items.items()} if signed else None,
                 **seen,
             )
         )
     return out, sorted(booked, key=lambda a: (a.at, a.id))
+
+
+def _own_answer(
+    request_id: str, answer: dict[str, Any], box_sk: bytes, sign_pk: bytes
+) -> tuple[AnswerStatement | None, str | None]:
+    """This owner's signed answer to a request (None before any, or for an answer made
+    without one), and a problem when what the server shows is not what this account signed."""
+    envelope = answer.get("envelope")
+    if not isinstance(envelope, str):
+        return None, None
+    try:
+        st = open_answer(request_id, "owner", box_sk, dec(envelope), sign_pk)
+    except (IntegrityError, FormatError):
+        return None, "the answer the server shows is not one this account signed"
+    if st.grant_id != answer.get("grant_id"):
+        return None, "the answer the server shows is not one this account signed"
+    return st, None
 
 
 def _appointment(
@@ -194,9 +225,22 @@ def _appointment(
     )
 
 
-async def answer(ctx: Context, request_id: str, paths: list[str], expires_in: int) -> str:
-    """Answer a request by granting the requester's account access to those documents (vault
-    paths); returns the grant id."""
+async def answer(
+    ctx: Context,
+    request_id: str,
+    paths: list[str],
+    expires_in: int,
+    item: str | None = None,
+) -> str:
+    """Answer a request, item by item if need be: ``paths`` (vault paths) answer ``item``, or
+    each the item of its document type; a document of no known type answers every item still
+    missing. The requester's
+    account is granted every document given so far (a new grant replaces the last one) and
+    the owner's signed answer says which documents answer which item; returns the grant id."""
+    import os
+
+    from ..identity import contact
+
     check_id(request_id, "request")
     req = {r.id: r for r in await list_requests(ctx)}.get(request_id)
     if req is None:
@@ -210,10 +254,66 @@ async def answer(ctx: Context, request_id: str, paths: list[str], expires_in: in
             f"request {request_id} is not certified by an authority you trust (or not "
             "addressed to you); not answering it"
         )
-    created = await shares.create(ctx, paths, expires_in, to=req.account)
+    needs = list(req.needs or [])
+    given = {t: set(n) for t, n in (req.given or {}).items()}
+    types = _doc_types(ctx)
+    missing = [t for t in needs if not given.get(t)]
+    if item is not None and item not in needs:
+        raise UsageError(f"--for {item}: this request needs {', '.join(needs)}")
+    for path in paths:
+        if item is not None:
+            targets = [item]
+        elif types.get(path) in needs:
+            targets = [str(types[path])]
+        else:  # a document of no known type answers what is still missing (or all of it)
+            targets = missing or needs
+        for target in targets:
+            given.setdefault(target, set()).add(path)
+    everything = sorted({p for names in given.values() for p in names})
+    created = await shares.create(ctx, everything, expires_in, to=req.account)
+    profile = ctx.account()
+    handle, sign_pk, _ = owner_keys(profile)
+    statement = AnswerStatement(
+        request_id=request_id,
+        owner=handle,
+        owner_sign_pk=sign_pk,
+        requester=req.account,
+        grant_id=created.grant_id,
+        items={t: tuple(sorted(n)) for t, n in given.items()},
+        answered=int(time.time()),
+    )
     async with ctx.api() as api:
-        await api.post(f"/v1/requests/{request_id}/answer", {"grant_id": created.grant_id})
+        requester = await contact(profile, api, req.account, ctx.warn)
+        envelope = build_answer(
+            statement=statement,
+            owner_sign_sk=profile.bundle.identity_sign[1],
+            requester_box_pk=requester.box_pk,
+            owner_box_pk=profile.bundle.identity_box[0],
+            keys=(os.urandom(32), os.urandom(32)),
+            ephemerals=(os.urandom(32), os.urandom(32)),
+            nonces=(os.urandom(24), os.urandom(24)),
+        )
+        await api.post(
+            f"/v1/requests/{request_id}/answer",
+            {"grant_id": created.grant_id, "envelope": b64u(envelope)},
+        )
+    if req.grant and req.grant != created.grant_id:
+        # the last answer's grant: the new one covers all it did and more
+        with contextlib.suppress(VaultError):
+            await shares.revoke(ctx, req.grant)
     return created.grant_id
+
+
+def _doc_types(ctx: Context) -> dict[str, str]:
+    """The document type of each live file of the vault that has one (a deposit accepted)."""
+    from ..state import State
+
+    state = State(ctx.profile.home / "state.db")
+    try:
+        heads = state.heads()
+    finally:
+        state.close()
+    return {p: r.doc_type for p, r in heads.items() if not r.deleted and r.doc_type}
 
 
 # -- reminders ----------------------------------------------------------------------------------

@@ -292,6 +292,12 @@ const FR = {
   'req.state.open': 'en attente', // contract
   'req.state.overdue': 'en retard', // contract
   'req.state.answered': 'répondue', // contract
+  'req.state.partial': 'en partie fournie',
+  'req.items': 'Pièces demandées',
+  'req.item.provided': '{type} : fourni',
+  'req.item.missing': '{type} : manquant',
+  'req.for': 'Pour la pièce',
+  'req.for.auto': 'Selon le type du document (ou toutes celles qui manquent)',
   'req.reminded': 'Rappel : la date approche',
   'req.state': 'État : {state}',
   'req.answer': 'Répondre', // contract
@@ -687,6 +693,12 @@ const EN = {
   'req.state.open': 'waiting',
   'req.state.overdue': 'late',
   'req.state.answered': 'answered',
+  'req.state.partial': 'partly provided',
+  'req.items': 'Documents asked for',
+  'req.item.provided': '{type}: provided',
+  'req.item.missing': '{type}: missing',
+  'req.for': 'For the item',
+  'req.for.auto': 'By the document’s type (or all those missing)',
   'req.reminded': 'Reminder: the date is near',
   'req.state': 'State: {state}',
   'req.answer': 'Answer',

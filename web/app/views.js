@@ -82,8 +82,10 @@ export async function renderInbox(root) {
 // -- Demandes -------------------------------------------------------------------------------------
 
 function requestState(r) {
-  const s = r.state === 'answered' || r.grant ? 'answered' : r.state === 'overdue' ? 'overdue' : 'open';
-  return s;
+  // partial: some items provided (the owner's signed answer); an answer without items (an
+  // older client) answers the whole request
+  if (r.state === 'partial' || r.state === 'overdue' || r.state === 'answered') return r.state;
+  return r.grant ? 'answered' : 'open';
 }
 
 export async function renderRequests(root) {
@@ -109,6 +111,7 @@ export async function renderRequests(root) {
       el('h2', { class: 'item-title', id: tid, text: t('req.from', { who }) }),
       r.certified && r.requester ? el('p', { class: 'badge-ok', text: t('req.certified', { issuer: r.requester }) }) : el('p', { class: 'badge-warn', text: t('req.uncertified', { claimed: who }) }),
       el('p', { text: t('req.needs', { list: (r.needs || []).map(typeLabel).join(', ') }) }),
+      (r.items || []).length > 1 ? el('ul', { class: 'items', 'aria-label': t('req.items') }, ...r.items.map((i) => el('li', { class: `item-${i.state}`, text: t(`req.item.${i.state}`, { type: typeLabel(i.type) }) }))) : null,
       r.message ? el('p', { class: 'message', text: r.message }) : null,
       r.due || r.due_at ? el('p', { text: t('req.due', { date: formatDate(r.due_at || r.due, 'day') }) }) : null,
       el('p', {}, el('span', { class: `state state-${state}`, text: t('req.state', { state: t(`req.state.${state}`) }) }), reminded ? el('span', { class: 'badge-remind-text', text: t('req.reminded') }) : null),
@@ -143,8 +146,10 @@ function answerForm(root, r, who, docs) {
   const picker = docPicker(t('req.answer.docs'), docs, { folders: false, preselect: r.suggested || [] });
   const duration = durationSelect();
   duration.querySelector('option[value=date]')?.remove();
+  // which item these documents answer (by default: each its own type, or what is missing)
+  const forItem = el('select', {}, el('option', { value: '', text: t('req.for.auto') }), ...(r.needs || []).map((n) => el('option', { value: n, text: typeLabel(n) })));
   const send = el('button', { type: 'submit', class: 'primary', text: t('req.send') });
-  form.append(el('h3', { text: t('req.answer.title', { who }) }), picker.node, field(t('shares.duration'), duration), el('div', { class: 'actions' }, send));
+  form.append(el('h3', { text: t('req.answer.title', { who }) }), picker.node, (r.needs || []).length > 1 ? field(t('req.for'), forItem) : null, field(t('shares.duration'), duration), el('div', { class: 'actions' }, send));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearAlert();
@@ -154,7 +159,7 @@ function answerForm(root, r, who, docs) {
       return;
     }
     await busy(send, async () => {
-      await post(`/api/requests/${encodeURIComponent(r.id)}/answer`, { paths, expires_in: Number(duration.value) });
+      await post(`/api/requests/${encodeURIComponent(r.id)}/answer`, { paths, expires_in: Number(duration.value), ...(forItem.value ? { item: forItem.value } : {}) });
       toast(t('req.sent'));
       app.refreshCounts();
       await renderRequests(root);
