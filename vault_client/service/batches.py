@@ -13,8 +13,9 @@ covers those the recipient has already taken away: after Ctrl-C, kill -9 or a ne
 running the batch again sends each row exactly once. Deposits go by requests of many
 (``POST /v1/inbox-batch``, :class:`_DepositSender`: grouped in row order up to the server's
 limits per request, sealed on a worker thread while two requests are on the wire, the journal
-appended once per request after the server's answer); requests one by one. A report (CSV, the same separator) gives each row's line, its values, status (``sent``,
-``already``, ``failed``; ``pending`` for rows not reached), id and error. Progress goes on the
+appended once per request after the server's answer); requests one by one. A report (CSV,
+the same separator) gives each row's line, its values, status (``sent``, ``already``,
+``failed``; ``pending`` for rows not reached), id and error. Progress goes on the
 event bus (a bar on a terminal). The server's pace (429) is waited out, never a failed row; an
 unreachable server stops the batch (run it again to resume).
 """
