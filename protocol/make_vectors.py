@@ -33,7 +33,7 @@ order and writes (or checks) the files:
 * ``log``: "File records", "Log" (log.json); ``paths``: "File records" (paths.json);
 * ``seal``: "Primitives" (seal.json); ``grants``: "Grants" (grant.json);
 * ``issuer_deposits``: "Issuer certificates", "Deposits", "Requests", "Appointments"
-  (issuer_cert.json, deposit.json, request.json, appointment.json);
+  (issuer_cert.json, deposit.json, request.json, request_answer.json, appointment.json);
 * ``asks``: "Asks" (ask.json); ``trust``: "Trust invitations" (trust_invitation.json);
 * ``recovery``: "Recovery key" (recovery.json);
 * ``shamir``: "Recovery shares (Shamir, GF(256))" (shamir.json);
@@ -68,6 +68,7 @@ from .vectors_gen.issuer_deposits import (
     build_deposit,
     build_issuer,
     build_request,
+    build_request_answer,
 )
 from .vectors_gen.kdf_login import build_kdf, build_login
 from .vectors_gen.log import build_log
@@ -106,6 +107,7 @@ def build_all() -> dict[str, JSON]:
         ("trust_invitation", build_trust),
         ("deposit", lambda: build_deposit(w)),
         ("request", lambda: build_request(w)),
+        ("request_answer", lambda: build_request_answer(w)),
         ("appointment", lambda: build_appointment(w)),
         ("ask", lambda: build_ask(w)),
         ("recovery", lambda: build_recovery(w)),

@@ -1,6 +1,7 @@
 """Vectors for SPEC.md "Issuer certificates", "Deposits" and "Requests".
 
-Writes ``issuer_cert.json``, ``deposit.json``, ``request.json`` and ``appointment.json``.
+Writes ``issuer_cert.json``, ``deposit.json``, ``request.json``, ``request_answer.json`` and
+``appointment.json``.
 """
 
 from __future__ import annotations
@@ -651,3 +652,89 @@ def build_appointment(w: World) -> JSON:
         positive=positive,
         negative=negative,
     )
+
+
+def build_request_answer(w: World) -> JSON:
+    """SPEC §Requests, answers: the owner's signed answer sealed to the requester and to the
+    owner, and what a reader refuses."""
+    from vault_core import checklists
+
+    req_id = det("request/id", 16).hex()
+    grant_id = det("request-answer/grant", 16).hex()
+    st = checklists.AnswerStatement(
+        request_id=req_id,
+        owner=HANDLE,
+        owner_sign_pk=w.id_sign_pk,
+        requester=GRANTEE,
+        grant_id=grant_id,
+        items={
+            "proof-of-address": ("Courrier/Mairie/justificatif.pdf",),
+            "tax-notice": ("impots/avis-2026.pdf",),
+        },
+        answered=T0 + 2 * DAY,
+    )
+    keys_ = (det("request-answer/key-r"), det("request-answer/key-o"))
+    ephs = (det("request-answer/eph-r"), det("request-answer/eph-o"))
+    nonces = (det("request-answer/nonce-r", 24), det("request-answer/nonce-o", 24))
+    env = checklists.build_answer(
+        statement=st,
+        owner_sign_sk=w.id_sign_sk,
+        requester_box_pk=w.grantee.identity_box[0],
+        owner_box_pk=w.id_box_pk,
+        keys=keys_,
+        ephemerals=ephs,
+        nonces=nonces,
+    )
+    label = b"vault.v1/request-answer\x00"
+    sig = _crypto.sign(w.id_sign_sk, label + canonical_json(st.body()))
+    common = {"id": req_id, "envelope": hx(env), "owner_sign_pk": hx(w.id_sign_pk)}
+    positive = [
+        {
+            "op": "request_answer",
+            "reader": reader,
+            "reader_box_sk": hx(sk),
+            "statement_text": canonical_json(st.body()).decode(),
+            "statement_message": hx(label + canonical_json(st.body())),
+            "statement_sig": hx(sig),
+            **common,
+        }
+        for reader, sk in (
+            ("requester", w.grantee.identity_box_secret),
+            ("owner", w.bundle.identity_box_secret),
+        )
+    ]
+    pair = json.loads(env)
+
+    def repacked(**change: str) -> str:
+        return hx(canonical_json({**pair, **change}))
+
+    base = {"id": req_id, "reader": "owner", "reader_box_sk": hx(w.bundle.identity_box_secret),
+            "owner_sign_pk": hx(w.id_sign_pk)}  # fmt: skip
+    other_pk, _ = deposits.issuer_keypair(det("request-answer/other"))
+    negative = [
+        neg("opened under another request id (AD)", "request_answer", "IntegrityError",
+            **{**base, "id": det("request/other", 16).hex()}, envelope=hx(env)),
+        neg("the other reader's copy", "request_answer", "IntegrityError",
+            **base, envelope=repacked(owner=pair["requester"])),
+        neg("a flipped byte in the owner's copy", "request_answer", "IntegrityError", **base,
+            envelope=repacked(owner=b64u(flip(base64_dec(pair["owner"]), 100)))),
+        neg("not the owner's key (another key signed it)", "request_answer", "IntegrityError",
+            **{**base, "owner_sign_pk": hx(other_pk)}, envelope=hx(env)),
+        neg("a copy missing", "request_answer", "IntegrityError", **base,
+            envelope=hx(canonical_json({"owner": pair["owner"]}))),
+        neg("not canonical", "request_answer", "IntegrityError", **base,
+            envelope=hx(json.dumps(pair, indent=1).encode())),
+    ]  # fmt: skip
+    return vector_file(
+        "request_answer",
+        "Requests",
+        "the owner's signed answer to a request, item by item, and its verification",
+        positive=positive,
+        negative=negative,
+    )
+
+
+def base64_dec(text: str) -> bytes:
+    from vault_core.encoding import unb64u
+
+    return unb64u(text)

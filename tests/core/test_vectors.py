@@ -27,6 +27,7 @@ from vault_core import (
     _crypto,
     appointments,
     asks,
+    checklists,
     chunks,
     deposits,
     grants,
@@ -87,6 +88,7 @@ def test_files_present() -> None:
         "trust_invitation",
         "deposit",
         "request",
+        "request_answer",
         "appointment",
         "ask",
         "recovery",
@@ -454,6 +456,19 @@ def pos_ask_deposit_id(c: dict[str, Any], doc: dict[str, Any]) -> None:
     assert got == c["deposit_id"]
 
 
+def run_request_answer(c: dict[str, Any]) -> checklists.AnswerStatement:
+    """SPEC §Requests, answers: the reader's copy opens, bound to the request, signed by the
+    owner key the reader holds."""
+    return checklists.open_answer(
+        c["id"], c["reader"], H(c["reader_box_sk"]), H(c["envelope"]), H(c["owner_sign_pk"])
+    )
+
+
+def pos_request_answer(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    st = run_request_answer(c)
+    assert canonical_json(st.body()) == c["statement_text"].encode()
+
+
 def pos_recovery_text(c: dict[str, Any], doc: dict[str, Any]) -> None:
     assert keys.format_recovery_key(H(c["recovery_key"])) == c["text"]
     assert keys.parse_recovery_key(c["text"]) == H(c["recovery_key"])
@@ -749,6 +764,10 @@ def neg_deposit(c: dict[str, Any], doc: dict[str, Any]) -> None:
 
 def neg_request(c: dict[str, Any], doc: dict[str, Any]) -> None:
     run_request(c)
+
+
+def neg_request_answer(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    run_request_answer(c)
 
 
 def neg_appointment(c: dict[str, Any], doc: dict[str, Any]) -> None:

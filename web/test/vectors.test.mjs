@@ -40,6 +40,7 @@ const OUT_OF_SCOPE = {
   recovery: { recovery_text: 'owner-side', parse_recovery: 'owner-side' },
   request: { request: 'issuer requests (owner inbox)' },
   appointment: { appointment: 'issuer appointments (owner side, with the requests)' },
+  request_answer: { request_answer: 'owner-side: answers to requests, item by item' },
   ask: {
     ask: "citizens' asks (issuer account side, CLI)",
     ask_reply: "the issuer's reply to an ask (owner side, CLI)",
