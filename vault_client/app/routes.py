@@ -8,19 +8,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import os
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.multipart import BodyPartReader
 
-from vault_core.errors import AuthError, NotFound, UsageError, VaultError
+from vault_core.errors import AuthError, UsageError, VaultError
 
 from .. import i18n
 from ..service import account, documents, inbox, redeem, requests, settings, shares, syncing
@@ -28,22 +27,15 @@ from ..service.events import WARNING
 from ..service.results import to_json
 from .daemon import Daemon
 from .files import send_bytes, send_file
+from .http import Route, body, number, paths_of, text
+from .http import dumps as _dumps
+from .http import reply as _json
 from .messages import for_error
+from .routes_settings import add_settings_routes
 from .security import SESSION_COOKIE
 
 log = logging.getLogger("vault.app")
 STATIC = Path(__file__).resolve().parent / "static"
-MAX_JSON = 1 << 20
-
-Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(to_json(data), status=status, dumps=_dumps)
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)
 
 
 def api(daemon: Daemon) -> Callable[[Route], Route]:
@@ -68,43 +60,6 @@ def api(daemon: Daemon) -> Callable[[Route], Route]:
         return handler
 
     return wrap
-
-
-async def body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_JSON:
-        raise UsageError("request too large")
-    try:
-        data = json.loads(await request.read() or b"{}")
-    except ValueError:
-        raise UsageError("the request body is not JSON") from None
-    if not isinstance(data, dict):
-        raise UsageError("the request body is not a JSON object")
-    return data
-
-
-def text(data: dict[str, Any], name: str, required: bool = True, limit: int = 4096) -> str:
-    value = data.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value) or len(value) > limit:
-        raise UsageError(f"{name}: a text is needed")
-    return value
-
-
-def number(data: dict[str, Any], name: str) -> int | None:
-    value = data.get(name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UsageError(f"{name}: a number is needed")
-    return int(value)
-
-
-def paths_of(data: dict[str, Any]) -> list[str]:
-    value = data.get("paths")
-    if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
-        raise UsageError("paths: choose at least one document")
-    return [p.strip("/") for p in value]
 
 
 def build_app(daemon: Daemon) -> web.Application:
@@ -466,25 +421,6 @@ def build_app(daemon: Daemon) -> web.Application:
         )
         return _json({"grant_id": grant_id})
 
-    # -- appointments ---------------------------------------------------------------------------
-
-    @route("GET", "/api/appointments")
-    async def list_appointments(request: web.Request) -> web.StreamResponse:
-        from ..service import appointments
-
-        return _json(await appointments.list_appointments(ctx))
-
-    @route("GET", "/api/appointments/{id}/ics")
-    async def appointment_ics(request: web.Request) -> web.StreamResponse:
-        from ..service import appointments
-
-        wanted = request.match_info["id"]
-        found = {a.id: a for a in await appointments.list_appointments(ctx)}.get(wanted)
-        if found is None:
-            raise NotFound("no such appointment")
-        data = appointments.calendar(found)
-        return send_bytes(data, "rendez-vous.ics", False, "text/calendar; charset=utf-8")
-
     # -- shared with me -------------------------------------------------------------------------
 
     @route("GET", "/api/shared")
@@ -512,72 +448,9 @@ def build_app(daemon: Daemon) -> web.Application:
         finally:
             shutil.rmtree(out, ignore_errors=True)
 
-    # -- devices and settings -------------------------------------------------------------------
+    # -- devices, settings, trust, appointments: routes_settings.py; export, conflicts, sync ----
 
-    @route("GET", "/api/devices")
-    async def devices(request: web.Request) -> web.StreamResponse:
-        return _json(await account.list_devices(ctx))
-
-    @route("DELETE", "/api/devices/{id}")
-    async def revoke_device(request: web.Request) -> web.StreamResponse:
-        await account.revoke_device(ctx, request.match_info["id"])
-        return _json({"ok": True})
-
-    @route("GET", "/api/settings")
-    async def get_settings(request: web.Request) -> web.StreamResponse:
-        return _json(settings.get(ctx))
-
-    @route("PUT", "/api/settings")
-    async def put_settings(request: web.Request) -> web.StreamResponse:
-        data = await body(request)
-        given = data.get("reminders")
-        rem: dict[str, Any] = given if isinstance(given, dict) else {}
-        enabled = rem.get("enabled")
-        if enabled is not None and not isinstance(enabled, bool):
-            raise UsageError("reminders.enabled: true or false")
-        language = data.get("language")
-        return _json(
-            settings.update(
-                ctx,
-                reminders_enabled=enabled,
-                before_days=_days(rem.get("before_days")),
-                every_days=_days(rem.get("every_days")),
-                language=language if isinstance(language, str) else None,
-                autolock=number(data, "autolock_minutes"),
-            )
-        )
-
-    @route("POST", "/api/trust")
-    async def add_trust(request: web.Request) -> web.StreamResponse:
-        from ..service import trust
-
-        data = await body(request)
-        name = text(data, "name", required=False, limit=200).strip() or None
-        # a bare key, or an invitation's vault-trust: URI (its name then comes with it)
-        return _json(trust.add(ctx, text(data, "public_key", limit=2048), name))
-
-    @route("POST", "/api/trust/preview")
-    async def preview_trust(request: web.Request) -> web.StreamResponse:
-        """The authority a key or an invitation URI names, with its words, not pinned: the
-        page asks « Faire confiance à … ? » with them first."""
-        from ..service import trust
-
-        data = await body(request)
-        name = text(data, "name", required=False, limit=200).strip() or None
-        return _json(trust.preview(text(data, "public_key", limit=2048), name))
-
-    @route("GET", "/api/trust/roots")
-    async def trust_roots(request: web.Request) -> web.StreamResponse:
-        from ..service import trust
-
-        return _json(await trust.roots(ctx))
-
-    @route("POST", "/api/trust/roots/accept")
-    async def accept_trust_roots(request: web.Request) -> web.StreamResponse:
-        from ..service import trust
-
-        data = await body(request)
-        return _json(await trust.accept_roots(ctx, text(data, "digest", limit=128)))
+    add_settings_routes(route, daemon)
 
     @route("GET", "/api/export")
     async def export_all(request: web.Request) -> web.StreamResponse:
@@ -615,14 +488,6 @@ def build_app(daemon: Daemon) -> web.Application:
         return _json({"ok": True})
 
     return app
-
-
-def _days(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UsageError("a number of days is needed")
-    return float(value)
 
 
 def _inline(request: web.Request) -> bool:
