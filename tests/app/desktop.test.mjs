@@ -219,6 +219,32 @@ describe('vault app: reminders, PDF, drag and drop, conflicts, notifications, au
     assert.deepEqual(problems, []);
   });
 
+  it('asks an administration for a document (« Demander un document »), fulfilled into the inbox', TIMEOUT, async () => {
+    await go(page, 'Demandes');
+    const box = page.locator('#view section.asks');
+    await box.getByRole('heading', { level: 2, name: 'Demander un document' }).waitFor();
+    await box.getByLabel('Administration', { exact: true }).fill('mairie');
+    await box.getByLabel('Document demandé', { exact: true }).selectOption({ label: 'Acte de naissance' });
+    await box.getByLabel('Message (facultatif)', { exact: true }).fill('Une copie intégrale, s’il vous plaît.');
+    await box.getByRole('button', { name: 'Envoyer la demande', exact: true }).click();
+    await toasts(page).getByText('Demande envoyée.').waitFor({ timeout: 30_000 });
+    const item = page.locator('#view section.asks li').filter({ hasText: 'Acte de naissance, demandé à mairie' });
+    await item.getByText('En attente de l’administration.').waitFor();
+    const received = JSON.parse(mairie.run(['issuer', 'asks', '--json']).stdout);
+    assert.equal(received.length, 1);
+    assert.equal(received[0].type, 'birth-certificate');
+    const acte = path.join(dir, 'acte.pdf');
+    writeFileSync(acte, makePdf('Acte de naissance'));
+    mairie.run(['issuer', 'fulfil', received[0].id, acte]);
+    await go(page, 'Boîte de réception');
+    await go(page, 'Demandes');
+    await page.locator('#view section.asks li').filter({ hasText: 'Acte de naissance, demandé à mairie' }).getByText('Reçu : le document vous attend dans la boîte de réception.').waitFor({ timeout: 30_000 });
+    await screen(page, 'requests-ask');
+    await go(page, 'Boîte de réception');
+    await page.locator('#view li').filter({ hasText: 'Certifié par Mairie de Lyon' }).first().waitFor();
+    assert.deepEqual(problems, []);
+  });
+
   it('draws a PDF in the page with pdf.js (no plug-in, no frame)', TIMEOUT, async () => {
     await go(page, 'Mes documents');
     await page.getByRole('button', { name: 'avis-imposition.pdf' }).click();

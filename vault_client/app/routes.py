@@ -421,6 +421,25 @@ def build_app(daemon: Daemon) -> web.Application:
         )
         return _json({"grant_id": grant_id})
 
+    # -- asks: « Demander un document » ---------------------------------------------------------
+
+    @route("GET", "/api/asks")
+    async def list_asks(request: web.Request) -> web.StreamResponse:
+        from ..service import asks
+
+        return _json(await asks.sent(ctx))
+
+    @route("POST", "/api/asks")
+    async def send_ask(request: web.Request) -> web.StreamResponse:
+        from ..service import asks
+
+        data = await body(request)
+        message = text(data, "message", required=False, limit=4000)
+        sent = await asks.ask(
+            ctx, text(data, "to", limit=64), text(data, "type", limit=64), message
+        )
+        return _json({"id": sent})
+
     # -- shared with me -------------------------------------------------------------------------
 
     @route("GET", "/api/shared")

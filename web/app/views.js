@@ -93,8 +93,8 @@ export async function renderRequests(root) {
   root.append(heading(t('req.title')), el('p', { class: 'lead', text: t('req.intro') }));
   const ul = list('view-title');
   root.append(ul);
-  const [items, booked] = await Promise.all([get('/api/requests'), get('/api/appointments')]);
-  root.append(appointmentsSection(booked || [], 'appt-title'));
+  const [items, booked, asked] = await Promise.all([get('/api/requests'), get('/api/appointments'), get('/api/asks')]);
+  root.append(appointmentsSection(booked || [], 'appt-title'), asksSection(root, asked || []));
   if (!items || !items.length) {
     ul.replaceWith(emptyNote(t('req.none')));
     return;
@@ -139,6 +139,42 @@ export async function renderRequests(root) {
     }
     ul.append(el('li', { class: 'card item' }, body, actions));
   }
+}
+
+// -- Demander un document: the owner asks an administration (an issuer account) ---------------
+
+const ASK_TYPES = ['birth-certificate', 'id-card', 'passport', 'residence-permit', 'proof-of-address', 'tax-notice', 'benefit-certificate', 'payslip', 'family-record', 'health-insurance', 'other'];
+
+function asksSection(root, asked) {
+  const box = el('section', { class: 'asks', 'aria-labelledby': 'ask-title' });
+  const to = el('input', { type: 'text', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off' });
+  const type = el('select', {}, ...ASK_TYPES.map((k) => el('option', { value: k, text: typeLabel(k) })));
+  const message = el('textarea', { rows: 3, maxlength: 4000 });
+  const send = el('button', { type: 'submit', class: 'primary', text: t('ask.send') });
+  const form = el('form', { novalidate: true }, field(t('ask.to'), to, t('ask.to.help')), field(t('ask.type'), type), field(t('ask.message'), message), el('div', { class: 'actions' }, send));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearAlert();
+    if (!to.value.trim()) {
+      showAlert(t('onb.missing'));
+      return;
+    }
+    busy(send, async () => {
+      await post('/api/asks', { to: to.value.trim(), type: type.value, message: message.value });
+      toast(t('ask.sent'));
+      await renderRequests(root);
+    });
+  });
+  box.append(el('h2', { id: 'ask-title', text: t('ask.title') }), el('p', { class: 'help', text: t('ask.intro') }), form);
+  if (asked.length) {
+    const ul = el('ul', { class: 'cards', 'aria-label': t('ask.list') });
+    for (const a of asked) {
+      const state = a.state === 'fulfilled' ? (a.in_inbox ? t('ask.state.inbox') : t('ask.state.fulfilled')) : a.state === 'forged' ? t('ask.state.forged') : t('ask.state.open');
+      ul.append(el('li', { class: 'card item' }, el('div', { class: 'item-body' }, el('h3', { class: 'item-title', text: t('ask.item', { type: typeLabel(a.type), to: a.to || '?' }) }), a.message ? el('p', { class: 'message', text: a.message }) : null, el('p', { class: a.state === 'forged' ? 'badge-warn' : 'state', text: state }))));
+    }
+    box.append(ul);
+  }
+  return box;
 }
 
 function answerForm(root, r, who, docs) {
