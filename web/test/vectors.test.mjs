@@ -76,8 +76,8 @@ const OUT_OF_SCOPE = {
     trust_invitation_uri: 'authorities are pinned by the owner\'s client',
   },
   shamir: {
-    shamir_split: 'recovery shares are split by the owner\'s client (Python core only so far)',
-    shamir_combine: 'recovery shares are combined by the new device\'s client (Python core only so far)',
+    shamir_split: 'owner-side: the engine does not split; web/test/shamir.test.mjs checks these vectors against npm shamir-secret-sharing',
+    shamir_combine: 'owner-side: the engine does not combine; web/test/shamir.test.mjs checks these vectors against npm shamir-secret-sharing',
   },
 };
 
