@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _crypto
-from .deposits import IssuerCert, check_doc_type, open_envelope, seal_envelope
-from .encoding import b64u, canonical_json, unb64u, want
+from .deposits import IssuerCert, check_doc_type, open_issued, seal_signed
+from .encoding import b64u, unb64u, want
 from .errors import FormatError, IntegrityError
 
 KIND = "appointment"
@@ -24,10 +24,6 @@ MAX_MESSAGE = 4000
 MAX_BRING = 32
 MAX_DURATION = 24 * 3600
 DEFAULT_DURATION = 30 * 60
-
-
-def _signed(body: dict[str, Any]) -> bytes:
-    return b"vault.v1/appointment\x00" + canonical_json(body)
 
 
 @dataclass(frozen=True)
@@ -114,29 +110,21 @@ def build_appointment(
     bad = statement.problem()
     if bad is not None:
         raise FormatError(f"appointment: {bad}")
-    sig = _crypto.sign(issuer_sk, _signed(statement.body()))
-    meta = {"cert": cert.to_json(), "sig": b64u(sig), "statement": statement.body()}
-    return seal_envelope(
-        KIND, statement.appointment_id, recipient_box_pk, meta, b"", key, ephemeral, nonce
-    )
+    return seal_signed(
+        KIND, statement.appointment_id, statement.body(), issuer_sk, recipient_box_pk, key,
+        ephemeral, nonce, cert,
+    )  # fmt: skip
 
 
 def open_appointment(
     appointment_id: str, recipient_box_sk: bytes, envelope: bytes
 ) -> tuple[AppointmentStatement, IssuerCert]:
     """Decrypt and check the issuer's signature, the id and the fields (not the trust chain)."""
-    meta, body = open_envelope(KIND, appointment_id, recipient_box_sk, envelope)
-    st = AppointmentStatement.from_json(meta.get("statement"))
-    cert = IssuerCert.from_json(meta.get("cert"))
+    st, cert, _, body = open_issued(
+        KIND, appointment_id, recipient_box_sk, envelope, AppointmentStatement.from_json
+    )
     if body or st.appointment_id != appointment_id:
         raise IntegrityError()
-    if not _crypto.equal(st.issuer_pk, cert.issuer_pk):
-        raise IntegrityError()
-    try:
-        sig = unb64u(meta.get("sig"), 64)
-    except FormatError:
-        raise IntegrityError() from None
-    _crypto.verify(st.issuer_pk, _signed(st.body()), sig)
     if st.problem() is not None:
         raise IntegrityError("appointment: malformed statement")
     return st, cert

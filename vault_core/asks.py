@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _crypto
-from .deposits import IssuerCert, check_doc_type, open_envelope, seal_envelope
+from .deposits import (
+    IssuerCert,
+    check_doc_type,
+    open_issued,
+    open_signed,
+    seal_signed,
+    signed_message,
+)
 from .encoding import b64u, canonical_json, unb64u, want
 from .errors import FormatError, IntegrityError
 
@@ -27,10 +34,6 @@ KIND = "ask"
 REPLY_KIND = "ask-reply"
 MAX_MESSAGE = 4000
 _HEX = frozenset("0123456789abcdef")
-
-
-def _signed(label: str, body: dict[str, Any]) -> bytes:
-    return b"vault.v1/" + label.encode() + b"\x00" + canonical_json(body)
 
 
 def _is_id(value: str) -> bool:
@@ -113,25 +116,22 @@ def build_ask(
     bad = statement.problem()
     if bad is not None:
         raise FormatError(f"ask: {bad}")
-    sig = _crypto.sign(owner_sign_sk, _signed(KIND, statement.body()))
-    meta = {"sig": b64u(sig), "statement": statement.body()}
-    return seal_envelope(KIND, statement.ask_id, recipient_box_pk, meta, b"", key, ephemeral, nonce)
+    return seal_signed(
+        KIND, statement.ask_id, statement.body(), owner_sign_sk, recipient_box_pk, key,
+        ephemeral, nonce,
+    )  # fmt: skip
 
 
 def open_ask(ask_id: str, recipient_box_sk: bytes, envelope: bytes) -> AskStatement:
     """Decrypt; checks the id, the fields and the signature under ``from_sign_pk`` (not that
     this key is the asker's: :func:`verify_ask`). IntegrityError on any failure."""
-    meta, body = open_envelope(KIND, ask_id, recipient_box_sk, envelope)
+    meta, body, sig = open_signed(KIND, ask_id, recipient_box_sk, envelope)
     if body or set(meta) != {"sig", "statement"}:
         raise IntegrityError()
     st = AskStatement.from_json(meta.get("statement"))
     if st.ask_id != ask_id or st.problem() is not None:
         raise IntegrityError("ask: malformed statement")
-    try:
-        sig = unb64u(meta.get("sig"), 64)
-    except FormatError:
-        raise IntegrityError() from None
-    _crypto.verify(st.from_sign_pk, _signed(KIND, st.body()), sig)
+    _crypto.verify(st.from_sign_pk, signed_message(KIND, st.body()), sig)
     return st
 
 
@@ -210,11 +210,10 @@ def build_reply(
         raise FormatError("ask reply: malformed deposit id or document type")
     if not _crypto.equal(reply.issuer_pk, cert.issuer_pk):
         raise ValueError("the reply names another issuer key than the certificate's")
-    sig = _crypto.sign(issuer_sk, _signed(REPLY_KIND, reply.body()))
-    meta = {"cert": cert.to_json(), "sig": b64u(sig), "statement": reply.body()}
-    return seal_envelope(
-        REPLY_KIND, reply.ask_id, recipient_box_pk, meta, b"", key, ephemeral, nonce
-    )
+    return seal_signed(
+        REPLY_KIND, reply.ask_id, reply.body(), issuer_sk, recipient_box_pk, key, ephemeral,
+        nonce, cert,
+    )  # fmt: skip
 
 
 def open_reply(
@@ -222,18 +221,11 @@ def open_reply(
 ) -> tuple[AskReply, IssuerCert]:
     """Decrypt; checks the ask id, the issuer signature under the certificate's key (not the
     trust chain nor the link: :func:`verify_reply`)."""
-    meta, body = open_envelope(REPLY_KIND, ask_id, recipient_box_sk, envelope)
-    if body or set(meta) != {"cert", "sig", "statement"}:
+    reply, cert, meta, body = open_issued(
+        REPLY_KIND, ask_id, recipient_box_sk, envelope, AskReply.from_json
+    )
+    if body or set(meta) != {"cert", "sig", "statement"} or reply.ask_id != ask_id:
         raise IntegrityError()
-    reply = AskReply.from_json(meta.get("statement"))
-    cert = IssuerCert.from_json(meta.get("cert"))
-    if reply.ask_id != ask_id or not _crypto.equal(reply.issuer_pk, cert.issuer_pk):
-        raise IntegrityError()
-    try:
-        sig = unb64u(meta.get("sig"), 64)
-    except FormatError:
-        raise IntegrityError() from None
-    _crypto.verify(reply.issuer_pk, _signed(REPLY_KIND, reply.body()), sig)
     if not _is_id(reply.deposit_id) or not check_doc_type(reply.doc_type):
         raise IntegrityError("ask reply: malformed statement")
     return reply, cert

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _crypto
-from .deposits import check_doc_type, open_envelope, seal_envelope
+from .deposits import check_doc_type, open_signed, seal_signed, signed_message
 from .encoding import b64u, canonical_json, parse_canonical_json, unb64u, want
 from .errors import FormatError, IntegrityError
 
@@ -24,10 +24,6 @@ KIND = "request-answer"
 MAX_NAMES = 256  # documents named per item
 PROVIDED = "provided"
 MISSING = "missing"
-
-
-def _signed(body: dict[str, Any]) -> bytes:
-    return b"vault.v1/request-answer\x00" + canonical_json(body)
 
 
 @dataclass(frozen=True)
@@ -106,15 +102,12 @@ def build_answer(
     """The answer's envelope: canonical ``{"owner": b64u, "requester": b64u}``, the same
     signed statement sealed to each (FormatError when the statement is malformed)."""
     statement.check()
-    meta = {"sig": b64u(_crypto.sign(owner_sign_sk, _signed(statement.body()))),
-            "statement": statement.body()}  # fmt: skip
     sealed = {}
     for i, (who, pk) in enumerate((("requester", requester_box_pk), ("owner", owner_box_pk))):
         sealed[who] = b64u(
-            seal_envelope(
-                KIND, statement.request_id, pk, meta, b"", keys[i], ephemerals[i], nonces[i]
-            )
-        )
+            seal_signed(KIND, statement.request_id, statement.body(), owner_sign_sk, pk,
+                        keys[i], ephemerals[i], nonces[i])
+        )  # fmt: skip
     return canonical_json(sealed)
 
 
@@ -131,13 +124,9 @@ def open_answer(
         sealed = unb64u(want(pair[reader], str))
     except (FormatError, KeyError, TypeError, ValueError):
         raise IntegrityError() from None
-    meta, body = open_envelope(KIND, request_id, box_sk, sealed)
+    meta, body, sig = open_signed(KIND, request_id, box_sk, sealed)
     st = AnswerStatement.from_json(meta.get("statement"))
-    try:
-        sig = unb64u(meta.get("sig"), 64)
-    except FormatError:
-        raise IntegrityError() from None
     if body or st.request_id != request_id or not _crypto.equal(st.owner_sign_pk, owner_sign_pk):
         raise IntegrityError()
-    _crypto.verify(owner_sign_pk, _signed(st.body()), sig)
+    _crypto.verify(owner_sign_pk, signed_message(KIND, st.body()), sig)
     return st

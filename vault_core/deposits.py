@@ -14,8 +14,9 @@ the issuer's claimed name.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from . import _crypto
 from .encoding import b64u, canonical_json, parse_canonical_json, unb64u, want
@@ -324,6 +325,76 @@ def open_envelope(
     return meta, plain[4 + m :]
 
 
+def signed_message(label: str, obj: dict[str, Any]) -> bytes:
+    """What a statement's signature covers: ``"vault.v1/" label 0x00 canonical(obj)``."""
+    return _signed(label, obj)
+
+
+def seal_signed(
+    kind: str,
+    item_id: str,
+    statement: dict[str, Any],
+    signer_sk: bytes,
+    recipient_box_pk: bytes,
+    key: bytes,
+    ephemeral: bytes,
+    nonce: bytes,
+    cert: IssuerCert | None = None,
+) -> bytes:
+    """A statement signed under the label ``kind`` (with the issuer's certificate when given),
+    sealed to the recipient as an envelope of ``kind`` with an empty body: requests,
+    appointments, asks and their replies, answers to requests."""
+    meta: dict[str, Any] = {
+        "sig": b64u(_crypto.sign(signer_sk, _signed(kind, statement))),
+        "statement": statement,
+    }
+    if cert is not None:
+        meta["cert"] = cert.to_json()
+    return seal_envelope(kind, item_id, recipient_box_pk, meta, b"", key, ephemeral, nonce)
+
+
+def open_signed(
+    kind: str, item_id: str, recipient_box_sk: bytes, envelope: bytes
+) -> tuple[dict[str, Any], bytes, bytes]:
+    """An envelope of :func:`seal_signed` opened: (meta, body, signature), the signature
+    decoded but not verified (the caller knows whose key it must be). IntegrityError."""
+    meta, body = open_envelope(kind, item_id, recipient_box_sk, envelope)
+    try:
+        sig = unb64u(meta.get("sig"), 64)
+    except FormatError:
+        raise IntegrityError() from None
+    return meta, body, sig
+
+
+class _Issued(Protocol):
+    @property
+    def issuer_pk(self) -> bytes: ...
+
+    def body(self) -> dict[str, Any]: ...
+
+
+S = TypeVar("S", bound=_Issued)
+
+
+def open_issued(
+    kind: str,
+    item_id: str,
+    recipient_box_sk: bytes,
+    envelope: bytes,
+    parse: Callable[[Any], S],
+) -> tuple[S, IssuerCert, dict[str, Any], bytes]:
+    """An issuer's statement opened: parsed by ``parse``, its certificate, the statement's
+    issuer key the certificate's, the signature under it (not the trust chain); also the
+    meta and body for the caller's own checks. IntegrityError."""
+    meta, body, sig = open_signed(kind, item_id, recipient_box_sk, envelope)
+    st = parse(meta.get("statement"))
+    cert = IssuerCert.from_json(meta.get("cert"))
+    if not _crypto.equal(st.issuer_pk, cert.issuer_pk):
+        raise IntegrityError()
+    _crypto.verify(st.issuer_pk, _signed(kind, st.body()), sig)
+    return st, cert, meta, body
+
+
 def build_deposit(
     *,
     statement: DepositStatement,
@@ -425,26 +496,20 @@ def build_request(
     ephemeral: bytes,
     nonce: bytes,
 ) -> bytes:
-    sig = _crypto.sign(issuer_sk, _signed("request", statement.body()))
-    meta = {"cert": cert.to_json(), "sig": b64u(sig), "statement": statement.body()}
-    return seal_envelope(
-        "request", statement.request_id, recipient_box_pk, meta, b"", key, ephemeral, nonce
-    )
+    return seal_signed(
+        "request", statement.request_id, statement.body(), issuer_sk, recipient_box_pk, key,
+        ephemeral, nonce, cert,
+    )  # fmt: skip
 
 
 def open_request(
     request_id: str, recipient_box_sk: bytes, envelope: bytes
 ) -> tuple[RequestStatement, IssuerCert]:
-    meta, _ = open_envelope("request", request_id, recipient_box_sk, envelope)
-    st = RequestStatement.from_json(meta.get("statement"))
-    cert = IssuerCert.from_json(meta.get("cert"))
-    if st.request_id != request_id or not _crypto.equal(st.issuer_pk, cert.issuer_pk):
+    st, cert, _, _ = open_issued(
+        "request", request_id, recipient_box_sk, envelope, RequestStatement.from_json
+    )
+    if st.request_id != request_id:
         raise IntegrityError()
-    try:
-        sig = unb64u(meta.get("sig"), 64)
-    except FormatError:
-        raise IntegrityError() from None
-    _crypto.verify(st.issuer_pk, _signed("request", st.body()), sig)
     if len(st.message) > 4000 or len(st.needs) > 32 or not all(check_doc_type(n) for n in st.needs):
         raise IntegrityError("request: malformed statement")
     return st, cert

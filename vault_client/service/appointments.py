@@ -101,9 +101,10 @@ async def list_appointments(ctx: Context) -> list[AppointmentView]:
     """This account's appointments, soonest first, each checked here."""
     _, booked = await requests.received(ctx)
     now = int(time.time())
+    types = requests.doc_types(ctx) if any(a.bring for a in booked) else {}
     out = []
     for a in booked:
-        held = {t: requests.suggestions(ctx, [t]) for t in a.bring}
+        held = {t: sorted(p for p, k in types.items() if k == t) for t in a.bring}
         out.append(
             AppointmentView(
                 id=a.id,

@@ -190,17 +190,7 @@ async def _run(
     finally:
         if progress is not None:
             progress.stop()
-        final = [done.get(r.line, r) for r in rows]
-        count = Counter(r.status for r in final)
-        result_report = BatchReport(
-            final,
-            sent=count["sent"],
-            already=count["already"],
-            failed=count["failed"] + count["pending"],
-            report=str(report) if report is not None else None,
-        )
-        if report is not None:
-            _write_report(report, final, columns, id_column, delimiter)
+        result_report = _summary(rows, done, report, columns, id_column, delimiter)
     return result_report
 
 
@@ -473,17 +463,7 @@ async def deposit_batch(ctx: Context, batch: Path, report: Path | None = None) -
     finally:
         if progress is not None:
             progress.stop()
-        final = [done.get(r.line, r) for r in rows]
-        count = Counter(r.status for r in final)
-        result_report = BatchReport(
-            final,
-            sent=count["sent"],
-            already=count["already"],
-            failed=count["failed"] + count["pending"],
-            report=str(report) if report is not None else None,
-        )
-        if report is not None:
-            _write_report(report, final, DEPOSIT_COLUMNS, "deposit_id", delimiter)
+        result_report = _summary(rows, done, report, DEPOSIT_COLUMNS, "deposit_id", delimiter)
     return result_report
 
 
@@ -525,6 +505,29 @@ async def request_batch(ctx: Context, batch: Path, report: Path | None = None) -
         return await _send(row, item_id, journal, post)
 
     return await _run(ctx, batch, REQUEST_COLUMNS, report, "request_id", one)
+
+
+def _summary(
+    rows: list[BatchRow],
+    done: dict[int, BatchRow],
+    report: Path | None,
+    columns: tuple[str, ...],
+    id_column: str,
+    delimiter: str,
+) -> BatchReport:
+    """The batch's outcome, every row in file order (a row not reached: ``pending``), and its
+    report written when one was asked for (also after Ctrl-C or a lost server)."""
+    final = [done.get(r.line, r) for r in rows]
+    count = Counter(r.status for r in final)
+    if report is not None:
+        _write_report(report, final, columns, id_column, delimiter)
+    return BatchReport(
+        final,
+        sent=count["sent"],
+        already=count["already"],
+        failed=count["failed"] + count["pending"],
+        report=str(report) if report is not None else None,
+    )
 
 
 def _write_report(

@@ -256,7 +256,7 @@ async def answer(
         )
     needs = list(req.needs or [])
     given = {t: set(n) for t, n in (req.given or {}).items()}
-    types = _doc_types(ctx)
+    types = doc_types(ctx)
     missing = [t for t in needs if not given.get(t)]
     if item is not None and item not in needs:
         raise UsageError(f"--for {item}: this request needs {', '.join(needs)}")
@@ -304,7 +304,7 @@ async def answer(
     return created.grant_id
 
 
-def _doc_types(ctx: Context) -> dict[str, str]:
+def doc_types(ctx: Context) -> dict[str, str]:
     """The document type of each live file of the vault that has one (a deposit accepted)."""
     from ..state import State
 
@@ -449,14 +449,6 @@ async def notices(ctx: Context) -> list[Notice]:
 
 def suggestions(ctx: Context, needs: list[str]) -> list[str]:
     """Vault paths of live documents whose type is one of ``needs`` (an answer's preselection)."""
-    from ..state import State
-
-    profile = ctx.profile
-    profile.require_account()
+    ctx.profile.require_account()
     wanted = set(needs)
-    state = State(profile.home / "state.db")
-    try:
-        heads = state.heads()
-    finally:
-        state.close()
-    return sorted(p for p, r in heads.items() if not r.deleted and r.doc_type in wanted)
+    return sorted(p for p, t in doc_types(ctx).items() if t in wanted)
