@@ -21,11 +21,37 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "coffre-vault"
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)", re.MULTILINE)
+# a pin is NAME==VERSION or NAME[EXTRA,...]==VERSION: pip's --require-hashes mode needs the
+# extras a dependency asks for (pip-audit wants cachecontrol[filecache]) pinned with them
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s\\;]+)", re.MULTILINE)
 
 
 def pins(lock_text: str) -> dict[str, str]:
-    return {canonicalize_name(n): v for n, v in _PIN.findall(lock_text)}
+    return {canonicalize_name(n): v for n, _, v in _PIN.findall(lock_text)}
+
+
+def pinned_extras(lock_text: str) -> dict[str, set[str]]:
+    return {
+        canonicalize_name(n): {e.strip() for e in x.strip("[]").split(",") if e.strip()}
+        for n, x, _ in _PIN.findall(lock_text)
+    }
+
+
+def extras_problems(lock_text: str, requires: list[str]) -> list[str]:
+    """The extras the installed packages ask of their dependencies must be pinned with them:
+    pip --require-hashes refuses ``cachecontrol[filecache]>=0.13`` (from pip-audit) when the
+    lock pins plain ``cachecontrol==...``, as soon as the index offers a newer version."""
+    have = pinned_extras(lock_text)
+    out = []
+    for text in requires:
+        req = Requirement(text)
+        if not req.extras or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+            continue
+        name = canonicalize_name(req.name)
+        missing = sorted(set(req.extras) - have.get(name, set()))
+        if missing:
+            out.append(f"{req} needs {name}[{','.join(missing)}] pinned with its extras")
+    return out
 
 
 def problems(lock: dict[str, str], installed: dict[str, str], wanted: list[str]) -> list[str]:
@@ -52,11 +78,13 @@ def problems(lock: dict[str, str], installed: dict[str, str], wanted: list[str])
 
 
 def main(lock_path: str) -> int:
-    lock = pins(Path(lock_path).read_text(encoding="utf-8"))
+    text = Path(lock_path).read_text(encoding="utf-8")
+    lock = pins(text)
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in distributions()}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted = project["dependencies"] + project["optional-dependencies"]["test"]
-    found = problems(lock, installed, wanted)
+    requires = [r for d in distributions() for r in (d.requires or [])]
+    found = problems(lock, installed, wanted) + extras_problems(text, requires)
     for line in found:
         print(f"lock: {line}")
     if found:

@@ -10,6 +10,6 @@ tools=$(mktemp -d)
 trap 'rm -rf "$tools"' EXIT
 python3 -m venv "$tools"
 "$tools/bin/pip" install --quiet --disable-pip-version-check pip-tools==7.5.3
-"$tools/bin/pip-compile" --quiet --extra test --generate-hashes --strip-extras --allow-unsafe \
+"$tools/bin/pip-compile" --quiet --extra test --generate-hashes --no-strip-extras --allow-unsafe \
   --no-emit-index-url --no-emit-find-links --output-file requirements.lock "$@" \
   pyproject.toml scripts/lock.in

@@ -62,3 +62,16 @@ def test_the_committed_lock_pins_pyproject_with_hashes() -> None:
     assert len(blocks) == len(lock)
     assert text.count("--hash=sha256:") >= len(lock)
     assert "--extra-index-url" not in text and "--find-links" not in text
+
+
+def test_extras_a_dependency_asks_for_must_be_pinned_with_it() -> None:
+    # pip --require-hashes refuses a plain pin when a dependency asks for the package with an
+    # extra (CI failed so on pip-audit's cachecontrol[filecache] once PyPI had a newer version)
+    plain = "cachecontrol==0.14.4 \\\n    --hash=sha256:00\n"
+    asks = ["CacheControl[filecache]>=0.13.0", "requests>=2", 'rich[jupyter]; extra == "nb"']
+    assert check_lock.extras_problems(plain, asks) == [
+        "CacheControl[filecache]>=0.13.0 needs cachecontrol[filecache] pinned with its extras"
+    ]
+    pinned = "cachecontrol[filecache]==0.14.4 \\\n    --hash=sha256:00\n"
+    assert check_lock.extras_problems(pinned, asks) == []
+    assert check_lock.pins(pinned) == {"cachecontrol": "0.14.4"}
