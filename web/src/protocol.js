@@ -48,7 +48,7 @@ export function ascii(text) {
   return ENC.encode(text);
 }
 
-function isWellFormed(s) {
+export function isWellFormed(s) {
   // String.prototype.isWellFormed is recent; this regex finds lone surrogates everywhere.
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 }
@@ -89,13 +89,13 @@ export function unhex(text) {
   return out;
 }
 
-function u32(n) {
+export function u32(n) {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n, false);
   return b;
 }
 
-function u64(n) {
+export function u64(n) {
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigUint64(0, BigInt(n), false);
   return b;

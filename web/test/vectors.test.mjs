@@ -2,7 +2,7 @@
 // every positive case of the formats the share page reads verifies, every negative case is
 // rejected with the named error class. Formats the page never reads (owner-side: login,
 // bundle, identity, device certificates, the log, recovery keys, requests, chunking) are listed
-// in OUT_OF_SCOPE, and the test fails if a vector file or op appears that is neither handled
+// in OUT_OF_SCOPE (those the owner's web engine implements are checked by engine_vectors.test.mjs), and the test fails if a vector file or op appears that is neither handled
 // nor listed, so nothing is skipped silently.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,14 +29,14 @@ const trustedOf = (keys) => new Map(keys.map((k) => [P.b64u(H(k)), 'authority'])
 
 /** Ops the share page never performs, by file: [op, reason]. */
 const OUT_OF_SCOPE = {
-  bundle: { unwrap_bundle: 'owner-side: account bundles' },
+  bundle: { unwrap_bundle: 'owner engine for web access: web/test/engine_vectors.test.mjs' },
   device_cert: {
-    device_cert: 'owner-side: device certificates',
-    issue_device_cert: 'owner-side: device certificates',
+    device_cert: 'owner engine for web access: web/test/engine_vectors.test.mjs',
+    issue_device_cert: 'owner engine for web access: web/test/engine_vectors.test.mjs',
   },
-  identity: { identity: 'account identities (account grants, not links)' },
-  log: { chain: 'owner-side: the change log', verify_chain: 'owner-side', check_head: 'owner-side' },
-  login: { login_proof: 'owner-side: login', token_hash: 'server-side' },
+  identity: { identity: 'owner engine for web access: web/test/engine_vectors.test.mjs' },
+  log: { chain: 'owner engine for web access: web/test/engine_vectors.test.mjs', verify_chain: 'owner engine for web access: web/test/engine_vectors.test.mjs', check_head: 'owner engine for web access: web/test/engine_vectors.test.mjs' },
+  login: { login_proof: 'owner engine for web access: web/test/engine_vectors.test.mjs', token_hash: 'server-side' },
   recovery: { recovery_text: 'owner-side', parse_recovery: 'owner-side' },
   request: { request: 'issuer requests (owner inbox)' },
   appointment: { appointment: 'issuer appointments (owner side, with the requests)' },
@@ -48,9 +48,9 @@ const OUT_OF_SCOPE = {
   },
   chunk: { cdc: 'a reader never recomputes chunk boundaries (SPEC §Chunks)' },
   kdf: {
-    kdf_params: 'account passphrase parameters; a link password has fixed, pinned costs',
+    kdf_params: 'owner engine for web access: web/test/engine_vectors.test.mjs (a link password has fixed, pinned costs)',
     recovery: 'owner-side',
-    vault_keys: 'owner-side',
+    vault_keys: 'owner engine for web access: web/test/engine_vectors.test.mjs',
   },
   seal: { seal: 'the page never seals (sealing to a low-order key is a sender-side check)' },
   recovery_contacts: {
