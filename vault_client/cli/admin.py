@@ -244,22 +244,9 @@ async def issuer_request(
     message: str | None,
 ) -> None:
     """Ask for documents; prints the request id."""
-    import time
-
     from ..service import issuer as service
-    from ..service.values import parse_due
 
-    wanted, when, text = list(needs), parse_due(due) if due else None, message
-    if template is not None:
-        t = service.template(obj, template)
-        wanted = list(dict.fromkeys([*t.needs, *wanted]))
-        when = when if when is not None else int(time.time()) + t.due_in
-        text = text if text is not None else t.message
-    if when is None:
-        raise UsageError("give the due date: --due DATE (or --template NAME)")
-    if text is None:
-        raise UsageError("give the message: --message TEXT (or --template NAME)")
-    click.echo(await service.request(obj, to, wanted, when, text))
+    click.echo(await service.request_from(obj, to, list(needs), template, due, message))
 
 
 @issuer.command("requests")
@@ -296,6 +283,9 @@ async def issuer_requests(obj: Context, as_json: bool) -> None:
         )
         if it.provided:
             click.echo(say("  provided: {types}", types=", ".join(sorted(it.provided))))
+        missing = [i["type"] for i in it.items or [] if i["state"] == "missing"]
+        if missing and it.provided:
+            click.echo(say("  missing: {types}", types=", ".join(missing)))
         if it.problem:
             click.echo(say("  warning: {problem}", problem=i18n.translate(it.problem, LANG)))
 

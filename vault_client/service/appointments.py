@@ -22,7 +22,7 @@ from vault_core.errors import FormatError, LocalError, NotFound, UsageError
 from ..identity import check_id, contact
 from . import requests
 from .context import Context
-from .issuer import issuer_material
+from .issuer import issuer_material, remember_sent
 
 PRODID = "-//Coffre-fort numerique//vault appointments//FR"
 
@@ -69,6 +69,8 @@ async def book(
             )
         except FormatError as exc:
             raise UsageError(exc.message) from None
+        remember_sent(profile, {"id": appointment_id, "kind": "appointment", "to": to,
+                                "at": at, "place": st.place})  # fmt: skip
         await api.post(
             f"/v1/requests/{to}",
             {"id": appointment_id, "envelope": b64u(envelope), "due_at": at},

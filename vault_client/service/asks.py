@@ -245,9 +245,12 @@ async def received(ctx: Context) -> list[ReceivedAsk]:
         return [view for view, _ in await _received(ctx, api)]
 
 
-async def fulfil(ctx: Context, ask_id: str, file: Path, title: str | None = None) -> str:
+async def fulfil(
+    ctx: Context, ask_id: str, file: Path, title: str | None = None, filename: str | None = None
+) -> str:
     """Answer ask ``ask_id`` with ``file``: a certified deposit of the asked type to the asker,
-    linked to the ask by a signed reply; the deposit id."""
+    linked to the ask by a signed reply; the deposit id. The document's name is ``filename``
+    when given (an upload kept under a temporary name), else the file's own."""
     check_id(ask_id, "ask")
     profile, sk, cert = issuer_material(ctx)
     seed = profile.secrets.issuer_seed
@@ -265,8 +268,9 @@ async def fulfil(ctx: Context, ask_id: str, file: Path, title: str | None = None
         sha = hashlib.sha256(document).digest()
         deposit_id = asks.fulfil_deposit_id(seed, ask_id, sha)
         try:
+            name = filename or file.name
             await deposit_bytes(ctx, api, profile, sk, cert, st.from_, st.doc_type, document,
-                                title or file.stem, file.name, deposit_id)  # fmt: skip
+                                title or Path(name).stem, name, deposit_id)  # fmt: skip
         except AlreadyExists:
             pass  # posted by an earlier run that stopped before the link: link it now
         asker = await contact(profile, api, st.from_, ctx.warn)

@@ -15,13 +15,14 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vault_core import deposits as dep
 from vault_core.encoding import b64u, unb64u
 from vault_core.errors import FormatError, IntegrityError, LocalError, UsageError
 
 from ..identity import contact
+from .values import parse_due
 
 if TYPE_CHECKING:
     from vault_core.keys import PublicIdentity
@@ -41,6 +42,13 @@ class SentRequest:
     # the items the owner's signed answer says are provided (type -> documents), None before
     provided: dict[str, list[str]] | None = None
     problem: str | None = None
+    # from this profile's record of what it sent (None for one sent from another device):
+    kind: str | None = None  # request | appointment
+    needs: list[str] | None = None  # the documents asked for
+    items: list[dict[str, str]] | None = None  # each needed type, provided or missing
+    due_at: int | None = None
+    at: int | None = None  # an appointment's start (unix seconds)
+    place: str | None = None  # an appointment's place
 
 
 def needs_new_key_store(ctx: Context) -> bool:
@@ -146,16 +154,24 @@ def issuer_material(ctx: Context) -> tuple[Profile, bytes, dep.IssuerCert]:
 
 
 async def deposit(
-    ctx: Context, to: str, doc_type: str, file: Path, title: str | None = None
+    ctx: Context,
+    to: str,
+    doc_type: str,
+    file: Path,
+    title: str | None = None,
+    filename: str | None = None,
 ) -> str:
-    """Sign a document and deposit it, encrypted, in ``to``'s inbox; the deposit id."""
+    """Sign a document and deposit it, encrypted, in ``to``'s inbox; the deposit id. The
+    document's name is ``filename`` when given (an upload kept under a temporary name), else
+    the file's own; its title defaults to that name without its extension."""
     if not dep.check_doc_type(doc_type):
         raise UsageError("--type: a short name like birth-certificate (a-z, 0-9, -)")
     profile, sk, cert = issuer_material(ctx)
     document = read_document(file)
+    name = filename or file.name
     async with ctx.api() as api:
         return await deposit_bytes(
-            ctx, api, profile, sk, cert, to, doc_type, document, title or file.stem, file.name
+            ctx, api, profile, sk, cert, to, doc_type, document, title or Path(name).stem, name
         )
 
 
@@ -261,6 +277,8 @@ async def post_request(
     """Sign, seal to ``to`` and post one request (a fresh id unless ``request_id``)."""
     recipient = await contact(profile, api, to, ctx.warn)
     request_id = request_id or os.urandom(16).hex()
+    remember_sent(profile, {"id": request_id, "kind": "request", "to": to,
+                            "needs": list(needs), "due": due})  # fmt: skip
     st = dep.RequestStatement(
         request_id=request_id,
         to=to,
@@ -334,42 +352,122 @@ def template(ctx: Context, name: str) -> Template:
     raise UsageError(f"no template {name!r} ('vault issuer template list')")
 
 
+async def request_from(
+    ctx: Context,
+    to: str,
+    needs: list[str],
+    template_name: str | None = None,
+    due: str | None = None,
+    message: str | None = None,
+) -> str:
+    """``vault issuer request`` and the desk's « Nouvelle demande »: the documents ``needs``
+    plus a saved checklist's, due at ``due`` (a date as people type it; the checklist's delay
+    when not given), with ``message`` (the checklist's when not given); the request id."""
+    wanted, when, text = list(needs), parse_due(due) if due else None, message
+    if template_name is not None:
+        t = template(ctx, template_name)
+        wanted = list(dict.fromkeys([*t.needs, *wanted]))
+        when = when if when is not None else int(time.time()) + t.due_in
+        text = text if text is not None else t.message
+    if when is None:
+        raise UsageError("give the due date: --due DATE (or --template NAME)")
+    if text is None:
+        raise UsageError("give the message: --message TEXT (or --template NAME)")
+    if when <= int(time.time()):
+        raise UsageError(f"the due date {due} is in the past")
+    return await request(ctx, to, wanted, when, text)
+
+
+# -- what this issuer sent: the server lists requests and appointments alike (opaque
+# envelopes sealed to their owners); the profile keeps what each was, to show its items --
+
+SENT_LOG = "sent-requests.jsonl"
+
+
+def remember_sent(profile: Profile, entry: dict[str, object]) -> None:
+    """Append one thing sent on the requests channel (written before it is posted: a record
+    without a request on the server is never listed)."""
+    profile.ensure_dir()
+    line = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    fd = os.open(profile.home / SENT_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def sent_log(profile: Profile) -> dict[str, dict[str, Any]]:
+    """What this profile sent, by id (a line torn by a crash is skipped)."""
+    try:
+        text = (profile.home / SENT_LOG).read_text("utf-8", errors="replace")
+    except FileNotFoundError:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            out[entry["id"]] = entry
+    return out
+
+
 async def sent_requests(ctx: Context) -> list[SentRequest]:
-    """This issuer's requests and their state."""
-    from vault_core.checklists import open_answer
+    """This issuer's requests and appointments and their state: each request's items provided
+    or missing when this profile sent it, overdue first, then by due date."""
+    from vault_core.checklists import item_states, open_answer
     from vault_core.keys import PublicIdentity
 
     from ..api import dec
+    from .requests import checklist_state
 
     profile = ctx.account()
     box_sk = profile.bundle.identity_box[1]
     pins = profile.contacts()
+    sent = sent_log(profile)
+    now = int(time.time())
     async with ctx.api() as api:
         listed = await api.get("/v1/requests/sent")
     out = []
     for r in listed:
         answer = r.get("answer") or {}
         due = r.get("due_at")
-        provided, problem = None, None
+        state, provided, problem, signed = r.get("state"), None, None, None
         envelope, to = answer.get("envelope"), r.get("to")
         if isinstance(envelope, str) and to in pins:
             owner_pk = PublicIdentity.from_json(pins[to]).sign_pk
             try:
-                st = open_answer(r["id"], "requester", box_sk, dec(envelope), owner_pk)
-                if st.grant_id != answer.get("grant_id") or st.owner != to:
+                signed = open_answer(r["id"], "requester", box_sk, dec(envelope), owner_pk)
+                if signed.grant_id != answer.get("grant_id") or signed.owner != to:
                     raise IntegrityError()
-                provided = {t: list(n) for t, n in st.items.items()}
+                provided = {t: list(n) for t, n in signed.items.items()}
             except (IntegrityError, FormatError):
-                problem = "the answer the server shows is not one the owner signed"
+                signed, problem = None, "the answer the server shows is not one the owner signed"
+        mine = sent.get(r["id"]) or {}
+        if mine.get("to") != to:
+            mine = {}  # (the server names another recipient: nothing is assumed)
+        kind = mine.get("kind")
+        needs = [str(n) for n in mine.get("needs") or []] if kind == "request" else None
+        if needs and signed is not None and isinstance(due, int):
+            state = checklist_state(needs, signed, due, now)
+        elif kind == "appointment":
+            state = "past" if isinstance(due, int) and due <= now else "booked"
         out.append(
             SentRequest(
                 id=r["id"],
                 to=to,
-                state=r.get("state"),
+                state=state,
                 due=time.strftime("%Y-%m-%d", time.gmtime(due)) if isinstance(due, int) else None,
                 grant=answer.get("grant_id"),
                 provided=provided,
                 problem=problem,
+                kind=kind,
+                needs=needs,
+                items=item_states(needs, signed) if needs else None,
+                due_at=due if isinstance(due, int) else None,
+                at=due if kind == "appointment" and isinstance(due, int) else None,
+                place=str(mine.get("place", "")) if kind == "appointment" else None,
             )
         )
     # overdue first, then by due date

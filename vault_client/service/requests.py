@@ -146,9 +146,7 @@ async def received(ctx: Context) -> tuple[list[Request], list[Appointment]]:
         signed, answer_problem = _own_answer(item["id"], answer, box_sk, sign_pk)
         problem = problem or answer_problem
         if signed is not None:
-            provided = all(signed.items.get(t) for t in st.needs)
-            late = now > st.due
-            seen["state"] = "answered" if provided else ("overdue" if late else "partial")
+            seen["state"] = checklist_state(list(st.needs), signed, st.due, now)
         out.append(
             Request(
                 item["id"],
@@ -167,6 +165,15 @@ async def received(ctx: Context) -> tuple[list[Request], list[Appointment]]:
             )
         )
     return out, sorted(booked, key=lambda a: (a.at, a.id))
+
+
+def checklist_state(needs: list[str], signed: AnswerStatement, due: int, now: int) -> str:
+    """The state of a request the owner has answered (a signed answer): ``answered`` when
+    every item is provided, else ``overdue`` past the due date, else ``partial``; the owner's
+    and the issuer's sides say the same."""
+    if all(signed.items.get(t) for t in needs):
+        return "answered"
+    return "overdue" if now > due else "partial"
 
 
 def _own_answer(
