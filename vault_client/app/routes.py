@@ -31,6 +31,7 @@ from .http import Route, body, number, paths_of, text
 from .http import dumps as _dumps
 from .http import reply as _json
 from .messages import for_error
+from .routes_issuer import add_issuer_routes
 from .routes_settings import add_settings_routes
 from .security import SESSION_COOKIE
 
@@ -470,6 +471,7 @@ def build_app(daemon: Daemon) -> web.Application:
     # -- devices, settings, trust, appointments: routes_settings.py; export, conflicts, sync ----
 
     add_settings_routes(route, daemon)
+    add_issuer_routes(route, daemon)  # the issuer desk: routes_issuer.py
 
     @route("GET", "/api/export")
     async def export_all(request: web.Request) -> web.StreamResponse:

@@ -141,6 +141,33 @@ def set_cert(ctx: Context, path: Path) -> dep.IssuerCert:
     return cert
 
 
+@dataclass(frozen=True)
+class IssuerInfo:
+    """What the desk shows of this profile's issuer key: its name, and the certificate's
+    name and end of validity (None before 'vault issuer set-cert')."""
+
+    name: str | None
+    public_key: str | None
+    certified_as: str | None
+    valid_until: int | None
+    expired: bool
+
+
+def info(ctx: Context) -> IssuerInfo:
+    """This profile's issuer key and certificate (UsageError when it holds none)."""
+    stored = ctx.profile.config.get("issuer") or {}
+    if not stored:
+        raise UsageError("run 'vault issuer init' first")
+    cert = dep.IssuerCert.from_json(stored["cert"]) if stored.get("cert") else None
+    return IssuerInfo(
+        name=stored.get("name"),
+        public_key=stored.get("public_key"),
+        certified_as=cert.name if cert else None,
+        valid_until=cert.not_after if cert else None,
+        expired=cert is not None and cert.not_after <= int(time.time()),
+    )
+
+
 def issuer_material(ctx: Context) -> tuple[Profile, bytes, dep.IssuerCert]:
     profile = ctx.profile
     info = profile.config.get("issuer") or {}
