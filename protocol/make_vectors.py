@@ -37,7 +37,8 @@ order and writes (or checks) the files:
 * ``asks``: "Asks" (ask.json); ``trust``: "Trust invitations" (trust_invitation.json);
 * ``recovery``: "Recovery key" (recovery.json);
 * ``shamir``: "Recovery shares (Shamir, GF(256))" (shamir.json);
-* ``recovery_contacts``: "Trusted contacts" (recovery_contacts.json).
+* ``recovery_contacts``: "Trusted contacts" (recovery_contacts.json);
+* ``mandates``: "Mandates" (mandate.json).
 
 The family modules import only ``common`` and vault_core (never each other, nor this module).
 The builders share one World, built once (the log builder adds a third device to it), and run
@@ -72,6 +73,7 @@ from .vectors_gen.issuer_deposits import (
 )
 from .vectors_gen.kdf_login import build_kdf, build_login
 from .vectors_gen.log import build_log
+from .vectors_gen.mandates import build_mandate
 from .vectors_gen.paths import build_paths
 from .vectors_gen.recovery import build_recovery
 from .vectors_gen.recovery_contacts import build_recovery_contacts
@@ -113,6 +115,7 @@ def build_all() -> dict[str, JSON]:
         ("recovery", lambda: build_recovery(w)),
         ("shamir", build_shamir),
         ("recovery_contacts", lambda: build_recovery_contacts(w)),
+        ("mandate", lambda: build_mandate(w)),
     ]
     return {name: fn() for name, fn in builders}
 

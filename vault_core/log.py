@@ -11,7 +11,11 @@ JSON object ``{"v","seq","prev","device","time","rec","sig"}``:
 
 A device joins the log with a ``device`` record carrying its certificate (signed by the
 account's identity key, which no server holds), and leaves it with a ``revoke`` record: the
-log is self-contained, and a device the server injects has no valid certificate.
+log is self-contained, and a device the server injects has no valid certificate. A helper
+(SPEC §Mandates) writes her own entries under a ``mandate`` record the owner signed: ``device``
+is the mandate id, the record is sealed to the owner's box key and her identity key signs; the
+verifier holds each mandate and refuses her entries outside its scopes, time or after its
+``mandate-end``.
 
 :class:`LogVerifier` replays entries in order and raises the opaque IntegrityError on any
 gap, reorder, replay, fork (prev mismatch), forged or revoked author or undecryptable record.
@@ -21,20 +25,23 @@ whose log is shorter than what the device has already seen (rollback).
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import _crypto
+from . import mandates as _mandates
 from .encoding import b64u, canonical_json, parse_canonical_json, unb64u
 from .errors import FormatError, IntegrityError, RollbackError
 from .keys import DeviceCert
+from .paths import _RESERVED as _RESERVED  # (read here by tests/core/test_properties.py)
+from .paths import MAX_NAME_BYTES as MAX_NAME_BYTES
+from .paths import MAX_PATH_BYTES as MAX_PATH_BYTES
+from .paths import check_path as check_path
 
 RECORD_MAGIC = b"VR1"
 MAX_ENTRY_SIZE = 1024 * 1024
-MAX_PATH_BYTES = 4096
-RECORD_KINDS = ("file", "device", "revoke")
+RECORD_KINDS = ("file", "device", "revoke", "mandate", "mandate-end", "helper")
+HELPER_MAGIC = b"VH1"  # a helper entry's record, sealed to the owner (SPEC §Mandates)
 
 
 def genesis_hash(handle: str) -> bytes:
@@ -163,60 +170,6 @@ def _opt_dict(value: Any) -> dict[str, Any] | None:
     raise FormatError("expected an object or null")
 
 
-_FORBIDDEN_NAMES = {"", ".", ".."}
-_RESERVED = {
-    "CON",
-    "PRN",
-    "AUX",
-    "NUL",
-    *(f"COM{i}" for i in range(10)),
-    *(f"LPT{i}" for i in range(10)),
-}
-MAX_NAME_BYTES = 255
-# ASCII characters refused anywhere in a path: C0 controls and DEL (category Cc; ASCII has no
-# Cf character), backslash and colon
-_ASCII_BAD = re.compile(r"[\x00-\x1f\x7f\\:]")
-
-
-def check_path(path: Any) -> str:
-    """A vault path: '/'-separated, relative, every component a name any platform can hold.
-
-    Refused: empty, '.', '..' components; absolute paths; backslash, colon (drive letters,
-    alternate data streams), NUL and other control or format characters (bidi overrides);
-    components ending in a dot or a space (Windows strips them, so '.. ' would become '..');
-    reserved device names (CON, NUL.txt, ...); names over 255 bytes. Everything that could
-    escape the synced folder on any platform is refused here, before a decrypted name ever
-    reaches a file system.
-    """
-    if not isinstance(path, str) or not path:
-        raise FormatError("bad path")
-    ascii_only = path.isascii()
-    if ascii_only:
-        # fast path (most names): no character to look up in the Unicode database
-        if len(path) > MAX_PATH_BYTES or _ASCII_BAD.search(path) or path[0] == "/":
-            raise FormatError("bad path")
-    else:
-        try:
-            size = len(path.encode("utf-8"))
-        except UnicodeEncodeError:
-            raise FormatError("bad path") from None
-        if size > MAX_PATH_BYTES or path[0] == "/" or any(c in path for c in "\\:\x00"):
-            raise FormatError("bad path")
-    for part in path.split("/"):
-        if part in _FORBIDDEN_NAMES or part[-1] in ". ":
-            raise FormatError("bad path")
-        if not ascii_only:
-            if len(part.encode()) > MAX_NAME_BYTES:
-                raise FormatError("bad path")
-            if any(ord(ch) < 32 or unicodedata.category(ch) in ("Cc", "Cf") for ch in part):
-                raise FormatError("bad path")
-        elif len(part) > MAX_NAME_BYTES:
-            raise FormatError("bad path")
-        if part.split(".")[0].upper().rstrip() in _RESERVED:
-            raise FormatError("bad path")
-    return path
-
-
 @dataclass(frozen=True)
 class DeviceRecord:
     kind: str  # "device" or "revoke"
@@ -227,7 +180,88 @@ class DeviceRecord:
         return {"cert": b64u(self.cert), "device": self.device_id, "kind": self.kind}
 
 
-Record = FileRecord | DeviceRecord
+@dataclass(frozen=True)
+class MandateRecord:
+    """The owner's signed mandate statement (SPEC §Mandates), written by one of his devices."""
+
+    statement: bytes  # canonical JSON of the statement
+    sig: bytes  # by the account's identity key
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "mandate", "mandate": b64u(self.statement), "sig": b64u(self.sig)}
+
+
+@dataclass(frozen=True)
+class MandateEndRecord:
+    """A mandate revoked by the owner: no helper entry may follow."""
+
+    mandate_id: str
+    ended: int  # unix seconds
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ended": self.ended, "kind": "mandate-end", "mandate": self.mandate_id}
+
+
+_DETAIL = {
+    "upload": set(),
+    "accept": {"deposit"},
+    "answer": {"documents", "grant", "request", "requester"},
+}
+
+
+@dataclass(frozen=True)
+class HelperRecord:
+    """What a helper did under a mandate (SPEC §Mandates), in her own entry of the log."""
+
+    mandate_id: str
+    action: str  # upload | accept | answer
+    detail: dict[str, Any]
+    file: FileRecord | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "detail": self.detail,
+            "file": None if self.file is None else self.file.to_json(),
+            "kind": "helper",
+            "mandate": self.mandate_id,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> HelperRecord:
+        if set(obj) != {"action", "detail", "file", "kind", "mandate"}:
+            raise FormatError("helper record: unexpected or missing fields")
+        action, detail, file = obj["action"], obj["detail"], obj["file"]
+        if action not in _DETAIL or not isinstance(detail, dict) or set(detail) != _DETAIL[action]:
+            raise FormatError("helper record: unknown action or detail")
+        rec = None if file is None else record_from_json(file)
+        if action == "answer":
+            docs = detail["documents"]
+            if rec is not None or not isinstance(docs, list) or not 1 <= len(docs) <= 256:
+                raise FormatError("helper record: an answer names 1 to 256 documents")
+            for d in docs:
+                check_path(d)
+            _hex(detail["grant"], 32)
+            _hex(detail["request"], 32)
+            if not isinstance(detail["requester"], str) or not detail["requester"]:
+                raise FormatError("helper record: the requester")
+        else:
+            if not isinstance(rec, FileRecord) or rec.deleted or rec.version != 1:
+                raise FormatError("helper record: a new live file (version 1)")
+            cert = rec.certificate
+            if action == "upload" and cert is not None:
+                raise FormatError("helper record: an upload carries no certificate")
+            if action == "accept":
+                _hex(detail["deposit"], 32)
+                try:
+                    if cert is None or cert["proof"]["statement"]["id"] != detail["deposit"]:
+                        raise FormatError("helper record: the deposit's proof")
+                except (KeyError, TypeError):
+                    raise FormatError("helper record: the deposit's proof") from None
+        return cls(_hex(obj["mandate"], 32), action, detail, rec)
+
+
+Record = FileRecord | DeviceRecord | MandateRecord | MandateEndRecord | HelperRecord
 
 
 def record_from_json(obj: Any) -> Record:
@@ -240,6 +274,12 @@ def record_from_json(obj: Any) -> Record:
         return DeviceRecord(
             kind=str(kind), device_id=_hex(obj["device"], 32), cert=unb64u(obj["cert"])
         )
+    if kind == "mandate" and set(obj) == {"kind", "mandate", "sig"}:
+        return MandateRecord(unb64u(obj["mandate"]), unb64u(obj["sig"], 64))
+    if kind == "mandate-end" and set(obj) == {"ended", "kind", "mandate"}:
+        return MandateEndRecord(_hex(obj["mandate"], 32), _uint(obj["ended"]))
+    if kind == "helper":
+        return HelperRecord.from_json(obj)
     raise FormatError("record: unknown kind")
 
 
@@ -358,6 +398,64 @@ def make_entry(
     return entry
 
 
+def _helper_ad(handle: str, seq: int, mandate_id: str) -> bytes:
+    return b"vault.v1/helper-record\x00" + canonical_json(
+        {"handle": handle, "mandate": mandate_id, "seq": seq}
+    )
+
+
+def make_helper_entry(
+    *,
+    handle: str,
+    owner_box_pk: bytes,
+    helper_sign_sk: bytes,
+    seq: int,
+    prev: bytes,
+    time: int,
+    record: HelperRecord,
+    ephemeral: bytes,
+) -> LogEntry:
+    """A helper's entry in the owner's log (SPEC §Mandates): ``device`` is the mandate id, the
+    record is sealed to the owner's box key (she has no record key), her identity key signs."""
+    plain = canonical_json(record.to_json())
+    if record_from_json(parse_canonical_json(plain, recheck=False)) != record:
+        raise FormatError("record does not survive its own encoding")
+    ad = _helper_ad(handle, seq, record.mandate_id)
+    rec = HELPER_MAGIC + _crypto.seal(owner_box_pk, ephemeral, plain, ad)
+    obj = LogEntry(
+        seq=seq, prev=prev, device_id=record.mandate_id, time=time, rec=rec, sig=b""
+    ).unsigned()
+    sig = _crypto.sign(helper_sign_sk, _signed(obj))
+    obj["sig"] = b64u(sig)
+    entry = LogEntry(seq=seq, prev=prev, device_id=record.mandate_id, time=time, rec=rec, sig=sig)
+    object.__setattr__(entry, "_encoded", canonical_json(obj))
+    return entry
+
+
+def open_helper_record(handle: str, box_sk: bytes, entry: LogEntry) -> HelperRecord:
+    rec = entry.rec
+    if not box_sk or len(rec) < 3 + 48 or rec[:3] != HELPER_MAGIC:
+        raise IntegrityError()
+    plain = _crypto.seal_open(box_sk, rec[3:], _helper_ad(handle, entry.seq, entry.device_id))
+    try:
+        record = record_from_json(parse_canonical_json(plain))
+    except FormatError:
+        raise IntegrityError() from None
+    if not isinstance(record, HelperRecord) or record.mandate_id != entry.device_id:
+        raise IntegrityError()
+    return record
+
+
+@dataclass(frozen=True)
+class HeldMandate:
+    """A mandate the log holds: its statement (verified), and whether it has ended."""
+
+    statement: bytes
+    sig: bytes
+    terms: _mandates.Mandate
+    ended: bool = False
+
+
 def open_record(handle: str, record_key: bytes, entry: LogEntry) -> Record:
     rec = entry.rec
     if len(rec) < 43 or rec[:3] != RECORD_MAGIC:
@@ -382,6 +480,8 @@ class LogVerifier:
     head: bytes = b""
     devices: dict[str, bytes] = field(default_factory=dict)  # device id -> signing pk
     revoked: set[str] = field(default_factory=set)
+    mandates: dict[str, HeldMandate] = field(default_factory=dict)  # mandate id -> held
+    box_sk: bytes = field(default=b"", repr=False)  # opens helper entries (SPEC §Mandates)
 
     def __post_init__(self) -> None:
         if not self.head:
@@ -394,9 +494,19 @@ class LogVerifier:
             raise IntegrityError()
         if entry.device_id in self.revoked:
             raise IntegrityError()
+        held = self.mandates.get(entry.device_id)
+        if held is not None:
+            helper = self._helper_record(entry, held)
+            self.seq = entry.seq
+            self.head = entry.hash()
+            return entry, helper
         record = open_record(self.handle, self.record_key, entry)
+        if isinstance(record, HelperRecord):
+            raise IntegrityError()  # a device never writes in a helper's name
         signer = self.devices.get(entry.device_id)
         if isinstance(record, DeviceRecord) and record.kind == "device":
+            if record.device_id in self.mandates:
+                raise IntegrityError()
             cert = DeviceCert.decode(record.cert)
             if cert.device_id != record.device_id or cert.handle != self.handle:
                 raise IntegrityError()
@@ -407,7 +517,10 @@ class LogVerifier:
         if signer is None:
             raise IntegrityError()
         _crypto.verify(signer, _sign_message(entry), entry.sig)
+        added = self._mandate_change(record)
         # Commit the new state only once every check passed.
+        if added is not None:
+            self.mandates[added.terms.mandate_id] = added
         if isinstance(record, DeviceRecord):
             if record.kind == "device":
                 self.devices[record.device_id] = signer
@@ -419,18 +532,62 @@ class LogVerifier:
         self.head = entry.hash()
         return entry, record
 
+    def _mandate_change(self, record: Record) -> HeldMandate | None:
+        """A mandate record's or a mandate-end's new held mandate, checked (SPEC §Mandates,
+        step 1); None for any other record. Changes nothing."""
+        if isinstance(record, MandateRecord):
+            terms = _mandates.open_mandate(record.statement, record.sig, self.identity_sign_pk)
+            known = terms.mandate_id in self.mandates or terms.mandate_id in self.devices
+            if terms.owner != self.handle or known:
+                raise IntegrityError()
+            return HeldMandate(record.statement, record.sig, terms)
+        if isinstance(record, MandateEndRecord):
+            held = self.mandates.get(record.mandate_id)
+            if held is None or held.ended:
+                raise IntegrityError()
+            return HeldMandate(held.statement, held.sig, held.terms, ended=True)
+        return None
+
+    def _helper_record(self, entry: LogEntry, held: HeldMandate) -> HelperRecord:
+        """A helper's entry checked against her mandate (SPEC §Mandates, step 2)."""
+        terms = held.terms
+        if held.ended or not terms.created * 1000 <= entry.time < terms.expires * 1000:
+            raise IntegrityError()
+        record = open_helper_record(self.handle, self.box_sk, entry)
+        path = record.file.path if record.file is not None else None
+        if not _mandates.allows(terms.scopes, record.action, path):
+            raise IntegrityError()
+        _crypto.verify(terms.helper_sign_pk, _sign_message(entry), entry.sig)
+        return record
+
     def state(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "devices": {k: b64u(v) for k, v in sorted(self.devices.items())},
             "head": b64u(self.head),
             "revoked": sorted(self.revoked),
             "seq": self.seq,
         }
+        if self.mandates:  # (absent without any: a checkpoint of before mandates reads the same)
+            out["mandates"] = {
+                k: {"ended": h.ended, "sig": b64u(h.sig), "statement": b64u(h.statement)}
+                for k, h in sorted(self.mandates.items())
+            }
+        return out
 
     @classmethod
     def from_state(
-        cls, handle: str, identity_sign_pk: bytes, record_key: bytes, state: dict[str, Any]
+        cls,
+        handle: str,
+        identity_sign_pk: bytes,
+        record_key: bytes,
+        state: dict[str, Any],
+        box_sk: bytes = b"",
     ) -> LogVerifier:
+        held = {}
+        for k, h in state.get("mandates", {}).items():
+            statement = unb64u(h["statement"])
+            terms = _mandates.decode_mandate(statement)
+            held[k] = HeldMandate(statement, unb64u(h["sig"], 64), terms, bool(h["ended"]))
         return cls(
             handle=handle,
             identity_sign_pk=identity_sign_pk,
@@ -439,6 +596,8 @@ class LogVerifier:
             head=unb64u(state["head"], 32),
             devices={k: unb64u(v, 32) for k, v in state["devices"].items()},
             revoked=set(state["revoked"]),
+            mandates=held,
+            box_sk=box_sk,
         )
 
 

@@ -94,6 +94,7 @@ def test_files_present() -> None:
         "recovery",
         "shamir",
         "recovery_contacts",
+        "mandate",
     }
     assert expected == set(FILES)
 
@@ -619,6 +620,74 @@ def pos_recovery_finish(c: dict[str, Any], doc: dict[str, Any]) -> None:
     rc.verify_finish(login_pk, *args, H(c["signature"]))
 
 
+# -- helper mandates (mandate.json) ---------------------------------------------------------
+
+
+def pos_mandate_statement(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import mandates
+
+    text = c["statement_text"].encode()
+    assert H(c["message"]) == b"vault.v1/mandate\x00" + text
+    m = mandates.open_mandate(text, H(c["sig"]), H(c["owner_sign_pk"]))
+    assert m.kinds() == c["kinds"] and m.encode() == text
+
+
+def pos_mandate_copy(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import mandates
+
+    m, sig = mandates.open_copy(
+        H(c["sealed"]), c["mandate"], H(c["helper_box_sk"]), H(c["owner_sign_pk"]),
+        c["helper"], H(c["helper_sign_pk"]),
+    )  # fmt: skip
+    assert mandates.signed_pair(m.encode(), sig) == c["copy_text"].encode()
+    assert H(c["seal"]["message"]) == c["copy_text"].encode()
+
+
+def pos_mandate_allows(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import mandates
+
+    assert mandates.allows(c["scopes"], c["action"], c["path"]) is c["allowed"]
+
+
+def _helper_verifier(c: dict[str, Any]) -> log.LogVerifier:
+    return log.LogVerifier.from_state(
+        c["handle"], H(c["owner_sign_pk"]), H(c["record_key"]), c["state"],
+        box_sk=H(c["owner_box_sk"]),
+    )  # fmt: skip
+
+
+def pos_helper_entry(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    v = _helper_verifier(c)
+    entry, record = v.feed(c["entry_text"].encode())
+    assert isinstance(record, log.HelperRecord)
+    assert canonical_json(record.to_json()) == c["record_text"].encode()
+    assert H(c["signed_message"]) == b"vault.v1/log-entry\x00" + canonical_json(entry.unsigned())
+    assert v.state() == c["final_state"]
+
+
+def pos_mandate_forward(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import delegated
+
+    spliced, _ = delegated.open_forward(
+        c["forward_text"].encode(), H(c["owner_sign_pk"]), c["mandate"], c["kind"], c["id"],
+        H(c["envelope"]),
+    )  # fmt: skip
+    assert spliced == H(c["spliced"])
+    st, _ = deposits.open_request(c["id"], H(c["helper_box_sk"]), spliced)
+    assert canonical_json(st.body()) == c["request_text"].encode()
+
+
+def pos_helper_answer(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import delegated
+
+    st, _ = delegated.open_helper_answer(
+        c["request"], c["reader"], H(c["reader_box_sk"]), c["envelope_text"].encode(),
+        c["owner"], H(c["owner_sign_pk"]),
+    )  # fmt: skip
+    assert canonical_json(st.body()) == c["statement_text"].encode()
+    assert H(c["signed_message"]) == b"vault.v1/request-answer\x00" + c["statement_text"].encode()
+
+
 POSITIVE: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     name[4:]: fn for name, fn in globals().items() if name.startswith("pos_") and callable(fn)
 }
@@ -868,6 +937,34 @@ def neg_contacts_keys(c: dict[str, Any], doc: dict[str, Any]) -> None:
     from vault_core import recovery as rc
 
     rc.contacts_keys(H(c["contacts_secret"]))
+
+
+def neg_mandate_statement(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import mandates
+
+    mandates.open_mandate(c["statement_text"].encode(), H(c["sig"]), H(c["owner_sign_pk"]))
+
+
+def neg_helper_entry(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    _helper_verifier(c).feed(c["entry_text"].encode())
+
+
+def neg_mandate_forward(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import delegated
+
+    delegated.open_forward(
+        c["forward_text"].encode(), H(c["owner_sign_pk"]), c["mandate"], c["kind"], c["id"],
+        H(c["envelope"]),
+    )  # fmt: skip
+
+
+def neg_helper_answer(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import delegated
+
+    delegated.open_helper_answer(
+        c["request"], c["reader"], H(c["reader_box_sk"]), c["envelope_text"].encode(),
+        c["owner"], H(c["owner_sign_pk"]),
+    )  # fmt: skip
 
 
 NEGATIVE: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {

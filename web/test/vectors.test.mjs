@@ -70,6 +70,14 @@ const OUT_OF_SCOPE = {
     open_share: 'trusted-contact recovery runs in the owner\'s and the contacts\' clients (the link page has no account)',
     verify_finish: 'trusted-contact recovery runs in the owner\'s and the contacts\' clients (the link page has no account)',
   },
+  mandate: {
+    mandate_statement: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
+    mandate_copy: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
+    mandate_allows: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
+    helper_entry: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
+    mandate_forward: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
+    helper_answer: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
+  },
   trust_invitation: {
     trust_invitation: 'authorities are pinned by the owner\'s client (the link page trusts none)',
     trust_invitation_file: 'authorities are pinned by the owner\'s client',
