@@ -128,6 +128,14 @@ TABLES: tuple[Table, ...] = (
             "deposit_id", "reply", "fulfilled_at",
         ),
     ),
+    Table(
+        "mandates",
+        (
+            "id", "owner_id", "helper_id", "kinds", "grant_id", "copy", "created_at",
+            "expires_at", "revoked_at",
+        ),
+    ),
+    Table("mandate_forwards", ("mandate_id", "kind", "item_id", "forward", "created_at")),
 )  # fmt: skip
 
 BOOLEAN_COLUMNS = {("accounts", "is_issuer"), ("grants", "password")}

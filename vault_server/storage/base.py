@@ -258,6 +258,30 @@ class ApprovalRow:
 
 
 @dataclass(frozen=True)
+class MandateRow:
+    """A helper mandate (SPEC §Mandates): who lets whom act for him, the scope kinds (never a
+    path), until when, the account grant serving its ``read`` scopes, and the statement sealed
+    to the helper (``copy``)."""
+
+    id: str
+    owner_id: int
+    owner_handle: str
+    helper_id: int
+    helper_handle: str
+    kinds: tuple[str, ...]
+    grant_id: str | None
+    copy: bytes = field(repr=False)
+    created_at: int
+    expires_at: int
+    revoked_at: int | None = None
+
+    def state(self, now: int) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "active" if now < self.expires_at else "expired"
+
+
+@dataclass(frozen=True)
 class BlobRow:
     account_id: int
     blob_id: str
@@ -490,6 +514,33 @@ class MetadataStore(Protocol):
         veto_sig: bytes | None = None,
     ) -> bool:
         """pending -> ``state`` (vetoed, finished) atomically; False when it was not pending."""
+        ...
+
+    # -- helper mandates --------------------------------------------------------------
+    async def add_mandate(self, row: MandateRow, max_active: int) -> None:
+        """Store a mandate; AlreadyExists on a taken id; QuotaExceeded when its owner already
+        has ``max_active`` mandates neither revoked nor expired (at ``row.created_at``)."""
+        ...
+
+    async def get_mandate(self, mandate_id: str) -> MandateRow | None: ...
+    async def list_mandates(self, account_id: int, given: bool) -> list[MandateRow]:
+        """The mandates ``account_id`` gave (``given``) or received, oldest first."""
+        ...
+
+    async def revoke_mandate(self, owner_id: int, mandate_id: str, now: int) -> MandateRow | None:
+        """Revoke a mandate of ``owner_id`` (once: a second call keeps the first time) and drop
+        its forwards; None when the owner has no such mandate."""
+        ...
+
+    async def put_forwards(
+        self, mandate_id: str, items: Sequence[tuple[str, str, bytes]], now: int
+    ) -> int:
+        """Store forwards ``(kind, item id, forward)`` of an unrevoked mandate (a forward
+        already there is kept); the number stored now."""
+        ...
+
+    async def list_forwards(self, mandate_id: str, kind: str) -> dict[str, bytes]:
+        """Item id -> forward, of one kind (``request`` or ``deposit``)."""
         ...
 
     # -- housekeeping -----------------------------------------------------------------

@@ -186,6 +186,28 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX asks_sender ON asks(sender_id)",
         "CREATE INDEX asks_recipient ON asks(recipient_id)",
     ],
+    # 4: helper mandates (issue 21)
+    [
+        """CREATE TABLE mandates (
+            id TEXT PRIMARY KEY,
+            owner_id INTEGER NOT NULL,
+            helper_id INTEGER NOT NULL,
+            kinds TEXT NOT NULL,
+            grant_id TEXT,
+            copy BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            revoked_at INTEGER)""",
+        "CREATE INDEX mandates_owner ON mandates(owner_id)",
+        "CREATE INDEX mandates_helper ON mandates(helper_id)",
+        """CREATE TABLE mandate_forwards (
+            mandate_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            forward BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (mandate_id, kind, item_id)) WITHOUT ROWID""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -39,12 +39,13 @@ from .blobs_log import BlobsLogPart
 from .core import PgTarget, parse_pg_url
 from .grants import GrantsPart
 from .inbox import InboxPart
+from .mandates import MandatesPart
 from .recovery import RecoveryPart
 from .relay import PgNotifyRelay
 
 
 class PostgresMetadataStore(
-    AccountsPart, AsksPart, BlobsLogPart, GrantsPart, InboxPart, RecoveryPart
+    AccountsPart, AsksPart, BlobsLogPart, GrantsPart, InboxPart, MandatesPart, RecoveryPart
 ):
     """Shared metadata store: open with ``await PostgresMetadataStore.open(url)``."""
 

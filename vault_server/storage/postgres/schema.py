@@ -248,6 +248,28 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX asks_sender ON asks(sender_id)",
         "CREATE INDEX asks_recipient ON asks(recipient_id)",
     ],
+    # 4: helper mandates (issue 21)
+    [
+        """CREATE TABLE mandates (
+            id TEXT PRIMARY KEY,
+            owner_id BIGINT NOT NULL,
+            helper_id BIGINT NOT NULL,
+            kinds TEXT NOT NULL,
+            grant_id TEXT,
+            copy BYTEA NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            revoked_at BIGINT)""",
+        "CREATE INDEX mandates_owner ON mandates(owner_id)",
+        "CREATE INDEX mandates_helper ON mandates(helper_id)",
+        """CREATE TABLE mandate_forwards (
+            mandate_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            forward BYTEA NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (mandate_id, kind, item_id))""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,11 +19,12 @@ from .asks import AsksPart
 from .blobs_log import BlobsLogPart
 from .grants import GrantsPart
 from .inbox import InboxPart
+from .mandates import MandatesPart
 from .recovery import RecoveryPart
 
 
 class SqliteMetadataStore(
-    AccountsPart, AsksPart, BlobsLogPart, GrantsPart, InboxPart, RecoveryPart
+    AccountsPart, AsksPart, BlobsLogPart, GrantsPart, InboxPart, MandatesPart, RecoveryPart
 ):
     """Embedded metadata store: one SQLite file (``DIR/vault.sqlite3``) in WAL mode."""
 
