@@ -54,6 +54,7 @@ from . import (
     routes_grants,
     routes_inbox,
     routes_log,
+    routes_mandates,
     routes_recovery,
     routes_trust,
     routes_web,
@@ -129,6 +130,7 @@ ALL_ROUTES: list[Route] = [
     *routes_recovery.ROUTES,
     *routes_asks.ROUTES,
     *routes_trust.ROUTES,
+    *routes_mandates.ROUTES,
 ]
 
 _STATUS_CODES = {
