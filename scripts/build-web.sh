@@ -14,3 +14,4 @@ if [ "${SKIP_NPM_CI:-0}" != 1 ]; then
 fi
 node build.mjs "$@"
 node build-app.mjs "$@"
+node build-app.mjs --web "$@"

@@ -58,6 +58,7 @@ from . import (
     routes_recovery,
     routes_trust,
     routes_web,
+    routes_webapp,
 )
 from .clock import Clock, SystemClock
 from .config import ServerConfig
@@ -127,6 +128,7 @@ ALL_ROUTES: list[Route] = [
     *routes_inbox.ROUTES,
     *routes_events.ROUTES,
     *routes_web.ROUTES,
+    *routes_webapp.ROUTES,
     *routes_recovery.ROUTES,
     *routes_asks.ROUTES,
     *routes_trust.ROUTES,

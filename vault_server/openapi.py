@@ -20,11 +20,13 @@ _PATTERNS = {
     "handle": schemas.HANDLE,
     "blob_id": schemas.BLOB_ID,
     "id": schemas.HEX_ID,
+    "name": schemas.ASSET_NAME,
 }
 _MEANING = {
     "handle": "an account's handle",
     "blob_id": "a blob id (SHA-256, hex)",
     "id": "an id (16 bytes, hex)",
+    "name": "the name of a file of the web access page",
 }
 _REASONS = {
     101: "Switching Protocols (WebSocket)",

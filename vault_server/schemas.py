@@ -55,6 +55,8 @@ def b64(
 HANDLE: Schema = {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{1,31}$"}
 BLOB_ID: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 HEX_ID: Schema = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+# a file of the web access page (vault_server/static/app/): app.js, engine.js, icon.svg...
+ASSET_NAME: Schema = {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]{0,63}$"}
 SIGN_PK = b64(32, what="Ed25519 public key (a canonical point, not zero, not of small order)")
 BOX_PK = b64(32, what="X25519 public key (not of low order)")
 SIG = b64(64)

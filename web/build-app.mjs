@@ -6,6 +6,10 @@
 //   node build-app.mjs            write ../vault_client/app/static/
 //   node build-app.mjs --check    build in memory and fail if the committed files differ
 //   node build-app.mjs --out DIR  write elsewhere
+//   node build-app.mjs --web      the owner's web access instead: the same page built with the
+//                                 in-browser engine (web/engine/, libsodium bundled, started from
+//                                 engine.js with its integrity hash) into ../vault_server/static/app/,
+//                                 which vault-server serves at / and /app/ (assets at /assets/)
 //
 // Output: index.html (Subresource Integrity on its script and style sheet), app.js (the page
 // and its modules, qrcode-generator bundled), app.css, icon.svg (the share page's icon), and
@@ -20,8 +24,9 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const check = args.includes('--check');
+const web = args.includes('--web');
 const outArg = args.indexOf('--out');
-const OUT = outArg >= 0 ? path.resolve(args[outArg + 1]) : path.resolve(HERE, '../vault_client/app/static');
+const OUT = outArg >= 0 ? path.resolve(args[outArg + 1]) : path.resolve(HERE, web ? '../vault_server/static/app' : '../vault_client/app/static');
 const KEEP = new Set(['__pycache__', '__init__.py']);
 
 const TARGET = ['chrome100', 'firefox102', 'safari15.4', 'edge100'];
@@ -56,7 +61,15 @@ async function main() {
   }
   files.set('pdf.js', pdf);
   files.set('pdf.worker.js', pdfWorker);
-  const js = await bundle('app/app.js', { define: { __PDF_SRI__: JSON.stringify(sri(pdf)) } });
+  let engineSri = '';
+  if (web) {
+    const engine = await bundle('engine/worker.js');
+    if (/\bnew\s+Function\s*\(/.test(engine.toString('utf8'))) throw new Error('engine.js: new Function in the bundle');
+    files.set('engine.js', engine);
+    engineSri = sri(engine);
+  }
+  const define = { __PDF_SRI__: JSON.stringify(sri(pdf)), __WEB_ACCESS__: JSON.stringify(web), __ENGINE_SRI__: JSON.stringify(engineSri) };
+  const js = await bundle('app/app.js', { define });
   const css = await bundle('app/app.css', { format: undefined });
   const icon = readFileSync(path.join(HERE, 'src/icon.svg'));
   files.set('app.js', js);
@@ -70,6 +83,16 @@ async function main() {
   });
   if (/<script(?![^>]*\bsrc=)|\sstyle=|\son[a-z]+=/i.test(html)) throw new Error('inline script, style or handler in app/index.html');
   files.set('index.html', Buffer.from(html, 'utf8'));
+  if (web) {
+    // the French page on what web access protects against (no script at all)
+    let sec = readFileSync(path.join(HERE, 'app/securite.html'), 'utf8').replace(/\{\{CSS_SRI\}\}/g, sri(css));
+    if (/<script|\sstyle=|\son[a-z]+=/i.test(sec)) throw new Error('script, style or handler in app/securite.html');
+    files.set('securite.html', Buffer.from(sec, 'utf8'));
+    // what vault-server checks before serving a byte: every file's SHA-256 and type
+    const types = { '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.html': 'text/html' };
+    const list = [...files.keys()].sort().map((name) => [name, { sha256: createHash('sha256').update(files.get(name)).digest('hex'), type: types[path.extname(name)] }]);
+    files.set('assets.json', Buffer.from(JSON.stringify({ files: Object.fromEntries(list) }, null, 1) + '\n', 'utf8'));
+  }
 
   if (check) {
     const problems = [];

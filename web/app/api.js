@@ -1,6 +1,9 @@
 // The daemon's local API (docs/APP-API.md): same origin, the session cookie goes by itself;
 // every state-changing request carries X-Vault-CSRF: 1. Failures become ApiError with the
 // daemon's French sentence (message) and its English one (message_en).
+//
+// Web access (served by vault-server, no daemon): useEngine(worker) routes the same API to the
+// in-browser engine (web/engine/worker.js) as messages; every screen stays the same code.
 export class ApiError extends Error {
   constructor(status, body) {
     super((body && body.message) || `HTTP ${status}`);
@@ -16,7 +19,48 @@ export function onUnauthorized(fn) {
   listeners.unauthorized = fn;
 }
 
+let engine = null; // web access: the engine's Worker, else null (the desktop daemon)
+let nextId = 1;
+const pending = new Map();
+
+export function useEngine(worker, onEvent = () => {}) {
+  engine = worker;
+  worker.onmessage = (ev) => {
+    const msg = ev.data || {};
+    if (msg.event) return onEvent(msg.event);
+    const p = pending.get(msg.id);
+    if (!p) return;
+    if (msg.progress) return p.onProgress && p.onProgress(msg.progress[0], msg.progress[1]);
+    pending.delete(msg.id);
+    if (msg.status >= 200 && msg.status < 300) p.resolve(msg.file !== undefined ? msg.file : msg.data);
+    else {
+      const err = new ApiError(msg.status, msg.data);
+      if (msg.status === 401 && listeners.unauthorized && !p.path.startsWith('/api/login')) listeners.unauthorized(err, p.path);
+      p.reject(err);
+    }
+  };
+}
+
+export const webAccess = () => engine !== null;
+
+function ask(method, path, body, onProgress = null) {
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, { resolve, reject, onProgress, path });
+    engine.postMessage({ id, method, path, body });
+  });
+}
+
+/** Web access: an object URL of a document's verified bytes (the daemon serves real URLs). */
+export async function objectUrl(path) {
+  return URL.createObjectURL(await ask('GET', path));
+}
+
 export async function api(method, path, body = undefined, { raw = false } = {}) {
+  if (engine) {
+    if (raw) return new Response(await ask(method, path, body));
+    return ask(method, path, body);
+  }
   const headers = { Accept: 'application/json' };
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (method !== 'GET' && method !== 'HEAD') headers['X-Vault-CSRF'] = '1';
@@ -56,6 +100,11 @@ export const del = (path) => api('DELETE', path);
 
 /** multipart upload with progress (fetch has no upload progress): XMLHttpRequest. */
 export function upload(path, form, onProgress) {
+  if (engine) {
+    const files = [];
+    for (const [k, v] of form.entries()) if (k !== 'folder' && v instanceof File) files.push(v);
+    return ask('POST', path, { folder: form.get('folder') || '', files }, onProgress);
+  }
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', path);

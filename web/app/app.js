@@ -5,7 +5,8 @@
 // language choice goes to localStorage).
 import { $, el, clear } from './dom.js';
 import { t, setLang, lang, formatDate, toDate } from './i18n.js';
-import { get, post, onUnauthorized, ApiError } from './api.js';
+import { get, post, onUnauthorized, ApiError, useEngine, webAccess } from './api.js';
+import { renderSignIn, startEngine } from './websignin.js';
 import { app, showAlert, clearAlert, toast, initDialog, closeDialog, errorText } from './core.js';
 import { renderOnboarding, renderUnlock, closeKit } from './onboarding.js';
 import { renderDocuments, loadDocuments, resetDocumentsView, perf } from './documents.js';
@@ -23,6 +24,9 @@ const ROUTES = [
   ['settings', 'nav.settings', renderSettings, null],
 ];
 const STATUS_EVERY_MS = 4000;
+// web access (vault-server serves this page; the engine runs in a Worker): the screens it has so far
+const WEB_ROUTES = new Set(['documents', 'devices']);
+const routes = () => (webAccess() ? ROUTES.filter(([r]) => WEB_ROUTES.has(r)) : ROUTES);
 
 let phase = 'loading'; // loading | session | empty | locked | unlocked | daemon
 let lastCounts = null;
@@ -55,7 +59,7 @@ function renderStatic() {
   document.title = t('app.title');
   $('brand').textContent = t('app.title');
   $('skip').textContent = t('app.skip');
-  $('lock').textContent = t('lock.button');
+  $('lock').textContent = t(webAccess() ? 'web.signout' : 'lock.button');
   $('nav').setAttribute('aria-label', t('app.nav'));
 }
 
@@ -63,7 +67,7 @@ function renderStatic() {
 
 function routeFromHash() {
   const h = window.location.hash.replace(/^#\/?/, '');
-  return ROUTES.some(([r]) => r === h) ? h : 'documents';
+  return routes().some(([r]) => r === h) ? h : 'documents';
 }
 
 function renderNav() {
@@ -71,7 +75,7 @@ function renderNav() {
   clear(nav);
   const ul = el('ul', {});
   const counts = (app.state && app.state.counts) || {};
-  for (const [route, key, , countKey] of ROUTES) {
+  for (const [route, key, , countKey] of routes()) {
     const n = countKey ? Number(counts[countKey] || 0) : 0;
     const a = el('a', { href: `#${route}`, id: `nav-${route}`, 'aria-current': route === app.route ? 'page' : null });
     a.append(el('span', { class: 'nav-label', text: t(key) }));
@@ -147,7 +151,11 @@ async function enter() {
   renderStatic();
   clearAlert();
   closeKit();
-  if (profile === 'empty') {
+  if (profile === 'empty' && webAccess()) {
+    setPhase('empty');
+    renderSignIn($('view'), () => enter());
+    focusTitle();
+  } else if (profile === 'empty') {
     setPhase('empty');
     renderOnboarding($('view'), () => enter());
     focusTitle();
@@ -217,7 +225,8 @@ async function lockNow(auto = false) {
   await enter();
   if (auto) {
     const n = Number((app.state && app.state.autolock_minutes) || 15);
-    showAlert(n === 1 ? t('lock.auto.one') : t('lock.auto', { n }));
+    if (webAccess()) showAlert(t('web.auto', { n }));
+    else showAlert(n === 1 ? t('lock.auto.one') : t('lock.auto', { n }));
   }
 }
 
@@ -275,7 +284,7 @@ let noticed = false;
 let refreshTimer = 0;
 
 function startEvents() {
-  if (source || typeof EventSource === 'undefined') return;
+  if (source || typeof EventSource === 'undefined' || webAccess()) return;
   source = new EventSource('/api/events');
   source.onmessage = (ev) => {
     let e;
@@ -523,7 +532,16 @@ async function main() {
       if (phase === 'unlocked') pollStatus();
     }
   });
-  if (!(await exchangeToken())) return;
+  if (__WEB_ACCESS__) {
+    // no daemon: the engine Worker answers the same API; closing the tab signs out (best effort)
+    try {
+      useEngine(await startEngine(), (event) => event === 'signed_out' && enter());
+    } catch {
+      return showDaemonDown(null);
+    }
+    renderStatic();
+    window.addEventListener('pagehide', () => post('/api/lock', {}).catch(() => {}));
+  } else if (!(await exchangeToken())) return;
   await enter();
 }
 

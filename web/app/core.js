@@ -170,7 +170,7 @@ function loadPdfLib() {
   if (!pdfLib) {
     pdfLib = new Promise((resolve, reject) => {
       // eslint-disable-next-line no-undef
-      const script = el('script', { src: '/assets/pdf.js', integrity: __PDF_SRI__ });
+      const script = el('script', { src: '/assets/pdf.js', integrity: __PDF_SRI__, crossorigin: 'anonymous' });
       script.addEventListener('load', () => {
         const lib = window.VaultPdf;
         if (!lib) return reject(new Error('pdf.js'));

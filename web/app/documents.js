@@ -3,7 +3,7 @@
 // (file picker, folder picker, drag and drop, progress) and conflicts.
 import { el, clear, $, newId } from './dom.js';
 import { t, formatSize, formatDate, typeLabel, formatNumber } from './i18n.js';
-import { get, post, upload, q } from './api.js';
+import { get, post, upload, q, webAccess, objectUrl } from './api.js';
 import { app, heading, toast, showAlert, clearAlert, busy, openDialog, closeDialog, openPreview, baseName, emptyNote } from './core.js';
 import { appointmentsSection } from './appointments.js';
 
@@ -24,6 +24,17 @@ const view = {
 
 export function fileUrl(path, inline = false) {
   return `/api/documents/file?${q({ path, inline: inline ? 1 : undefined })}`;
+}
+
+/** Open a document's preview (web access: its bytes are fetched and verified in the engine first). */
+async function preview(path) {
+  if (!webAccess()) return openPreview(path, fileUrl(path, true), fileUrl(path));
+  try {
+    const url = await objectUrl(fileUrl(path));
+    openPreview(path, url, url);
+  } catch (e) {
+    showAlert(e);
+  }
 }
 
 export async function loadDocuments(force = false) {
@@ -281,7 +292,7 @@ function row(entry, i, n) {
     el(
       'div',
       { class: 'row-main' },
-      el('button', { type: 'button', class: 'row-name file', id: nameId, text: shown, title: d.path, onclick: () => openPreview(d.path, fileUrl(d.path, true), fileUrl(d.path)) }),
+      el('button', { type: 'button', class: 'row-name file', id: nameId, text: shown, title: d.path, onclick: () => preview(d.path) }),
       meta,
     ),
     el('div', { class: 'row-actions' }, el('button', { type: 'button', text: t('docs.history'), 'aria-describedby': nameId, onclick: () => showHistory(d) })),
@@ -404,7 +415,7 @@ async function loadConflicts(box) {
           el(
             'div',
             {},
-            el('button', { type: 'button', class: 'link', id: vid, text: path, title: t('docs.conflict.open'), onclick: () => openPreview(path, fileUrl(path, true), fileUrl(path)) }),
+            el('button', { type: 'button', class: 'link', id: vid, text: path, title: t('docs.conflict.open'), onclick: () => preview(path) }),
             el('p', { class: 'row-meta', text: [label, formatSize(size), modified ? formatDate(modified) : ''].filter(Boolean).join(' · ') }),
           ),
           el('span', { class: 'actions' }, actions(vid)),

@@ -93,6 +93,14 @@ const FR = {
   'unlock.wrong': 'Phrase de passe incorrecte. Vérifiez-la et réessayez.',
   'lock.button': 'Verrouiller', // contract
   'lock.auto': 'Le coffre a été verrouillé après {n} minutes sans activité.',
+  'web.signout': 'Se déconnecter', // contract (web access)
+  'web.auto': 'Vous avez été déconnecté après {n} minutes sans activité. Rien n’est resté dans ce navigateur.',
+  'web.title': 'Votre coffre, depuis ce navigateur',
+  'web.intro': 'Connectez-vous avec votre identifiant et votre phrase de passe. Tout est déchiffré ici, dans cette page ; rien n’est enregistré dans ce navigateur.',
+  'web.signin': 'Se connecter', // contract (web access)
+  'web.signing': 'Connexion… (quelques secondes)',
+  'web.shared': 'Sur un ordinateur partagé, pensez à vous déconnecter : la session se ferme aussi seule après 15 minutes sans activité.',
+  'web.security': 'Sécurité de l’accès web', // contract (web access)
   'lock.auto.one': 'Le coffre a été verrouillé après 1 minute sans activité.',
 
   // navigation (contract)
@@ -515,6 +523,14 @@ const EN = {
   'unlock.wrong': 'Wrong passphrase. Check it and try again.',
   'lock.button': 'Lock',
   'lock.auto': 'The vault was locked after {n} minutes without activity.',
+  'web.signout': 'Sign out',
+  'web.auto': 'You were signed out after {n} minutes without activity. Nothing was left in this browser.',
+  'web.title': 'Your vault, from this browser',
+  'web.intro': 'Sign in with your handle and passphrase. Everything is decrypted here, in this page; nothing is stored in this browser.',
+  'web.signin': 'Sign in',
+  'web.signing': 'Signing in… (a few seconds)',
+  'web.shared': 'On a shared computer, remember to sign out: the session also closes by itself after 15 minutes without activity.',
+  'web.security': 'Web access security',
   'lock.auto.one': 'The vault was locked after 1 minute without activity.',
 
   'nav.documents': 'My documents',

@@ -1,0 +1,182 @@
+// Owner web access end to end (issue 19), in real headless Chromium against a real
+// `vault-server`: an account made by the real `vault` CLI signs in from the page served at `/`
+// (the engine in a Web Worker does Argon2id, verifies the signed log, decrypts), browses,
+// downloads (bytes equal), uploads (a CLI device syncs the file, written by the browser's own
+// device), and signs out: the browser's device is revoked in the log and on the server, the
+// session's token gets 401, and a scan of the whole Chromium profile directory finds no
+// passphrase, no file name and no plaintext. A wrong passphrase and an unknown handle get the
+// same sentence. The headers and CSP hold (no violation), axe-core finds nothing serious at
+// desktop and 390x844 sizes. Screenshots go to docs/screenshots/app/web-*.png with
+// VAULT_SCREENSHOTS=1.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { Server, Device, tempDir, cleanup, PASSPHRASE, chromium, CHROMIUM } from './harness.mjs';
+import { screen, axeLog, PHONE } from '../app/harness.mjs';
+
+const TIMEOUT = { timeout: 180_000 };
+let dir;
+let server;
+let jean;
+let context;
+let page;
+let profileDir;
+const problems = [];
+const bearer = new Set();
+const originals = {};
+
+function walk(root) {
+  const out = [];
+  for (const name of readdirSync(root)) {
+    const p = path.join(root, name);
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      continue;
+    }
+    if (st.isDirectory()) out.push(...walk(p));
+    else if (st.isFile()) out.push(p);
+  }
+  return out;
+}
+
+async function signIn(handle, passphrase) {
+  await page.getByLabel('Identifiant', { exact: true }).fill(handle);
+  await page.getByLabel('Phrase de passe', { exact: true }).fill(passphrase);
+  await page.getByRole('button', { name: 'Se connecter', exact: true }).click();
+}
+
+describe('owner web access', () => {
+  before(async () => {
+    dir = tempDir('vault-webaccess-');
+    server = new Server(dir);
+    await server.start();
+    jean = new Device(dir, 'jean');
+    jean.run(['init', '--server', server.url, '--user', 'jean', '--folder', jean.folder]);
+    originals['Impôts/avis-2026.pdf'] = Buffer.from('%PDF-1.4\n% avis d’imposition 2026\n');
+    originals['identite/carte-recto.bin'] = randomBytes(2.5 * 1024 * 1024); // three chunks in the vault
+    for (const [rel, data] of Object.entries(originals)) jean.write(rel, data);
+    jean.run(['sync']);
+    profileDir = path.join(dir, 'chromium-profile');
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 900 },
+      locale: 'fr-FR',
+      acceptDownloads: true,
+      downloadsPath: path.join(dir, 'downloads'),
+    });
+    context.on('request', (r) => {
+      const auth = r.headers().authorization || '';
+      if (auth.startsWith('Bearer ')) bearer.add(auth.slice(7));
+    });
+    page = context.pages()[0] || (await context.newPage());
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to|integrity/i.test(m.text())) problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  });
+
+  after(async () => {
+    if (context) await context.close().catch(() => {});
+    if (server) await server.stop();
+    if (process.env.VAULT_APP_AXE_LOG) console.log(JSON.stringify(axeLog));
+    cleanup(dir);
+  });
+
+  it('serves the page at / with its security headers and a French security page', TIMEOUT, async () => {
+    const res = await page.goto(`${server.url}/`);
+    const h = res.headers();
+    assert.match(h['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
+    assert.match(h['content-security-policy'], /frame-ancestors 'none'/);
+    assert.equal(h['cache-control'], 'no-store');
+    assert.equal(h['integrity-policy'], 'blocked-destinations=(script)');
+    await page.getByRole('heading', { level: 1, name: 'Votre coffre, depuis ce navigateur' }).waitFor();
+    assert.equal(await page.getByLabel('Serveur', { exact: true }).inputValue(), server.url);
+    await screen(page, 'web-signin');
+    const sec = await fetch(`${server.url}/securite-acces-web`);
+    assert.equal(sec.status, 200);
+    const text = await sec.text();
+    assert.match(text, /Sécurité de l’accès web/);
+    assert.match(text, /serveur malveillant au moment où vous vous connectez/);
+    assert.equal((await page.getByRole('link', { name: 'Sécurité de l’accès web' }).getAttribute('href')), '/securite-acces-web');
+  });
+
+  it('refuses a wrong passphrase and an unknown handle with the same sentence', TIMEOUT, async () => {
+    await signIn('jean', 'pas la bonne phrase de passe');
+    const alert = page.getByRole('alert');
+    await alert.filter({ hasText: 'Identifiant ou phrase de passe incorrect.' }).waitFor({ timeout: 60_000 });
+    const wrong = await alert.textContent();
+    await signIn('personne', 'pas la bonne phrase de passe');
+    await page.getByRole('button', { name: 'Se connecter', exact: true }).waitFor();
+    await page.waitForFunction(() => !document.querySelector('button[aria-busy=true]'), null, { timeout: 60_000 });
+    assert.equal(await alert.textContent(), wrong);
+    assert.equal(await page.getByLabel('Phrase de passe', { exact: true }).inputValue(), '', 'the passphrase field is emptied');
+  });
+
+  it('signs in as a new browser device and lists the documents from the verified log', TIMEOUT, async () => {
+    const t0 = Date.now();
+    await signIn('jean', PASSPHRASE);
+    await page.getByRole('button', { name: 'avis-2026.pdf' }).or(page.getByRole('button', { name: 'Impôts' })).first().waitFor({ timeout: 60_000 });
+    console.log(`# sign-in to first list: ${Date.now() - t0} ms`);
+    await page.getByRole('button', { name: 'Se déconnecter', exact: true }).waitFor();
+    const devices = JSON.parse(jean.run(['devices', '--json']).stdout);
+    const web = devices.filter((d) => /^Navigateur — \d{4}-\d\d-\d\d \d\d:\d\d$/.test(d.name));
+    assert.equal(web.length, 1, JSON.stringify(devices));
+    assert.ok(!web[0].revoked_at);
+    await screen(page, 'web-documents');
+  });
+
+  it('downloads a document whose bytes equal the original', TIMEOUT, async () => {
+    const folder = page.getByRole('button', { name: 'identite' });
+    if (await folder.count()) await folder.first().click();
+    await page.getByRole('button', { name: 'carte-recto.bin' }).click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Télécharger', exact: true }).click()]);
+    assert.deepEqual(readFileSync(await download.path()), originals['identite/carte-recto.bin']);
+    await page.keyboard.press('Escape');
+  });
+
+  it('uploads from the page; a CLI device verifies the log and syncs the file', TIMEOUT, async () => {
+    const photo = path.join(dir, 'attestation-caf.jpg');
+    const bytes = randomBytes(1.5 * 1024 * 1024);
+    writeFileSync(photo, bytes);
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Ajouter des documents', exact: true }).click()]);
+    await chooser.setFiles([photo]);
+    await page.getByRole('status').filter({ hasText: '1 document ajouté' }).first().waitFor({ timeout: 60_000 });
+    jean.run(['sync']);
+    const where = ['identite/attestation-caf.jpg', 'attestation-caf.jpg'].find((p) => existsSync(path.join(jean.folder, p)));
+    assert.ok(where, 'the CLI device received the upload');
+    assert.deepEqual(jean.read(where), bytes);
+  });
+
+  it('signs out: the device is revoked, its token refused, nothing left in the browser profile', TIMEOUT, async () => {
+    await page.setViewportSize(PHONE);
+    await page.getByRole('button', { name: 'Se déconnecter', exact: true }).click();
+    await page.getByRole('button', { name: 'Se connecter', exact: true }).waitFor({ timeout: 60_000 });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const devices = JSON.parse(jean.run(['devices', '--json']).stdout);
+    const web = devices.find((d) => d.name.startsWith('Navigateur — '));
+    assert.ok(web.revoked_at, 'the browser device is revoked on the server');
+    assert.ok(bearer.size > 0);
+    for (const token of bearer) {
+      const res = await fetch(`${server.url}/v1/log/head`, { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 401, 'a token of the signed-out session is refused');
+    }
+    jean.run(['sync']); // the CLI device verifies the log, the browser's revoke record included
+    await context.close();
+    context = null;
+    const needles = [PASSPHRASE, 'avis-2026', 'carte-recto', 'attestation-caf', 'identite'].map((s) => Buffer.from(s));
+    needles.push(originals['Impôts/avis-2026.pdf'].subarray(0, 24), originals['identite/carte-recto.bin'].subarray(1000, 1032));
+    const hits = [];
+    for (const f of walk(profileDir)) {
+      const data = readFileSync(f);
+      for (const n of needles) if (data.includes(n)) hits.push(`${path.relative(profileDir, f)}: ${n.toString('utf8', 0, 16)}`);
+    }
+    assert.deepEqual(hits, [], 'the Chromium profile holds vault content after sign-out');
+    assert.deepEqual(problems, []);
+  });
+});

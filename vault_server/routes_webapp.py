@@ -1,0 +1,184 @@
+"""Owner web access: the app's page at ``/`` and ``/app/``, its files at ``/assets/{name}``, and
+the French page on what web access protects against (``/securite-acces-web``).
+
+Theory of operation
+-------------------
+The page is the desktop app's UI built with the in-browser engine (``web/build-app.mjs --web``
+into ``vault_server/static/app/``): keys, tokens and plaintext live only in the engine's Web
+Worker, which talks to this server's ``/v1`` API like any client. This module serves bytes that
+were built and committed, each checked against its SHA-256 in ``assets.json`` when first loaded
+(a file that does not match is not served, and the page answers 503). No path from a request
+is ever opened: a name is looked up in that table.
+
+Headers: a strict Content-Security-Policy (scripts and styles from this origin only, with
+Subresource Integrity in the page, ``'wasm-unsafe-eval'`` for libsodium's WebAssembly and not
+for JavaScript, the engine worker from a ``blob:`` URL of its integrity-checked script, no
+framing, no form posts, no inline script), ``Integrity-Policy`` asking the browser to refuse any
+script without integrity metadata, ``no-store`` on the pages (assets are revalidated, never
+stored as immutable: an operator's new release takes effect on the next visit), no referrer.
+
+What this cannot protect against, said plainly on ``/securite-acces-web``: a server that is
+malicious at the moment the page is loaded can serve a page that steals the passphrase. The
+desktop app, whose code is installed, does not have this weakness; ``vault web check`` compares
+what a server serves with a signed release manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from vault_core.errors import BadRequest, NotFound, ServerUnavailable
+
+from . import schemas
+from .routing import Route
+
+log = logging.getLogger("vault_server")
+
+APP_DIR = Path(__file__).resolve().parent / "static" / "app"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self'",
+        "img-src 'self' blob:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "frame-src blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Integrity-Policy": "blocked-destinations=(script)",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=()",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+PAGE_CACHE = "no-store"
+ASSET_CACHE = "no-cache"
+
+_NAME = re.compile(schemas.ASSET_NAME["pattern"])
+
+
+@dataclass(frozen=True)
+class AppFiles:
+    files: dict[str, tuple[bytes, str]]  # name -> (bytes, content type)
+
+
+_loaded: AppFiles | None = None
+
+
+def load_app(directory: Path = APP_DIR) -> AppFiles:
+    """The built page's files, each checked against its SHA-256 (assets.json)."""
+    try:
+        manifest = json.loads((directory / "assets.json").read_text(encoding="utf-8"))
+        files: dict[str, tuple[bytes, str]] = {}
+        for name, info in manifest["files"].items():
+            if "/" in name or "\\" in name or name.startswith("."):
+                raise ValueError(f"bad file name {name!r}")
+            body = (directory / name).read_bytes()
+            if hashlib.sha256(body).hexdigest() != info["sha256"]:
+                raise ValueError(f"{name} does not match its hash in assets.json")
+            files[name] = (body, str(info["type"]))
+        if "index.html" not in files or "securite.html" not in files:
+            raise ValueError("index.html or securite.html missing")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.error("web access page unavailable: %s (run scripts/build-web.sh)", exc)
+        raise ServerUnavailable("the web access page is not built on this server") from None
+    return AppFiles(files)
+
+
+def app_files() -> AppFiles:
+    global _loaded
+    if _loaded is None:
+        _loaded = load_app(APP_DIR)
+    return _loaded
+
+
+def _answer(name: str, cache: str) -> web.Response:
+    body, content_type = app_files().files[name]
+    resp = web.Response(body=body)
+    resp.headers["Content-Type"] = (
+        f"{content_type}; charset=utf-8" if content_type.startswith("text/") else content_type
+    )
+    resp.headers.update(SECURITY_HEADERS)
+    resp.headers["Cache-Control"] = cache
+    return resp
+
+
+async def app_page(request: web.Request) -> web.StreamResponse:
+    return _answer("index.html", PAGE_CACHE)
+
+
+async def security_page(request: web.Request) -> web.StreamResponse:
+    return _answer("securite.html", PAGE_CACHE)
+
+
+async def app_asset(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    if not _NAME.fullmatch(name):
+        raise BadRequest("name: invalid file name")
+    files = app_files().files
+    if name not in files or name in ("index.html", "securite.html", "assets.json"):
+        raise NotFound("no such file")
+    return _answer(name, ASSET_CACHE)
+
+
+ROUTES = [
+    Route(
+        "GET",
+        "/",
+        app_page,
+        "Owner web access: the app (HTML)",
+        "web",
+        auth="none",
+        errors=(400, 503),
+        media="text/html",
+    ),
+    Route(
+        "GET",
+        "/app/",
+        app_page,
+        "Owner web access: the app (HTML)",
+        "web",
+        auth="none",
+        errors=(400, 503),
+        media="text/html",
+    ),
+    Route(
+        "GET",
+        "/securite-acces-web",
+        security_page,
+        "What web access protects against, and what it does not (French, HTML)",
+        "web",
+        auth="none",
+        errors=(400, 503),
+        media="text/html",
+    ),
+    Route(
+        "GET",
+        "/assets/{name}",
+        app_asset,
+        "A file of the web access page (script, style sheet, icon)",
+        "web",
+        auth="none",
+        errors=(400, 404, 503),
+        media=("text/javascript", "text/css", "image/svg+xml"),
+    ),
+]

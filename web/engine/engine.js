@@ -1,0 +1,353 @@
+// The owner's session in the browser: the I/O shell around account.js, log.js and files.js.
+// It runs in a dedicated Web Worker (worker.js); the page never holds a key, the passphrase
+// after it was sent here, a token or a file key.
+//
+// Theory of operation. Sign-in asks the server for the account's Argon2id parameters and a
+// challenge, refuses parameters below the floor, derives the login key and the KEK, and signs
+// the host-bound challenge while registering a new *ephemeral* device: fresh device keys made
+// here, named « Navigateur — <date> ». The bundle the server returns opens only under the KEK;
+// its identity must be the one the server lists. The identity key then certifies the device
+// key (PUT /v1/devices/{id}/cert) and the device joins the signed log with its own `device`
+// record. Reading replays the whole log through LogVerifier (nothing unverified is shown);
+// every blob is checked against the signed record before a byte is released. Writing seals
+// chunks and the manifest, uploads the blobs, then appends one signed `file` record with
+// compare-and-swap on the head (a conflict: read, verify, re-plan, retry). Sign-out appends
+// a `revoke` record for this device, revokes it on the server and forgets every key.
+//
+// Nothing is written to any browser storage: state lives in this worker's memory only.
+import _sodium from 'libsodium-wrappers-sumo';
+import * as P from '../src/protocol.js';
+import * as A from './account.js';
+import * as L from './log.js';
+import * as F from './files.js';
+
+export const ready = _sodium.ready.then(() => {
+  A.useSodium(_sodium);
+  F.useSodium(_sodium);
+});
+
+const random = (n) => _sodium.randombytes_buf(n);
+const hexId = () => P.hex(random(16));
+const LOG_PAGE = 1000;
+const MAX_BLOB = 8 * 1024 * 1024 + 64;
+
+/** A failure the page names in French: `code` is the daemon API's (docs/APP-API.md). */
+export class EngineError extends Error {
+  constructor(status, code, detail = '') {
+    super(detail || code);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const integrityFailure = () => new EngineError(400, 'integrity');
+
+function deviceName(now) {
+  const d = new Date(now);
+  const p = (n) => String(n).padStart(2, '0');
+  return `Navigateur — ${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+export class Engine {
+  constructor(origin) {
+    this.origin = origin; // this server: the page and the API share one origin
+    this.s = null; // the signed-in session, or null
+    this.lastSync = null;
+    this.busy = null;
+  }
+
+  // -- HTTP ---------------------------------------------------------------------------------
+
+  async http(method, path, { json, bytes, auth = true, accept404 = false } = {}) {
+    const headers = { Accept: 'application/json' };
+    if (auth && this.s) headers.Authorization = `Bearer ${this.s.token}`;
+    let body;
+    if (json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(json);
+    } else if (bytes !== undefined) {
+      headers['Content-Type'] = 'application/octet-stream';
+      body = bytes;
+    }
+    let res;
+    try {
+      res = await fetch(this.origin + path, { method, headers, body, cache: 'no-store', credentials: 'omit', redirect: 'error', referrerPolicy: 'no-referrer' });
+    } catch {
+      throw new EngineError(503, 'unavailable');
+    }
+    if (res.status === 401 && auth) {
+      this.forget();
+      throw new EngineError(401, 'locked');
+    }
+    if (accept404 && res.status === 404) return null;
+    return res;
+  }
+
+  async json(method, path, opts = {}) {
+    const res = await this.http(method, path, opts);
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+    if (!res.ok) {
+      const code = (data && data.code) || 'error';
+      if (res.status === 401) throw new EngineError(401, 'unauthorized');
+      if (res.status === 429) throw new EngineError(429, 'rate_limited');
+      if (res.status >= 500) throw new EngineError(503, 'unavailable');
+      const err = new EngineError(res.status, code);
+      err.body = data;
+      throw err;
+    }
+    return data;
+  }
+
+  async blob(id) {
+    const res = await this.http('GET', `/v1/blobs/${id}`);
+    if (!res.ok) throw res.status === 404 ? integrityFailure() : new EngineError(503, 'unavailable');
+    const buf = new Uint8Array(await res.arrayBuffer());
+    if (buf.length > MAX_BLOB) throw integrityFailure();
+    return buf;
+  }
+
+  // -- sign-in and sign-out -------------------------------------------------------------------
+
+  async signIn(handle, passphrase, now = Date.now()) {
+    await ready;
+    if (typeof handle !== 'string' || !/^[a-z0-9][a-z0-9._-]{1,31}$/.test(handle)) throw new EngineError(400, 'usage', 'handle');
+    if (typeof passphrase !== 'string' || !passphrase) throw new EngineError(400, 'usage', 'passphrase');
+    const start = await this.json('POST', '/v1/login/start', { json: { handle, purpose: 'passphrase' }, auth: false });
+    let pkeys;
+    try {
+      pkeys = A.passphraseKeys(passphrase, start && start.kdf);
+    } catch (e) {
+      if (e instanceof A.WeakParameters) throw new EngineError(400, 'weak_parameters');
+      throw integrityFailure();
+    }
+    const login = A.signKeypair(pkeys.loginSeed);
+    const challenge = P.unb64u(String(start.challenge), 32);
+    const host = new URL(this.origin).host;
+    const deviceSeed = random(32);
+    const device = A.signKeypair(deviceSeed);
+    const deviceId = hexId();
+    const name = deviceName(now);
+    const proof = A.loginProof(login.sk, challenge, handle, host, 'passphrase');
+    const res = await this.json('POST', '/v1/login/finish', {
+      json: { handle, purpose: 'passphrase', challenge: P.b64u(challenge), signature: P.b64u(proof), device: { id: deviceId, name, sign_pk: P.b64u(device.pk), ephemeral: true } },
+      auth: false,
+    });
+    let bundle;
+    try {
+      bundle = A.unwrapBundle(P.unb64u(res.bundle), pkeys.kek, handle, 'passphrase');
+      // the identity the server lists (its handle is the account's) must be the bundle's
+      const listed = A.verifyIdentity({ ...res.identity, handle });
+      if (listed.handle !== handle || !P.equal(listed.signPk, bundle.identity.pk) || !P.equal(listed.boxPk, bundle.boxPk)) throw new P.IntegrityError();
+    } catch {
+      throw integrityFailure();
+    }
+    this.s = { handle, token: res.token, deviceId, deviceName: name, device, bundle, verifier: new L.LogVerifier(handle, bundle.identity.pk, bundle.keys.recordKey), files: new Map(), revokedSelf: false };
+    const cert = A.issueDeviceCert(bundle, deviceId, name, device.pk, now);
+    await this.json('PUT', `/v1/devices/${deviceId}/cert`, { json: { cert: P.b64u(cert) } });
+    await this.sync();
+    await this.append({ kind: 'device', deviceId, cert }, [], now);
+    return { handle, server: this.origin, folder: null, device_id: deviceId };
+  }
+
+  /** Revoke this browser's device (in the log and on the server) and forget every key. */
+  async signOut(now = Date.now()) {
+    if (!this.s) return { ok: true };
+    try {
+      await this.sync();
+      await this.append({ kind: 'revoke', deviceId: this.s.deviceId, cert: new Uint8Array(0) }, [], now);
+    } catch {
+      // the server-side revocation below still ends the device; the log shows it later
+    }
+    try {
+      await this.http('DELETE', `/v1/devices/${this.s.deviceId}`);
+      await this.http('POST', '/v1/logout');
+    } catch {
+      // unreachable server: the idle expiry ends the device on the server
+    }
+    this.forget();
+    return { ok: true };
+  }
+
+  forget() {
+    if (!this.s) return;
+    for (const k of [this.s.bundle.signSeed, this.s.bundle.boxSk, this.s.bundle.vaultKey, this.s.device.sk]) _sodium.memzero(k);
+    this.s = null;
+  }
+
+  need() {
+    if (!this.s) throw new EngineError(401, 'locked');
+    return this.s;
+  }
+
+  // -- the log ------------------------------------------------------------------------------
+
+  /** Fetch and verify every entry after the last one verified; update the file table. */
+  async sync() {
+    const s = this.need();
+    for (;;) {
+      const page = await this.json('GET', `/v1/log?after=${s.verifier.seq}&limit=${LOG_PAGE}`);
+      const entries = (page && page.entries) || [];
+      try {
+        L.checkHead(Number(page.head), s.verifier.seq);
+      } catch {
+        throw integrityFailure();
+      }
+      for (const item of entries) {
+        let fed;
+        try {
+          fed = s.verifier.feed(P.unb64u(item.entry));
+        } catch {
+          throw integrityFailure();
+        }
+        this.apply(fed.record, fed.entry);
+      }
+      if (entries.length === 0 || s.verifier.seq >= Number(page.head)) break;
+    }
+    this.lastSync = Math.floor(Date.now() / 1000);
+  }
+
+  apply(record, entry) {
+    const s = this.s;
+    if (record.kind !== 'file') return;
+    const known = s.files.get(record.fileId);
+    if (known && known.version >= record.version) return;
+    s.files.set(record.fileId, { ...record, author: entry.deviceId, time: entry.time });
+  }
+
+  /** Append one record with compare-and-swap; retries on a concurrent append. */
+  async append(record, refs, now = Date.now(), replan = null) {
+    const s = this.need();
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const rec = replan ? replan(record) : record;
+      const e = L.makeEntry({ handle: s.handle, recordKey: s.bundle.keys.recordKey, deviceId: s.deviceId, deviceSk: s.device.sk, seq: s.verifier.seq + 1, prev: s.verifier.head, time: Math.floor(now / 1000), record: rec, nonce: random(24) });
+      const res = await this.http('POST', '/v1/log', { json: { expected_head: s.verifier.seq, entries: [{ entry: P.b64u(e.encoded), refs }] } });
+      if (res.status === 201) {
+        const fed = s.verifier.feed(e.encoded);
+        this.apply(fed.record, fed.entry);
+        return e;
+      }
+      if (res.status !== 409) throw new EngineError(res.status >= 500 ? 503 : res.status, res.status === 403 ? 'forbidden' : 'error');
+      await this.sync();
+    }
+    throw new EngineError(409, 'conflict');
+  }
+
+  // -- documents ------------------------------------------------------------------------------
+
+  live() {
+    const s = this.need();
+    return [...s.files.values()].filter((r) => !r.deleted);
+  }
+
+  byPath(path) {
+    return this.live().find((r) => r.path === path) || null;
+  }
+
+  documents(query = '') {
+    const q = String(query || '').trim().toLowerCase();
+    return this.live()
+      .filter((r) => !q || r.path.toLowerCase().includes(q) || (r.type || '').toLowerCase().includes(q))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .map((r) => {
+        const cut = r.path.lastIndexOf('/');
+        return { path: r.path, name: r.path.slice(cut + 1), folder: cut >= 0 ? r.path.slice(0, cut) : '', size: r.size, modified: r.mtime, type: r.type, version: r.version, certified_by: null, certificate_problem: r.cert ? 'unchecked' : null };
+      });
+  }
+
+  /** The verified bytes of a document, as Blob parts (each chunk checked before it is kept). */
+  async read(path) {
+    const r = this.byPath(path);
+    if (!r) throw new EngineError(404, 'not_found');
+    let m;
+    try {
+      m = P.openManifest(await this.blob(r.manifest), r.manifest, r.key, P.unhex(r.fileId), r.version);
+      if (m.size !== r.size || !P.equal(m.content, r.content)) throw new P.IntegrityError();
+    } catch (e) {
+      throw e instanceof EngineError ? e : integrityFailure();
+    }
+    if (m.data) return { record: r, parts: [m.data] };
+    const parts = [];
+    for (const ref of m.chunks) {
+      const blob = await this.blob(ref.id);
+      try {
+        parts.push(P.openChunk(ref, blob));
+      } catch {
+        throw integrityFailure();
+      }
+    }
+    return { record: r, parts };
+  }
+
+  /** Add files (File objects; `name` may hold a relative path) under `folder`. */
+  async upload(folder, files, onProgress = () => {}, now = Date.now()) {
+    const s = this.need();
+    const base = String(folder || '').replace(/^\/+|\/+$/g, '');
+    const total = files.reduce((n, f) => n + f.size, 0);
+    let done = 0;
+    const added = [];
+    for (const file of files) {
+      const rel = String(file.relPath || file.name).replace(/^\/+/, '');
+      const path = base ? `${base}/${rel}` : rel;
+      try {
+        P.checkPath(path);
+      } catch {
+        throw new EngineError(400, 'usage', 'path');
+      }
+      await this.sync();
+      const existing = this.byPath(path);
+      const fileId = existing ? existing.fileId : hexId();
+      const version = existing ? existing.version + 1 : 1;
+      const fileKey = random(32);
+      const refs = [];
+      let plain;
+      if (file.size > 0 && file.size <= F.MAX_INLINE) {
+        plain = F.encodeInlineManifest(P.unhex(fileId), version, new Uint8Array(await file.arrayBuffer()));
+        done += file.size;
+        onProgress(done, total);
+      } else {
+        const chunkRefs = [];
+        for (let off = 0; off < file.size; off += F.BROWSER_CHUNK) {
+          const bytes = new Uint8Array(await file.slice(off, off + F.BROWSER_CHUNK).arrayBuffer());
+          const ref = F.chunkRef(s.bundle.keys, bytes);
+          if (!refs.includes(ref.id)) {
+            const missing = await this.json('POST', '/v1/blobs/missing', { json: { ids: [ref.id] } });
+            if (missing.missing.length) await this.put(ref.id, F.sealChunk(ref, bytes, random(24)));
+            refs.push(ref.id);
+          }
+          chunkRefs.push(ref);
+          done += bytes.length;
+          onProgress(done, total);
+        }
+        plain = F.encodeManifest(P.unhex(fileId), version, chunkRefs);
+      }
+      const sealed = F.sealManifest(P.unhex(fileId), version, plain.plain, fileKey, random(24));
+      await this.put(sealed.id, sealed.blob);
+      const record = F.fileRecord({ fileId, version, path, size: plain.size, mtime: file.lastModified || now, content: plain.content, manifest: sealed.id, key: fileKey, type: null });
+      // the manifest is bound to (file id, version): a concurrent writer of the same file in
+      // between makes this version stale, and the upload of this file fails as a conflict
+      await this.append(record, [sealed.id, ...refs], now, (rec) => {
+        const cur = s.files.get(rec.fileId);
+        if (cur && cur.version >= rec.version) throw new EngineError(409, 'conflict');
+        return rec;
+      });
+      added.push(path);
+    }
+    return { added };
+  }
+
+  async put(id, bytes) {
+    const res = await this.http('PUT', `/v1/blobs/${id}`, { bytes });
+    if (res.status === 507) throw new EngineError(507, 'quota');
+    if (res.status !== 200 && res.status !== 201) throw new EngineError(503, 'unavailable');
+  }
+
+  async devices() {
+    const list = await this.json('GET', '/v1/devices');
+    return list.map((d) => ({ id: d.id, name: d.name, created_at: d.created_at, revoked_at: d.revoked_at, this: d.id === this.s.deviceId, verified: this.s.verifier.devices.has(d.id) }));
+  }
+}

@@ -1,0 +1,30 @@
+// The sentence the page shows for each failure code of the web engine, in French and English
+// (the desktop daemon sends its own, from the Python catalogue; the page shows `message`).
+export const MESSAGES = {
+  unauthorized: ['Identifiant ou phrase de passe incorrect.', 'Wrong handle or passphrase.'],
+  rate_limited: ['Trop d’essais. Réessayez dans quelques minutes.', 'Too many attempts. Try again in a few minutes.'],
+  weak_parameters: [
+    'Le serveur propose des paramètres de sécurité trop faibles : la connexion est refusée.',
+    'The server offers security parameters below the floor: sign-in refused.',
+  ],
+  integrity: [
+    'Des données reçues du serveur ont été modifiées ou falsifiées : rien n’a été affiché ni enregistré.',
+    'Data from the server was altered or forged: nothing was shown or saved.',
+  ],
+  unavailable: ['Le serveur ne répond pas. Vérifiez la connexion et réessayez.', 'The server does not answer. Check the connection and try again.'],
+  locked: ['Votre session est terminée. Reconnectez-vous.', 'Your session has ended. Sign in again.'],
+  not_found: ['Ce document n’existe plus dans le coffre.', 'This document is no longer in the vault.'],
+  usage: ['Ce nom de fichier ou cette saisie n’est pas accepté.', 'This file name or input is not accepted.'],
+  conflict: [
+    'Ce document a été modifié ailleurs pendant l’envoi : rechargez la liste et réessayez.',
+    'This document was changed elsewhere during the upload: reload the list and try again.',
+  ],
+  quota: ['Votre espace de stockage est plein : rien n’a été ajouté.', 'Your storage is full: nothing was added.'],
+  forbidden: ['Cet appareil n’a plus accès au coffre.', 'This device no longer has access to the vault.'],
+  error: ['Une erreur est survenue. Réessayez.', 'Something went wrong. Try again.'],
+};
+
+export function messageOf(code) {
+  const [fr, en] = MESSAGES[code] || MESSAGES.error;
+  return { code, message: fr, message_en: en };
+}
