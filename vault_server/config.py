@@ -40,6 +40,9 @@ class Limits:
     batch_body: int = 32 * MIB
     quota: int = 10 * GIB
     token_lifetime: int = 3600
+    # an ephemeral (web access) device: its session ends after this many seconds without a
+    # request, and the device is then revoked (it never gets another session)
+    web_idle: int = 900
     challenge_lifetime: int = 300
     login_fail_window: int = 15 * 60
     login_fail_per_handle: int = 10

@@ -91,9 +91,13 @@ async def caller_from_token(request: web.Request, cred: str) -> Caller:
     if token is None:
         raise AuthError()
     th = token_hash(token)
-    session = await c.meta.get_session(th, c.clock.now())
+    now = c.clock.now()
+    session = await c.meta.get_session(th, now)
     if session is None:
         raise AuthError()
+    if session.idle_timeout is not None and session.expires_at - now < session.idle_timeout - 30:
+        # an ephemeral device's idle time slides with use (written at most every 30 s)
+        await c.meta.extend_session(th, now + session.idle_timeout)
     account = await c.meta.get_account(session.account_id)
     if account is None:
         raise AuthError()

@@ -71,7 +71,10 @@ TABLES: tuple[Table, ...] = (
         ),
         identity="id",
     ),
-    Table("devices", ("id", "account_id", "name", "sign_pk", "cert", "created_at", "revoked_at")),
+    Table(
+        "devices",
+        ("id", "account_id", "name", "sign_pk", "cert", "created_at", "revoked_at", "idle_timeout"),
+    ),
     Table("sessions", ("token_hash", "account_id", "device_id", "expires_at")),
     Table("challenges", ("challenge", "handle", "purpose", "expires_at")),
     Table("rate_events", ("key", "at")),

@@ -91,6 +91,11 @@ def _device(c: ServerContext, value: object, account_id: int) -> Device:
             else b""
         ),
         created_at=c.clock.now(),
+        # web access: a browser's device lives only as long as its session (idle expiry)
+        idle_timeout=lim.web_idle
+        if d.get("ephemeral") is not None
+        and validate.boolean(d.get("ephemeral"), "device.ephemeral")
+        else None,
     )
 
 
@@ -166,7 +171,8 @@ async def login_finish(request: web.Request) -> web.StreamResponse:
             key = account.recovery_login_pk
         elif device_id is not None:
             dev = await c.meta.get_device(account.id, device_id)
-            if dev is not None and dev.revoked_at is None:
+            # an ephemeral device never renews its session: it signs in with the passphrase
+            if dev is not None and dev.revoked_at is None and dev.idle_timeout is None:
                 key = dev.sign_pk
     host = c.config.public_host or request.host
     try:
@@ -181,7 +187,8 @@ async def login_finish(request: web.Request) -> web.StreamResponse:
     if new_device is not None:
         new_device = dataclasses.replace(new_device, account_id=account.id)
         device_id = new_device.id
-    token, expires_at = await issue_session(c, account.id, device_id, new_device)
+    idle = new_device.idle_timeout if new_device is not None else None
+    token, expires_at = await issue_session(c, account.id, device_id, new_device, idle)
     answer: dict[str, Any] = {
         "token": token,
         "expires_at": expires_at,

@@ -159,7 +159,11 @@ def device(lim: Limits, depth: int) -> Schema:
         lim,
         depth,
         {"id": HEX_ID, "name": text(lim.device_name), "sign_pk": SIGN_PK},
-        {"cert": nullable(b64(max_size=lim.small_blob_field))},
+        {
+            "cert": nullable(b64(max_size=lim.small_blob_field)),
+            # web access: a browser's device, revoked after the server's idle time
+            "ephemeral": nullable({"type": "boolean"}),
+        },
     )
 
 

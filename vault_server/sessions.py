@@ -12,11 +12,18 @@ from .storage.base import Device, Session
 
 
 async def issue_session(
-    c: ServerContext, account_id: int, device_id: str | None, new_device: Device | None = None
+    c: ServerContext,
+    account_id: int,
+    device_id: str | None,
+    new_device: Device | None = None,
+    idle: int | None = None,
 ) -> tuple[str, int]:
-    """Store a new session (registering ``new_device`` with it); returns (token, expires_at)."""
+    """Store a new session (registering ``new_device`` with it); returns (token, expires_at).
+    An ephemeral device's session lasts ``idle`` seconds, moved later by each request."""
     token = os.urandom(32)
-    expires_at = c.clock.now() + c.config.limits.token_lifetime
+    expires_at = c.clock.now() + min(
+        idle or c.config.limits.token_lifetime, c.config.limits.token_lifetime
+    )
     await c.meta.create_session(
         Session(token_hash(token), account_id, device_id, expires_at), new_device
     )

@@ -151,6 +151,28 @@ async def test_device_cert_and_revocation(meta: MetadataStore) -> None:
     assert await meta.get_session(late.token_hash, T0) is None
 
 
+async def test_ephemeral_device_slides_then_is_revoked_when_idle(meta: MetadataStore) -> None:
+    aid = await account(meta)
+    web = Device(hex_id(), aid, "Navigateur", os.urandom(32), b"", T0, idle_timeout=900)
+    s = Session(os.urandom(32), aid, web.id, T0 + 900)
+    await meta.create_session(s, web)
+    got = await meta.get_session(s.token_hash, T0 + 1)
+    assert got is not None and got.idle_timeout == 900
+    assert (await meta.get_device(aid, web.id)).idle_timeout == 900  # type: ignore[union-attr]
+    await meta.extend_session(s.token_hash, T0 + 1500)
+    await meta.extend_session(s.token_hash, T0 + 1000)  # never earlier
+    assert (await meta.get_session(s.token_hash, T0 + 1400)).expires_at == T0 + 1500  # type: ignore[union-attr]
+    # an ordinary device, and the ephemeral one while its session lives, stay
+    plain = Device(hex_id(), aid, "laptop", os.urandom(32), b"", T0)
+    await meta.create_session(Session(os.urandom(32), aid, plain.id, T0 + 10), plain)
+    await meta.purge_expired(T0 + 1400, 3600)
+    assert (await meta.get_device(aid, web.id)).revoked_at is None  # type: ignore[union-attr]
+    await meta.purge_expired(T0 + 1500, 3600)
+    assert (await meta.get_device(aid, web.id)).revoked_at == T0 + 1500  # type: ignore[union-attr]
+    assert (await meta.get_device(aid, plain.id)).revoked_at is None  # type: ignore[union-attr]
+    assert await meta.get_session(s.token_hash, T0 + 1) is None
+
+
 async def test_change_passphrase_ends_other_sessions(meta: MetadataStore) -> None:
     a, d, s = new_account("alice")
     aid = await meta.create_account(a, d, s)

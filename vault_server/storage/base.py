@@ -79,6 +79,9 @@ class Device:
     cert: bytes = field(repr=False)
     created_at: int
     revoked_at: int | None = None
+    # an ephemeral device (a browser's web access): seconds without a request after which its
+    # session ends and the device is revoked; None for an ordinary device
+    idle_timeout: int | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class Session:
     account_id: int
     device_id: str | None
     expires_at: int
+    idle_timeout: int | None = None  # the device's, for an ephemeral device (read, not stored)
 
 
 @dataclass(frozen=True)
@@ -334,6 +338,9 @@ class MetadataStore(Protocol):
         ...
 
     async def delete_session(self, token_hash: bytes) -> None: ...
+    async def extend_session(self, token_hash: bytes, expires_at: int) -> None:
+        """Move a live session's expiry later (an ephemeral device's sliding idle time)."""
+        ...
 
     # -- login challenges and rate limits ---------------------------------------------
     async def put_challenge(

@@ -208,6 +208,8 @@ MIGRATIONS: list[list[str]] = [
             created_at INTEGER NOT NULL,
             PRIMARY KEY (mandate_id, kind, item_id)) WITHOUT ROWID""",
     ],
+    # 5: ephemeral devices of web access (issue 19): idle seconds, NULL for ordinary devices
+    ["ALTER TABLE devices ADD COLUMN idle_timeout INTEGER"],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,14 +17,16 @@ from .core import Conn, PgCore, _account, _device, _rowcount
 async def _insert_device(c: Conn, d: Device, account_id: int) -> None:
     try:
         await c.execute(
-            "INSERT INTO devices (id, account_id, name, sign_pk, cert, created_at, revoked_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+            "INSERT INTO devices"
+            " (id, account_id, name, sign_pk, cert, created_at, revoked_at, idle_timeout)"
+            " VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
             d.id,
             account_id,
             d.name,
             d.sign_pk,
             d.cert,
             d.created_at,
+            d.idle_timeout,
         )
     except asyncpg.UniqueViolationError:
         raise AlreadyExists("device id already exists") from None
@@ -156,7 +158,8 @@ class AccountsPart(PgCore):
 
     async def get_session(self, token_hash: bytes, now: int) -> Session | None:
         r = await self.pool.fetchrow(
-            "SELECT s.* FROM sessions s LEFT JOIN devices d ON d.id = s.device_id"
+            "SELECT s.*, d.idle_timeout FROM sessions s"
+            " LEFT JOIN devices d ON d.id = s.device_id"
             " WHERE s.token_hash=$1 AND s.expires_at>$2"
             " AND (s.device_id IS NULL OR d.revoked_at IS NULL)",
             token_hash,
@@ -164,10 +167,23 @@ class AccountsPart(PgCore):
         )
         if r is None:
             return None
-        return Session(bytes(r["token_hash"]), r["account_id"], r["device_id"], r["expires_at"])
+        return Session(
+            bytes(r["token_hash"]),
+            r["account_id"],
+            r["device_id"],
+            r["expires_at"],
+            r["idle_timeout"],
+        )
 
     async def delete_session(self, token_hash: bytes) -> None:
         await self.pool.execute("DELETE FROM sessions WHERE token_hash=$1", token_hash)
+
+    async def extend_session(self, token_hash: bytes, expires_at: int) -> None:
+        await self.pool.execute(
+            "UPDATE sessions SET expires_at=$1 WHERE token_hash=$2 AND expires_at<$1",
+            expires_at,
+            token_hash,
+        )
 
     # -- challenges and rate limits ---------------------------------------------------
     async def put_challenge(

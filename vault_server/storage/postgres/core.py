@@ -136,6 +136,7 @@ def _device(r: Record) -> Device:
         cert=r["cert"],
         created_at=r["created_at"],
         revoked_at=r["revoked_at"],
+        idle_timeout=r["idle_timeout"],
     )
 
 

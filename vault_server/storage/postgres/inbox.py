@@ -167,6 +167,13 @@ class InboxPart(PgCore):
     async def purge_expired(self, now: int, rate_window: int) -> None:
         async with self._tx() as c:
             await c.execute("DELETE FROM challenges WHERE expires_at<=$1", now)
+            # an ephemeral device left idle (no live session) is revoked: it never gets another
+            await c.execute(
+                "UPDATE devices SET revoked_at=$1 WHERE idle_timeout IS NOT NULL"
+                " AND revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM sessions s"
+                " WHERE s.device_id = devices.id AND s.expires_at>$1)",
+                now,
+            )
             await c.execute("DELETE FROM sessions WHERE expires_at<=$1", now)
             await c.execute("DELETE FROM grant_sessions WHERE expires_at<=$1", now)
             await c.execute(

@@ -270,6 +270,8 @@ MIGRATIONS: list[list[str]] = [
             created_at BIGINT NOT NULL,
             PRIMARY KEY (mandate_id, kind, item_id))""",
     ],
+    # 5: ephemeral devices of web access (issue 19): idle seconds, NULL for ordinary devices
+    ["ALTER TABLE devices ADD COLUMN idle_timeout BIGINT"],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -170,16 +170,28 @@ class AccountsPart(SqliteCore):
     async def get_session(self, token_hash: bytes, now: int) -> Session | None:
         def run(c: Conn) -> Session | None:
             r = c.execute(
-                "SELECT s.* FROM sessions s LEFT JOIN devices d ON d.id = s.device_id"
+                "SELECT s.*, d.idle_timeout FROM sessions s"
+                " LEFT JOIN devices d ON d.id = s.device_id"
                 " WHERE s.token_hash=? AND s.expires_at>?"
                 " AND (s.device_id IS NULL OR d.revoked_at IS NULL)",
                 (token_hash, now),
             ).fetchone()
             if r is None:
                 return None
-            return Session(r["token_hash"], r["account_id"], r["device_id"], r["expires_at"])
+            return Session(
+                r["token_hash"], r["account_id"], r["device_id"], r["expires_at"], r["idle_timeout"]
+            )
 
         return await self._read(run)
+
+    async def extend_session(self, token_hash: bytes, expires_at: int) -> None:
+        def run(c: Conn) -> None:
+            c.execute(
+                "UPDATE sessions SET expires_at=? WHERE token_hash=? AND expires_at<?",
+                (expires_at, token_hash, expires_at),
+            )
+
+        await self._write(run)
 
     async def delete_session(self, token_hash: bytes) -> None:
         def run(c: Conn) -> None:

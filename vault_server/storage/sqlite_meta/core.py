@@ -56,6 +56,7 @@ def _device(r: sqlite3.Row) -> Device:
         cert=r["cert"],
         created_at=r["created_at"],
         revoked_at=r["revoked_at"],
+        idle_timeout=r["idle_timeout"],
     )
 
 
@@ -98,9 +99,10 @@ def _request(r: sqlite3.Row) -> DocRequest:
 def _insert_device(c: Conn, d: Device) -> None:
     try:
         c.execute(
-            "INSERT INTO devices (id, account_id, name, sign_pk, cert, created_at, revoked_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, NULL)",
-            (d.id, d.account_id, d.name, d.sign_pk, d.cert, d.created_at),
+            "INSERT INTO devices"
+            " (id, account_id, name, sign_pk, cert, created_at, revoked_at, idle_timeout)"
+            " VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+            (d.id, d.account_id, d.name, d.sign_pk, d.cert, d.created_at, d.idle_timeout),
         )
     except sqlite3.IntegrityError:
         raise AlreadyExists("device id already exists") from None

@@ -167,6 +167,13 @@ class InboxPart(SqliteCore):
     async def purge_expired(self, now: int, rate_window: int) -> None:
         def run(c: Conn) -> None:
             c.execute("DELETE FROM challenges WHERE expires_at<=?", (now,))
+            # an ephemeral device left idle (no live session) is revoked: it never gets another
+            c.execute(
+                "UPDATE devices SET revoked_at=? WHERE idle_timeout IS NOT NULL"
+                " AND revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM sessions s"
+                " WHERE s.device_id = devices.id AND s.expires_at>?)",
+                (now, now),
+            )
             c.execute("DELETE FROM sessions WHERE expires_at<=?", (now,))
             c.execute("DELETE FROM grant_sessions WHERE expires_at<=?", (now,))
             c.execute(
