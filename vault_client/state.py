@@ -10,6 +10,9 @@ Tables:
                                  quick-check cache: a file whose (size, mtime, inode) did not
                                  change is not hashed again
     blobs(id)                    blob ids this device knows the server holds (dedup, resume)
+    helper_actions(seq, mandate, action, time, rec)
+                                 every verified helper entry of the log (SPEC §Mandates): what
+                                 a helper did under a mandate, for 'vault mandate log' and status
 
 The verifier checkpoint and the records it produced are committed in one transaction, so the
 mirror never runs ahead of, or behind, what was verified.
@@ -28,7 +31,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from vault_core.log import FileRecord, record_from_json
+from vault_core.log import FileRecord, HelperRecord, record_from_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,6 +46,9 @@ CREATE TABLE IF NOT EXISTS scan (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,
     content TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS helper_actions (
+    seq INTEGER PRIMARY KEY, mandate TEXT NOT NULL, action TEXT NOT NULL, time INTEGER NOT NULL,
+    rec TEXT NOT NULL);
 """
 
 
@@ -73,9 +79,20 @@ class State:
     # -- verified log mirror ---------------------------------------------------------------
 
     def commit_verified(
-        self, checkpoint: dict[str, Any], records: Iterable[tuple[int, FileRecord]]
+        self,
+        checkpoint: dict[str, Any],
+        records: Iterable[tuple[int, FileRecord]],
+        actions: Iterable[tuple[int, HelperRecord, int]] = (),
     ) -> None:
         with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO helper_actions(seq, mandate, action, time, rec)"
+                " VALUES(?,?,?,?,?)",
+                (
+                    (seq, rec.mandate_id, rec.action, time, json.dumps(rec.to_json()))
+                    for seq, rec, time in actions
+                ),
+            )
             self.db.executemany(
                 "INSERT OR REPLACE INTO records(seq, path, file_id, version, deleted, rec) "
                 "VALUES(?,?,?,?,?,?)",
@@ -169,6 +186,26 @@ class State:
             r = record_from_json(json.loads(rec))
             assert isinstance(r, FileRecord)
             out.append((seq, r))
+        return out
+
+    def has_file(self, file_id: str) -> bool:
+        """Whether any verified record names this file id."""
+        q = "SELECT 1 FROM records WHERE file_id=? LIMIT 1"
+        return self.db.execute(q, (file_id,)).fetchone() is not None
+
+    def helper_actions(self, mandate_id: str | None = None) -> list[tuple[int, int, HelperRecord]]:
+        """(log seq, time in ms, record) of every verified helper entry, of one mandate or of
+        all, in log order."""
+        q = "SELECT seq, time, rec FROM helper_actions"
+        rows = self.db.execute(
+            q + (" WHERE mandate=? ORDER BY seq" if mandate_id else " ORDER BY seq"),
+            (mandate_id,) if mandate_id else (),
+        )
+        out = []
+        for seq, time, rec in rows:
+            r = record_from_json(json.loads(rec))
+            assert isinstance(r, HelperRecord)
+            out.append((int(seq), int(time), r))
         return out
 
     def paths_under(self, prefix: str) -> list[str]:

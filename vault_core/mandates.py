@@ -101,7 +101,7 @@ def normalize_scopes(scopes: list[str]) -> tuple[str, ...]:
     """Distinct, sorted, well-formed scopes (UsageError for none, too many or a bad one)."""
     out = sorted({scope(*split_scope(s)) for s in scopes})
     if not 1 <= len(out) <= MAX_SCOPES:
-        raise UsageError(f"a mandate has 1 to {MAX_SCOPES} scopes")
+        raise UsageError("a mandate has 1 to 16 scopes")
     return tuple(out)
 
 

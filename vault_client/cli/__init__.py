@@ -18,7 +18,18 @@ import click
 from vault_core.errors import EXIT_FAILURE, EXIT_USAGE, VaultError
 
 from .. import i18n
-from . import admin, appointments, asks, desktop, export, owner, recovery, sharing, trust_roots  # noqa: F401 (each registers its commands)
+from . import (  # noqa: F401 (each registers its commands)
+    admin,
+    appointments,
+    asks,
+    desktop,
+    export,
+    mandates,
+    owner,
+    recovery,
+    sharing,
+    trust_roots,
+)
 from .common import LANG, cli, err, say
 
 

@@ -440,10 +440,24 @@ def sent_log(profile: Profile) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _open_answer(
+    request_id: str, box_sk: bytes, envelope: bytes, owner: str, owner_pk: bytes
+) -> Any:
+    """The owner's signed answer (the requester's copy), or one by a helper under a mandate
+    the owner signed (SPEC §Mandates); IntegrityError for anything else."""
+    from vault_core.checklists import open_answer
+    from vault_core.delegated import open_helper_answer
+
+    try:
+        return open_answer(request_id, "requester", box_sk, envelope, owner_pk)
+    except (IntegrityError, FormatError):
+        return open_helper_answer(request_id, "requester", box_sk, envelope, owner, owner_pk)[0]
+
+
 async def sent_requests(ctx: Context) -> list[SentRequest]:
     """This issuer's requests and appointments and their state: each request's items provided
     or missing when this profile sent it, overdue first, then by due date."""
-    from vault_core.checklists import item_states, open_answer
+    from vault_core.checklists import item_states
     from vault_core.keys import PublicIdentity
 
     from ..api import dec
@@ -465,7 +479,7 @@ async def sent_requests(ctx: Context) -> list[SentRequest]:
         if isinstance(envelope, str) and to in pins:
             owner_pk = PublicIdentity.from_json(pins[to]).sign_pk
             try:
-                signed = open_answer(r["id"], "requester", box_sk, dec(envelope), owner_pk)
+                signed = _open_answer(r["id"], box_sk, dec(envelope), to, owner_pk)
                 if signed.grant_id != answer.get("grant_id") or signed.owner != to:
                     raise IntegrityError()
                 provided = {t: list(n) for t, n in signed.items.items()}

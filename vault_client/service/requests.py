@@ -143,7 +143,7 @@ async def received(ctx: Context) -> tuple[list[Request], list[Appointment]]:
             problem = "the server's due date differs from the signed one"
         answer = item.get("answer") or {}
         seen.update(due=_date(st.due), due_at=st.due)
-        signed, answer_problem = _own_answer(item["id"], answer, box_sk, sign_pk)
+        signed, answer_problem = _own_answer(item["id"], answer, box_sk, sign_pk, handle)
         problem = problem or answer_problem
         if signed is not None:
             seen["state"] = checklist_state(list(st.needs), signed, st.due, now)
@@ -177,7 +177,7 @@ def checklist_state(needs: list[str], signed: AnswerStatement, due: int, now: in
 
 
 def _own_answer(
-    request_id: str, answer: dict[str, Any], box_sk: bytes, sign_pk: bytes
+    request_id: str, answer: dict[str, Any], box_sk: bytes, sign_pk: bytes, handle: str = ""
 ) -> tuple[AnswerStatement | None, str | None]:
     """This owner's signed answer to a request (None before any, or for an answer made
     without one), and a problem when what the server shows is not what this account signed."""
@@ -187,7 +187,12 @@ def _own_answer(
     try:
         st = open_answer(request_id, "owner", box_sk, dec(envelope), sign_pk)
     except (IntegrityError, FormatError):
-        return None, "the answer the server shows is not one this account signed"
+        try:  # an answer by a helper under a mandate this account signed (SPEC §Mandates)
+            from vault_core.delegated import open_helper_answer
+
+            st, _ = open_helper_answer(request_id, "owner", box_sk, dec(envelope), handle, sign_pk)
+        except (IntegrityError, FormatError):
+            return None, "the answer the server shows is not one this account signed"
     if st.grant_id != answer.get("grant_id"):
         return None, "the answer the server shows is not one this account signed"
     return st, None

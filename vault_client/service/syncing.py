@@ -82,7 +82,16 @@ async def _round(ctx: Context, engine: SyncEngine, confirm: Confirm | None) -> S
         from . import shares
 
         await shares.update_live(ctx, engine)
+    if _has_mandates(engine):  # (no import without mandates)
+        from . import mandates
+
+        await mandates.forward(ctx, engine)
     return report
+
+
+def _has_mandates(engine: SyncEngine) -> bool:
+    """Whether the verified log holds a mandate (SPEC §Mandates): forwards, helper lines."""
+    return "mandates" in (engine.state.get_meta("checkpoint") or {})
 
 
 async def sync(
@@ -268,9 +277,15 @@ async def status(ctx: Context) -> Status:
     from . import requests as requests_service
 
     profile = ctx.account()
+    helpers: list[Notice] = []
     async with ctx.api() as api:
         with ctx.engine(api) as engine:
             await engine.pull()
+            if _has_mandates(engine):
+                from . import mandates
+
+                await mandates.forward(ctx, engine)
+                helpers = await mandates.notices(ctx, engine)
             local, _ = engine.scan()
             remote, _ = engine.remote_map()
             base = {p: c for p, (c, _, _) in engine.state.base().items()}
@@ -292,4 +307,4 @@ async def status(ctx: Context) -> Status:
         from . import recovery as recovery_service
 
         notices += await recovery_service.notices(ctx)
-    return Status(pending, notices)
+    return Status(pending, notices + helpers)

@@ -26,7 +26,14 @@ from typing import Any
 from vault_core.encoding import b64u
 from vault_core.errors import Conflict, IntegrityError
 from vault_core.keys import AccountBundle, VaultKeys
-from vault_core.log import FileRecord, LogVerifier, check_head, entry_hash, make_entry
+from vault_core.log import (
+    FileRecord,
+    HelperRecord,
+    LogVerifier,
+    check_head,
+    entry_hash,
+    make_entry,
+)
 
 from ..api import Api, dec
 from ..state import State
@@ -107,9 +114,10 @@ class LogMixin:
     def verifier(self) -> LogVerifier:
         cp = self.state.get_meta("checkpoint")
         sign_pk = self.bundle.identity_sign[0]
+        box_sk = self.bundle.identity_box[1]  # opens helper entries (SPEC §Mandates)
         if cp is None:
-            return LogVerifier(self.handle, sign_pk, self.vk.record_key)
-        return LogVerifier.from_state(self.handle, sign_pk, self.vk.record_key, cp)
+            return LogVerifier(self.handle, sign_pk, self.vk.record_key, box_sk=box_sk)
+        return LogVerifier.from_state(self.handle, sign_pk, self.vk.record_key, cp, box_sk)
 
     async def remote_head(self) -> int:
         res = await self.api.get("/v1/log/head")
@@ -131,19 +139,29 @@ class LogMixin:
                     "(truncated log)"
                 )
             records: list[tuple[int, FileRecord]] = []
+            actions: list[tuple[int, HelperRecord, int]] = []
             try:
                 for item in entries:
                     if not isinstance(item, dict) or item.get("seq") != v.seq + 1:
                         raise IntegrityError()
-                    _, rec = v.feed(dec(item["entry"]))
+                    entry, rec = v.feed(dec(item["entry"]))
                     if isinstance(rec, FileRecord):
                         records.append((v.seq, rec))
+                    elif isinstance(rec, HelperRecord):  # a helper adds files, never changes one
+                        if rec.file is not None:
+                            fid = rec.file.file_id
+                            if self.state.has_file(fid) or any(
+                                r.file_id == fid for _, r in records
+                            ):
+                                raise IntegrityError()
+                            records.append((v.seq, rec.file))
+                        actions.append((v.seq, rec, entry.time))
             except IntegrityError:
                 raise IntegrityError(
                     f"log entry {v.seq + 1} from the server failed verification "
                     "(forged, replayed, reordered, dropped or forked history)"
                 ) from None
-            self.state.commit_verified(v.state(), records)
+            self.state.commit_verified(v.state(), records, actions)
             new_head = res.get("head")
             if isinstance(new_head, int) and new_head > head:
                 head = new_head
