@@ -193,6 +193,11 @@ export function coveredItems(heads, scope) {
   return [...out.values()].sort((a, b) => byCodePoint(a.name, b.name));
 }
 
+/** The paths of a scope that cover no live file (shares.create refuses them: "not in the vault"). */
+export function uncoveredPaths(heads, scope) {
+  return scope.filter((s) => coveredItems(heads, [s]).length === 0);
+}
+
 /** The blob set the server may serve through the grant: every manifest and chunk id, sorted. */
 export function grantBlobs(covered) {
   const ids = new Set();

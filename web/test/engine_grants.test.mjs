@@ -19,6 +19,8 @@ import * as F from '../engine/files.js';
 import * as L from '../engine/log.js';
 import * as Seal from '../engine/seal.js';
 import * as G from '../engine/grants.js';
+import * as R from '../engine/requests.js';
+import * as D from '../engine/deposits.js';
 
 await _sodium.ready;
 const sodium = _sodium;
@@ -63,6 +65,9 @@ function throwsNamed(c, fn) {
 const ENGINE = {
   seal: { positive: ['seal'], negative: ['seal'] },
   grant: { positive: ['link', 'open_payload', 'open_grant_key'], negative: [] },
+  request: { positive: ['request'], negative: ['request'] },
+  request_answer: { positive: ['request_answer'], negative: ['request_answer'] },
+  deposit: { positive: ['deposit'], negative: ['deposit'] },
 };
 
 // -- the generator's fixed inputs (protocol/vectors_gen/common.py det) --------------------------
@@ -210,6 +215,7 @@ test('what a scope covers and under which names (shares.covered_records)', () =>
   assert.deepEqual(names(['Papiers/Impôts']), [['Impôts/avis 2026.pdf', 'Papiers/Impôts/avis 2026.pdf']]);
   assert.deepEqual(names(['']).map(([n]) => n), ['Papiers-vieux/x.pdf', 'Papiers/Acte de naissance.pdf', 'Papiers/Impôts/avis 2026.pdf', 'Photos/été.jpg']);
   assert.deepEqual(names(['Nulle part']), []);
+  assert.deepEqual(G.uncoveredPaths(heads, ['Papiers', 'Nulle part', 'Papiers/effacé.pdf']), ['Nulle part', 'Papiers/effacé.pdf']);
   // names sort by code point, as Python does (an astral character after U+FFFD)
   const astral = new Map([['\u{1F4C4}.pdf', file('a')], ['\uFFFD.pdf', file('b')]]);
   assert.deepEqual(G.coveredItems(astral, ['']).map((c) => c.name), ['\uFFFD.pdf', '\u{1F4C4}.pdf']);
@@ -342,6 +348,252 @@ test('the writer refuses a grant the grantee would refuse (or one it should neve
   assert.throws(() => G.grantItem('x', file('x', { deleted: true })), P.FormatError);
   assert.throws(() => G.sealGrantKey(H(DOCS.seal.negative.at(-1).recipient_pk), det('k'), 'ab'.repeat(16), det('e')), P.IntegrityError);
   assert.throws(() => G.formatLink('https://x', 'ab'.repeat(16), new Uint8Array(31)), P.FormatError);
+});
+
+// -- requests -------------------------------------------------------------------------------------
+
+const verifyOf = (v) => ({ trusted: trustedOf(v.trusted), now: v.now, owner: v.owner, ownerSignPk: H(v.owner_sign_pk) });
+
+test('requests: opened and certified, the envelope re-made byte for byte; every forgery refused', () => {
+  each('request', 'positive', 'request', (c) => {
+    const opened = R.openRequest(c.id, H(c.recipient_box_sk), H(c.envelope));
+    assert.equal(R.verifyRequest(opened, verifyOf(c.verify)), DOCS.deposit.positive[0].issuer_name);
+    assert.deepEqual(P.canonicalJson(R.requestBody(opened.statement)), te.encode(c.statement_text));
+    const read = R.readRequest(c.id, H(c.recipient_box_sk), H(c.envelope), verifyOf(c.verify));
+    assert.equal(read.certified, DOCS.deposit.positive[0].issuer_name);
+    assert.equal(read.claimedIssuer, null);
+    assert.equal(R.answerable(read), true);
+    assert.deepEqual(read.statement.needs, ['proof-of-address', 'tax-notice']);
+    // the issuer's side, re-made: the same signature and the same envelope
+    const meta = JSON.parse(c.meta_text);
+    assert.equal(P.hex(ISSUER.pk), P.hex(P.unb64u(meta.statement.issuer_pk, 32)));
+    const env = Seal.sealSigned('request', c.id, meta.statement, ISSUER.sk, H(c.recipient_box_pk), H(c.key), H(c.seal.ephemeral_sk), H(c.nonce), meta.cert);
+    assert.equal(P.hex(env), c.envelope);
+    assert.equal(P.hex(Seal.signedMessage('request', meta.statement)), c.statement_message);
+    // not pinned here: still readable, not certified, never answered
+    const untrusted = R.readRequest(c.id, H(c.recipient_box_sk), H(c.envelope), { ...verifyOf(c.verify), trusted: new Map() });
+    assert.equal(untrusted.certified, false);
+    assert.equal(untrusted.claimedIssuer, DOCS.deposit.positive[0].issuer_name);
+    assert.equal(R.answerable(untrusted), false);
+  });
+  // the trust checks leave a request readable ("not certified"); the others make it unreadable
+  const trustOnly = new Set(['certificate not valid now', 'certificate from an authority not pinned', 'addressed to another person (re-sealed)']);
+  each('request', 'negative', 'request', (c) => {
+    throwsNamed(c, () => R.verifyRequest(R.openRequest(c.id, H(c.recipient_box_sk), H(c.envelope)), verifyOf(c.verify)));
+    if (trustOnly.has(c.name)) {
+      const read = R.readRequest(c.id, H(c.recipient_box_sk), H(c.envelope), verifyOf(c.verify));
+      assert.equal(read.certified, false, c.name);
+      assert.equal(R.answerable(read), false, c.name);
+      assert.equal(read.addressedToMe, c.name !== 'addressed to another person (re-sealed)', c.name);
+    } else {
+      throwsNamed(c, () => R.readRequest(c.id, H(c.recipient_box_sk), H(c.envelope), verifyOf(c.verify)));
+    }
+  });
+});
+
+function signedRequest(changes) {
+  const c = DOCS.request.positive[0];
+  const meta = JSON.parse(c.meta_text);
+  const st = { ...meta.statement, ...changes };
+  return Seal.sealSigned('request', st.id, st, ISSUER.sk, JEAN.boxPk, det('r/key'), det('r/eph'), det('r/nonce', 24), meta.cert);
+}
+
+test('a request out of bounds is refused even when its issuer signed it', () => {
+  const c = DOCS.request.positive[0];
+  const open = (env) => R.openRequest(c.id, JEAN.boxSk, env);
+  assert.equal(open(signedRequest({ message: 'é'.repeat(4000) })).statement.message.length, 4000);
+  assert.throws(() => open(signedRequest({ message: 'é'.repeat(4001) })), P.IntegrityError);
+  const types = Array.from({ length: 33 }, (_, i) => `type-${i}`);
+  assert.equal(open(signedRequest({ needs: types.slice(0, 32) })).statement.needs.length, 32);
+  assert.throws(() => open(signedRequest({ needs: types })), P.IntegrityError);
+  assert.throws(() => open(signedRequest({ needs: ['Avis d’imposition'] })), P.IntegrityError);
+  assert.throws(() => open(signedRequest({ needs: [1] })), P.IntegrityError);
+});
+
+// -- answers --------------------------------------------------------------------------------------
+
+test('answers: each copy read by its reader, the envelope re-made byte for byte; forgeries refused', () => {
+  each('request_answer', 'positive', 'request_answer', (c) => {
+    const st = R.openAnswer(c.id, c.reader, H(c.reader_box_sk), H(c.envelope), H(c.owner_sign_pk));
+    assert.deepEqual(P.canonicalJson(R.answerBody(st)), te.encode(c.statement_text));
+    assert.equal(P.hex(Seal.signedMessage(R.ANSWER_KIND, R.answerBody(st))), c.statement_message);
+    assert.equal(R.openAnswer(c.id, c.reader, H(c.reader_box_sk), H(c.envelope), H(c.owner_sign_pk), st.grantId).grantId, st.grantId);
+    assert.throws(() => R.openAnswer(c.id, c.reader, H(c.reader_box_sk), H(c.envelope), H(c.owner_sign_pk), 'ab'.repeat(16)), P.IntegrityError);
+    // the owner's side, re-made with the generator's keys
+    const s = JSON.parse(c.statement_text);
+    const env = R.buildAnswer({
+      statement: { requestId: s.request, owner: s.owner, ownerSignPk: JEAN.identity.pk, requester: s.requester, grantId: s.grant, items: s.items, answered: s.answered },
+      ownerSignSk: JEAN.identity.sk,
+      requesterBoxPk: BOUCHRA.boxPk,
+      ownerBoxPk: JEAN.boxPk,
+      keys: [det('request-answer/key-r'), det('request-answer/key-o')],
+      ephemerals: [det('request-answer/eph-r'), det('request-answer/eph-o')],
+      nonces: [det('request-answer/nonce-r', 24), det('request-answer/nonce-o', 24)],
+    });
+    assert.equal(P.hex(env), c.envelope);
+  });
+  each('request_answer', 'negative', 'request_answer', (c) => {
+    throwsNamed(c, () => R.openAnswer(c.id, c.reader, H(c.reader_box_sk), H(c.envelope), H(c.owner_sign_pk)));
+  });
+});
+
+test('an answer built here: sorted names, the request body, refusals of a malformed statement', () => {
+  const rid = DOCS.request.positive[0].id;
+  const statement = { requestId: rid, owner: 'jean', ownerSignPk: JEAN.identity.pk, requester: 'bouchra', grantId: 'cd'.repeat(16), items: { 'tax-notice': ['b.pdf', 'a.pdf'] }, answered: 1767398400 };
+  const args = {
+    statement,
+    ownerSignSk: JEAN.identity.sk,
+    requesterBoxPk: BOUCHRA.boxPk,
+    ownerBoxPk: JEAN.boxPk,
+    keys: [det('k1'), det('k2')],
+    ephemerals: [det('e1'), det('e2')],
+    nonces: [det('n1', 24), det('n2', 24)],
+  };
+  const env = R.buildAnswer(args);
+  const mine = R.openAnswer(rid, 'owner', JEAN.boxSk, env, JEAN.identity.pk);
+  assert.deepEqual(mine.items, { 'tax-notice': ['a.pdf', 'b.pdf'] });
+  assert.deepEqual(R.openAnswer(rid, 'requester', BOUCHRA.boxSk, env, JEAN.identity.pk), mine);
+  assert.throws(() => R.openAnswer(rid, 'requester', JEAN.boxSk, env, JEAN.identity.pk), P.IntegrityError);
+  assert.throws(() => R.openAnswer(rid, 'issuer', JEAN.boxSk, env, JEAN.identity.pk), P.FormatError);
+  const post = R.answerRequest(rid, statement.grantId, env);
+  assert.equal(post.path, `/v1/requests/${rid}/answer`);
+  assert.deepEqual(P.unb64u(post.body.envelope), env);
+  assert.equal(post.body.grant_id, statement.grantId);
+  assert.throws(() => R.answerRequest('../x', statement.grantId, env), P.FormatError);
+  for (const items of [{}, { 'Tax notice': ['a'] }, { 'tax-notice': [] }, { 'tax-notice': [''] }, { 'tax-notice': ['x'.repeat(1025)] }, { 'tax-notice': Array(257).fill('a') }]) {
+    assert.throws(() => R.buildAnswer({ ...args, statement: { ...statement, items } }), P.FormatError, JSON.stringify(items).slice(0, 40));
+  }
+});
+
+test('item by item: which documents answer which item, and the state the owner sees', () => {
+  const needs = ['proof-of-address', 'tax-notice'];
+  const types = { 'impots/avis.pdf': 'tax-notice', 'photo.jpg': 'id-card' };
+  let a = R.answerItems(needs, {}, ['impots/avis.pdf'], types);
+  assert.deepEqual(a, { items: { 'tax-notice': ['impots/avis.pdf'] }, paths: ['impots/avis.pdf'] });
+  assert.deepEqual(R.itemStates(needs, a), [{ type: 'proof-of-address', state: 'missing' }, { type: 'tax-notice', state: 'provided' }]);
+  assert.equal(R.checklistState(needs, a, 100, 50), 'partial');
+  assert.equal(R.checklistState(needs, a, 100, 101), 'overdue');
+  // a document of no type the request needs answers what is still missing
+  a = R.answerItems(needs, a.items, ['photo.jpg'], types);
+  assert.deepEqual(a.items, { 'tax-notice': ['impots/avis.pdf'], 'proof-of-address': ['photo.jpg'] });
+  assert.deepEqual(a.paths, ['impots/avis.pdf', 'photo.jpg']);
+  assert.equal(R.checklistState(needs, a, 100, 101), 'answered');
+  // nothing missing: it answers every item; --for names one
+  assert.deepEqual(R.answerItems(needs, a.items, ['z.pdf'], types).items, { 'tax-notice': ['impots/avis.pdf', 'z.pdf'], 'proof-of-address': ['photo.jpg', 'z.pdf'] });
+  assert.deepEqual(R.answerItems(needs, {}, ['photo.jpg'], new Map(Object.entries(types)), 'tax-notice').items, { 'tax-notice': ['photo.jpg'] });
+  assert.deepEqual(R.answerItems(needs, {}, ['x.pdf'], {}).items, { 'proof-of-address': ['x.pdf'], 'tax-notice': ['x.pdf'] });
+  assert.throws(() => R.answerItems(needs, {}, ['x.pdf'], {}, 'passport'), P.FormatError);
+  assert.deepEqual(R.itemStates(needs, null), needs.map((t) => ({ type: t, state: 'missing' })));
+});
+
+// -- deposits -------------------------------------------------------------------------------------
+
+test('deposits: the certificate block is the proof as signed, the accepted record as the Python client writes it', () => {
+  each('deposit', 'positive', 'deposit', (c) => {
+    const v = verifyOf(c.verify);
+    const read = D.readDeposit(c.id, H(c.recipient_box_sk), H(c.envelope), v);
+    assert.equal(read.certified, c.issuer_name);
+    assert.deepEqual(P.canonicalJson(D.proofJson(read.proof)), te.encode(c.proof_text));
+    const acc = D.acceptDeposit(c.id, H(c.recipient_box_sk), H(c.envelope), v);
+    assert.equal(acc.issuer, c.issuer_name);
+    assert.deepEqual(acc.document, H(c.body));
+    assert.deepEqual(P.canonicalJson(acc.cert), te.encode(`{"proof":${c.proof_text},"received":${c.verify.now}}`));
+    assert.equal(acc.mtime, read.statement.issued * 1000);
+    assert.equal(acc.type, read.statement.docType);
+    const path = D.depositPath({ depositId: c.id, filename: read.statement.filename, issuer: acc.issuer });
+    assert.equal(path, `Courrier/Mairie de Villeurbanne _ État civil/${read.statement.filename}`);
+    const rec = D.depositRecord({ fileId: P.hex(det('d/file', 16)), version: 1, path, size: acc.document.length, content: det('d/content'), manifest: P.hex(det('d/manifest')), key: det('d/key') }, acc);
+    // what a device of the owner (and a grantee) says of the record later
+    const later = P.certification(rec.cert, v.trusted, v.owner, v.ownerSignPk, P.sha256(acc.document), v.now + 400 * 86400);
+    assert.deepEqual(later, { state: 'certified', issuer: c.issuer_name, authority: 'authority' });
+    const item = G.grantItem(read.statement.filename, rec);
+    assert.deepEqual(item.cert, rec.cert);
+    assert.equal(item.type, 'birth-certificate');
+    // not pinned here: readable, not certified, accepted under « non certifié »
+    const untrusted = D.acceptDeposit(c.id, H(c.recipient_box_sk), H(c.envelope), { ...v, trusted: new Map() });
+    assert.equal(untrusted.issuer, null);
+    assert.equal(D.depositPath({ depositId: c.id, filename: read.statement.filename, issuer: untrusted.issuer }), `Courrier/non certifié/${read.statement.filename}`);
+    assert.equal(D.readDeposit(c.id, H(c.recipient_box_sk), H(c.envelope), { ...v, trusted: new Map() }).claimedIssuer, c.issuer_name);
+    // another person's handle or key: never accepted
+    assert.throws(() => D.acceptDeposit(c.id, H(c.recipient_box_sk), H(c.envelope), { ...v, owner: 'bouchra' }), P.IntegrityError);
+    assert.throws(() => D.acceptDeposit(c.id, H(c.recipient_box_sk), H(c.envelope), { ...v, ownerSignPk: BOUCHRA.identity.pk }), P.IntegrityError);
+    crossCheckWithPython(c, rec);
+  });
+  // every forgery is either unreadable or "not certified": never under the issuer's name
+  each('deposit', 'negative', 'deposit', (c) => {
+    let read;
+    try {
+      read = D.readDeposit(c.id, H(c.recipient_box_sk), H(c.envelope), verifyOf(c.verify));
+    } catch (e) {
+      assert.ok(e instanceof ERRORS[c.error], `${c.name}: ${e}`);
+      return;
+    }
+    assert.equal(read.certified, false, c.name);
+  });
+});
+
+function python() {
+  if (process.env.VAULT_PYTHON) return process.env.VAULT_PYTHON;
+  const venv = path.join(ROOT, '.venv/bin/python');
+  return existsSync(venv) ? venv : 'python3';
+}
+
+// vault_client/service/inbox.py accept: the record of the upload it makes (record_for with the
+// meta record's type and certificate, the mtime the installed file got), and its folder name.
+const PY_ACCEPT = `
+import json, sys
+from vault_core.deposits import open_deposit
+from vault_core.encoding import canonical_json
+from vault_core.log import FileRecord
+from vault_client.service.inbox import _safe_component
+i = json.load(sys.stdin)
+proof, doc = open_deposit(i["id"], bytes.fromhex(i["box_sk"]), bytes.fromhex(i["envelope"]))
+rec = FileRecord(file_id=i["file"], version=1, path=i["path"], deleted=False, size=len(doc),
+    mtime=proof.statement.issued * 1000, content=bytes.fromhex(i["content"]), manifest=i["manifest"],
+    key=bytes.fromhex(i["key"]), doc_type=proof.statement.doc_type,
+    certificate={"proof": proof.to_json(), "received": i["received"]})
+print(json.dumps({"record": canonical_json(rec.to_json()).decode(), "names": [_safe_component(n) for n in i["names"]]}))
+`;
+
+const NAMES = ['Mairie de Villeurbanne – État civil', '  .Caf du Rhône. ', 'CPAM/Lyon:7', '...', 'x'.repeat(100), 'Préfecture (69) – service d’état civil n°3', 'Ünïcödé 東京 ٣'];
+
+function crossCheckWithPython(c, rec) {
+  const input = {
+    id: c.id,
+    box_sk: c.recipient_box_sk,
+    envelope: c.envelope,
+    file: rec.fileId,
+    path: rec.path,
+    content: P.hex(rec.content),
+    manifest: rec.manifest,
+    key: P.hex(rec.key),
+    received: rec.cert.received,
+    names: NAMES,
+  };
+  const run = spawnSync(python(), ['-c', PY_ACCEPT], { input: JSON.stringify(input), cwd: ROOT, encoding: 'utf8' });
+  assert.equal(run.status, 0, `the Python client (vault_core) must run for this cross-check: ${run.error || run.stderr}`);
+  const out = JSON.parse(run.stdout);
+  assert.equal(td.decode(P.canonicalJson(L.recordJson(rec))), out.record, 'the record of an accepted deposit');
+  assert.deepEqual(NAMES.map(D.safeComponent), out.names, 'folder names of issuers');
+}
+
+test('where an accepted deposit goes: free, synced, beside a taken name', () => {
+  const id = '71b39dbf9ae93d71cf00f25e848be5ef';
+  const at = (o) => D.depositPath({ depositId: id, filename: 'acte.pdf', issuer: 'Mairie', ...o });
+  assert.equal(at({}), 'Courrier/Mairie/acte.pdf');
+  assert.equal(at({ paths: ['Courrier/Mairie/acte.pdf'] }), 'Courrier/Mairie/acte (71b39dbf).pdf');
+  assert.equal(at({ to: 'Papiers/' }), 'Papiers/acte.pdf');
+  assert.equal(at({ to: 'Papiers', paths: ['Papiers/autre.pdf'] }), 'Papiers/acte.pdf');
+  assert.equal(at({ to: '/Papiers/mon acte.pdf' }), 'Papiers/mon acte.pdf');
+  assert.equal(at({ to: 'acte.pdf', paths: ['acte.pdf'] }), 'acte (71b39dbf).pdf');
+  assert.equal(D.depositPath({ depositId: id, filename: 'scan.tmp', issuer: 'Mairie' }), 'Courrier/Mairie/document 71b39dbf - scan.tmp.pdf');
+  // as the Python client does: a second try, then the deposit id alone (still under the folder asked for)
+  assert.equal(D.depositPath({ depositId: id, filename: 'x', issuer: null, to: '.vault/' }), `.vault/document ${id}`);
+  assert.equal(D.ignoredPath('.vault/document x.pdf'), true);
+  assert.equal(D.ignoredPath('a/~$lettre.docx'), true);
+  assert.equal(D.ignoredPath('a/.~lock.lettre.odt#'), true);
+  assert.equal(D.ignoredPath('a/lettre.odt'), false);
+  assert.throws(() => at({ to: '../etc/' }), P.FormatError);
 });
 
 test('every case of an op this engine claims was run', () => {

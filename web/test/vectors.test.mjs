@@ -2,7 +2,7 @@
 // every positive case of the formats the share page reads verifies, every negative case is
 // rejected with the named error class. Formats the page never reads (owner-side: login,
 // bundle, identity, device certificates, the log, recovery keys, requests, chunking) are listed
-// in OUT_OF_SCOPE (those the owner's web engine implements are checked by engine_vectors.test.mjs), and the test fails if a vector file or op appears that is neither handled
+// in OUT_OF_SCOPE (those the owner's web engine implements are checked by engine_vectors.test.mjs and engine_grants.test.mjs), and the test fails if a vector file or op appears that is neither handled
 // nor listed, so nothing is skipped silently.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,9 +38,9 @@ const OUT_OF_SCOPE = {
   log: { chain: 'owner engine for web access: web/test/engine_vectors.test.mjs', verify_chain: 'owner engine for web access: web/test/engine_vectors.test.mjs', check_head: 'owner engine for web access: web/test/engine_vectors.test.mjs' },
   login: { login_proof: 'owner engine for web access: web/test/engine_vectors.test.mjs', token_hash: 'server-side' },
   recovery: { recovery_text: 'owner-side', parse_recovery: 'owner-side' },
-  request: { request: 'issuer requests (owner inbox)' },
+  request: { request: 'owner engine for web access: web/test/engine_grants.test.mjs (requests read, certified or not, in the owner\'s inbox)' },
   appointment: { appointment: 'issuer appointments (owner side, with the requests)' },
-  request_answer: { request_answer: 'owner-side: answers to requests, item by item' },
+  request_answer: { request_answer: 'owner engine for web access: web/test/engine_grants.test.mjs (answers, item by item, built and read)' },
   ask: {
     ask: "citizens' asks (issuer account side, CLI)",
     ask_reply: "the issuer's reply to an ask (owner side, CLI)",
@@ -52,7 +52,7 @@ const OUT_OF_SCOPE = {
     recovery: 'owner-side',
     vault_keys: 'owner engine for web access: web/test/engine_vectors.test.mjs',
   },
-  seal: { seal: 'the page never seals (sealing to a low-order key is a sender-side check)' },
+  seal: { seal: 'the page never seals; the owner engine does: web/test/engine_grants.test.mjs (sealing to a low-order key is a sender-side check)' },
   recovery_contacts: {
     recovery_approval: 'trusted-contact recovery runs in the owner\'s and the contacts\' clients (the link page has no account)',
     recovery_finish: 'trusted-contact recovery runs in the owner\'s and the contacts\' clients (the link page has no account)',
@@ -82,6 +82,10 @@ const OUT_OF_SCOPE = {
     trust_invitation: 'authorities are pinned by the owner\'s client (the link page trusts none)',
     trust_invitation_file: 'authorities are pinned by the owner\'s client',
     trust_invitation_uri: 'authorities are pinned by the owner\'s client',
+  },
+  release: {
+    release: "the web access release manifest is checked by the CLI ('vault web check'), never by a page the server serves",
+    asset_refs: "the web access release manifest is checked by the CLI ('vault web check'), never by a page the server serves",
   },
   shamir: {
     shamir_split: 'owner-side: the engine does not split; web/test/shamir.test.mjs checks these vectors against npm shamir-secret-sharing',
