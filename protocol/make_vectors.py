@@ -38,7 +38,8 @@ order and writes (or checks) the files:
 * ``recovery``: "Recovery key" (recovery.json);
 * ``shamir``: "Recovery shares (Shamir, GF(256))" (shamir.json);
 * ``recovery_contacts``: "Trusted contacts" (recovery_contacts.json);
-* ``mandates``: "Mandates" (mandate.json).
+* ``mandates``: "Mandates" (mandate.json);
+* ``release``: "Release manifest (web access)" (release.json).
 
 The family modules import only ``common`` and vault_core (never each other, nor this module).
 The builders share one World, built once (the log builder adds a third device to it), and run
@@ -77,6 +78,7 @@ from .vectors_gen.mandates import build_mandate
 from .vectors_gen.paths import build_paths
 from .vectors_gen.recovery import build_recovery
 from .vectors_gen.recovery_contacts import build_recovery_contacts
+from .vectors_gen.release import build_release
 from .vectors_gen.seal import build_seal
 from .vectors_gen.shamir import build_shamir
 from .vectors_gen.trust import build_trust
@@ -116,6 +118,7 @@ def build_all() -> dict[str, JSON]:
         ("shamir", build_shamir),
         ("recovery_contacts", lambda: build_recovery_contacts(w)),
         ("mandate", lambda: build_mandate(w)),
+        ("release", build_release),
     ]
     return {name: fn() for name, fn in builders}
 

@@ -95,6 +95,7 @@ def test_files_present() -> None:
         "shamir",
         "recovery_contacts",
         "mandate",
+        "release",
     }
     assert expected == set(FILES)
 
@@ -688,6 +689,29 @@ def pos_helper_answer(c: dict[str, Any], doc: dict[str, Any]) -> None:
     assert H(c["signed_message"]) == b"vault.v1/request-answer\x00" + c["statement_text"].encode()
 
 
+# -- the web access release manifest (release.json) -----------------------------------------
+
+
+def pos_release(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import release
+
+    pk, sk = release.release_keypair(H(c["release_seed"]))
+    assert pk == H(c["release_pk"])
+    got = release.verify(c["file_text"].encode(), [H(k) for k in c["trusted"]])
+    assert got.message() == H(c["message"]) and got.sig == H(c["sig"])
+    assert canonical_json(got.body()) == c["body_text"].encode()
+    made = release.Release.issue(sk, pk, got.release, got.created, got.hashes())
+    assert made == got and made.encode().decode() == c["file_text"]
+    assert release.verify(c["file_text"].encode() + b"\n", [pk]) == got
+    assert [list(t) for t in release.targets(got)] == c["targets"]
+
+
+def pos_asset_refs(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import release
+
+    assert release.asset_refs(c["html_text"]) == c["refs"]
+
+
 POSITIVE: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     name[4:]: fn for name, fn in globals().items() if name.startswith("pos_") and callable(fn)
 }
@@ -965,6 +989,12 @@ def neg_helper_answer(c: dict[str, Any], doc: dict[str, Any]) -> None:
         c["request"], c["reader"], H(c["reader_box_sk"]), c["envelope_text"].encode(),
         c["owner"], H(c["owner_sign_pk"]),
     )  # fmt: skip
+
+
+def neg_release(c: dict[str, Any], doc: dict[str, Any]) -> None:
+    from vault_core import release
+
+    release.verify(c["file_text"].encode(), [H(k) for k in c["trusted"]])
 
 
 NEGATIVE: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
@@ -1318,6 +1348,19 @@ class TestIndependent:
             ed_verify(
                 unb64u(st[signer]), f"vault.v1/{kind}\x00".encode() + cj(st), unb64u(meta["sig"])
             )
+
+    def test_release(self) -> None:
+        """The release manifest verified with libsodium alone: the signed message is the label
+        and the canonical manifest without its signature."""
+        for c in DOCS["release"]["positive"]:
+            if c["op"] != "release":
+                continue
+            m = json.loads(c["file_text"])
+            sig = unb64u(m.pop("sig"))
+            msg = b"vault.v1/release\x00" + cj(m)
+            assert msg == H(c["message"]) and cj(m) == c["body_text"].encode()
+            ed_verify(unb64u(m["key"]), msg, sig)
+            assert H(c["release_pk"]) == unb64u(m["key"])
 
     def test_recovery_text(self) -> None:
         import base64

@@ -83,6 +83,10 @@ const OUT_OF_SCOPE = {
     trust_invitation_file: 'authorities are pinned by the owner\'s client',
     trust_invitation_uri: 'authorities are pinned by the owner\'s client',
   },
+  release: {
+    release: "the web access release manifest is checked by the CLI ('vault web check'), never by a page the server serves",
+    asset_refs: "the web access release manifest is checked by the CLI ('vault web check'), never by a page the server serves",
+  },
   shamir: {
     shamir_split: 'owner-side: the engine does not split; web/test/shamir.test.mjs checks these vectors against npm shamir-secret-sharing',
     shamir_combine: 'owner-side: the engine does not combine; web/test/shamir.test.mjs checks these vectors against npm shamir-secret-sharing',
