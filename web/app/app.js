@@ -12,6 +12,7 @@ import { renderOnboarding, renderUnlock, closeKit } from './onboarding.js';
 import { renderDocuments, loadDocuments, resetDocumentsView, perf } from './documents.js';
 import { renderShares } from './shares.js';
 import { renderInbox, renderRequests, renderShared, renderDevices, renderSettings } from './views.js';
+import { renderDesk, refreshDesk } from './issuer.js';
 
 const LANG_KEY = 'vault.app.lang';
 const ROUTES = [
@@ -123,8 +124,18 @@ function navigate() {
 
 // -- phases -----------------------------------------------------------------------------------------
 
+// Espace administration: in the menu (second) only while the profile holds an issuer key
+const DESK = ['desk', 'nav.desk', renderDesk, null];
+function placeDesk() {
+  const at = ROUTES.indexOf(DESK);
+  const wanted = !!(app.state && app.state.issuer);
+  if (wanted && at < 0) ROUTES.splice(1, 0, DESK);
+  else if (!wanted && at >= 0) ROUTES.splice(at, 1);
+}
+
 async function loadState() {
   app.state = await get('/api/state');
+  placeDesk();
   if (app.state && app.state.profile === 'unlocked' && !app.state.counts) {
     // the daemon gives the badge counts on their own endpoint (GET /api/counts)
     try {
@@ -372,7 +383,7 @@ function showNotice(n) {
   const kind = n.kind;
   if (kind === 'share.opened') announce(t('live.share.opened'));
   else if (kind === 'inbox.new') announce(t('live.inbox'));
-  else if (kind === 'request.new') announce(t('live.request'));
+  else if (kind === 'request.new') announce(t(app.route === 'desk' ? 'desk.live.request' : 'live.request'));
   else if (kind === 'device.revoked') toast(t('live.device'));
   else if (kind === 'conflict') announce(t('live.conflict'));
 }
@@ -399,7 +410,8 @@ function onEvent(e) {
   }
   if (kind === 'inbox.new' || kind === 'request.new') noticed = true;
   if (kind === 'sync.done' || kind === 'server.changed' || kind === 'conflict') app.documents = null;
-  if (kind === 'inbox.new' || kind === 'request.new') kind = 'server.changed';
+  if (kind === 'ask.new' && app.route === 'desk') announce(t('desk.live.ask'));
+  if (kind === 'inbox.new' || kind === 'request.new' || kind === 'ask.new') kind = 'server.changed';
   scheduleStatus();
   scheduleRefresh(kind);
 }
@@ -425,6 +437,7 @@ function scheduleRefresh(kind) {
       }
       renderView(false);
     } else if (['inbox', 'requests', 'shared'].includes(app.route) && kind === 'server.changed') renderView(false);
+    else if (app.route === 'desk' && kind === 'server.changed') refreshDesk().catch(() => {});
     else if (app.route === 'shares' && kind === 'share.opened' && !document.querySelector('#share-form-title')) renderView(false);
   }, 400);
 }

@@ -143,7 +143,7 @@ export async function renderRequests(root) {
 
 // -- Demander un document: the owner asks an administration (an issuer account) ---------------
 
-const ASK_TYPES = ['birth-certificate', 'id-card', 'passport', 'residence-permit', 'proof-of-address', 'tax-notice', 'benefit-certificate', 'payslip', 'family-record', 'health-insurance', 'other'];
+export const ASK_TYPES = ['birth-certificate', 'id-card', 'passport', 'residence-permit', 'proof-of-address', 'tax-notice', 'benefit-certificate', 'payslip', 'family-record', 'health-insurance', 'other'];
 
 function asksSection(root, asked) {
   const box = el('section', { class: 'asks', 'aria-labelledby': 'ask-title' });
