@@ -751,6 +751,41 @@ SERVER_PATCHES = {
 }
 
 
+def _helper_checks_off(mp: Any) -> None:
+    """Helper entries taken without their mandate's checks: any signer, scope, time or end."""
+    from vault_core.log import LogVerifier, open_helper_record
+
+    def helper(self: Any, entry: Any, held: Any) -> Any:
+        return open_helper_record(self.handle, self.box_sk, entry)
+
+    mp.setattr(LogVerifier, "_helper_record", helper)
+
+
+def _mandate_copy_unchecked(mp: Any) -> None:
+    """The helper's client believes the server's scope kinds and state, not her signed copy."""
+    from vault_core import mandates
+
+    mp.setattr(mandates, "allows", lambda scopes, action, path=None: True)
+    mp.setattr(mandates, "scope_kinds", lambda scopes: list(mandates.KINDS))
+
+
+def _forward_unchecked(mp: Any) -> None:
+    """A forward's key taken without the owner's signature or the envelope's hash."""
+    from vault_client.service import act_for
+    from vault_core import delegated
+    from vault_core.encoding import parse_canonical_json, unb64u
+
+    def open_forward(data: bytes, *args: Any) -> Any:
+        envelope = args[-1]
+        try:
+            o = parse_canonical_json(data)["statement"]
+            return delegated.splice(envelope, unb64u(o["sealed_key"])), o.get("certified")
+        except Exception:  # noqa: BLE001 (a mutant: anything goes)
+            return envelope, None
+
+    mp.setattr(act_for, "open_forward", open_forward)
+
+
 @dataclass(frozen=True)
 class Mutant:
     name: str
@@ -764,6 +799,24 @@ class Mutant:
 
 
 MUTANTS = [
+    Mutant(
+        "helper-checks-off",
+        "4/10 helper entries not checked against the mandate (signer, scope, time, end)",
+        ("test_mandates",),
+        _helper_checks_off,
+    ),
+    Mutant(
+        "forward-unchecked",
+        "6 a forwarded key taken without the owner's signature",
+        ("test_mandates",),
+        _forward_unchecked,
+    ),
+    Mutant(
+        "mandate-copy-unchecked",
+        "10 the helper's client trusts the server's scope kinds",
+        ("test_mandates",),
+        _mandate_copy_unchecked,
+    ),
     Mutant(
         "log-fail-open",
         "12 fail closed: a log entry that fails is skipped",
