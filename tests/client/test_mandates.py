@@ -78,8 +78,9 @@ def _grant(jean, *scopes: str, duration: str = "30d") -> str:
 
 
 def _request(caf) -> str:
+    message = "Merci d'envoyer un justificatif de domicile."
     out = caf.run("issuer", "request", "--to", "jean", "--need", "proof-of-address", "--due",
-                  "2030-01-31", "--message", "Merci d'envoyer un justificatif de domicile.")  # fmt: skip
+                  "2030-01-31", "--message", message)  # fmt: skip
     return _last(out)
 
 
