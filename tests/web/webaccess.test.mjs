@@ -11,7 +11,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, readdirSync, statSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Server, Device, tempDir, cleanup, PASSPHRASE, chromium, CHROMIUM } from './harness.mjs';
 import { screen, axeLog, PHONE } from '../app/harness.mjs';
@@ -151,6 +151,40 @@ describe('owner web access', () => {
     const where = ['identite/attestation-caf.jpg', 'attestation-caf.jpg'].find((p) => existsSync(path.join(jean.folder, p)));
     assert.ok(where, 'the CLI device received the upload');
     assert.deepEqual(jean.read(where), bytes);
+  });
+
+  it('sees a change made elsewhere, shows its history and restores the first version', TIMEOUT, async () => {
+    const dialog = page.getByRole('dialog');
+    if (await dialog.isVisible()) await page.keyboard.press('Escape');
+    await page.getByRole('link', { name: 'Mes documents' }).click();
+    await page.getByRole('button', { name: 'Tous mes documents', exact: true }).click();
+    const rectified = Buffer.from('%PDF-1.4\n% avis rectificatif, version corrigée\n');
+    jean.write('Impôts/avis-2026.pdf', rectified);
+    jean.run(['sync']);
+    await page.getByRole('button', { name: 'Impôts' }).first().click();
+    const row = page.locator('#view li').filter({ hasText: 'avis-2026.pdf' });
+    await row.filter({ hasText: `${rectified.length} o` }).waitFor({ timeout: 60_000 }); // seen by the page itself
+    await row.getByRole('button', { name: 'Historique', exact: true }).click();
+    await dialog.getByRole('heading', { name: 'Historique : Impôts/avis-2026.pdf' }).waitFor();
+    await screen(page, 'web-history');
+    await dialog.getByRole('button', { name: 'Restaurer', exact: true }).first().click();
+    await page.getByRole('status').filter({ hasText: 'restaurée' }).first().waitFor({ timeout: 60_000 });
+    jean.run(['sync']);
+    assert.deepEqual(jean.read('Impôts/avis-2026.pdf'), originals['Impôts/avis-2026.pdf']);
+  });
+
+  it('shows a file deleted elsewhere in the Corbeille and restores it', TIMEOUT, async () => {
+    await page.getByRole('link', { name: 'Mes documents' }).click();
+    rmSync(path.join(jean.folder, 'identite', 'carte-recto.bin'));
+    jean.run(['sync']);
+    await page.getByRole('button', { name: 'Corbeille', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Corbeille' }).waitFor();
+    const item = page.locator('#view li').filter({ hasText: 'carte-recto.bin' });
+    await item.waitFor({ timeout: 60_000 });
+    await item.getByRole('button', { name: 'Restaurer', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'restauré' }).first().waitFor({ timeout: 60_000 });
+    jean.run(['sync']);
+    assert.deepEqual(jean.read('identite/carte-recto.bin'), originals['identite/carte-recto.bin']);
   });
 
   it('signs out: the device is revoked, its token refused, nothing left in the browser profile', TIMEOUT, async () => {

@@ -548,7 +548,7 @@ async function main() {
   if (__WEB_ACCESS__) {
     // no daemon: the engine Worker answers the same API; closing the tab signs out (best effort)
     try {
-      useEngine(await startEngine(), (event) => event === 'signed_out' && enter());
+      useEngine(await startEngine(), (event) => (event === 'signed_out' ? enter() : onEvent(event)));
     } catch {
       return showDaemonDown(null);
     }

@@ -42,6 +42,12 @@ export class EngineError extends Error {
 
 const integrityFailure = () => new EngineError(400, 'integrity');
 
+function localIso(ms) {
+  const d = new Date(ms);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
 function deviceName(now) {
   const d = new Date(now);
   const p = (n) => String(n).padStart(2, '0');
@@ -146,7 +152,7 @@ export class Engine {
     } catch {
       throw integrityFailure();
     }
-    this.s = { handle, token: res.token, deviceId, deviceName: name, device, bundle, verifier: new L.LogVerifier(handle, bundle.identity.pk, bundle.keys.recordKey), files: new Map(), revokedSelf: false };
+    this.s = { handle, token: res.token, deviceId, deviceName: name, device, bundle, verifier: new L.LogVerifier(handle, bundle.identity.pk, bundle.keys.recordKey), files: new Map(), byPathLog: new Map(), revokedSelf: false };
     const cert = A.issueDeviceCert(bundle, deviceId, name, device.pk, now);
     await this.json('PUT', `/v1/devices/${deviceId}/cert`, { json: { cert: P.b64u(cert) } });
     await this.sync();
@@ -214,6 +220,9 @@ export class Engine {
   apply(record, entry) {
     const s = this.s;
     if (record.kind !== 'file') return;
+    // every version written at a path, in log order (history, trash and restore read it)
+    if (!s.byPathLog.has(record.path)) s.byPathLog.set(record.path, []);
+    s.byPathLog.get(record.path).push({ seq: entry.seq, record });
     const known = s.files.get(record.fileId);
     if (known && known.version >= record.version) return;
     s.files.set(record.fileId, { ...record, author: entry.deviceId, time: entry.time });
@@ -338,6 +347,70 @@ export class Engine {
       added.push(path);
     }
     return { added };
+  }
+
+  // -- history, trash, restore (as the CLI's `vault history`, `restore`) ------------------------
+
+  history(path) {
+    const hist = this.need().byPathLog.get(path) || [];
+    if (!hist.length) throw new EngineError(404, 'not_found');
+    return hist.map(({ record: r }, i) => ({
+      id: i + 1,
+      version: i + 1,
+      deleted: r.deleted,
+      size: r.size,
+      modified: r.mtime ? localIso(r.mtime) : null,
+      type: r.type,
+      certified: r.cert !== null && r.cert !== undefined,
+    }));
+  }
+
+  trash() {
+    const out = [];
+    for (const [path, hist] of [...this.need().byPathLog.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const head = this.byPath(path) ? null : hist[hist.length - 1].record;
+      if (!head || !head.deleted) continue;
+      const live = hist.map((h, i) => [i + 1, h.record]).filter(([, r]) => !r.deleted);
+      if (live.length) out.push({ path, size: live[live.length - 1][1].size, deleted_version: hist.length, last_version: live[live.length - 1][0] });
+    }
+    return out;
+  }
+
+  /** Bring back version `n` of `path` (default: the last one with content before the latest) as a new version. */
+  async restore(path, n = null, now = Date.now()) {
+    const s = this.need();
+    await this.sync();
+    const hist = s.byPathLog.get(path) || [];
+    if (!hist.length) throw new EngineError(404, 'not_found');
+    const live = hist.map((h, i) => [i + 1, h.record]).filter(([, r]) => !r.deleted);
+    let pick;
+    if (n === null || n === undefined) {
+      const latestDeleted = hist[hist.length - 1].record.deleted;
+      const older = latestDeleted ? live : live.filter(([i]) => i < hist.length);
+      pick = older[older.length - 1];
+    } else pick = live.find(([i]) => i === Number(n));
+    if (!pick) throw new EngineError(400, 'usage', 'version');
+    const [from, source] = pick;
+    const head = this.byPath(path);
+    const fileId = head ? head.fileId : source.fileId;
+    const version = (head ? head.version : s.files.get(source.fileId)?.version ?? 0) + 1;
+    let m;
+    try {
+      m = P.openManifest(await this.blob(source.manifest), source.manifest, source.key, P.unhex(source.fileId), source.version);
+    } catch (e) {
+      throw e instanceof EngineError ? e : integrityFailure();
+    }
+    const plain = m.data ? F.encodeInlineManifest(P.unhex(fileId), version, m.data) : F.encodeManifest(P.unhex(fileId), version, m.chunks);
+    const fileKey = random(32);
+    const sealed = F.sealManifest(P.unhex(fileId), version, plain.plain, fileKey, random(24));
+    await this.put(sealed.id, sealed.blob);
+    const record = { ...F.fileRecord({ fileId, version, path, size: plain.size, mtime: now, content: plain.content, manifest: sealed.id, key: fileKey, type: source.type }), cert: source.cert ?? null };
+    await this.append(record, [sealed.id, ...m.chunks.map((c) => c.id)], now, (rec) => {
+      const cur = s.files.get(rec.fileId);
+      if (cur && cur.version >= rec.version) throw new EngineError(409, 'conflict');
+      return rec;
+    });
+    return { path, from_version: from };
   }
 
   async put(id, bytes) {

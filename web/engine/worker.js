@@ -7,15 +7,9 @@ import { Engine, EngineError, ready } from './engine.js';
 import { messageOf } from './messages.js';
 
 const engine = new Engine(self.location.origin);
-const IDLE_MS = 15 * 60 * 1000; // signed out after 15 minutes without a request from the page
-let idleTimer = null;
-
-function touch() {
-  clearTimeout(idleTimer);
-  idleTimer = setTimeout(() => {
-    engine.signOut().finally(() => self.postMessage({ event: 'signed_out' }));
-  }, IDLE_MS);
-}
+// The page signs out after 15 minutes without a person's activity (its own idle check); the
+// server ends this device's session after 15 minutes without a request, and revokes it.
+const IDLE_MS = 15 * 60 * 1000;
 
 const SAFE_INLINE = /^(application\/pdf|image\/(png|jpeg|gif|webp))$/;
 const TYPES = { pdf: 'application/pdf', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', txt: 'text/plain; charset=utf-8' };
@@ -42,6 +36,48 @@ function state() {
   };
 }
 
+// The page polls the status every few seconds: at most every 10 s that asks the server for its
+// log head, and a longer log is fetched, verified, and announced to the page (no event socket).
+const HEAD_EVERY_MS = 10_000;
+let lastHead = 0;
+let failing = false;
+
+// One engine operation at a time (the log verifier is fed in order): every request but the
+// status waits its turn; the status skips its head check while something runs.
+let queue = Promise.resolve();
+let busy = 0;
+function serial(fn) {
+  busy++;
+  const run = queue.then(fn, fn);
+  queue = run.catch(() => {});
+  return run.finally(() => busy--);
+}
+
+async function checkHead() {
+  if (!engine.s) return;
+  const before = engine.s.verifier.seq;
+  const head = await engine.json('GET', '/v1/log/head');
+  if (Number(head.seq) !== before) {
+    await engine.sync();
+    self.postMessage({ event: { kind: 'sync.done', data: { changed: engine.s.verifier.seq - before } } });
+  }
+}
+
+async function status() {
+  if (!busy && Date.now() - lastHead >= HEAD_EVERY_MS) {
+    lastHead = Date.now();
+    try {
+      await serial(checkHead);
+      failing = false;
+    } catch (e) {
+      if (e instanceof EngineError && e.status === 401) throw e;
+      failing = true;
+    }
+  }
+  const state = failing ? 'offline' : 'idle';
+  return { state, last_sync: engine.lastSync, conflicts: 0, progress: null, message: null };
+}
+
 async function route(method, path, body, reply) {
   const url = new URL(path, engine.origin);
   const p = url.pathname;
@@ -56,7 +92,7 @@ async function route(method, path, body, reply) {
       return engine.signOut();
     case 'GET /api/status':
       if (!engine.s) return { state: 'empty', last_sync: null, conflicts: 0, progress: null, message: null };
-      return { state: 'idle', last_sync: engine.lastSync, conflicts: 0, progress: null, message: null };
+      return status();
     case 'POST /api/sync':
       await engine.sync();
       return { ok: true };
@@ -73,6 +109,14 @@ async function route(method, path, body, reply) {
       const { parts } = await engine.read(docPath);
       return { file: new Blob(parts, { type: mimeOf(docPath) }) };
     }
+    case 'GET /api/documents/history':
+      await engine.sync();
+      return engine.history(url.searchParams.get('path') || '');
+    case 'GET /api/documents/trash':
+      await engine.sync();
+      return engine.trash();
+    case 'POST /api/documents/restore':
+      return engine.restore(String(body.path || ''), body.version ?? null);
     case 'POST /api/documents/upload':
       return engine.upload(body.folder || '', body.files || [], (done, total) => reply({ progress: [done, total] }));
     case 'GET /api/devices':
@@ -85,10 +129,11 @@ async function route(method, path, body, reply) {
 self.onmessage = async (ev) => {
   const { id, method, path, body } = ev.data || {};
   const reply = (msg) => self.postMessage({ id, ...msg });
-  touch();
   try {
     await ready;
-    const data = await route(String(method), String(path), body || {}, reply);
+    const isStatus = method === 'GET' && String(path).startsWith('/api/status');
+    const run = () => route(String(method), String(path), body || {}, reply);
+    const data = await (isStatus ? run() : serial(run));
     if (data && data.file instanceof Blob) reply({ status: 200, file: data.file });
     else reply({ status: 200, data });
   } catch (e) {
