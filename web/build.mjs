@@ -103,9 +103,12 @@ async function main() {
   };
   files.set('assets.json', Buffer.from(JSON.stringify(manifest, null, 1) + '\n', 'utf8'));
 
+  // app/ is the web access page, another build's output (build-app.mjs --web): not ours to
+  // check or remove
+  const KEEP = new Set(['__pycache__', 'app']);
   if (check) {
     const problems = [];
-    const present = existsSync(OUT) ? readdirSync(OUT).filter((f) => f !== '__pycache__') : [];
+    const present = existsSync(OUT) ? readdirSync(OUT).filter((f) => !KEEP.has(f)) : [];
     for (const [name, buf] of files) {
       const p = path.join(OUT, name);
       if (!existsSync(p)) problems.push(`missing ${name}`);
@@ -122,7 +125,7 @@ async function main() {
   }
   mkdirSync(OUT, { recursive: true });
   for (const f of readdirSync(OUT)) {
-    if (!files.has(f) && f !== '__pycache__') rmSync(path.join(OUT, f), { recursive: true, force: true });
+    if (!files.has(f) && !KEEP.has(f)) rmSync(path.join(OUT, f), { recursive: true, force: true });
   }
   for (const [name, buf] of files) writeFileSync(path.join(OUT, name), buf);
   const total = [...files.values()].reduce((n, b) => n + b.length, 0);
