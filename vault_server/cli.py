@@ -176,6 +176,14 @@ async def _serve(config: ServerConfig, host: str, port: int) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Signed trust roots ('vault-server trust-roots make'), offered to clients.",
 )
+@click.option(
+    "--web-dir",
+    "web_dir",
+    envvar="VAULT_WEB_DIR",
+    default=None,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Build of the web access page to serve (default: the installed one).",
+)
 def serve(
     config_file: Path | None,
     data: Path | None,
@@ -187,6 +195,7 @@ def serve(
     public_host: str | None,
     trusted_proxies: tuple[str, ...],
     trust_roots: Path | None,
+    web_dir: Path | None,
 ) -> None:
     """Run the server (the embedded data directory is created on first start)."""
     from vault_core._malloc import keep_freed_memory
@@ -222,6 +231,7 @@ def serve(
         trusted_proxies=trusted,
         storage=storage,
         trust_roots=_read_trust_roots(roots_path) if roots_path is not None else None,
+        web_dir=web_dir.resolve() if web_dir is not None else None,
     )
     run_storage(_serve(config, host, port), doing="serve")
 

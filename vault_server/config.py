@@ -97,6 +97,8 @@ class ServerConfig:
     storage: StorageConfig = StorageConfig()
     # The operator's signed trust roots (``--trust-roots FILE``), served as they are.
     trust_roots: bytes | None = None
+    # The web access page's build directory (``--web-dir DIR``); None: the installed one.
+    web_dir: Path | None = None
 
 
 # -- the config file ----------------------------------------------------------------------

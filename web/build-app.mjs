@@ -27,7 +27,10 @@ const check = args.includes('--check');
 const web = args.includes('--web');
 const outArg = args.indexOf('--out');
 const OUT = outArg >= 0 ? path.resolve(args[outArg + 1]) : path.resolve(HERE, web ? '../vault_server/static/app' : '../vault_client/app/static');
-const KEEP = new Set(['__pycache__', '__init__.py']);
+// release.json (web access) is the signed release manifest (scripts/sign_release.py), made
+// from the build with a key kept off this machine: not a build output, neither checked nor
+// removed here (tests/web/test_release_route.py says when it must be signed again)
+const KEEP = new Set(['__pycache__', '__init__.py', ...(web ? ['release.json'] : [])]);
 
 const TARGET = ['chrome100', 'firefox102', 'safari15.4', 'edge100'];
 const sri = (buf) => `sha384-${createHash('sha384').update(buf).digest('base64')}`;

@@ -29,6 +29,7 @@ from . import (  # noqa: F401 (each registers its commands)
     recovery,
     sharing,
     trust_roots,
+    web,
 )
 from .common import LANG, cli, err, say
 
