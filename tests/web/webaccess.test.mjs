@@ -13,13 +13,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, readdirSync, statSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Server, Device, tempDir, cleanup, PASSPHRASE, chromium, CHROMIUM } from './harness.mjs';
+import { spawnSync } from 'node:child_process';
+import { Server, Device, tempDir, cleanup, PASSPHRASE, PYTHON, ROOT, chromium, CHROMIUM } from './harness.mjs';
 import { screen, axeLog, PHONE } from '../app/harness.mjs';
 
 const TIMEOUT = { timeout: 180_000 };
 let dir;
 let server;
 let jean;
+let mairie;
+let requestId;
 let context;
 let page;
 let profileDir;
@@ -60,6 +63,20 @@ describe('owner web access', () => {
     originals['identite/carte-recto.bin'] = randomBytes(2.5 * 1024 * 1024); // three chunks in the vault
     for (const [rel, data] of Object.entries(originals)) jean.write(rel, data);
     jean.run(['sync']);
+    // an authority certifies « Mairie de Lyon », which asks Jean for a proof of address
+    const auth = new Device(dir, 'authority');
+    const authPk = auth.run(['authority', 'init']).stdout.trim().split('\n').pop().trim();
+    mairie = new Device(dir, 'mairie');
+    mairie.run(['init', '--server', server.url, '--user', 'mairie', '--folder', mairie.folder]);
+    const granted = spawnSync(PYTHON, ['-m', 'vault_server', 'grant-issuer', '--data', server.data, 'mairie'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(granted.status, 0, granted.stderr);
+    const issuerPk = mairie.run(['issuer', 'init', '--name', 'Mairie de Lyon']).stdout.trim().split('\n').pop().trim();
+    const cert = path.join(dir, 'mairie.cert.json');
+    auth.run(['authority', 'certify', '--issuer-key', issuerPk, '--name', 'Mairie de Lyon', '--valid', '30d', '--out', cert]);
+    mairie.run(['issuer', 'set-cert', cert]);
+    const req = mairie.run(['issuer', 'request', '--to', 'jean', '--need', 'proof-of-address', '--due', '2030-12-15', '--message', 'Merci de nous envoyer un justificatif de domicile.']);
+    requestId = req.stdout.trim().split('\n').pop().trim();
+    originals.authorityPk = authPk;
     profileDir = path.join(dir, 'chromium-profile');
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
@@ -151,6 +168,46 @@ describe('owner web access', () => {
     const where = ['identite/attestation-caf.jpg', 'attestation-caf.jpg'].find((p) => existsSync(path.join(jean.folder, p)));
     assert.ok(where, 'the CLI device received the upload');
     assert.deepEqual(jean.read(where), bytes);
+  });
+
+  it('answers a certified request with a new photo, after checking the authority for the session', TIMEOUT, async () => {
+    // the evening task: a photo of the proof of address, taken on the phone, sent to the mairie
+    await page.setViewportSize(PHONE);
+    const photo = path.join(dir, 'justificatif-domicile.jpg');
+    const bytes = randomBytes(300 * 1024);
+    writeFileSync(photo, bytes);
+    await page.getByRole('link', { name: 'Mes documents' }).click();
+    await page.getByRole('button', { name: 'Tous mes documents', exact: true }).click();
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByRole('button', { name: 'Ajouter des documents', exact: true }).click()]);
+    await chooser.setFiles([photo]);
+    await page.getByRole('status').filter({ hasText: '1 document ajouté' }).first().waitFor({ timeout: 60_000 });
+    await page.getByRole('link', { name: 'Demandes' }).click();
+    const item = page.locator('#view li').filter({ hasText: 'Mairie de Lyon' });
+    await item.getByText('non certifiée').waitFor({ timeout: 30_000 });
+    assert.equal(await item.getByRole('button', { name: 'Répondre', exact: true }).count(), 0, 'no answer before the authority is trusted');
+    await item.getByRole('button', { name: 'Vérifier « Mairie de Lyon »', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Faire confiance à « Mairie de Lyon » ?' }).waitFor();
+    const words = JSON.parse(spawnSync(PYTHON, ['-c', 'import sys,base64;from vault_client.words import authority_words;k=sys.argv[1];print(__import__("json").dumps(authority_words(base64.urlsafe_b64decode(k+"="*(-len(k)%4)))))', originals.authorityPk], { cwd: ROOT, encoding: 'utf8' }).stdout);
+    assert.ok((await dialog.textContent()).includes(words), `the dialog shows the six words ${words}`);
+    await screen(page, 'web-trust');
+    await dialog.getByRole('button', { name: 'Faire confiance', exact: true }).click();
+    await item.getByText('Certifié par Mairie de Lyon').waitFor({ timeout: 30_000 });
+    await item.getByRole('button', { name: 'Répondre', exact: true }).click();
+    await item.getByRole('checkbox', { name: 'justificatif-domicile.jpg' }).check();
+    await screen(page, 'web-answer');
+    await item.getByRole('button', { name: 'Envoyer', exact: true }).click();
+    await page.locator('#view li').filter({ hasText: 'Mairie de Lyon' }).getByText('répondue').waitFor({ timeout: 60_000 });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const seen = JSON.parse(mairie.run(['issuer', 'requests', '--json']).stdout);
+    const mine = seen.find((r) => r.id === requestId);
+    assert.ok(mine && JSON.stringify(mine).includes('answered'), JSON.stringify(seen));
+    // the mairie opens what was granted (its CLI verifies the grant the page made): the photo
+    const got = path.join(dir, 'mairie-got');
+    mairie.run(['redeem', mine.grant, '--out', got]);
+    const found = walk(got).find((f) => f.endsWith('justificatif-domicile.jpg'));
+    assert.ok(found, `the grant covers the photo: ${walk(got).join(', ')}`);
+    assert.deepEqual(readFileSync(found), bytes);
   });
 
   it('sees a change made elsewhere, shows its history and restores the first version', TIMEOUT, async () => {

@@ -296,6 +296,7 @@ const FR = {
   'req.from': 'De : {who}',
   'req.certified': 'Certifié par {issuer}',
   'req.uncertified': 'Attention : demande non certifiée (dit venir de « {claimed} »).',
+  'req.trust': 'Vérifier « {name} »',
   'req.needs': 'Documents demandés : {list}',
   'req.due': 'À fournir avant le {date}',
   'req.state.open': 'en attente', // contract
@@ -792,6 +793,7 @@ const EN = {
   'req.from': 'From: {who}',
   'req.certified': 'Certified by {issuer}',
   'req.uncertified': 'Warning: request not certified (says it comes from “{claimed}”).',
+  'req.trust': 'Check “{name}”',
   'req.needs': 'Documents asked for: {list}',
   'req.due': 'Due by {date}',
   'req.state.open': 'waiting',

@@ -119,7 +119,21 @@ export async function renderRequests(root) {
     const actions = el('div', { class: 'actions' });
     const formBox = el('div', {});
     body.append(formBox);
-    if (state !== 'answered') {
+    if (r.trust_offer) {
+      // web access: no pinned authorities in a browser; trust this one for the session, words first
+      const offer = r.trust_offer;
+      const trust = el('button', { type: 'button', text: t('req.trust', { name: offer.name }), 'aria-describedby': tid });
+      trust.addEventListener('click', () =>
+        busy(trust, async () => {
+          const yes = await confirmDialog(t('set.trust.confirm.title', { name: offer.name }), t('set.trust.confirm.text', { fp: offer.words }), t('set.trust.confirm.ok'));
+          if (!yes) return;
+          await post('/api/trust', { public_key: offer.public_key, name: offer.name });
+          await renderRequests(root);
+        }),
+      );
+      actions.append(trust);
+    }
+    if (state !== 'answered' && !r.trust_offer) {
       const answer = el('button', { type: 'button', class: 'primary', text: t('req.answer'), 'aria-describedby': tid, 'aria-expanded': 'false' });
       answer.addEventListener('click', async () => {
         if (answer.getAttribute('aria-expanded') === 'true') {

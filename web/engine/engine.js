@@ -20,10 +20,12 @@ import * as P from '../src/protocol.js';
 import * as A from './account.js';
 import * as L from './log.js';
 import * as F from './files.js';
+import * as Seal from './seal.js';
 
 export const ready = _sodium.ready.then(() => {
   A.useSodium(_sodium);
   F.useSodium(_sodium);
+  Seal.useSodium(_sodium);
 });
 
 const random = (n) => _sodium.randombytes_buf(n);
@@ -60,6 +62,29 @@ export class Engine {
     this.s = null; // the signed-in session, or null
     this.lastSync = null;
     this.busy = null;
+  }
+
+  random(n) {
+    return random(n);
+  }
+
+  error(status, code) {
+    return new EngineError(status, code);
+  }
+
+  integrity() {
+    return integrityFailure();
+  }
+
+  /** A record's manifest, opened and checked against the record (IntegrityError otherwise). */
+  async manifestOf(r) {
+    try {
+      const m = P.openManifest(await this.blob(r.manifest), r.manifest, r.key, P.unhex(r.fileId), r.version);
+      if (m.size !== r.size || !P.equal(m.content, r.content)) throw new P.IntegrityError();
+      return m;
+    } catch (e) {
+      throw e instanceof EngineError ? e : integrityFailure();
+    }
   }
 
   // -- HTTP ---------------------------------------------------------------------------------
@@ -272,13 +297,7 @@ export class Engine {
   async read(path) {
     const r = this.byPath(path);
     if (!r) throw new EngineError(404, 'not_found');
-    let m;
-    try {
-      m = P.openManifest(await this.blob(r.manifest), r.manifest, r.key, P.unhex(r.fileId), r.version);
-      if (m.size !== r.size || !P.equal(m.content, r.content)) throw new P.IntegrityError();
-    } catch (e) {
-      throw e instanceof EngineError ? e : integrityFailure();
-    }
+    const m = await this.manifestOf(r);
     if (m.data) return { record: r, parts: [m.data] };
     const parts = [];
     for (const ref of m.chunks) {

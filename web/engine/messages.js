@@ -21,6 +21,14 @@ export const MESSAGES = {
   ],
   quota: ['Votre espace de stockage est plein : rien n’a été ajouté.', 'Your storage is full: nothing was added.'],
   forbidden: ['Cet appareil n’a plus accès au coffre.', 'This device no longer has access to the vault.'],
+  uncertified: [
+    'Cette demande n’est pas certifiée par une autorité de confiance : vérifiez d’abord l’administration.',
+    'This request is not certified by a trusted authority: check the administration first.',
+  ],
+  unsupported: [
+    'Pas encore possible depuis l’accès web : utilisez l’application sur votre ordinateur.',
+    'Not possible from web access yet: use the app on your computer.',
+  ],
   error: ['Une erreur est survenue. Réessayez.', 'Something went wrong. Try again.'],
 };
 

@@ -5,6 +5,7 @@
 // in this worker's memory; nothing is written to any browser storage.
 import { Engine, EngineError, ready } from './engine.js';
 import { messageOf } from './messages.js';
+import * as Requests from './engine_requests.js';
 
 const engine = new Engine(self.location.origin);
 // The page signs out after 15 minutes without a person's activity (its own idle check); the
@@ -119,10 +120,25 @@ async function route(method, path, body, reply) {
       return engine.restore(String(body.path || ''), body.version ?? null);
     case 'POST /api/documents/upload':
       return engine.upload(body.folder || '', body.files || [], (done, total) => reply({ progress: [done, total] }));
+    case 'GET /api/requests':
+      await engine.sync();
+      return Requests.listRequests(engine);
+    case 'GET /api/appointments':
+    case 'GET /api/asks':
+      engine.need();
+      return [];
+    case 'POST /api/trust/preview':
+      engine.need();
+      return Requests.trustPreview(body);
+    case 'POST /api/trust':
+      return Requests.trustForSession(engine, body);
     case 'GET /api/devices':
       return engine.devices();
-    default:
-      throw new EngineError(404, 'not_found');
+    default: {
+      const answer = method === 'POST' && p.match(/^\/api\/requests\/([0-9a-f]{32})\/answer$/);
+      if (answer) return Requests.answer(engine, answer[1], Array.isArray(body.paths) ? body.paths : [], body.expires_in, body.item || null);
+      throw new EngineError(404, 'unsupported');
+    }
   }
 }
 
