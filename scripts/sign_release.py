@@ -63,10 +63,10 @@ def sign(seed: bytes, directory: Path, name: str) -> None:
     from vault_core import release
     from vault_core.encoding import b64u
     from vault_core.errors import VaultError
-    from vault_server.routes_webapp import RELEASE_FILE, check_release, load_app
+    from vault_server.routes_webapp import RELEASE_FILE, check_release, load_build
 
     try:
-        files = load_app(directory).files  # every file against assets.json
+        files = load_build(directory)  # every file against assets.json
     except VaultError:
         fail(f"{directory} is not a complete build matching its assets.json (build-web.sh)")
     for page in release.PAGE_PATHS:

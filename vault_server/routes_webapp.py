@@ -123,7 +123,26 @@ _loaded: AppFiles | None = None
 
 
 def load_app(directory: Path = APP_DIR) -> AppFiles:
-    """The built page's files, each checked against its SHA-256 (assets.json)."""
+    """The built page's files, each checked against its SHA-256 (assets.json), and its
+    release manifest, checked (:func:`check_release`)."""
+    files = load_build(directory)
+    try:
+        release, differ = check_release(directory, files)
+    except (OSError, ValueError) as exc:
+        log.error("web access release manifest not served: %s", exc)
+        return AppFiles(files, directory, None, str(exc))
+    if differ:
+        log.error(
+            "web access: this build is not the signed release for %s; vault web check will "
+            "report them (sign it again: python scripts/sign_release.py --key FILE)",
+            ", ".join(differ),
+        )
+    return AppFiles(files, directory, release, None, tuple(differ))
+
+
+def load_build(directory: Path) -> dict[str, tuple[bytes, str]]:
+    """The built page's files (name -> bytes, type), each checked against its SHA-256 in
+    assets.json (ServerUnavailable otherwise, logged)."""
     try:
         manifest = json.loads((directory / "assets.json").read_text(encoding="utf-8"))
         files: dict[str, tuple[bytes, str]] = {}
@@ -139,18 +158,7 @@ def load_app(directory: Path = APP_DIR) -> AppFiles:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         log.error("web access page unavailable: %s (run scripts/build-web.sh)", exc)
         raise ServerUnavailable("the web access page is not built on this server") from None
-    try:
-        release, differ = check_release(directory, files)
-    except (OSError, ValueError) as exc:
-        log.error("web access release manifest not served: %s", exc)
-        return AppFiles(files, directory, None, str(exc))
-    if differ:
-        log.error(
-            "web access: this build is not the signed release for %s; vault web check will "
-            "report them (sign it again: python scripts/sign_release.py --key FILE)",
-            ", ".join(differ),
-        )
-    return AppFiles(files, directory, release, None, tuple(differ))
+    return files
 
 
 def app_files(directory: Path | None = None) -> AppFiles:
