@@ -11,7 +11,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync, readdirSync, statSync, existsSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, readdirSync, statSync, existsSync, rmSync, cpSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Server, Device, tempDir, cleanup, PASSPHRASE, PYTHON, ROOT, chromium, CHROMIUM } from './harness.mjs';
@@ -77,6 +78,15 @@ describe('owner web access', () => {
     const req = mairie.run(['issuer', 'request', '--to', 'jean', '--need', 'proof-of-address', '--due', '2030-12-15', '--message', 'Merci de nous envoyer un justificatif de domicile.']);
     requestId = req.stdout.trim().split('\n').pop().trim();
     originals.authorityPk = authPk;
+    // Gaëlle helps her father under a mandate: her upload is a helper entry in his log, which
+    // the page's verifier must read (sealed to him, signed by her, within upload:Impôts)
+    const gaelle = new Device(dir, 'gaelle');
+    gaelle.run(['init', '--server', server.url, '--user', 'gaelle', '--folder', gaelle.folder]);
+    jean.run(['mandate', 'grant', '--to', 'gaelle', '--scope', 'upload:Impôts', '--duration', '30d', '--name', 'Gaëlle']);
+    const helped = path.join(dir, 'avis-taxe-fonciere.pdf');
+    originals['Impôts/avis-taxe-fonciere.pdf'] = Buffer.from('%PDF-1.4\n% taxe foncière, envoyée par Gaëlle\n');
+    writeFileSync(helped, originals['Impôts/avis-taxe-fonciere.pdf']);
+    gaelle.run(['act-for', 'jean', 'upload', helped, '--to', 'Impôts']);
     profileDir = path.join(dir, 'chromium-profile');
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
@@ -121,6 +131,9 @@ describe('owner web access', () => {
     assert.match(text, /Sécurité de l’accès web/);
     assert.match(text, /serveur malveillant au moment où vous vous connectez/);
     assert.equal((await page.getByRole('link', { name: 'Sécurité de l’accès web' }).getAttribute('href')), '/securite-acces-web');
+    // what this server serves is the signed release (the CLI checks it against its release key)
+    const checked = jean.run(['web', 'check', server.url], { check: false });
+    assert.equal(checked.status, 0, `${checked.stdout}\n${checked.stderr}`);
   });
 
   it('refuses a wrong passphrase and an unknown handle with the same sentence', TIMEOUT, async () => {
@@ -140,6 +153,10 @@ describe('owner web access', () => {
     await signIn('jean', PASSPHRASE);
     await page.getByRole('button', { name: 'avis-2026.pdf' }).or(page.getByRole('button', { name: 'Impôts' })).first().waitFor({ timeout: 60_000 });
     console.log(`# sign-in to first list: ${Date.now() - t0} ms`);
+    // the helper's upload, read from her entry in the log
+    await page.getByRole('button', { name: 'Impôts' }).first().click();
+    await page.getByRole('button', { name: 'avis-taxe-fonciere.pdf' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Tous mes documents', exact: true }).click();
     await page.getByRole('button', { name: 'Se déconnecter', exact: true }).waitFor();
     const devices = JSON.parse(jean.run(['devices', '--json']).stdout);
     const web = devices.filter((d) => /^Navigateur — \d{4}-\d\d-\d\d \d\d:\d\d$/.test(d.name));
@@ -269,5 +286,37 @@ describe('owner web access', () => {
     }
     assert.deepEqual(hits, [], 'the Chromium profile holds vault content after sign-out');
     assert.deepEqual(problems, []);
+  });
+});
+
+describe('a web access page whose engine was changed on the server', () => {
+  it('is refused by the page (SRI) and by vault web check (exit 4, naming the file)', TIMEOUT, async () => {
+    const d = tempDir('vault-webaccess-tampered-');
+    const web = path.join(d, 'app');
+    cpSync(path.join(ROOT, 'vault_server', 'static', 'app'), web, { recursive: true });
+    // a server that serves a changed engine.js, with assets.json updated to match (the server's
+    // own check passes: only the page's integrity hash and the signed release can catch it)
+    const engine = Buffer.concat([readFileSync(path.join(web, 'engine.js')), Buffer.from('\n;self.stolen = 1;\n')]);
+    writeFileSync(path.join(web, 'engine.js'), engine);
+    const assets = JSON.parse(readFileSync(path.join(web, 'assets.json'), 'utf8'));
+    assets.files['engine.js'].sha256 = createHash('sha256').update(engine).digest('hex');
+    writeFileSync(path.join(web, 'assets.json'), JSON.stringify(assets, null, 1) + '\n');
+    const srv = new Server(d, ['--web-dir', web]);
+    await srv.start();
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    try {
+      const p = await browser.newPage({ locale: 'fr-FR' });
+      await p.goto(`${srv.url}/`);
+      await p.getByRole('heading', { level: 1, name: 'Cette page n’a pas pu être vérifiée' }).waitFor({ timeout: 30_000 });
+      assert.equal(await p.getByLabel('Phrase de passe', { exact: true }).count(), 0, 'no passphrase field on a page that failed its check');
+      const checker = new Device(d, 'gaelle');
+      const res = checker.run(['web', 'check', srv.url], { check: false });
+      assert.equal(res.status, 4, `${res.stdout}\n${res.stderr}`);
+      assert.match(res.stdout + res.stderr, /engine\.js/);
+    } finally {
+      await browser.close();
+      await srv.stop();
+      cleanup(d);
+    }
   });
 });

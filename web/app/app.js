@@ -223,6 +223,14 @@ function showDaemonDown(e) {
   focusTitle();
 }
 
+/** Web access: the engine's script failed its integrity check (or did not load): nothing runs. */
+function showWebBroken() {
+  setPhase('daemon');
+  const view = clear($('view'));
+  view.append(el('h1', { id: 'view-title', tabindex: '-1', text: t('web.broken.title') }), el('p', { class: 'card', role: 'alert', text: t('web.broken.text') }));
+  focusTitle();
+}
+
 async function lockNow(auto = false) {
   try {
     await post('/api/lock', {});
@@ -550,7 +558,7 @@ async function main() {
     try {
       useEngine(await startEngine(), (event) => (event === 'signed_out' ? enter() : onEvent(event)));
     } catch {
-      return showDaemonDown(null);
+      return showWebBroken();
     }
     renderStatic();
     window.addEventListener('pagehide', () => post('/api/lock', {}).catch(() => {}));

@@ -491,7 +491,8 @@ async function uploadFiles(entries, root) {
     const n = res && Array.isArray(res.added) ? res.added.length : entries.length;
     toast(n === 1 ? t('docs.uploaded.one') : t('docs.uploaded.many', { n }));
     await loadDocuments(true);
-    if (document.contains(root)) renderDocuments(root);
+    // the person may have gone to another screen while the list reloaded: #view is theirs now
+    if (document.contains(root) && app.route === 'documents') renderDocuments(root);
   } catch (e) {
     showAlert(e.fr || e.status === 0 ? e : t('docs.upload.failed'));
   } finally {

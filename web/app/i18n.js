@@ -101,6 +101,8 @@ const FR = {
   'web.signing': 'Connexion… (quelques secondes)',
   'web.shared': 'Sur un ordinateur partagé, pensez à vous déconnecter : la session se ferme aussi seule après 15 minutes sans activité.',
   'web.security': 'Sécurité de l’accès web', // contract (web access)
+  'web.broken.title': 'Cette page n’a pas pu être vérifiée',
+  'web.broken.text': 'Un de ses fichiers n’est pas celui qui a été publié. Ne saisissez pas votre phrase de passe ici ; prévenez votre structure, ou utilisez l’application sur votre ordinateur.',
   'lock.auto.one': 'Le coffre a été verrouillé après 1 minute sans activité.',
 
   // navigation (contract)
@@ -605,6 +607,8 @@ const EN = {
   'web.signing': 'Signing in… (a few seconds)',
   'web.shared': 'On a shared computer, remember to sign out: the session also closes by itself after 15 minutes without activity.',
   'web.security': 'Web access security',
+  'web.broken.title': 'This page could not be verified',
+  'web.broken.text': 'One of its files is not the published one. Do not type your passphrase here; tell your organisation, or use the app on your computer.',
   'lock.auto.one': 'The vault was locked after 1 minute without activity.',
 
   'nav.documents': 'My documents',

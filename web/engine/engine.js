@@ -177,7 +177,7 @@ export class Engine {
     } catch {
       throw integrityFailure();
     }
-    this.s = { handle, token: res.token, deviceId, deviceName: name, device, bundle, verifier: new L.LogVerifier(handle, bundle.identity.pk, bundle.keys.recordKey), files: new Map(), byPathLog: new Map(), revokedSelf: false };
+    this.s = { handle, token: res.token, deviceId, deviceName: name, device, bundle, verifier: new L.LogVerifier(handle, bundle.identity.pk, bundle.keys.recordKey, null, bundle.boxSk), files: new Map(), pathHead: new Map(), byPathLog: new Map(), revokedSelf: false };
     const cert = A.issueDeviceCert(bundle, deviceId, name, device.pk, now);
     await this.json('PUT', `/v1/devices/${deviceId}/cert`, { json: { cert: P.b64u(cert) } });
     await this.sync();
@@ -231,7 +231,10 @@ export class Engine {
       for (const item of entries) {
         let fed;
         try {
-          fed = s.verifier.feed(P.unb64u(item.entry));
+          // a helper's file never reuses a file id the vault holds (SPEC §Mandates)
+          fed = s.verifier.feed(P.unb64u(item.entry), (rec) => {
+            if (rec.kind === 'helper' && rec.file && s.files.has(rec.file.fileId)) throw new P.IntegrityError();
+          });
         } catch {
           throw integrityFailure();
         }
@@ -244,6 +247,12 @@ export class Engine {
 
   apply(record, entry) {
     const s = this.s;
+    // a helper's upload or accepted deposit (SPEC §Mandates) is a file record like any other:
+    // at a path that already holds a live file it becomes that path's newest version
+    if (record.kind === 'helper') {
+      if (record.file) this.apply(record.file, entry);
+      return;
+    }
     if (record.kind !== 'file') return;
     // every version written at a path, in log order (history, trash and restore read it)
     if (!s.byPathLog.has(record.path)) s.byPathLog.set(record.path, []);
@@ -251,6 +260,7 @@ export class Engine {
     const known = s.files.get(record.fileId);
     if (known && known.version >= record.version) return;
     s.files.set(record.fileId, { ...record, author: entry.deviceId, time: entry.time });
+    s.pathHead.set(record.path, record.fileId);
   }
 
   /** Append one record with compare-and-swap; retries on a concurrent append. */
@@ -275,7 +285,7 @@ export class Engine {
 
   live() {
     const s = this.need();
-    return [...s.files.values()].filter((r) => !r.deleted);
+    return [...s.files.values()].filter((r) => !r.deleted && s.pathHead.get(r.path) === r.fileId);
   }
 
   byPath(path) {

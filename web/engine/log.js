@@ -6,11 +6,16 @@
 // device's signature. LogVerifier replays entries in order and fails with the opaque
 // IntegrityError on any gap, reorder, replay, fork, forged or revoked author, or bad record,
 // changing nothing; checkHead detects a server whose log is shorter than what was seen.
+// A helper (SPEC §Mandates) writes her own entries under a `mandate` record the owner signed:
+// `device` is the mandate id, the record is sealed to the owner's box key, her identity key
+// signs; the verifier holds each mandate and refuses her entries outside its scopes or time,
+// or after its `mandate-end`.
 // makeEntry signs only what its own parser accepts (the log is append-only).
 //
 // Pure: nonces, device keys and times are parameters.
 import * as P from '../src/protocol.js';
 import { verifyDeviceCert, sign, aeadEncrypt } from './account.js';
+import { openMandate, decodeMandate, allows } from './mandates.js';
 
 const { FormatError, IntegrityError, VaultError, ascii, concat, canonicalJson, parseCanonicalJson, b64u, unb64u } = P;
 
@@ -89,11 +94,50 @@ export function parseRecord(o) {
     if (typeof o.cert !== 'string') throw new FormatError('record: cert');
     return { kind: o.kind, deviceId: id(o.device, ID32), cert: unb64u(o.cert) };
   }
+  if (o.kind === 'mandate' && sameKeys(o, ['kind', 'mandate', 'sig'])) {
+    if (typeof o.mandate !== 'string' || typeof o.sig !== 'string') throw new FormatError('record: mandate');
+    return { kind: 'mandate', statement: unb64u(o.mandate), sig: unb64u(o.sig, 64) };
+  }
+  if (o.kind === 'mandate-end' && sameKeys(o, ['ended', 'kind', 'mandate'])) {
+    return { kind: 'mandate-end', mandateId: id(o.mandate, ID32), ended: uint(o.ended) };
+  }
+  if (o.kind === 'helper') return parseHelperRecord(o);
   throw new FormatError('record: unknown kind');
+}
+
+const DETAIL = { upload: [], accept: ['deposit'], answer: ['documents', 'grant', 'request', 'requester'] };
+
+function parseHelperRecord(o) {
+  if (!sameKeys(o, ['action', 'detail', 'file', 'kind', 'mandate'])) throw new FormatError('helper record: fields');
+  const { action, detail } = o;
+  if (!Object.hasOwn(DETAIL, action) || detail === null || typeof detail !== 'object' || Array.isArray(detail) || !sameKeys(detail, DETAIL[action])) {
+    throw new FormatError('helper record: action or detail');
+  }
+  const file = o.file === null ? null : parseRecord(o.file);
+  if (action === 'answer') {
+    const docs = detail.documents;
+    if (file !== null || !Array.isArray(docs) || docs.length < 1 || docs.length > 256) throw new FormatError('helper record: documents');
+    for (const d of docs) P.checkPath(d);
+    id(detail.grant, ID32);
+    id(detail.request, ID32);
+    if (typeof detail.requester !== 'string' || !detail.requester) throw new FormatError('helper record: requester');
+  } else {
+    if (file === null || file.kind !== 'file' || file.deleted || file.version !== 1) throw new FormatError('helper record: a new live file');
+    if (action === 'upload' && file.cert !== null) throw new FormatError('helper record: an upload carries no certificate');
+    if (action === 'accept') {
+      id(detail.deposit, ID32);
+      const proofId = file.cert && file.cert.proof && file.cert.proof.statement && file.cert.proof.statement.id;
+      if (proofId !== detail.deposit) throw new FormatError("helper record: the deposit's proof");
+    }
+  }
+  return { kind: 'helper', mandateId: id(o.mandate, ID32), action, detail, file, raw: o };
 }
 
 /** The JSON object of a record made by this engine. */
 export function recordJson(r) {
+  if (r.kind === 'mandate') return { kind: 'mandate', mandate: b64u(r.statement), sig: b64u(r.sig) };
+  if (r.kind === 'mandate-end') return { ended: r.ended, kind: 'mandate-end', mandate: r.mandateId };
+  if (r.kind === 'helper') return { action: r.action, detail: r.detail, file: r.file === null ? null : recordJson(r.file), kind: 'helper', mandate: r.mandateId };
   if (r.kind === 'file') {
     return {
       cert: r.cert ?? null,
@@ -170,25 +214,84 @@ export function makeEntry({ handle, recordKey, deviceId, deviceSk, seq, prev, ti
 
 // -- verification -----------------------------------------------------------------------------
 
+function helperAd(handle, seq, mandateId) {
+  return concat(ascii('vault.v1/helper-record\0'), canonicalJson({ handle, mandate: mandateId, seq }));
+}
+
+export function openHelperRecord(handle, boxSk, e) {
+  const rec = e.rec;
+  if (!boxSk || rec.length < 3 + 48 || rec[0] !== 0x56 || rec[1] !== 0x48 || rec[2] !== 0x31) throw new IntegrityError(); // VH1
+  const plain = P.sealOpen(boxSk, rec.subarray(3), helperAd(handle, e.seq, e.deviceId));
+  let record;
+  try {
+    record = parseRecord(parseCanonicalJson(plain));
+  } catch {
+    throw new IntegrityError();
+  }
+  if (record.kind !== 'helper' || record.mandateId !== e.deviceId) throw new IntegrityError();
+  return record;
+}
+
 export class LogVerifier {
-  constructor(handle, identitySignPk, recordKey, state = null) {
+  /** boxSk (the owner's identity box key) opens helper entries (SPEC §Mandates). */
+  constructor(handle, identitySignPk, recordKey, state = null, boxSk = null) {
     this.handle = handle;
     this.identitySignPk = identitySignPk;
     this.recordKey = recordKey;
+    this.boxSk = boxSk;
     this.seq = state ? state.seq : 0;
     this.head = state ? unb64u(state.head, 32) : genesis(handle);
     this.devices = new Map(state ? Object.entries(state.devices).map(([k, v]) => [k, unb64u(v, 32)]) : []);
     this.revoked = new Set(state ? state.revoked : []);
+    this.mandates = new Map(); // mandate id → {statement, sig, terms, ended}
+    for (const [k, h] of Object.entries((state && state.mandates) || {})) {
+      const statement = unb64u(h.statement);
+      this.mandates.set(k, { statement, sig: unb64u(h.sig, 64), terms: decodeMandate(statement), ended: !!h.ended });
+    }
   }
 
-  /** Verify the next entry's bytes: {entry, record}. On failure nothing changes. */
-  feed(data) {
+  helperRecord(e, held) {
+    const t = held.terms;
+    if (held.ended || !(t.created * 1000 <= e.time && e.time < t.expires * 1000)) throw new IntegrityError();
+    const record = openHelperRecord(this.handle, this.boxSk, e);
+    if (!allows(t.scopes, record.action, record.file ? record.file.path : null)) throw new IntegrityError();
+    P.verify(t.helperSignPk, signMessage(e), e.sig);
+    return record;
+  }
+
+  mandateChange(record) {
+    if (record.kind === 'mandate') {
+      const terms = openMandate(record.statement, record.sig, this.identitySignPk);
+      if (terms.owner !== this.handle || this.mandates.has(terms.mandateId) || this.devices.has(terms.mandateId)) throw new IntegrityError();
+      return { statement: record.statement, sig: record.sig, terms, ended: false };
+    }
+    if (record.kind === 'mandate-end') {
+      const held = this.mandates.get(record.mandateId);
+      if (!held || held.ended) throw new IntegrityError();
+      return { ...held, ended: true };
+    }
+    return null;
+  }
+
+  /** Verify the next entry's bytes: {entry, record}. On failure nothing changes. `accept`, if
+   * given, sees the verified record before anything is committed and may refuse it (throw). */
+  feed(data, accept = null) {
     const e = decodeEntry(data);
     if (e.seq !== this.seq + 1 || !P.equal(e.prev, this.head)) throw new IntegrityError();
     if (this.revoked.has(e.deviceId)) throw new IntegrityError();
+    const held = this.mandates.get(e.deviceId);
+    if (held) {
+      const helper = this.helperRecord(e, held);
+      if (accept) accept(helper);
+      this.seq = e.seq;
+      this.head = entryHash(e.encoded);
+      return { entry: e, record: helper };
+    }
     const record = openRecord(this.handle, this.recordKey, e);
+    if (record.kind === 'helper') throw new IntegrityError(); // a device never writes in a helper's name
     let signer = this.devices.get(e.deviceId) ?? null;
     if (record.kind === 'device') {
+      if (this.mandates.has(record.deviceId)) throw new IntegrityError();
       const cert = verifyDeviceCert(record.cert, this.identitySignPk);
       if (cert.deviceId !== record.deviceId || cert.handle !== this.handle) throw new IntegrityError();
       if (record.deviceId !== e.deviceId) throw new IntegrityError();
@@ -197,7 +300,10 @@ export class LogVerifier {
     }
     if (signer === null) throw new IntegrityError();
     P.verify(signer, signMessage(e), e.sig);
+    const added = this.mandateChange(record);
     if (record.kind === 'revoke' && !this.devices.has(record.deviceId)) throw new IntegrityError();
+    if (accept) accept(record);
+    if (added) this.mandates.set(added.terms.mandateId, added);
     if (record.kind === 'device') this.devices.set(record.deviceId, signer);
     if (record.kind === 'revoke') this.revoked.add(record.deviceId);
     this.seq = e.seq;
@@ -206,12 +312,18 @@ export class LogVerifier {
   }
 
   state() {
-    return {
+    const out = {
       devices: Object.fromEntries([...this.devices.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, b64u(v)])),
       head: b64u(this.head),
       revoked: [...this.revoked].sort(),
       seq: this.seq,
     };
+    if (this.mandates.size) {
+      out.mandates = Object.fromEntries(
+        [...this.mandates.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, h]) => [k, { ended: h.ended, sig: b64u(h.sig), statement: b64u(h.statement) }]),
+      );
+    }
+    return out;
   }
 }
 

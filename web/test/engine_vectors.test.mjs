@@ -14,6 +14,7 @@ import * as P from '../src/protocol.js';
 import * as A from '../engine/account.js';
 import * as L from '../engine/log.js';
 import * as F from '../engine/files.js';
+import * as M from '../engine/mandates.js';
 
 await _sodium.ready;
 const sodium = _sodium;
@@ -56,6 +57,7 @@ const ENGINE = {
   log: ['chain', 'verify_chain', 'check_head'],
   chunk: ['chunk'],
   manifest: ['open_manifest', 'open_manifest_inline'],
+  mandate: ['mandate_statement', 'mandate_allows', 'helper_entry'],
 };
 
 test('login proofs: the message byte for byte, the signature, and every substitution refused', () => {
@@ -189,6 +191,34 @@ test('the log: every entry re-made byte for byte by the writer, replayed to the 
   });
   each('log', 'positive', 'check_head', (c) => L.checkHead(Number(c.server_head), Number(c.seen_seq)));
   each('log', 'negative', 'check_head', (c) => throwsNamed(c, () => L.checkHead(Number(c.server_head), Number(c.seen_seq))));
+});
+
+test('mandates in the owner\'s log: statements, scopes, helper entries (SPEC §Mandates)', () => {
+  each('mandate', 'positive', 'mandate_statement', (c) => {
+    const m = M.openMandate(te.encode(c.statement_text), H(c.sig), H(c.owner_sign_pk));
+    assert.equal(m.mandateId, JSON.parse(c.statement_text).mandate);
+    assert.deepEqual(m.scopes, JSON.parse(c.statement_text).scopes);
+  });
+  each('mandate', 'negative', 'mandate_statement', (c) => {
+    throwsNamed(c, () => M.openMandate(te.encode(c.statement_text), H(c.sig), H(c.owner_sign_pk)));
+  });
+  const scopesOf = (c) => c.scopes;
+  each('mandate', 'positive', 'mandate_allows', (c) => {
+    assert.equal(M.allows(scopesOf(c), c.action, c.path ?? null), c.allowed, c.name);
+  });
+  each('mandate', 'positive', 'helper_entry', (c) => {
+    const v = new L.LogVerifier(c.handle, H(c.owner_sign_pk), H(c.record_key), c.state, H(c.owner_box_sk));
+    const { record } = v.feed(te.encode(c.entry_text));
+    assert.equal(record.kind, 'helper');
+    assert.deepEqual(P.canonicalJson(L.recordJson(record)), te.encode(c.record_text));
+    assert.deepEqual(v.state(), c.final_state);
+  });
+  each('mandate', 'negative', 'helper_entry', (c) => {
+    const v = new L.LogVerifier(c.handle, H(c.owner_sign_pk), H(c.record_key), c.state, H(c.owner_box_sk));
+    const before = JSON.stringify(v.state());
+    throwsNamed(c, () => v.feed(te.encode(c.entry_text)));
+    assert.equal(JSON.stringify(v.state()), before, `${c.name}: the refused entry changed nothing`);
+  });
 });
 
 test('writer side of chunks and manifests: sealed byte for byte, opened by the reader', () => {

@@ -71,12 +71,12 @@ const OUT_OF_SCOPE = {
     verify_finish: 'trusted-contact recovery runs in the owner\'s and the contacts\' clients (the link page has no account)',
   },
   mandate: {
-    mandate_statement: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
-    mandate_copy: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
-    mandate_allows: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
-    helper_entry: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
-    mandate_forward: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
-    helper_answer: "helper mandates run in the owner's and the helper's clients (the link page has no account; the web engine does not read helper entries yet)",
+    mandate_statement: 'the owner\'s web engine reads mandates in his log: web/test/engine_vectors.test.mjs',
+    mandate_copy: "the helper's side and forwards run in the clients (the link page has no account; the web engine reads only the owner's log)",
+    mandate_allows: 'the owner\'s web engine reads mandates in his log: web/test/engine_vectors.test.mjs',
+    helper_entry: 'the owner\'s web engine reads mandates in his log: web/test/engine_vectors.test.mjs',
+    mandate_forward: "the helper's side and forwards run in the clients (the link page has no account; the web engine reads only the owner's log)",
+    helper_answer: "the helper's side and forwards run in the clients (the link page has no account; the web engine reads only the owner's log)",
   },
   trust_invitation: {
     trust_invitation: 'authorities are pinned by the owner\'s client (the link page trusts none)',
