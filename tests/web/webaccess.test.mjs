@@ -227,6 +227,34 @@ describe('owner web access', () => {
     assert.deepEqual(readFileSync(found), bytes);
   });
 
+  it('accepts a certified deposit into the vault and refuses another (Boîte de réception)', TIMEOUT, async () => {
+    const acte = path.join(dir, 'acte-naissance.pdf');
+    originals.acte = Buffer.from('%PDF-1.4\n% acte de naissance de Jean\n');
+    writeFileSync(acte, originals.acte);
+    mairie.run(['issuer', 'deposit', '--to', 'jean', '--type', 'birth-certificate', acte, '--title', 'Acte de naissance']);
+    const pub = path.join(dir, 'publicite.pdf');
+    writeFileSync(pub, '%PDF-1.4\n% lettre d’information\n');
+    mairie.run(['issuer', 'deposit', '--to', 'jean', '--type', 'other', pub, '--title', 'Lettre d’information']);
+    await page.getByRole('link', { name: 'Boîte de réception' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Boîte de réception' }).waitFor();
+    const acteCard = page.locator('#view li').filter({ hasText: 'Acte de naissance' });
+    // the authority was trusted for this session in Demandes: the page checked the certificate
+    await acteCard.getByText('Certifié par Mairie de Lyon').waitFor({ timeout: 30_000 });
+    await screen(page, 'web-inbox');
+    await acteCard.getByRole('button', { name: 'Accepter', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Courrier/Mairie de Lyon/acte-naissance.pdf' }).first().waitFor({ timeout: 60_000 });
+    const pubCard = page.locator('#view li').filter({ hasText: 'Lettre d’information' });
+    await pubCard.getByRole('button', { name: 'Refuser', exact: true }).click();
+    await pubCard.waitFor({ state: 'detached', timeout: 30_000 });
+    jean.run(['sync']);
+    assert.deepEqual(jean.read('Courrier/Mairie de Lyon/acte-naissance.pdf'), originals.acte);
+    jean.run(['trust', 'add', originals.authorityPk, '--name', 'Préfecture']);
+    const verified = jean.run(['verify', path.join(jean.folder, 'Courrier', 'Mairie de Lyon', 'acte-naissance.pdf')], { check: false });
+    assert.equal(verified.status, 0, `${verified.stdout}\n${verified.stderr}`);
+    assert.match(verified.stdout, /Mairie de Lyon/);
+    assert.deepEqual(JSON.parse(jean.run(['inbox', '--json']).stdout), [], 'both deposits left the inbox');
+  });
+
   it('sees a change made elsewhere, shows its history and restores the first version', TIMEOUT, async () => {
     const dialog = page.getByRole('dialog');
     if (await dialog.isVisible()) await page.keyboard.press('Escape');

@@ -1,7 +1,7 @@
 // Boîte de réception, Demandes, Partagés avec moi, Appareils, Paramètres.
 import { el, clear, field, checkbox, newId } from './dom.js';
 import { t, lang, setLang, formatDate, formatSize, typeLabel, toDate } from './i18n.js';
-import { get, post, put, del, q } from './api.js';
+import { get, post, put, del, q, webAccess, objectUrl } from './api.js';
 import { app, heading, toast, showAlert, clearAlert, busy, confirmDialog, openPreview, download, emptyNote, errorText } from './core.js';
 import { loadDocuments } from './documents.js';
 import { docPicker, durationSelect } from './shares.js';
@@ -70,7 +70,8 @@ export async function renderInbox(root) {
         el(
           'div',
           { class: 'actions' },
-          el('button', { type: 'button', text: t('inbox.preview'), 'aria-describedby': tid, onclick: () => openPreview(fileName, inline, plain) }),
+          el('button', { type: 'button', text: t('inbox.preview'), 'aria-describedby': tid, onclick: () => preview(fileName, inline, plain) }),
+          d.trust_offer ? trustButton(d.trust_offer, tid, () => renderInbox(root)) : null,
           accept,
           refuse,
         ),
@@ -86,6 +87,31 @@ function requestState(r) {
   // older client) answers the whole request
   if (r.state === 'partial' || r.state === 'overdue' || r.state === 'answered') return r.state;
   return r.grant ? 'answered' : 'open';
+}
+
+/** Web access: a preview of bytes the engine verified (an object URL); the daemon serves URLs. */
+async function preview(name, inline, plain) {
+  if (!webAccess()) return openPreview(name, inline, plain);
+  try {
+    const url = await objectUrl(plain);
+    openPreview(name, url, url);
+  } catch (e) {
+    showAlert(e);
+  }
+}
+
+/** Web access: no pinned authorities in a browser; trust this one for the session, words first. */
+function trustButton(offer, describedBy, rerender) {
+  const trust = el('button', { type: 'button', text: t('req.trust', { name: offer.name }), 'aria-describedby': describedBy });
+  trust.addEventListener('click', () =>
+    busy(trust, async () => {
+      const yes = await confirmDialog(t('set.trust.confirm.title', { name: offer.name }), t('set.trust.confirm.text', { fp: offer.words }), t('set.trust.confirm.ok'));
+      if (!yes) return;
+      await post('/api/trust', { public_key: offer.public_key, name: offer.name });
+      await rerender();
+    }),
+  );
+  return trust;
 }
 
 export async function renderRequests(root) {
@@ -119,20 +145,7 @@ export async function renderRequests(root) {
     const actions = el('div', { class: 'actions' });
     const formBox = el('div', {});
     body.append(formBox);
-    if (r.trust_offer) {
-      // web access: no pinned authorities in a browser; trust this one for the session, words first
-      const offer = r.trust_offer;
-      const trust = el('button', { type: 'button', text: t('req.trust', { name: offer.name }), 'aria-describedby': tid });
-      trust.addEventListener('click', () =>
-        busy(trust, async () => {
-          const yes = await confirmDialog(t('set.trust.confirm.title', { name: offer.name }), t('set.trust.confirm.text', { fp: offer.words }), t('set.trust.confirm.ok'));
-          if (!yes) return;
-          await post('/api/trust', { public_key: offer.public_key, name: offer.name });
-          await renderRequests(root);
-        }),
-      );
-      actions.append(trust);
-    }
+    if (r.trust_offer) actions.append(trustButton(r.trust_offer, tid, () => renderRequests(root)));
     if (state !== 'answered' && !r.trust_offer) {
       const answer = el('button', { type: 'button', class: 'primary', text: t('req.answer'), 'aria-describedby': tid, 'aria-expanded': 'false' });
       answer.addEventListener('click', async () => {

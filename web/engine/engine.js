@@ -323,7 +323,6 @@ export class Engine {
 
   /** Add files (File objects; `name` may hold a relative path) under `folder`. */
   async upload(folder, files, onProgress = () => {}, now = Date.now()) {
-    const s = this.need();
     const base = String(folder || '').replace(/^\/+|\/+$/g, '');
     const total = files.reduce((n, f) => n + f.size, 0);
     let done = 0;
@@ -331,51 +330,65 @@ export class Engine {
     for (const file of files) {
       const rel = String(file.relPath || file.name).replace(/^\/+/, '');
       const path = base ? `${base}/${rel}` : rel;
-      try {
-        P.checkPath(path);
-      } catch {
-        throw new EngineError(400, 'usage', 'path');
-      }
-      await this.sync();
-      const existing = this.byPath(path);
-      const fileId = existing ? existing.fileId : hexId();
-      const version = existing ? existing.version + 1 : 1;
-      const fileKey = random(32);
-      const refs = [];
-      let plain;
-      if (file.size > 0 && file.size <= F.MAX_INLINE) {
-        plain = F.encodeInlineManifest(P.unhex(fileId), version, new Uint8Array(await file.arrayBuffer()));
-        done += file.size;
+      const before = done;
+      await this.storeFile(path, file, (u) => F.fileRecord({ ...u, mtime: file.lastModified || now, type: null }), now, (n) => {
+        done = before + n;
         onProgress(done, total);
-      } else {
-        const chunkRefs = [];
-        for (let off = 0; off < file.size; off += F.BROWSER_CHUNK) {
-          const bytes = new Uint8Array(await file.slice(off, off + F.BROWSER_CHUNK).arrayBuffer());
-          const ref = F.chunkRef(s.bundle.keys, bytes);
-          if (!refs.includes(ref.id)) {
-            const missing = await this.json('POST', '/v1/blobs/missing', { json: { ids: [ref.id] } });
-            if (missing.missing.length) await this.put(ref.id, F.sealChunk(ref, bytes, random(24)));
-            refs.push(ref.id);
-          }
-          chunkRefs.push(ref);
-          done += bytes.length;
-          onProgress(done, total);
-        }
-        plain = F.encodeManifest(P.unhex(fileId), version, chunkRefs);
-      }
-      const sealed = F.sealManifest(P.unhex(fileId), version, plain.plain, fileKey, random(24));
-      await this.put(sealed.id, sealed.blob);
-      const record = F.fileRecord({ fileId, version, path, size: plain.size, mtime: file.lastModified || now, content: plain.content, manifest: sealed.id, key: fileKey, type: null });
-      // the manifest is bound to (file id, version): a concurrent writer of the same file in
-      // between makes this version stale, and the upload of this file fails as a conflict
-      await this.append(record, [sealed.id, ...refs], now, (rec) => {
-        const cur = s.files.get(rec.fileId);
-        if (cur && cur.version >= rec.version) throw new EngineError(409, 'conflict');
-        return rec;
       });
+      done = before + file.size;
       added.push(path);
     }
     return { added };
+  }
+
+  /**
+   * Seal `blob` (a Blob or File: read 1 MiB at a time, never whole) as the next version of the
+   * file at `path` (a new file there), upload its blobs, and append the record `makeRecord`
+   * makes of {fileId, version, path, size, content, manifest, key}.
+   */
+  async storeFile(path, blob, makeRecord, now = Date.now(), onBytes = () => {}) {
+    const s = this.need();
+    try {
+      P.checkPath(path);
+    } catch {
+      throw new EngineError(400, 'usage', 'path');
+    }
+    await this.sync();
+    const existing = this.byPath(path);
+    const fileId = existing ? existing.fileId : hexId();
+    const version = existing ? existing.version + 1 : 1;
+    const fileKey = random(32);
+    const refs = [];
+    let plain;
+    if (blob.size > 0 && blob.size <= F.MAX_INLINE) {
+      plain = F.encodeInlineManifest(P.unhex(fileId), version, new Uint8Array(await blob.arrayBuffer()));
+      onBytes(blob.size);
+    } else {
+      const chunkRefs = [];
+      for (let off = 0; off < blob.size; off += F.BROWSER_CHUNK) {
+        const bytes = new Uint8Array(await blob.slice(off, off + F.BROWSER_CHUNK).arrayBuffer());
+        const ref = F.chunkRef(s.bundle.keys, bytes);
+        if (!refs.includes(ref.id)) {
+          const missing = await this.json('POST', '/v1/blobs/missing', { json: { ids: [ref.id] } });
+          if (missing.missing.length) await this.put(ref.id, F.sealChunk(ref, bytes, random(24)));
+          refs.push(ref.id);
+        }
+        chunkRefs.push(ref);
+        onBytes(off + bytes.length);
+      }
+      plain = F.encodeManifest(P.unhex(fileId), version, chunkRefs);
+    }
+    const sealed = F.sealManifest(P.unhex(fileId), version, plain.plain, fileKey, random(24));
+    await this.put(sealed.id, sealed.blob);
+    const record = makeRecord({ fileId, version, path, size: plain.size, content: plain.content, manifest: sealed.id, key: fileKey });
+    // the manifest is bound to (file id, version): a concurrent writer of the same file in
+    // between makes this version stale, and the upload of this file fails as a conflict
+    await this.append(record, [sealed.id, ...refs], now, (rec) => {
+      const cur = s.files.get(rec.fileId);
+      if (cur && cur.version >= rec.version) throw new EngineError(409, 'conflict');
+      return rec;
+    });
+    return record;
   }
 
   // -- history, trash, restore (as the CLI's `vault history`, `restore`) ------------------------

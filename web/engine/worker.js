@@ -6,6 +6,7 @@
 import { Engine, EngineError, ready } from './engine.js';
 import { messageOf } from './messages.js';
 import * as Requests from './engine_requests.js';
+import * as Inbox from './engine_inbox.js';
 
 const engine = new Engine(self.location.origin);
 // The page signs out after 15 minutes without a person's activity (its own idle check); the
@@ -97,9 +98,14 @@ async function route(method, path, body, reply) {
     case 'POST /api/sync':
       await engine.sync();
       return { ok: true };
-    case 'GET /api/counts':
+    case 'GET /api/counts': {
       engine.need();
-      return { inbox: 0, requests: 0, shares: 0, shared: 0 };
+      const [inbox, reqs] = await Promise.all([engine.json('GET', '/v1/inbox'), engine.json('GET', '/v1/requests')]);
+      const open = (reqs || []).filter((r) => r.state !== 'answered').length;
+      return { inbox: (inbox || []).length, requests: open, shares: 0, shared: 0 };
+    }
+    case 'GET /api/inbox':
+      return Inbox.listInbox(engine);
     case 'GET /api/notifications':
       return [];
     case 'GET /api/documents':
@@ -137,6 +143,13 @@ async function route(method, path, body, reply) {
     default: {
       const answer = method === 'POST' && p.match(/^\/api\/requests\/([0-9a-f]{32})\/answer$/);
       if (answer) return Requests.answer(engine, answer[1], Array.isArray(body.paths) ? body.paths : [], body.expires_in, body.item || null);
+      const inbox = p.match(/^\/api\/inbox\/([0-9a-f]{32})\/(file|accept|refuse)$/);
+      if (inbox && method === 'GET' && inbox[2] === 'file') {
+        const doc = await Inbox.depositFile(engine, inbox[1]);
+        return { file: new Blob([doc.bytes], { type: mimeOf(doc.name) }) };
+      }
+      if (inbox && method === 'POST' && inbox[2] === 'accept') return Inbox.accept(engine, inbox[1], body.folder || null);
+      if (inbox && method === 'POST' && inbox[2] === 'refuse') return Inbox.refuse(engine, inbox[1]);
       throw new EngineError(404, 'unsupported');
     }
   }
