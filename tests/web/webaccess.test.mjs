@@ -255,6 +255,35 @@ describe('owner web access', () => {
     assert.deepEqual(JSON.parse(jean.run(['inbox', '--json']).stdout), [], 'both deposits left the inbox');
   });
 
+  it('creates a link in the page; a counsellor redeems it, the page shows the consultation, then revokes it', TIMEOUT, async () => {
+    await page.getByRole('link', { name: 'Partages' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Partages' }).waitFor();
+    await page.getByRole('button', { name: 'Nouveau partage', exact: true }).click();
+    await page.getByRole('heading', { name: 'Nouveau partage', level: 2 }).waitFor();
+    await page.getByRole('checkbox', { name: 'Impôts/avis-2026.pdf' }).check();
+    await page.getByRole('button', { name: 'Créer le lien', exact: true }).click();
+    const linkField = page.getByLabel('Lien', { exact: true });
+    await linkField.waitFor({ timeout: 30_000 });
+    const link = await linkField.inputValue();
+    assert.match(link, new RegExp(`^${server.url}/s/[0-9a-f]{32}#[A-Za-z0-9_-]{43}$`));
+    await screen(page, 'web-share-link');
+    // Bouchra redeems it with the CLI (the link's secret never reached the server)
+    const bouchra = new Device(dir, 'bouchra');
+    const out = path.join(dir, 'redeemed');
+    bouchra.run(['redeem', link, '--out', out]);
+    assert.deepEqual(readFileSync(path.join(out, 'avis-2026.pdf')), readFileSync(path.join(jean.folder, 'Impôts', 'avis-2026.pdf')));
+    await page.getByRole('link', { name: 'Partages' }).click();
+    const item = page.locator('#share-list li').filter({ hasText: 'avis-2026.pdf' });
+    await item.getByRole('button', { name: 'Consultations', exact: true }).click();
+    await item.locator('.log li').first().waitFor({ timeout: 30_000 });
+    assert.match(await item.locator('.log').textContent(), /avis-2026\.pdf/);
+    await item.getByRole('button', { name: 'Révoquer', exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Révoquer', exact: true }).click();
+    await item.getByText('révoqué').first().waitFor({ timeout: 30_000 });
+    const again = bouchra.run(['redeem', link, '--out', path.join(dir, 'again')], { check: false });
+    assert.equal(again.status, 5, `${again.stdout}\n${again.stderr}`);
+  });
+
   it('sees a change made elsewhere, shows its history and restores the first version', TIMEOUT, async () => {
     const dialog = page.getByRole('dialog');
     if (await dialog.isVisible()) await page.keyboard.press('Escape');

@@ -26,7 +26,7 @@ const ROUTES = [
 ];
 const STATUS_EVERY_MS = 4000;
 // web access (vault-server serves this page; the engine runs in a Worker): the screens it has so far
-const WEB_ROUTES = new Set(['documents', 'inbox', 'requests', 'devices']);
+const WEB_ROUTES = new Set(['documents', 'inbox', 'requests', 'shares', 'devices']);
 const routes = () => (webAccess() ? ROUTES.filter(([r]) => WEB_ROUTES.has(r)) : ROUTES);
 
 let phase = 'loading'; // loading | session | empty | locked | unlocked | daemon

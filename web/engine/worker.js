@@ -7,6 +7,7 @@ import { Engine, EngineError, ready } from './engine.js';
 import { messageOf } from './messages.js';
 import * as Requests from './engine_requests.js';
 import * as Inbox from './engine_inbox.js';
+import * as Shares from './engine_shares.js';
 
 const engine = new Engine(self.location.origin);
 // The page signs out after 15 minutes without a person's activity (its own idle check); the
@@ -100,9 +101,10 @@ async function route(method, path, body, reply) {
       return { ok: true };
     case 'GET /api/counts': {
       engine.need();
-      const [inbox, reqs] = await Promise.all([engine.json('GET', '/v1/inbox'), engine.json('GET', '/v1/requests')]);
+      const [inbox, reqs, grants] = await Promise.all([engine.json('GET', '/v1/inbox'), engine.json('GET', '/v1/requests'), engine.json('GET', '/v1/grants')]);
       const open = (reqs || []).filter((r) => r.state !== 'answered').length;
-      return { inbox: (inbox || []).length, requests: open, shares: 0, shared: 0 };
+      const active = (grants || []).filter((g) => g.state === 'active').length;
+      return { inbox: (inbox || []).length, requests: open, shares: active, shared: 0 };
     }
     case 'GET /api/inbox':
       return Inbox.listInbox(engine);
@@ -138,6 +140,10 @@ async function route(method, path, body, reply) {
       return Requests.trustPreview(body);
     case 'POST /api/trust':
       return Requests.trustForSession(engine, body);
+    case 'GET /api/shares':
+      return Shares.list(engine);
+    case 'POST /api/shares':
+      return Shares.create(engine, body);
     case 'GET /api/devices':
       return engine.devices();
     default: {
@@ -150,6 +156,11 @@ async function route(method, path, body, reply) {
       }
       if (inbox && method === 'POST' && inbox[2] === 'accept') return Inbox.accept(engine, inbox[1], body.folder || null);
       if (inbox && method === 'POST' && inbox[2] === 'refuse') return Inbox.refuse(engine, inbox[1]);
+      const share = p.match(/^\/api\/shares\/([0-9a-f]{32})(\/log)?$/);
+      if (share && method === 'GET' && share[2]) return Shares.log(engine, share[1]);
+      if (share && method === 'DELETE' && !share[2]) return Shares.revoke(engine, share[1]);
+      const who = p.match(/^\/api\/contacts\/([^/]+)$/);
+      if (who && method === 'GET') return Shares.contact(engine, decodeURIComponent(who[1]));
       throw new EngineError(404, 'unsupported');
     }
   }
