@@ -54,7 +54,7 @@ from .storage.base import Grant, MandateRow, NewLogEntry
 
 MAX_ACTIVE = 32  # mandates in force per owner
 FORWARD_KINDS = {"request": "requests", "deposit": "inbox"}  # forward kind -> scope kind
-_COPY_MIN = 48 + 1
+_COPY_MIN = 1  # (the helper's client opens and checks it)
 
 
 def _copy_max(c: ServerContext) -> int:
@@ -92,19 +92,19 @@ async def create_mandate(request: web.Request) -> web.StreamResponse:
     if helper is None:
         raise NotFound(f"no account {handle}")
     if helper.id == caller.account.id:
-        raise BadRequest("helper: a mandate is given to another account")
-    kinds = [str(k) for k in validate.array(body.get("kinds"), "kinds", len(md.KINDS), 1)]
-    if kinds != sorted(set(kinds)) or not set(kinds) <= set(md.KINDS):
-        raise BadRequest("kinds: distinct, sorted, among inbox, read, requests, upload")
-    expires_at = validate.integer(body.get("expires_at"), "expires_at", now + 1, now + md.MAX_LIFE)
+        raise AccessDenied("a mandate is given to another account")
+    listed = validate.array(body.get("kinds"), "kinds", 2 * len(md.KINDS), 1)
+    if not all(isinstance(k, str) and k in md.KINDS for k in listed):
+        raise BadRequest("kinds: among inbox, read, requests, upload")
+    kinds = sorted({str(k) for k in listed})
+    expires_at = validate.integer(body.get("expires_at"), "expires_at", now + 1)
+    expires_at = min(expires_at, now + md.MAX_LIFE)  # (the clients hold the signed expiry)
     grant_id = None
-    if body.get("grant_id") is not None:
+    if body.get("grant_id") is not None:  # (revoked with the mandate)
         grant_id = validate.hex_id(body.get("grant_id"), "grant_id")
         g = await c.meta.get_grant(grant_id)
         if g is None or g.owner_id != caller.account.id or g.to_account_id != helper.id:
-            raise BadRequest("grant_id: not an account grant of this owner to the helper")
-    if ("read" in kinds) != (grant_id is not None):
-        raise BadRequest("grant_id: the read grant, exactly when the kinds include read")
+            raise NotFound("no such account grant of this owner to the helper")
     row = MandateRow(
         id=mandate_id,
         owner_id=caller.account.id,
@@ -136,26 +136,27 @@ async def mandates_received(request: web.Request) -> web.StreamResponse:
     return json_response([_view(c, m, received=True) for m in rows])
 
 
-async def revoke_mandate(request: web.Request) -> web.StreamResponse:
+async def _owners(request: web.Request) -> tuple[ServerContext, Caller, MandateRow]:
     c = ctx(request)
     caller = await bearer(request)
+    m = await c.meta.get_mandate(path_id(request))
+    if m is not None and m.helper_id == caller.account.id:
+        raise AccessDenied("only its owner changes a mandate")
+    if m is None or m.owner_id != caller.account.id:
+        raise NotFound("no such mandate")
+    return c, caller, m
+
+
+async def revoke_mandate(request: web.Request) -> web.StreamResponse:
+    c, caller, m = await _owners(request)
     now = c.clock.now()
-    done = await c.meta.revoke_mandate(caller.account.id, path_id(request), now)
+    done = await c.meta.revoke_mandate(caller.account.id, m.id, now)
     if done is None:
         raise NotFound("no such mandate")
     if done.grant_id is not None:  # her read grant ends with it (and her grant sessions)
         await c.meta.revoke_grant(caller.account.id, done.grant_id, now)
     await c.hub.publish(done.helper_id, {"type": "mandate"})
     return no_content()
-
-
-async def _owners(request: web.Request) -> tuple[ServerContext, Caller, MandateRow]:
-    c = ctx(request)
-    caller = await bearer(request)
-    m = await c.meta.get_mandate(path_id(request))
-    if m is None or m.owner_id != caller.account.id:
-        raise NotFound("no such mandate")
-    return c, caller, m
 
 
 async def put_forwards(request: web.Request) -> web.StreamResponse:
@@ -169,17 +170,17 @@ async def put_forwards(request: web.Request) -> web.StreamResponse:
     for item in items:
         it = validate.obj(item, "items[]")
         kind = it.get("kind")
-        if kind not in FORWARD_KINDS:
+        if not isinstance(kind, str) or kind not in FORWARD_KINDS:
             raise BadRequest("items[].kind: request or deposit")
         if FORWARD_KINDS[kind] not in m.kinds:
             raise AccessDenied(f"this mandate does not cover {FORWARD_KINDS[kind]}")
         item_id = validate.hex_id(it.get("id"), "items[].id")
-        if kind == "request" and item_id not in requests:
-            raise NotFound(f"no request {item_id}")
-        if kind == "deposit" and await c.meta.get_deposit(caller.account.id, item_id) is None:
-            raise NotFound(f"no deposit {item_id}")
         fw = validate.b64(it.get("forward"), "items[].forward", min_size=1, max_size=_copy_max(c))
-        out.append((str(kind), item_id, fw))
+        if kind == "request" and item_id not in requests:
+            continue  # (gone meanwhile: nothing to forward)
+        if kind == "deposit" and await c.meta.get_deposit(caller.account.id, item_id) is None:
+            continue
+        out.append((kind, item_id, fw))
     stored = await c.meta.put_forwards(m.id, out, c.clock.now())
     if stored:
         await c.hub.publish(m.helper_id, {"type": "mandate"})
@@ -195,6 +196,8 @@ async def _helpers(request: web.Request, *kinds: str) -> tuple[ServerContext, Ca
     c = ctx(request)
     caller = await bearer(request)
     m = await c.meta.get_mandate(path_id(request))
+    if m is not None and m.owner_id == caller.account.id:
+        raise AccessDenied("only its helper acts under a mandate")
     if m is None or m.helper_id != caller.account.id:
         raise NotFound("no such mandate")
     state = m.state(c.clock.now())
@@ -223,7 +226,7 @@ async def helper_log_append(request: web.Request) -> web.StreamResponse:
     raw = await read_body(request, lim.log_body)
     body = validate.parse_json(raw, lim.json_depth, max_refs(lim))
     action = body.get("action")
-    if action not in md.ACTIONS:
+    if not isinstance(action, str) or action not in md.ACTIONS:
         raise BadRequest("action: upload, accept or answer")
     if md.ACTIONS[action] not in m.kinds:
         raise AccessDenied(f"this mandate does not cover {md.ACTIONS[action]}")
@@ -341,7 +344,7 @@ async def helper_answer(request: web.Request) -> web.StreamResponse:
 
 # -- the table -------------------------------------------------------------------------------
 
-_KINDS = array({"enum": list(md.KINDS)}, len(md.KINDS), 1)
+_KINDS = array({"enum": list(md.KINDS)}, 2 * len(md.KINDS), 1)
 _STATE = {"enum": ["active", "expired", "revoked"]}
 _COMMON = {
     "id": HEX_ID,
@@ -364,8 +367,9 @@ _FORWARDED_REQUEST = {
 _FORWARDED_DEPOSIT = answer(
     {"id": HEX_ID, "from": HANDLE, "received_at": TIME, "envelope": b64(), "forward": b64()}
 )
-_HELPER = "403 unless this account is the mandate's helper, the mandate is neither revoked nor "
-_HELPER += "expired (by the server's clock) and covers the call's kind; 404 for another's mandate."
+_HELPER = "403 unless this account is the mandate's helper (its owner included), the mandate is "
+_HELPER += "neither revoked nor expired (by the server's clock) and covers the call's kind; 404 "
+_HELPER += "for another account's mandate."
 
 
 def _append(lim: Any) -> dict[str, Any]:
@@ -392,7 +396,7 @@ ROUTES = [
         "mandates",
         body="json",
         status=201,
-        errors=(400, 401, 404, 409, 507),
+        errors=(400, 401, 403, 404, 409, 507),
         request=lambda lim: obj(
             lim,
             1,
@@ -408,7 +412,8 @@ ROUTES = [
         response=answer({"id": HEX_ID}),
         description="`copy`: the owner-signed statement sealed to the helper (SPEC §Mandates); "
         "`kinds` the scope kinds, never a path; `grant_id` the owner's account grant to the "
-        f"helper serving the read scopes. 507 with {MAX_ACTIVE} mandates in force.",
+        "helper serving the read scopes, revoked with the mandate (404 when it is not one). 403 "
+        f"for a mandate to oneself, 507 with {MAX_ACTIVE} mandates in force.",
     ),
     Route(
         "GET",
@@ -435,7 +440,7 @@ ROUTES = [
         "Revoke a mandate at once (and its read grant)",
         "mandates",
         status=204,
-        errors=(401, 404),
+        errors=(401, 403, 404),
     ),
     Route(
         "POST",
@@ -465,7 +470,8 @@ ROUTES = [
             },
         ),
         response=answer({"stored": integer()}),
-        description="A forward already stored is kept; 403 for a kind the mandate lacks.",
+        description="A forward already stored is kept, one of an item no longer there is "
+        "dropped; 403 for a kind the mandate lacks.",
     ),
     Route(
         "GET",
