@@ -14,8 +14,9 @@ Layers (who may import whom, top to bottom; never upwards)::
 Domains: :mod:`.account` (account and devices), :mod:`.documents` (history, restore),
 :mod:`.syncing` (sync, watch, status), :mod:`.shares`, :mod:`.redeem`, :mod:`.inbox` (deposits,
 verification), :mod:`.requests` (requests, reminders), :mod:`.trust`, :mod:`.issuer`
-(authorities and issuers). :mod:`.events` holds the bus, the progress observer and explicit
-cancellation; :mod:`.results` turns any result into JSON.
+(authorities and issuers), :mod:`.mandates` (helper mandates: given and received, what helpers
+did, forwards), :mod:`.act_for` (a helper acting for an owner). :mod:`.events` holds the bus,
+the progress observer and explicit cancellation; :mod:`.results` turns any result into JSON.
 
 The domain modules are imported by their callers, not here: a command loads only what it uses
 (a no-change ``vault sync`` starts in a few tens of milliseconds).
