@@ -275,7 +275,7 @@ function row(entry, i, n) {
         'div',
         { class: 'row-main' },
         el('button', { type: 'button', class: 'row-name folder', text: name, onclick: () => view.openFolder(entry.dir) }),
-        el('p', { class: 'row-meta', text: t('docs.folder.count', { n: entry.count }) }),
+        el('p', { class: 'row-meta', text: entry.count === 1 ? t('docs.folder.count.one') : t('docs.folder.count', { n: entry.count }) }),
       ),
     );
     return li;

@@ -150,6 +150,7 @@ const FR = {
   'docs.list': 'Liste des documents',
   'docs.folder': 'Dossier',
   'docs.folder.count': 'Dossier · {n} documents',
+  'docs.folder.count.one': 'Dossier · 1 document',
   'docs.open': 'Ouvrir {name}',
   'docs.history': 'Historique', // contract
   'docs.download': 'Télécharger', // contract
@@ -653,6 +654,7 @@ const EN = {
   'docs.list': 'Document list',
   'docs.folder': 'Folder',
   'docs.folder.count': 'Folder · {n} documents',
+  'docs.folder.count.one': 'Folder · 1 document',
   'docs.open': 'Open {name}',
   'docs.history': 'History',
   'docs.download': 'Download',

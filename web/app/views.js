@@ -119,8 +119,10 @@ export async function renderRequests(root) {
   root.append(heading(t('req.title')), el('p', { class: 'lead', text: t('req.intro') }));
   const ul = list('view-title');
   root.append(ul);
-  const [items, booked, asked] = await Promise.all([get('/api/requests'), get('/api/appointments'), get('/api/asks')]);
-  root.append(appointmentsSection(booked || [], 'appt-title'), asksSection(root, asked || []));
+  // web access reads requests; appointments and asks are for the app on a computer so far
+  const web = webAccess();
+  const [items, booked, asked] = await Promise.all([get('/api/requests'), web ? [] : get('/api/appointments'), web ? [] : get('/api/asks')]);
+  if (!web) root.append(appointmentsSection(booked || [], 'appt-title'), asksSection(root, asked || []));
   if (!items || !items.length) {
     ul.replaceWith(emptyNote(t('req.none')));
     return;
@@ -212,7 +214,8 @@ function answerForm(root, r, who, docs) {
   // which item these documents answer (by default: each its own type, or what is missing)
   const forItem = el('select', {}, el('option', { value: '', text: t('req.for.auto') }), ...(r.needs || []).map((n) => el('option', { value: n, text: typeLabel(n) })));
   const send = el('button', { type: 'submit', class: 'primary', text: t('req.send') });
-  form.append(el('h3', { text: t('req.answer.title', { who }) }), picker.node, (r.needs || []).length > 1 ? field(t('req.for'), forItem) : null, field(t('shares.duration'), duration), el('div', { class: 'actions' }, send));
+  // (Element.append would write a null as the text "null")
+  form.append(...[el('h3', { text: t('req.answer.title', { who }) }), picker.node, (r.needs || []).length > 1 ? field(t('req.for'), forItem) : null, field(t('shares.duration'), duration), el('div', { class: 'actions' }, send)].filter(Boolean));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearAlert();
