@@ -459,12 +459,15 @@ async def forward(ctx: Context, engine: SyncEngine) -> int:
         return 0
     profile = ctx.profile
     done: dict[str, list[str]] = profile.config.setdefault("mandate_forwards", {})
-    requests = (
-        await _forwardable_requests(ctx, api) if any("requests" in m.scopes for m in live) else []
-    )
-    deposits = (
-        await _forwardable_deposits(ctx, api) if any("inbox" in m.scopes for m in live) else []
-    )
+
+    def needed(kind: str, scope: str) -> Any:
+        """Whether an item still has to go to some live mandate of that scope (an envelope
+        already forwarded everywhere is neither fetched nor opened again)."""
+        takers = [set(done.get(m.mandate_id, [])) for m in live if scope in m.scopes]
+        return lambda item_id: any(f"{kind}:{item_id}" not in seen for seen in takers)
+
+    requests = await _forwardable_requests(ctx, api, needed("request", "requests"))
+    deposits = await _forwardable_deposits(ctx, api, needed("deposit", "inbox"))
     total = 0
     for m in live:
         seen = set(done.get(m.mandate_id, []))
@@ -516,7 +519,9 @@ def _forward(
     )
 
 
-async def _forwardable_requests(ctx: Context, api: Api) -> list[tuple[str, bytes, str | None]]:
+async def _forwardable_requests(
+    ctx: Context, api: Api, needed: Any
+) -> list[tuple[str, bytes, str | None]]:
     """(id, envelope, certified requester or None) of the owner's requests that open as
     requests here (appointments and forged envelopes are not forwarded)."""
     from vault_core.deposits import open_request, verify_request
@@ -530,7 +535,7 @@ async def _forwardable_requests(ctx: Context, api: Api) -> list[tuple[str, bytes
     now = int(time.time())
     out = []
     for item in await api.get("/v1/requests"):
-        if not is_id(item.get("id")) or item.get("state") == "answered":
+        if not is_id(item.get("id")) or item.get("state") == "answered" or not needed(item["id"]):
             continue
         try:
             envelope = dec(item["envelope"])
@@ -548,7 +553,9 @@ async def _forwardable_requests(ctx: Context, api: Api) -> list[tuple[str, bytes
     return out
 
 
-async def _forwardable_deposits(ctx: Context, api: Api) -> list[tuple[str, bytes, str | None]]:
+async def _forwardable_deposits(
+    ctx: Context, api: Api, needed: Any
+) -> list[tuple[str, bytes, str | None]]:
     """(id, envelope, certified issuer or None) of the deposits waiting that open here."""
     from vault_core.deposits import open_deposit
 
@@ -562,7 +569,7 @@ async def _forwardable_deposits(ctx: Context, api: Api) -> list[tuple[str, bytes
     now = int(time.time())
     out = []
     for item in await api.get("/v1/inbox"):
-        if not is_id(item.get("id")):
+        if not is_id(item.get("id")) or not needed(item["id"]):
             continue
         try:
             full = await api.get(f"/v1/inbox/{item['id']}")
