@@ -10,22 +10,25 @@
 //     (the worker's Argon2id in libsodium WASM, login, a new device certified and appended,
 //     the whole log fetched and verified); beside it `vault login` and `vault sync` of the same
 //     account on a fresh CLI device (20 small documents);
-//  2. a 100 MiB document written and synced by the CLI, then downloaded through the page: from
-//     the click on its name (the engine fetches, opens and checks every chunk) to the saved
-//     download (« Télécharger »), SHA-256 checked equal; beside it `vault sync` of a fresh
-//     device (login not counted);
+//  2. a 100 MiB document written and synced by the CLI, and `vault sync` of a fresh CLI device
+//     (login not counted);
 //  3. a 1 GiB file (every MiB different: random bytes, so no chunk deduplicates) uploaded through
-//     « Ajouter des documents »: MB/s from the file chooser to « 1 document ajouté », and the
-//     tab's memory sampled every 250 ms meanwhile: RSS and private (RssAnon) of the renderer
-//     process that holds the page and its worker (/proc, the pids from CDP
-//     SystemInfo.getProcessInfo), the page's JS heap (CDP Performance.getMetrics) and the
-//     worker's (CDP Runtime.getHeapUsage through Target.sendMessageToTarget), every Chromium
-//     process summed, and the server's RSS; beside it `vault sync` of the same file from a new
-//     account (its peak RSS from /proc VmHWM); then a CLI device downloads the browser's upload
-//     and its SHA-256 is checked;
-//  4. where the time goes: the worker profiled (CDP Profiler, self time by function) over a
-//     second, smaller upload and download, after the measured ones so they stay unprofiled; and
-//     the libsodium WASM floors in node (the same libsodium-wrappers-sumo build, another V8).
+//     « Ajouter des documents », from the tab as sign-in left it: MB/s from the file chooser to
+//     « 1 document ajouté », and the tab's memory sampled every 250 ms meanwhile: RSS and private
+//     (RssAnon) of the renderer process that holds the page and its worker (/proc, the pids
+//     from CDP SystemInfo.getProcessInfo), the page's JS heap (CDP Performance.getMetrics) and
+//     the worker's (CDP Runtime.getHeapUsage through Target.sendMessageToTarget), every
+//     Chromium process summed, and the server's RSS; then a CLI device downloads the browser's
+//     upload (SHA-256 checked), and `vault sync` uploads the same file to a new account (its
+//     peak RSS from /proc VmHWM);
+//  4. the 100 MiB document downloaded through the page: from the click on its name (the engine
+//     fetches, opens and checks every chunk) to the saved download (« Télécharger »), SHA-256
+//     checked equal, the tab's memory sampled, and what it keeps once the preview is closed;
+//  5. where the time goes: the worker profiled (CDP Profiler, self time by function, its
+//     requests timed by CDP Network) over a second, smaller upload and download, after the
+//     measured ones so they stay unprofiled; the libsodium WASM floors in node (the same
+//     libsodium-wrappers-sumo build, another V8); the same engine run in node; and raw fetches
+//     in the page's worker (web_access_probes.mjs).
 //
 // Prints a Markdown table, writes benchmarks/out/web_access.{json,md} and, unless --quick or
 // --no-results, replaces the generated part of its section of benchmarks/RESULTS.md (between
@@ -37,10 +40,9 @@ import { openSync, writeSync, closeSync, readFileSync, writeFileSync, mkdirSync,
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Server, Device, tempDir, cleanup, PASSPHRASE, PYTHON, ROOT, chromium, CHROMIUM, requireWeb } from '../tests/web/harness.mjs';
+import { Server, Device, tempDir, cleanup, PASSPHRASE, PYTHON, ROOT, chromium, CHROMIUM } from '../tests/web/harness.mjs';
+import { MB, MIB, round, sleep, procStatus, WorkerCDP, Sampler, netRecorder, profiled, floors, controls } from './web_access_probes.mjs';
 
-const MB = 1e6;
-const MIB = 1024 * 1024;
 const QUICK = process.argv.includes('--quick');
 const WRITE_RESULTS = !QUICK && !process.argv.includes('--no-results');
 const DOWNLOAD_MIB = QUICK ? 8 : 100;
@@ -53,8 +55,6 @@ const RESULTS = path.join(ROOT, 'benchmarks', 'RESULTS.md');
 const BEGIN = '<!-- web_access.mjs: begin (generated) -->';
 const END = '<!-- web_access.mjs: end (generated) -->';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const round = (x, n = 1) => (x === null || x === undefined || Number.isNaN(x) ? null : Number(x.toFixed(n)));
 const log = (...a) => console.error('#', ...a);
 
 // -- files ------------------------------------------------------------------------------------
@@ -84,20 +84,7 @@ function sha256File(p) {
   });
 }
 
-// -- /proc ------------------------------------------------------------------------------------
-
-function procStatus(pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => {
-      const m = text.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm'));
-      return m ? Number(m[1]) * 1024 : null;
-    };
-    return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem'), hwm: kb('VmHWM') };
-  } catch {
-    return null;
-  }
-}
+// -- the CLI ----------------------------------------------------------------------------------
 
 /** Run the `vault` CLI of `device` (as Device.run does) asynchronously: wall time and peak RSS. */
 function cliTimed(device, args) {
@@ -125,207 +112,6 @@ function cliTimed(device, args) {
       else resolve({ ms, peakRss: peak || null });
     });
   });
-}
-
-// -- CDP --------------------------------------------------------------------------------------
-
-/** The page's dedicated worker over a non-flat CDP session (playwright keeps the flat ones). */
-class WorkerCDP {
-  constructor(cdp) {
-    this.cdp = cdp;
-    this.next = 1;
-    this.waiting = new Map();
-    this.sessionId = null;
-    this.listeners = new Map();
-    cdp.on('Target.receivedMessageFromTarget', (e) => {
-      if (e.sessionId !== this.sessionId) return;
-      const m = JSON.parse(e.message);
-      if (m.method && !m.id) return (this.listeners.get(m.method) || []).forEach((fn) => fn(m.params));
-      const w = m.id && this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      if (m.error) w.reject(new Error(m.error.message));
-      else w.resolve(m.result);
-    });
-  }
-
-  async attach() {
-    for (let i = 0; i < 50; i++) {
-      const { targetInfos } = await this.cdp.send('Target.getTargets');
-      const w = targetInfos.find((t) => t.type === 'worker');
-      if (w) {
-        this.sessionId = (await this.cdp.send('Target.attachToTarget', { targetId: w.targetId, flatten: false })).sessionId;
-        return;
-      }
-      await sleep(100);
-    }
-    throw new Error('no worker target');
-  }
-
-  on(method, fn) {
-    if (!this.listeners.has(method)) this.listeners.set(method, []);
-    this.listeners.get(method).push(fn);
-  }
-
-  /** Bytes of every WebAssembly.Memory in the worker (libsodium's: it grows, never shrinks). */
-  async wasmMemory() {
-    const proto = await this.send('Runtime.evaluate', { expression: 'WebAssembly.Memory.prototype' });
-    const found = await this.send('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId });
-    const sizes = await this.send('Runtime.callFunctionOn', { objectId: found.objects.objectId, functionDeclaration: 'function () { return this.map((m) => m.buffer.byteLength); }', returnByValue: true });
-    return sizes.result.value;
-  }
-
-  send(method, params = {}, timeoutMs = 60_000) {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new Error(`${method}: no answer`));
-      }, timeoutMs);
-      this.waiting.set(id, {
-        resolve: (r) => (clearTimeout(timer), resolve(r)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-      });
-      this.cdp.send('Target.sendMessageToTarget', { sessionId: this.sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
-    });
-  }
-}
-
-/** Samples the tab's memory every `every` ms until stop(). */
-class Sampler {
-  constructor({ pageCdp, worker, browserCdp, serverPid }) {
-    Object.assign(this, { pageCdp, worker, browserCdp, serverPid });
-    this.pids = [];
-    this.pidsAt = 0;
-  }
-
-  async refreshPids() {
-    const { processInfo } = await this.browserCdp.send('SystemInfo.getProcessInfo');
-    this.pids = processInfo.map((p) => ({ pid: p.id, type: p.type }));
-    this.pidsAt = Date.now();
-  }
-
-  async one() {
-    if (Date.now() - this.pidsAt > 2000) await this.refreshPids();
-    const s = { t: performance.now(), procs: {}, pageHeap: null, workerHeap: null, server: null };
-    for (const { pid, type } of this.pids) {
-      const st = procStatus(pid);
-      if (st) s.procs[pid] = { type, rss: st.rss, anon: st.anon, file: st.file, shmem: st.shmem };
-    }
-    const srv = procStatus(this.serverPid);
-    s.server = srv && srv.rss;
-    const [pm, wh] = await Promise.allSettled([this.pageCdp.send('Performance.getMetrics'), this.worker.send('Runtime.getHeapUsage', {}, 2000)]);
-    if (pm.status === 'fulfilled') s.pageHeap = pm.value.metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? null;
-    if (wh.status === 'fulfilled') s.workerHeap = wh.value.usedSize;
-    return s;
-  }
-
-  start(every = 250) {
-    this.samples = [];
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        const t = Date.now();
-        try {
-          this.samples.push(await this.one());
-        } catch {
-          // a sample lost (the worker busy past 2 s): the next one follows
-        }
-        await sleep(Math.max(0, every - (Date.now() - t)));
-      }
-    })();
-  }
-
-  async stop() {
-    this.running = false;
-    await this.loop;
-    const S = this.samples;
-    const maxOf = (f) => S.reduce((m, s) => Math.max(m, f(s) ?? 0), 0) || null;
-    // the tab's renderer: the renderer process with the highest RSS peak (the page and its worker)
-    const peaks = new Map();
-    for (const s of S) for (const [pid, p] of Object.entries(s.procs)) if (p.type === 'renderer') peaks.set(pid, Math.max(peaks.get(pid) || 0, p.rss || 0));
-    const tab = [...peaks.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
-    const first = S.find((s) => tab && s.procs[tab]);
-    return {
-      samples: S.length,
-      renderer_pid: tab === null ? null : Number(tab),
-      renderers: peaks.size,
-      renderer_rss_start: first ? first.procs[tab].rss : null,
-      renderer_rss_peak: tab ? maxOf((s) => s.procs[tab]?.rss) : null,
-      renderer_private_start: first ? first.procs[tab].anon : null,
-      renderer_private_peak: tab ? maxOf((s) => s.procs[tab]?.anon) : null,
-      renderer_file_peak: tab ? maxOf((s) => s.procs[tab]?.file) : null,
-      renderer_shmem_peak: tab ? maxOf((s) => s.procs[tab]?.shmem) : null,
-      chromium_total_rss_peak: maxOf((s) => Object.values(s.procs).reduce((n, p) => n + (p.rss || 0), 0)),
-      browser_process_rss_peak: maxOf((s) => Object.values(s.procs).find((p) => p.type === 'browser')?.rss),
-      page_heap_peak: maxOf((s) => s.pageHeap),
-      worker_heap_peak: maxOf((s) => s.workerHeap),
-      worker_heap_samples: S.filter((s) => s.workerHeap !== null).length,
-      server_rss_peak: maxOf((s) => s.server),
-    };
-  }
-}
-
-/** Self time of a CPU profile by function (and by kind: idle, wasm, GC, JS), in ms. */
-function summariseProfile(profile) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map();
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i];
-    self.set(id, (self.get(id) || 0) + (profile.timeDeltas[i] || 0) / 1000);
-  }
-  const fns = new Map();
-  const kinds = { idle: 0, wasm: 0, gc: 0, program: 0, js: 0 };
-  let total = 0;
-  for (const [id, ms] of self) {
-    const cf = byId.get(id).callFrame;
-    const name = cf.functionName || '(anonymous)';
-    const url = cf.url || '';
-    const kind = name === '(idle)' ? 'idle' : name === '(garbage collector)' ? 'gc' : name === '(program)' ? 'program' : url.startsWith('wasm://') || /^\$|^wasm-function/.test(name) ? 'wasm' : 'js';
-    kinds[kind] += ms;
-    total += ms;
-    const key = `${name}${url && kind !== 'wasm' ? ` (${url.split('/').pop().split('?')[0]}:${cf.lineNumber + 1})` : ''}`;
-    fns.set(key, (fns.get(key) || 0) + ms);
-  }
-  const top = [...fns.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([f, ms]) => ({ fn: f, ms: round(ms, 1), share: round((ms / total) * 100, 1) }));
-  return { total_ms: round(total, 0), kinds: Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, round(v, 0)])), top };
-}
-
-// -- libsodium WASM floors (node, the same build the worker bundles) ---------------------------
-
-async function floors() {
-  const sodium = requireWeb('libsodium-wrappers-sumo');
-  await sodium.ready;
-  const n = QUICK ? 16 : 64;
-  const data = sodium.randombytes_buf(MIB);
-  const key = sodium.randombytes_buf(32);
-  const nonce = sodium.randombytes_buf(24);
-  const ad = sodium.randombytes_buf(47);
-  const rate = (fn) => {
-    fn();
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) fn();
-    return round((n * MIB) / ((performance.now() - t0) / 1000) / MB, 0);
-  };
-  const ct = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(data, ad, null, nonce, key);
-  const out = {
-    seal_MBs: rate(() => sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(data, ad, null, nonce, key)),
-    open_MBs: rate(() => sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ct, ad, nonce, key)),
-    sha256_MBs: rate(() => sodium.crypto_hash_sha256(data)),
-  };
-  // a chunk's whole CPU work in the engine: SHA-256, two HMACs of the hash, the seal
-  out.upload_chunk_MBs = rate(() => {
-    const h = sodium.crypto_hash_sha256(data);
-    sodium.crypto_auth_hmacsha256(h, key);
-    sodium.crypto_auth_hmacsha256(h, key);
-    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(data, ad, null, nonce, key);
-  });
-  out.download_chunk_MBs = rate(() => sodium.crypto_hash_sha256(sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ct, ad, nonce, key)));
-  const salt = sodium.randombytes_buf(16);
-  const t0 = performance.now();
-  sodium.crypto_pwhash(32, 'correct horse battery staple', salt, 3, 64 * MIB, sodium.crypto_pwhash_ALG_ARGON2ID13);
-  out.argon2id_floor_ms = round(performance.now() - t0, 0);
-  return out;
 }
 
 // -- the page ---------------------------------------------------------------------------------
@@ -361,43 +147,6 @@ async function upload(page, file) {
   await chooser.setFiles([file]);
   await page.getByRole('status').filter({ hasText: '1 document ajouté' }).first().waitFor({ timeout: 3_600_000 });
   return performance.now() - t0;
-}
-
-/** The worker's requests while `fn` runs: count, total and median ms by kind (CDP Network). */
-function netRecorder(worker) {
-  const reqs = new Map();
-  let on = false;
-  worker.on('Network.requestWillBeSent', (p) => on && reqs.set(p.requestId, { kind: `${p.request.method} ${new URL(p.request.url).pathname.replace(/[0-9a-f]{64}$/, '{id}')}`, t0: p.timestamp }));
-  worker.on('Network.loadingFinished', (p) => {
-    const r = reqs.get(p.requestId);
-    if (r) r.t1 = p.timestamp;
-  });
-  return {
-    start: () => (reqs.clear(), (on = true)),
-    stop() {
-      on = false;
-      const by = {};
-      for (const r of reqs.values()) {
-        if (r.t1 === undefined) continue;
-        (by[r.kind] = by[r.kind] || []).push((r.t1 - r.t0) * 1000);
-      }
-      return Object.fromEntries(Object.entries(by).map(([k, v]) => [k, { n: v.length, total_ms: round(v.reduce((a, b) => a + b, 0), 0), median_ms: round(v.sort((a, b) => a - b)[v.length >> 1], 1) }]));
-    },
-  };
-}
-
-async function profiled(worker, net, fn) {
-  await worker.send('Network.enable');
-  net.start();
-  await worker.send('Profiler.enable');
-  await worker.send('Profiler.setSamplingInterval', { interval: 500 });
-  await worker.send('Profiler.start');
-  const ms = await fn();
-  const { profile } = await worker.send('Profiler.stop', {}, 120_000);
-  await worker.send('Profiler.disable');
-  const requests = net.stop();
-  await worker.send('Network.disable');
-  return { wall_ms: round(ms, 0), requests, ...summariseProfile(profile) };
 }
 
 // -- the run ----------------------------------------------------------------------------------
@@ -460,21 +209,10 @@ async function main() {
     const browserCdp = await context.browser().newBrowserCDPSession();
     const sampler = new Sampler({ pageCdp, worker, browserCdp, serverPid: server.proc.pid });
 
-    // 2. download ---------------------------------------------------------------------------
+    // 2. the CLI's download on a fresh device (the browser's after its upload) ------
     const bigName = `rapport-${DOWNLOAD_MIB}Mo.bin`;
     const bigSha = randomFile(path.join(jean.folder, bigName), DOWNLOAD_MIB);
     res.cli_upload_download_file_ms = round((await cliTimed(jean, ['sync'])).ms, 0);
-    // the page's status poll sees the longer log (at most every 10 s) and lists the document
-    await page.getByRole('button', { name: bigName, exact: true }).waitFor({ timeout: 120_000 });
-    sampler.start();
-    const dl = await download(page, bigName);
-    res.download_memory = await sampler.stop();
-    res.download_ms = round(dl.ms, 0);
-    res.download_engine_ms = round(dl.engineMs, 0);
-    res.download_save_ms = round(dl.saveMs, 0);
-    res.download_MBs = round((DOWNLOAD_MIB * MIB) / (dl.ms / 1000) / MB, 1);
-    res.download_equal = (await sha256File(dl.file)) === bigSha;
-    log('download', res.download_MBs, 'MB/s, equal:', res.download_equal);
     const cliDl = new Device(dir, 'cli-dl');
     await cliTimed(cliDl, ['login', '--server', server.url, '--user', 'jean', '--folder', cliDl.folder]);
     const dsync = await cliTimed(cliDl, ['sync']);
@@ -483,7 +221,7 @@ async function main() {
     res.cli_download_equal = (await sha256File(path.join(cliDl.folder, bigName))) === bigSha;
     log('CLI download', res.cli_download_MBs, 'MB/s');
 
-    // 3. upload -----------------------------------------------------------------------------
+    // 3. upload, from the tab as sign-in left it ---------------------------------------------
     const upName = `dossier-${UPLOAD_MIB}Mo.bin`;
     const upFile = path.join(dir, 'upload', upName);
     const tGen = performance.now();
@@ -518,8 +256,26 @@ async function main() {
     res.cli_upload_server_rss_peak = srvPeak;
     log('CLI upload', res.cli_upload_MBs, 'MB/s');
 
-    // 4. where the time goes: the worker profiled over a smaller upload and a download ---------
-    res.floors = await floors();
+    // 4. download: the page's status poll saw the longer log (at most every 10 s) and lists it
+    await page.getByRole('button', { name: bigName, exact: true }).waitFor({ timeout: 120_000 });
+    sampler.start();
+    const dl = await download(page, bigName);
+    res.download_memory = await sampler.stop();
+    res.download_ms = round(dl.ms, 0);
+    res.download_engine_ms = round(dl.engineMs, 0);
+    res.download_save_ms = round(dl.saveMs, 0);
+    res.download_MBs = round((DOWNLOAD_MIB * MIB) / (dl.ms / 1000) / MB, 1);
+    res.download_equal = (await sha256File(dl.file)) === bigSha;
+    log('download', res.download_MBs, 'MB/s, equal:', res.download_equal);
+    // what the tab keeps of the download once the preview is closed and both heaps collected
+    await Promise.allSettled([pageCdp.send('HeapProfiler.collectGarbage'), worker.send('HeapProfiler.collectGarbage')]);
+    await sleep(1000);
+    const after = await sampler.one();
+    const tab = after.procs[res.download_memory.renderer_pid];
+    res.download_retained_private = tab ? tab.anon : null;
+
+    // 5. where the time goes: the worker profiled over a smaller upload and a download ---------
+    res.floors = await floors(QUICK);
     const profName = `profil-${PROFILE_MIB}Mo.bin`;
     const profFile = path.join(dir, 'upload', profName);
     randomFile(profFile, PROFILE_MIB);
@@ -528,6 +284,8 @@ async function main() {
     res.profile_upload.MBs = round((PROFILE_MIB * MIB) / (res.profile_upload.wall_ms / 1000) / MB, 1);
     res.profile_download = await profiled(worker, net, async () => (await download(page, bigName)).ms);
     res.profile_download.MBs = round((DOWNLOAD_MIB * MIB) / (res.profile_download.wall_ms / 1000) / MB, 1);
+    res.controls = await controls({ origin: server.url, handle: 'jean', file: profFile, readPath: bigName, readSha: bigSha, worker: page.workers()[0], puts: QUICK ? 6 : 16 });
+    log('controls', JSON.stringify(res.controls));
     res.load_end = os.loadavg().map((x) => round(x, 2));
   } finally {
     if (context) await context.close().catch(() => {});
@@ -562,7 +320,7 @@ function report(r) {
   const dm = r.download_memory;
   lines.push(`Sign-in: the page loaded in ${f(r.page_load_ms, 0)} ms before the click; Argon2id at the floor (64 MiB, t=3) alone takes ${f(r.floors.argon2id_floor_ms, 0)} ms in libsodium WASM (node). ` +
     `Download: ${f(r.download_engine_ms, 0)} ms from the click on the name to « Télécharger » (the engine fetches, opens and checks ${r.sizes.download_mib} chunks, then hands the page a Blob), ${f(r.download_save_ms, 0)} ms from there to the saved file; ` +
-    `tab during it: renderer RSS peak ${f(mb(dm.renderer_rss_peak))} MB, private ${f(mb(dm.renderer_private_peak))} MB. ` +
+    `the tab's private memory during it ${f(mb(dm.renderer_private_start))} MB at the start, peak ${f(mb(dm.renderer_private_peak))} MB (RSS peak ${f(mb(dm.renderer_rss_peak))} MB), still ${f(mb(r.download_retained_private))} MB once the preview was closed and both JS heaps collected. ` +
     `The CLI's \`vault sync\` on a fresh device is the whole command (start, profile unlock, log, ${r.sizes.download_mib} MiB and ${r.sizes.small_files} small files).`);
   lines.push('');
   lines.push(`Upload memory (${um.samples} samples, every 250 ms; the tab's renderer is pid ${um.renderer_pid}, the largest of ${um.renderers} renderer process(es), which runs the page and its worker): ` +
@@ -579,11 +337,14 @@ function report(r) {
   for (const [what, p] of [[`upload of ${r.sizes.profile_mib} MiB`, r.profile_upload], [`download of ${r.sizes.download_mib} MiB`, r.profile_download]]) {
     const k = p.kinds;
     const pct = (x) => f((x / p.total_ms) * 100, 0);
-    const reqs = Object.entries(p.requests || {}).sort((a, b) => b[1].total_ms - a[1].total_ms).map(([kind, q]) => `${kind}: ${q.n} × median ${f(q.median_ms)} ms (${f(q.total_ms, 0)} ms in all)`).join('; ');
+    const reqs = Object.entries(p.requests || {}).sort((a, b) => b[1].total_ms - a[1].total_ms).map(([kind, q]) => (q.n ? `${kind}: ${q.n} × median ${f(q.median_ms)} ms (${f(q.total_ms, 0)} ms in all)` : `${kind} ${f(q.total_ms, 0)} ms`)).join('; ');
     lines.push(`Worker profile, ${what} (${f(p.MBs)} MB/s profiled, ${f(p.wall_ms, 0)} ms): idle ${pct(k.idle)}% (waiting for the network and the page), WASM ${pct(k.wasm)}%, JS ${pct(k.js)}%, GC ${pct(k.gc)}%, other ${pct(k.program)}%; top self time: ` +
       p.top.map((t) => `${t.fn.replace(/\|/g, '\\|')} ${t.share}%`).join(', ') + `. Its requests, one at a time (CDP Network, request sent to body received): ${reqs || '–'}.`);
     lines.push('');
   }
+  const c = r.controls;
+  lines.push(`Controls: the same engine (web/engine/engine.js) in node against the same server (undici's fetch, no browser): sign-in ${f(c.node_signin_ms, 0)} ms, upload of ${r.sizes.profile_mib} MiB ${f(c.node_upload_MBs)} MB/s, read of the ${r.sizes.download_mib} MiB document (${c.read_chunks} chunks, as the CLI cut it) ${f(c.node_read_MBs)} MB/s (equal: ${c.node_read_equal ? 'yes' : 'NO'}). ` +
+    `In the page's worker, raw fetches: a PUT of 1 MiB with a Uint8Array body (as the engine sends it) median ${f(c.put_u8_ms)} ms, the same bytes as a Blob body ${f(c.put_blob_ms)} ms; 8 MiB bodies of POST /v1/blobs/batch (8 records of 1 MiB, one Blob) ${f(c.batch_blob_MBs)} MB/s; the document's ${c.read_chunks} blobs fetched one at a time and read whole (as the engine reads) ${f(c.get_arrayBuffer_1_MBs)} MB/s, four at a time ${f(c.get_arrayBuffer_4_MBs)} MB/s; read through the body's stream reader, one at a time ${f(c.get_reader_1_MBs)} MB/s, four at a time ${f(c.get_reader_4_MBs)} MB/s (bytes only, no crypto).`);
   return lines.join('\n').trimEnd() + '\n';
 }
 
