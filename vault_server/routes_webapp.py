@@ -47,7 +47,7 @@ from aiohttp import web
 from vault_core import release as rel
 from vault_core.errors import BadRequest, NotFound, ServerUnavailable, VaultError
 
-from . import schemas
+from . import routes_web, schemas
 from .context import ctx
 from .routing import Route
 
@@ -71,16 +71,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# the share page's headers (no referrer, no framing, nosniff, isolation, no powerful
+# features), with this page's own policy, and scripts refused without integrity metadata
 SECURITY_HEADERS = {
+    **routes_web.SECURITY_HEADERS,
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Integrity-Policy": "blocked-destinations=(script)",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=()",
-    "X-Robots-Tag": "noindex, nofollow",
 }
 PAGE_CACHE = "no-store"
 ASSET_CACHE = "no-cache"

@@ -26,37 +26,12 @@ const { FormatError, IntegrityError, b64u } = P;
 
 /** The issuer certificate's JSON (IssuerCert.to_json), from protocol.js issuerCertFromJson. */
 export function issuerCertJson(c) {
-  return {
-    cert: {
-      authority_pk: b64u(c.authorityPk),
-      issuer_pk: b64u(c.issuerPk),
-      name: c.name,
-      not_after: c.notAfter,
-      not_before: c.notBefore,
-      type: 'issuer-cert',
-      usage: [...c.usage],
-      v: 1,
-    },
-    sig: b64u(c.sig),
-  };
+  return { cert: P.certBody(c), sig: b64u(c.sig) };
 }
 
-/** The deposit statement's JSON (DepositStatement.body). */
+/** The deposit statement's JSON (DepositStatement.body): the body protocol.js verifies. */
 export function depositStatementJson(st) {
-  return {
-    doc_sha256: b64u(st.docSha256),
-    doc_type: st.docType,
-    filename: st.filename,
-    id: st.id,
-    issued: st.issued,
-    issuer_pk: b64u(st.issuerPk),
-    size: st.size,
-    title: st.title,
-    to: st.to,
-    to_sign_pk: b64u(st.toSignPk),
-    type: 'deposit',
-    v: 1,
-  };
+  return P.statementBody(st);
 }
 
 /** A deposit proof's JSON (DepositProof.to_json): re-encoded from its parsed fields, never copied. */

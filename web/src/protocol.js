@@ -687,7 +687,8 @@ export function issuerCertFromJson(o) {
   });
 }
 
-function certBody(c) {
+/** An issuer certificate's signed body (IssuerCert's, without its signature). */
+export function certBody(c) {
   return {
     authority_pk: b64u(c.authorityPk),
     issuer_pk: b64u(c.issuerPk),
@@ -741,7 +742,8 @@ function checkStatementFields(st) {
   if (st.size < 0 || st.size > MAX_DEPOSIT_SIZE || st.issued < 0) throw new IntegrityError();
 }
 
-function statementBody(st) {
+/** A deposit statement's signed body (DepositStatement.body). */
+export function statementBody(st) {
   return {
     doc_sha256: b64u(st.docSha256),
     doc_type: st.docType,
