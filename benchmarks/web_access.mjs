@@ -41,7 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Server, Device, tempDir, cleanup, PASSPHRASE, PYTHON, ROOT, chromium, CHROMIUM } from '../tests/web/harness.mjs';
-import { MB, MIB, round, sleep, procStatus, WorkerCDP, Sampler, netRecorder, profiled, floors, controls } from './web_access_probes.mjs';
+import { MB, MIB, round, procStatus, WorkerCDP, Sampler, netRecorder, profiled, floors, controls } from './web_access_probes.mjs';
 
 const QUICK = process.argv.includes('--quick');
 const WRITE_RESULTS = !QUICK && !process.argv.includes('--no-results');
@@ -160,7 +160,7 @@ async function main() {
     node: process.version,
     load_start: os.loadavg().map((x) => round(x, 2)),
     quick: QUICK,
-    sizes: { download_mib: DOWNLOAD_MIB, upload_mib: UPLOAD_MIB, profile_mib: PROFILE_MIB, small_files: SMALL_FILES },
+    sizes: { download_mib: DOWNLOAD_MIB, upload_mib: UPLOAD_MIB, profile_mib: PROFILE_MIB, small_files: SMALL_FILES, puts: QUICK ? 8 : 32 },
   };
   const server = new Server(dir);
   let context;
@@ -231,6 +231,7 @@ async function main() {
     const upMs = await upload(page, upFile);
     res.upload_memory = await sampler.stop();
     res.worker_wasm_memory = await worker.wasmMemory().catch((e) => String(e.message));
+    res.upload_settled = await sampler.settled(res.upload_memory.renderer_pid);
     res.upload_ms = round(upMs, 0);
     res.upload_MBs = round((UPLOAD_MIB * MIB) / (upMs / 1000) / MB, 1);
     log('upload', res.upload_MBs, 'MB/s, renderer RSS peak', round(res.upload_memory.renderer_rss_peak / MB, 0), 'MB');
@@ -268,11 +269,7 @@ async function main() {
     res.download_equal = (await sha256File(dl.file)) === bigSha;
     log('download', res.download_MBs, 'MB/s, equal:', res.download_equal);
     // what the tab keeps of the download once the preview is closed and both heaps collected
-    await Promise.allSettled([pageCdp.send('HeapProfiler.collectGarbage'), worker.send('HeapProfiler.collectGarbage')]);
-    await sleep(1000);
-    const after = await sampler.one();
-    const tab = after.procs[res.download_memory.renderer_pid];
-    res.download_retained_private = tab ? tab.anon : null;
+    res.download_settled = await sampler.settled(res.download_memory.renderer_pid);
 
     // 5. where the time goes: the worker profiled over a smaller upload and a download ---------
     res.floors = await floors(QUICK);
@@ -284,7 +281,7 @@ async function main() {
     res.profile_upload.MBs = round((PROFILE_MIB * MIB) / (res.profile_upload.wall_ms / 1000) / MB, 1);
     res.profile_download = await profiled(worker, net, async () => (await download(page, bigName)).ms);
     res.profile_download.MBs = round((DOWNLOAD_MIB * MIB) / (res.profile_download.wall_ms / 1000) / MB, 1);
-    res.controls = await controls({ origin: server.url, handle: 'jean', file: profFile, readPath: bigName, readSha: bigSha, worker: page.workers()[0], puts: QUICK ? 6 : 16 });
+    res.controls = await controls({ origin: server.url, handle: 'jean', file: profFile, readPath: bigName, readSha: bigSha, worker: page.workers()[0], puts: QUICK ? 8 : 32, tabPrivate: async () => (await sampler.settled(res.upload_memory.renderer_pid)).private });
     log('controls', JSON.stringify(res.controls));
     res.load_end = os.loadavg().map((x) => round(x, 2));
   } finally {
@@ -319,12 +316,12 @@ function report(r) {
   lines.push('');
   const dm = r.download_memory;
   lines.push(`Sign-in: the page loaded in ${f(r.page_load_ms, 0)} ms before the click; Argon2id at the floor (64 MiB, t=3) alone takes ${f(r.floors.argon2id_floor_ms, 0)} ms in libsodium WASM (node). ` +
-    `Download: ${f(r.download_engine_ms, 0)} ms from the click on the name to « Télécharger » (the engine fetches, opens and checks ${r.sizes.download_mib} chunks, then hands the page a Blob), ${f(r.download_save_ms, 0)} ms from there to the saved file; ` +
-    `the tab's private memory during it ${f(mb(dm.renderer_private_start))} MB at the start, peak ${f(mb(dm.renderer_private_peak))} MB (RSS peak ${f(mb(dm.renderer_rss_peak))} MB), still ${f(mb(r.download_retained_private))} MB once the preview was closed and both JS heaps collected. ` +
+    `Download: ${f(r.download_engine_ms, 0)} ms from the click on the name to « Télécharger » (the engine fetches, opens and checks its ${r.controls.read_chunks} chunks, as the CLI cut them, one at a time, then hands the page a Blob), ${f(r.download_save_ms, 0)} ms from there to the saved file; ` +
+    `the tab's private memory during it ${f(mb(dm.renderer_private_start))} MB at the start, peak ${f(mb(dm.renderer_private_peak))} MB (RSS peak ${f(mb(dm.renderer_rss_peak))} MB), still ${f(mb(r.download_settled.private))} MB once the preview was closed and both JS heaps collected; the browser process (which holds the Blob behind the preview's object URL) ${f(mb(r.upload_settled.browser))} MB before the download, ${f(mb(r.download_settled.browser))} MB after it. ` +
     `The CLI's \`vault sync\` on a fresh device is the whole command (start, profile unlock, log, ${r.sizes.download_mib} MiB and ${r.sizes.small_files} small files).`);
   lines.push('');
   lines.push(`Upload memory (${um.samples} samples, every 250 ms; the tab's renderer is pid ${um.renderer_pid}, the largest of ${um.renderers} renderer process(es), which runs the page and its worker): ` +
-    `private memory (RssAnon, what Chrome's task manager counts as the tab's footprint) ${f(mb(um.renderer_private_start))} MB at the start, peak ${f(mb(um.renderer_private_peak))} MB; ` +
+    `private memory (RssAnon, what Chrome's task manager counts as the tab's footprint) ${f(mb(um.renderer_private_start))} MB at the start, peak ${f(mb(um.renderer_private_peak))} MB, ${f(mb(r.upload_settled.private))} MB after it with both JS heaps collected; at each tenth of the upload: ${um.renderer_private_tenths.map((b) => f(mb(b), 0)).join(', ')} MB; ` +
     `RSS ${f(mb(um.renderer_rss_start))} MB at the start, peak ${f(mb(um.renderer_rss_peak))} MB, of which file-backed pages (the Chromium binary and libraries, shared with its other processes) up to ${f(mb(um.renderer_file_peak))} MB and shared memory up to ${f(mb(um.renderer_shmem_peak))} MB; ` +
     `the worker's WebAssembly memory (libsodium's, sized by Argon2id at sign-in; it never shrinks) ${Array.isArray(r.worker_wasm_memory) ? r.worker_wasm_memory.map((b) => `${f(mb(b))} MB`).join(' + ') : r.worker_wasm_memory}; page JS heap peak ${f(mb(um.page_heap_peak))} MB; ` +
     `worker JS heap peak ${f(mb(um.worker_heap_peak))} MB (${um.worker_heap_samples} samples answered; libsodium's WASM memory is outside the JS heap, inside the RSS); ` +
@@ -344,7 +341,7 @@ function report(r) {
   }
   const c = r.controls;
   lines.push(`Controls: the same engine (web/engine/engine.js) in node against the same server (undici's fetch, no browser): sign-in ${f(c.node_signin_ms, 0)} ms, upload of ${r.sizes.profile_mib} MiB ${f(c.node_upload_MBs)} MB/s, read of the ${r.sizes.download_mib} MiB document (${c.read_chunks} chunks, as the CLI cut it) ${f(c.node_read_MBs)} MB/s (equal: ${c.node_read_equal ? 'yes' : 'NO'}). ` +
-    `In the page's worker, raw fetches: a PUT of 1 MiB with a Uint8Array body (as the engine sends it) median ${f(c.put_u8_ms)} ms, the same bytes as a Blob body ${f(c.put_blob_ms)} ms; 8 MiB bodies of POST /v1/blobs/batch (8 records of 1 MiB, one Blob) ${f(c.batch_blob_MBs)} MB/s; the document's ${c.read_chunks} blobs fetched one at a time and read whole (as the engine reads) ${f(c.get_arrayBuffer_1_MBs)} MB/s, four at a time ${f(c.get_arrayBuffer_4_MBs)} MB/s; read through the body's stream reader, one at a time ${f(c.get_reader_1_MBs)} MB/s, four at a time ${f(c.get_reader_4_MBs)} MB/s (bytes only, no crypto).`);
+    `In the page's worker, raw fetches: a PUT of 1 MiB with a Uint8Array body (as the engine sends it) median ${f(c.put_u8_ms)} ms, the same bytes as a Blob body ${f(c.put_blob_ms)} ms; the tab's private memory grew by ${f(mb(c.put_u8_private_growth))} MB over ${r.sizes.puts} PUTs of Uint8Array bodies, by ${f(mb(c.put_blob_private_growth))} MB over as many Blob bodies (heaps collected before and after); 8 MiB bodies of POST /v1/blobs/batch (8 records of 1 MiB, one Blob) ${f(c.batch_blob_MBs)} MB/s; the document's ${c.read_chunks} blobs fetched one at a time and read whole (as the engine reads) ${f(c.get_arrayBuffer_1_MBs)} MB/s, four at a time ${f(c.get_arrayBuffer_4_MBs)} MB/s; read through the body's stream reader, one at a time ${f(c.get_reader_1_MBs)} MB/s, four at a time ${f(c.get_reader_4_MBs)} MB/s (bytes only, no crypto).`);
   return lines.join('\n').trimEnd() + '\n';
 }
 

@@ -125,6 +125,15 @@ export class Sampler {
     return s;
   }
 
+  /** The tab's private memory and the browser process's RSS once both JS heaps are collected. */
+  async settled(pid) {
+    await Promise.allSettled([this.pageCdp.send('HeapProfiler.collectGarbage'), this.worker.send('HeapProfiler.collectGarbage')]);
+    await sleep(1000);
+    const s = await this.one();
+    const browser = Object.values(s.procs).find((p) => p.type === 'browser');
+    return { private: s.procs[pid] ? s.procs[pid].anon : null, browser: browser ? browser.rss : null };
+  }
+
   start(every = 250) {
     this.samples = [];
     this.running = true;
@@ -151,9 +160,12 @@ export class Sampler {
     for (const s of S) for (const [pid, p] of Object.entries(s.procs)) if (p.type === 'renderer') peaks.set(pid, Math.max(peaks.get(pid) || 0, p.rss || 0));
     const tab = [...peaks.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
     const first = S.find((s) => tab && s.procs[tab]);
+    const withTab = S.filter((s) => tab && s.procs[tab]);
+    const tenths = withTab.length ? Array.from({ length: 11 }, (_, i) => withTab[Math.min(withTab.length - 1, Math.round((i * (withTab.length - 1)) / 10))].procs[tab].anon) : [];
     return {
       samples: S.length,
       renderer_pid: tab === null ? null : Number(tab),
+      renderer_private_tenths: tenths,
       renderers: peaks.size,
       renderer_rss_start: first ? first.procs[tab].rss : null,
       renderer_rss_peak: tab ? maxOf((s) => s.procs[tab]?.rss) : null,
@@ -363,11 +375,12 @@ async function batchIn(worker, token, batches) {
 /**
  * The same engine in node (a session of its own, signed out at the end): sign-in, an upload of
  * `file`, a read of `readPath` (checked against `readSha`); then, in the page's `worker`, PUTs
- * with a Uint8Array body (as the engine sends them) against a Blob body, and the blobs of
+ * with a Uint8Array body (as the engine sends them) against a Blob body (time, and the tab's
+ * private memory before and after each series: `tabPrivate`), and the blobs of
  * bodies of POST /v1/blobs/batch (8 MiB), and the blobs of `readPath` fetched one at a time and
  * four at a time, read whole (as the engine reads) or through the body's stream reader.
  */
-export async function controls({ origin, handle, file, readPath, readSha, worker, puts }) {
+export async function controls({ origin, handle, file, readPath, readSha, worker, puts, tabPrivate }) {
   await ready;
   const e = new Engine(origin);
   const out = {};
@@ -388,8 +401,12 @@ export async function controls({ origin, handle, file, readPath, readSha, worker
   const ids = m.chunks.map((c) => c.id);
   out.read_chunks = ids.length;
   const token = e.s.token;
-  out.put_u8_ms = round(await putIn(worker, token, 'u8', puts), 1);
-  out.put_blob_ms = round(await putIn(worker, token, 'blob', puts), 1);
+  // and what each kind of body leaves in the tab (private memory, heaps collected)
+  for (const kind of ['u8', 'blob']) {
+    const before = await tabPrivate();
+    out[`put_${kind}_ms`] = round(await putIn(worker, token, kind, puts), 1);
+    out[`put_${kind}_private_growth`] = (await tabPrivate()) - before;
+  }
   out.batch_blob_MBs = await batchIn(worker, token, Math.max(1, puts >> 3));
   for (const mode of ['arrayBuffer', 'reader']) for (const n of [1, 4]) out[`get_${mode}_${n}_MBs`] = await getIn(worker, token, ids, n, mode);
   await e.signOut();
