@@ -52,8 +52,13 @@ function ask(method, path, body, onProgress = null) {
 }
 
 /** Web access: an object URL of a document's verified bytes (the daemon serves real URLs). */
+let lastUrl = null;
 export async function objectUrl(path) {
-  return URL.createObjectURL(await ask('GET', path));
+  // one preview's bytes at a time: the previous document's object URL is released
+  const url = URL.createObjectURL(await ask('GET', path));
+  if (lastUrl) URL.revokeObjectURL(lastUrl);
+  lastUrl = url;
+  return url;
 }
 
 export async function api(method, path, body = undefined, { raw = false } = {}) {
