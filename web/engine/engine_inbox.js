@@ -7,13 +7,10 @@
 import * as P from '../src/protocol.js';
 import * as D from './deposits.js';
 import { authorityWords } from './words-fr.js';
+import { trusted } from './engine_requests.js';
 
 const ID = /^[0-9a-f]{32}$/;
 
-function trusted(s) {
-  if (!s.trusted) s.trusted = new Map();
-  return s.trusted;
-}
 
 function iso(ts) {
   return new Date(ts * 1000).toISOString().slice(0, 10);

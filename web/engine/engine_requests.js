@@ -33,7 +33,8 @@ function heads(engine) {
   return { live, types };
 }
 
-function trusted(s) {
+/** The authorities this session trusts (shared with the inbox). */
+export function trusted(s) {
   if (!s.trusted) s.trusted = new Map(); // b64u(authority key) → name, for this session
   return s.trusted;
 }
@@ -106,8 +107,9 @@ export function trustForSession(engine, body) {
   return { name, public_key: P.b64u(pk), fingerprint: authorityWords(pk) };
 }
 
-/** An account's keys, verified and pinned for the session (a change within it is refused). */
-async function contact(engine, handle) {
+/** An account's keys, verified and pinned for the session (a change within it is refused);
+ * the requester of an answer and the grantee of a share alike. */
+export async function contact(engine, handle) {
   const s = engine.need();
   if (!s.contacts) s.contacts = new Map();
   const got = await engine.json('GET', `/v1/users/${encodeURIComponent(handle)}/keys`);

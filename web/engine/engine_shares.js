@@ -10,6 +10,7 @@
 import * as P from '../src/protocol.js';
 import * as A from './account.js';
 import * as G from './grants.js';
+import { contact as pinnedContact } from './engine_requests.js';
 
 const ID = /^[0-9a-f]{32}$/;
 const HANDLE = /^[a-z0-9][a-z0-9._-]{1,31}$/;
@@ -98,11 +99,7 @@ export async function create(engine, body, now = Date.now()) {
   let share;
   if (to) {
     if (!HANDLE.test(to)) throw engine.error(400, 'usage');
-    if (!s.contacts) s.contacts = new Map();
-    const id = await keysOf(engine, to);
-    const pinned = s.contacts.get(to);
-    if (pinned && (!P.equal(pinned.signPk, id.signPk) || !P.equal(pinned.boxPk, id.boxPk))) throw engine.integrity();
-    s.contacts.set(to, id);
+    const id = await pinnedContact(engine, to);
     share = G.makeShare({ ...common, to, toBoxPk: id.boxPk, grantKey: engine.random(32), ephemeralSk: engine.random(32) });
   } else {
     share = G.makeShare({ ...common, secret: engine.random(32), password });

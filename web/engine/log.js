@@ -56,7 +56,8 @@ function id(v, re) {
 }
 function sameKeys(o, keys) {
   const have = Object.keys(o).sort();
-  return have.length === keys.length && have.every((k, i) => k === [...keys].sort()[i]);
+  const want = [...keys].sort();
+  return have.length === want.length && have.every((k, i) => k === want[i]);
 }
 
 /** Parse a record object (file, device, revoke); FormatError on anything off. */
