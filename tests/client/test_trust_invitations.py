@@ -130,6 +130,29 @@ def test_bare_keys_still_work_and_bad_input_is_one_line(account, make_device, tm
     assert res.returncode == EXIT_USAGE
 
 
+def test_a_key_starting_with_a_dash_is_pinned_whole(make_device):
+    """A base64url key can start with "-" (1 key in 64) and hold an "h": it is the key, not the
+    help option nor a cluster of options (a fixture once printed the help, exited 0 and pinned
+    nothing)."""
+    import base64
+
+    from nacl.signing import SigningKey
+
+    keys = []
+    while len(keys) < 2:
+        pk = SigningKey.generate().verify_key.encode()
+        text = base64.urlsafe_b64encode(pk).rstrip(b"=").decode()
+        if text.startswith("-") and ("h" in text) == (len(keys) == 0):
+            keys.append(text)
+    owner = make_device("A")
+    for n, key in enumerate(keys):
+        res = owner.run("trust", "add", key, "--name", f"Autorité {n}")
+        assert res.stdout.splitlines()[0] == f"trusting Autorité {n}", res.stdout
+    pinned = json.loads(owner.run("trust", "list", "--json").stdout)
+    assert sorted(a["public_key"] for a in pinned) == sorted(keys)
+    assert "Usage:" in owner.run("trust", "add", "--help").stdout
+
+
 def test_a_deposit_certified_under_an_invited_authority(server, account, make_device, tmp_path):
     auth, _ = _authority(make_device)
     inv = tmp_path / "inv.json"

@@ -448,7 +448,11 @@ def trust() -> None:
     """Authorities whose certified issuers this profile trusts."""
 
 
-@trust.command("add", context_settings={"ignore_unknown_options": True})  # keys may start with "-"
+# A base64url key may start with "-": it is taken whole as the argument, never as options
+# (no short option here, so not even "-h" inside a key such as "-Xh..." asks for the help).
+@trust.command(
+    "add", context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]}
+)
 @click.argument("source", metavar="FILE|URI|KEY")
 @click.option("--name", default=None, help="Name a bare key (or rename the invitation's).")
 @click.pass_obj
