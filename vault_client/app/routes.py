@@ -31,6 +31,7 @@ from .http import Route, body, number, paths_of, text
 from .http import dumps as _dumps
 from .http import reply as _json
 from .messages import for_error
+from .routes_helpers import add_helper_routes
 from .routes_issuer import add_issuer_routes
 from .routes_settings import add_settings_routes
 from .security import SESSION_COOKIE
@@ -141,12 +142,20 @@ def build_app(daemon: Daemon) -> web.Application:
 
     @route("GET", "/api/counts")
     async def counts(request: web.Request) -> web.StreamResponse:
-        out = {"inbox": 0, "requests": 0, "shares": 0, "shared": 0}
+        out = {"inbox": 0, "requests": 0, "shares": 0, "shared": 0, "recovery": 0}
         with contextlib.suppress(VaultError):
             out["inbox"] = len(await inbox.list_deposits(ctx))
             out["requests"] = sum(r.state != "answered" for r in await requests.list_requests(ctx))
             out["shares"] = sum(s.state == "active" for s in await shares.list_shares(ctx))
             out["shared"] = sum(g.state == "active" for g in await redeem.shared(ctx))
+        with contextlib.suppress(VaultError):  # Récupération: what waits for this account
+            from ..service import recovery
+
+            mine = sum(
+                r.state in ("pending", "forged") for r in await recovery.account_recoveries(ctx)
+            )
+            asked = sum(not p.approved for p in await recovery.pending(ctx))
+            out["recovery"] = mine + asked
         return _json(out)
 
     @route("POST", "/api/passphrase-check")
@@ -472,6 +481,7 @@ def build_app(daemon: Daemon) -> web.Application:
 
     add_settings_routes(route, daemon)
     add_issuer_routes(route, daemon)  # the issuer desk: routes_issuer.py
+    add_helper_routes(route, daemon)  # Aidants and Récupération: routes_helpers.py
 
     @route("GET", "/api/export")
     async def export_all(request: web.Request) -> web.StreamResponse:

@@ -276,6 +276,20 @@ def _full_names(payload: grants.GrantPayload) -> dict[str, grants.GrantItem]:
     return out
 
 
+async def readable(ctx: Context, owner: str) -> list[str]:
+    """The owner's vault paths she can read through her mandate (what she may answer a request
+    with), from her read grant's payload, checked as :func:`answer` checks it."""
+    from .redeem import _open_account_grant
+
+    ctx.account()
+    async with ctx.api() as api:
+        held = await _mandate_from(ctx, api, owner, "read")
+        if held.terms.grant_id is None:
+            raise AccessDenied(f"your mandate from {owner} does not cover read")
+        opened = await _open_account_grant(ctx, api, held.terms.grant_id)
+    return sorted(p for p in _full_names(opened.payload) if md.allows(held.terms.scopes, "read", p))
+
+
 async def answer(
     ctx: Context, owner: str, request_id: str, paths: list[str], expires_in: int
 ) -> str:
