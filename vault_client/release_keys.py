@@ -17,11 +17,12 @@ from __future__ import annotations
 from vault_core.encoding import unb64u
 
 RELEASE_KEYS: tuple[str, ...] = (
-    # the project's release key since 2026-12-07 (the first one's seed was lost, not leaked:
-    # it is kept for one client release, as a rotation does, then removed)
+    # the project's release key since 2026-12-07, third session of the day (the second one's
+    # seed was lost with the machine that held it, not leaked: it is kept for one client
+    # release, as a rotation does, then removed)
+    "JqU3cAloUAHdtWC-G0SSBDKP1cx8tTIVWB-Bg7DnGgc",
+    # the second release key (2026-12-07): signs no new release
     "1LDkNHd6qIfNK3tcGF3HcNiK8RNlb1o_B4iascn7_pA",
-    # the first release key (2026-12, issue 19): signs no new release
-    "ep0FvXUK3vRP3cGjw2HleW9KRoFuA1wq-LPj3-iXClA",
 )
 
 

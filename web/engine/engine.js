@@ -32,6 +32,8 @@ const random = (n) => _sodium.randombytes_buf(n);
 const hexId = () => P.hex(random(16));
 const LOG_PAGE = 1000;
 const MAX_BLOB = 8 * 1024 * 1024 + 64;
+const GETS_IN_FLIGHT = 4; // a download's chunks fetched at once (benchmarks/RESULTS.md, web access)
+const BATCH_CHUNKS = 8; // 1 MiB chunks per upload batch (8 MiB bodies, the server's batch limit is 32)
 
 /** A failure the page names in French: `code` is the daemon API's (docs/APP-API.md). */
 export class EngineError extends Error {
@@ -100,7 +102,7 @@ export class Engine {
       headers['Content-Type'] = 'application/octet-stream';
       // a Blob body: Chromium sends a Uint8Array body ~6x slower and keeps copies of it
       // (benchmarks/RESULTS.md, web access: 67-77 ms against 12 ms per 1 MiB PUT)
-      body = new Blob([bytes]);
+      body = bytes instanceof Blob ? bytes : new Blob([bytes]);
     }
     let res;
     try {
@@ -136,11 +138,35 @@ export class Engine {
     return data;
   }
 
-  async blob(id) {
+  /** A blob's bytes; `size`, when known (a chunk's sealed size), is read straight into one
+   *  buffer through the body's stream reader: in Chromium several GETs in flight read whole
+   *  (`arrayBuffer()`) are slower than one, read by the stream reader faster (RESULTS.md). */
+  async blob(id, size = null) {
     const res = await this.http('GET', `/v1/blobs/${id}`);
     if (!res.ok) throw res.status === 404 ? integrityFailure() : new EngineError(503, 'unavailable');
-    const buf = new Uint8Array(await res.arrayBuffer());
-    if (buf.length > MAX_BLOB) throw integrityFailure();
+    if (size === null || !res.body) {
+      const buf = new Uint8Array(await res.arrayBuffer());
+      if (buf.length > MAX_BLOB) throw integrityFailure();
+      return buf;
+    }
+    if (size > MAX_BLOB) throw integrityFailure();
+    const buf = new Uint8Array(size);
+    const reader = res.body.getReader();
+    let at = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (at + value.length > size) throw integrityFailure(); // longer than the manifest says
+        buf.set(value, at);
+        at += value.length;
+      }
+    } catch (e) {
+      reader.cancel().catch(() => {});
+      if (e instanceof EngineError) throw e;
+      throw new EngineError(503, 'unavailable');
+    }
+    if (at !== size) throw integrityFailure(); // truncated
     return buf;
   }
 
@@ -180,10 +206,23 @@ export class Engine {
       throw integrityFailure();
     }
     this.s = { handle, token: res.token, deviceId, deviceName: name, device, bundle, verifier: new L.LogVerifier(handle, bundle.identity.pk, bundle.keys.recordKey, null, bundle.boxSk), files: new Map(), pathHead: new Map(), byPathLog: new Map(), revokedSelf: false };
-    const cert = A.issueDeviceCert(bundle, deviceId, name, device.pk, now);
-    await this.json('PUT', `/v1/devices/${deviceId}/cert`, { json: { cert: P.b64u(cert) } });
-    await this.sync();
-    await this.append({ kind: 'device', deviceId, cert }, [], now);
+    try {
+      const cert = A.issueDeviceCert(bundle, deviceId, name, device.pk, now);
+      await this.json('PUT', `/v1/devices/${deviceId}/cert`, { json: { cert: P.b64u(cert) } });
+      await this.sync();
+      await this.append({ kind: 'device', deviceId, cert }, [], now);
+    } catch (e) {
+      // a log that does not verify (or a server gone mid-way): no half-open session stays,
+      // the device made for it is ended on the server and every key forgotten
+      try {
+        await this.http('DELETE', `/v1/devices/${deviceId}`);
+        await this.http('POST', '/v1/logout');
+      } catch {
+        // the idle expiry ends it on the server
+      }
+      this.forget();
+      throw e;
+    }
     return { handle, server: this.origin, folder: null, device_id: deviceId };
   }
 
@@ -311,15 +350,32 @@ export class Engine {
     if (!r) throw new EngineError(404, 'not_found');
     const m = await this.manifestOf(r);
     if (m.data) return { record: r, parts: [m.data] };
-    const parts = [];
-    for (const ref of m.chunks) {
-      const blob = await this.blob(ref.id);
-      try {
-        parts.push(P.openChunk(ref, blob));
-      } catch {
-        throw integrityFailure();
+    // GETs_IN_FLIGHT chunks fetched at once, kept in order; each one opened and checked, then
+    // held as a Blob (Chromium keeps large Blobs out of the tab's heap, on disk if need be)
+    const parts = new Array(m.chunks.length);
+    let next = 0;
+    let failed = false;
+    const fetcher = async () => {
+      while (!failed && next < m.chunks.length) {
+        const i = next++;
+        const ref = m.chunks[i];
+        const sealed = await this.blob(ref.id, ref.size + P.CHUNK_OVERHEAD);
+        let plain;
+        try {
+          plain = P.openChunk(ref, sealed);
+        } catch {
+          throw integrityFailure();
+        }
+        parts[i] = new Blob([plain]);
       }
-    }
+    };
+    const lanes = Array.from({ length: Math.min(GETS_IN_FLIGHT, m.chunks.length) }, () =>
+      fetcher().catch((e) => {
+        failed = true;
+        throw e;
+      }),
+    );
+    await Promise.all(lanes);
     return { record: r, parts };
   }
 
@@ -333,10 +389,16 @@ export class Engine {
       const rel = String(file.relPath || file.name).replace(/^\/+/, '');
       const path = base ? `${base}/${rel}` : rel;
       const before = done;
-      await this.storeFile(path, file, (u) => F.fileRecord({ ...u, mtime: file.lastModified || now, type: null }), now, (n) => {
-        done = before + n;
-        onProgress(done, total);
-      });
+      try {
+        await this.storeFile(path, file, (u) => F.fileRecord({ ...u, mtime: file.lastModified || now, type: null }), now, (n) => {
+          done = before + n;
+          onProgress(done, total);
+        });
+      } catch (e) {
+        // each file is one log entry: those before it are in the vault, it and the next are not
+        if (e instanceof EngineError) e.upload = { added: added.slice(), failed: path, notSent: files.length - added.length };
+        throw e;
+      }
       done = before + file.size;
       added.push(path);
     }
@@ -366,18 +428,37 @@ export class Engine {
       plain = F.encodeInlineManifest(P.unhex(fileId), version, new Uint8Array(await blob.arrayBuffer()));
       onBytes(blob.size);
     } else {
+      // chunks go by batches of BATCH_CHUNKS (one /missing, one POST /v1/blobs/batch of those
+      // the server lacks); the next batch is read and sealed while the last one is sent, so at
+      // most two batches are held
       const chunkRefs = [];
+      const seen = new Set();
+      let batch = [];
+      let sending = Promise.resolve();
+      let sent = 0;
+      const flush = async (items, upTo) => {
+        await this.sendBatch(items);
+        sent = upTo;
+        onBytes(sent);
+      };
       for (let off = 0; off < blob.size; off += F.BROWSER_CHUNK) {
         const bytes = new Uint8Array(await blob.slice(off, off + F.BROWSER_CHUNK).arrayBuffer());
         const ref = F.chunkRef(s.bundle.keys, bytes);
-        if (!refs.includes(ref.id)) {
-          const missing = await this.json('POST', '/v1/blobs/missing', { json: { ids: [ref.id] } });
-          if (missing.missing.length) await this.put(ref.id, F.sealChunk(ref, bytes, random(24)));
+        if (!seen.has(ref.id)) {
+          seen.add(ref.id);
           refs.push(ref.id);
+          batch.push({ id: ref.id, sealed: F.sealChunk(ref, bytes, random(24)) });
         }
         chunkRefs.push(ref);
-        onBytes(off + bytes.length);
+        const end = off + bytes.length;
+        if (batch.length >= BATCH_CHUNKS || end >= blob.size) {
+          const items = batch;
+          batch = [];
+          await sending;
+          sending = flush(items, end);
+        }
       }
+      await sending;
       plain = F.encodeManifest(P.unhex(fileId), version, chunkRefs);
     }
     const sealed = F.sealManifest(P.unhex(fileId), version, plain.plain, fileKey, random(24));
@@ -455,6 +536,26 @@ export class Engine {
       return rec;
     });
     return { path, from_version: from };
+  }
+
+  /** Store sealed chunks [{id, sealed}] the server lacks: one /missing, one batch upload. */
+  async sendBatch(items) {
+    if (!items.length) return;
+    const { missing } = await this.json('POST', '/v1/blobs/missing', { json: { ids: items.map((x) => x.id) } });
+    const want = new Set(missing);
+    const parts = [];
+    for (const { id, sealed } of items) {
+      if (!want.has(id)) continue;
+      const head = new Uint8Array(1 + id.length + 4);
+      head[0] = id.length;
+      for (let i = 0; i < id.length; i++) head[1 + i] = id.charCodeAt(i);
+      new DataView(head.buffer).setUint32(1 + id.length, sealed.length);
+      parts.push(head, sealed);
+    }
+    if (!parts.length) return;
+    const res = await this.http('POST', '/v1/blobs/batch', { bytes: new Blob(parts) });
+    if (res.status === 507) throw new EngineError(507, 'quota');
+    if (res.status !== 200) throw new EngineError(503, 'unavailable');
   }
 
   async put(id, bytes) {

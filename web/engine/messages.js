@@ -36,3 +36,20 @@ export function messageOf(code) {
   const [fr, en] = MESSAGES[code] || MESSAGES.error;
   return { code, message: fr, message_en: en };
 }
+
+/** What an interrupted upload says: where it stopped, what is in the vault, what is not. */
+export function uploadStopped(code, { added, failed, notSent }) {
+  const base = messageOf(code);
+  const name = String(failed).split('/').pop();
+  const n = added.length;
+  const fr = n === 0 ? 'rien n’a été ajouté' : n === 1 ? '1 document ajouté' : `${n} documents ajoutés`;
+  const en = n === 0 ? 'nothing was added' : n === 1 ? '1 document added' : `${n} documents added`;
+  const frLeft = notSent === 1 ? '1 document non envoyé' : `${notSent} documents non envoyés`;
+  const enLeft = notSent === 1 ? '1 document not sent' : `${notSent} documents not sent`;
+  return {
+    code,
+    message: `L’envoi s’est arrêté à « ${name} » : ${fr}, ${frLeft}. ${base.message}`,
+    message_en: `The upload stopped at “${name}”: ${en}, ${enLeft}. ${base.message_en}`,
+    added,
+  };
+}

@@ -4,7 +4,7 @@
 // {id, progress: [done, total]} while a long operation runs. Keys, tokens and file keys stay
 // in this worker's memory; nothing is written to any browser storage.
 import { Engine, EngineError, ready } from './engine.js';
-import { messageOf } from './messages.js';
+import { messageOf, uploadStopped } from './messages.js';
 import * as Requests from './engine_requests.js';
 import * as Inbox from './engine_inbox.js';
 import * as Shares from './engine_shares.js';
@@ -44,6 +44,9 @@ function state() {
 const HEAD_EVERY_MS = 10_000;
 let lastHead = 0;
 let failing = false;
+// a log the server rolled back or altered since sign-in: the session says so and stays so
+// (nothing more is fetched into it) until sign-out
+let forged = false;
 
 // One engine operation at a time (the log verifier is fed in order): every request but the
 // status waits its turn; the status skips its head check while something runs.
@@ -67,15 +70,20 @@ async function checkHead() {
 }
 
 async function status() {
-  if (!busy && Date.now() - lastHead >= HEAD_EVERY_MS) {
+  if (!forged && !busy && Date.now() - lastHead >= HEAD_EVERY_MS) {
     lastHead = Date.now();
     try {
       await serial(checkHead);
       failing = false;
     } catch (e) {
       if (e instanceof EngineError && e.status === 401) throw e;
+      if (e instanceof EngineError && e.code === 'integrity') forged = true;
       failing = true;
     }
+  }
+  if (forged) {
+    const { message, message_en } = messageOf('integrity');
+    return { state: 'error', last_sync: engine.lastSync, conflicts: 0, progress: null, message, message_en };
   }
   const state = failing ? 'offline' : 'idle';
   return { state, last_sync: engine.lastSync, conflicts: 0, progress: null, message: null };
@@ -89,6 +97,7 @@ async function route(method, path, body, reply) {
     case 'GET /api/state':
       return state();
     case 'POST /api/login':
+      forged = false;
       return engine.signIn(String(body.handle || '').trim(), String(body.passphrase || ''));
     case 'POST /api/lock':
     case 'POST /api/logout':
@@ -177,7 +186,7 @@ self.onmessage = async (ev) => {
     if (data && data.file instanceof Blob) reply({ status: 200, file: data.file });
     else reply({ status: 200, data });
   } catch (e) {
-    if (e instanceof EngineError) reply({ status: e.status, data: messageOf(e.code) });
+    if (e instanceof EngineError) reply({ status: e.status, data: e.upload ? uploadStopped(e.code, e.upload) : messageOf(e.code) });
     else reply({ status: 500, data: messageOf('error') });
   }
 };
