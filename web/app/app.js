@@ -13,6 +13,8 @@ import { renderDocuments, loadDocuments, resetDocumentsView, perf } from './docu
 import { renderShares } from './shares.js';
 import { renderInbox, renderRequests, renderShared, renderDevices, renderSettings } from './views.js';
 import { renderDesk, refreshDesk } from './issuer.js';
+import { renderHelpers, refreshHelpers } from './helpers.js';
+import { renderRecovery, pendingOwn } from './recovery_view.js';
 
 const LANG_KEY = 'vault.app.lang';
 const ROUTES = [
@@ -21,6 +23,8 @@ const ROUTES = [
   ['requests', 'nav.requests', renderRequests, 'requests'],
   ['shares', 'nav.shares', renderShares, null],
   ['shared', 'nav.shared', renderShared, 'shared'],
+  ['helpers', 'nav.helpers', renderHelpers, null],
+  ['recovery', 'nav.recovery', renderRecovery, 'recovery'],
   ['devices', 'nav.devices', renderDevices, null],
   ['settings', 'nav.settings', renderSettings, null],
 ];
@@ -185,6 +189,7 @@ async function enter() {
     startEvents();
     touch();
     catchUp(true);
+    refreshNotice();
   }
 }
 
@@ -198,6 +203,7 @@ function setPhase(p) {
   if (!on) {
     stopEvents();
     window.clearTimeout(pollTimer);
+    showRecoveryNotice([]);
   }
 }
 
@@ -349,7 +355,7 @@ function announce(text) {
 let seenNotice = 0;
 let catching = null;
 const shown = new Set(); // notice ids this page has shown (a lock and unlock shows none twice)
-const NOTICE_KINDS = new Set(['share.opened', 'inbox.new', 'request.new', 'device.revoked', 'reminder', 'conflict']);
+const NOTICE_KINDS = new Set(['share.opened', 'inbox.new', 'request.new', 'device.revoked', 'reminder', 'conflict', 'recovery']);
 
 async function catchUp(opening) {
   if (phase !== 'unlocked') return;
@@ -394,6 +400,44 @@ function showNotice(n) {
   else if (kind === 'request.new') announce(t(app.route === 'desk' ? 'desk.live.request' : 'live.request'));
   else if (kind === 'device.revoked') toast(t('live.device'));
   else if (kind === 'conflict') announce(t('live.conflict'));
+  else if (kind === 'recovery') {
+    announce(t('live.recovery'));
+    refreshNotice();
+  }
+}
+
+// -- a recovery of this account pending: a notice above every screen, until it is vetoed or ends -----
+
+let noticeRun = 0;
+async function refreshNotice() {
+  if (phase !== 'unlocked' || webAccess()) return;
+  const run = ++noticeRun;
+  let items;
+  try {
+    items = await pendingOwn();
+  } catch {
+    return;
+  }
+  if (run === noticeRun && phase === 'unlocked') showRecoveryNotice(items);
+}
+app.refreshNotice = () => refreshNotice();
+
+function showRecoveryNotice(items) {
+  let box = $('recovery-notice');
+  if (!items.length) {
+    if (box) box.remove();
+    return;
+  }
+  if (!box) {
+    box = el('section', { id: 'recovery-notice', class: 'alert notice', 'aria-label': t('rec.notice.label') });
+    $('view').before(box);
+  }
+  clear(box);
+  const dates = items.map((r) => formatDate(r.created)).join(', ');
+  box.append(
+    el('p', { text: `${t('rec.notice')} (${dates})` }),
+    el('p', {}, el('a', { href: '#recovery', text: t('rec.notice.link') })),
+  );
 }
 
 function onEvent(e) {
@@ -446,6 +490,8 @@ function scheduleRefresh(kind) {
       renderView(false);
     } else if (['inbox', 'requests', 'shared'].includes(app.route) && kind === 'server.changed') renderView(false);
     else if (app.route === 'desk' && kind === 'server.changed') refreshDesk().catch(() => {});
+    else if (app.route === 'helpers' && (kind === 'sync.done' || kind === 'server.changed')) refreshHelpers().catch(() => {});
+    else if (app.route === 'recovery' && kind === 'recovery') renderView(false);
     else if (app.route === 'shares' && kind === 'share.opened' && !document.querySelector('#share-form-title')) renderView(false);
   }, 400);
 }
