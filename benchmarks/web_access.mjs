@@ -316,7 +316,7 @@ function report(r) {
   lines.push('');
   const dm = r.download_memory;
   lines.push(`Sign-in: the page loaded in ${f(r.page_load_ms, 0)} ms before the click; Argon2id at the floor (64 MiB, t=3) alone takes ${f(r.floors.argon2id_floor_ms, 0)} ms in libsodium WASM (node). ` +
-    `Download: ${f(r.download_engine_ms, 0)} ms from the click on the name to « Télécharger » (the engine fetches, opens and checks its ${r.controls.read_chunks} chunks, as the CLI cut them, one at a time, then hands the page a Blob), ${f(r.download_save_ms, 0)} ms from there to the saved file; ` +
+    `Download: ${f(r.download_engine_ms, 0)} ms from the click on the name to « Télécharger » (the engine fetches, opens and checks its ${r.controls.read_chunks} chunks, as the CLI cut them, four GETs in flight, then hands the page a Blob), ${f(r.download_save_ms, 0)} ms from there to the saved file; ` +
     `the tab's private memory during it ${f(mb(dm.renderer_private_start))} MB at the start, peak ${f(mb(dm.renderer_private_peak))} MB (RSS peak ${f(mb(dm.renderer_rss_peak))} MB), still ${f(mb(r.download_settled.private))} MB once the preview was closed and both JS heaps collected; the browser process (which holds the Blob behind the preview's object URL) ${f(mb(r.upload_settled.browser))} MB before the download, ${f(mb(r.download_settled.browser))} MB after it. ` +
     `The CLI's \`vault sync\` on a fresh device is the whole command (start, profile unlock, log, ${r.sizes.download_mib} MiB and ${r.sizes.small_files} small files).`);
   lines.push('');

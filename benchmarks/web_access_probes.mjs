@@ -395,7 +395,7 @@ export async function controls({ origin, handle, file, readPath, readSha, worker
   const { record, parts } = await e.read(readPath);
   out.node_read_MBs = round(record.size / ((performance.now() - t0) / 1000) / MB, 1);
   const h = createHash('sha256');
-  for (const p of parts) h.update(p);
+  for (const p of parts) h.update(p instanceof Blob ? new Uint8Array(await p.arrayBuffer()) : p);
   out.node_read_equal = h.digest('hex') === readSha;
   const m = await e.manifestOf(record);
   const ids = m.chunks.map((c) => c.id);

@@ -287,7 +287,7 @@ function renderStatus() {
     text = n ? (n === 1 ? t('sync.syncing.one') : t('sync.syncing', { n })) : t('sync.syncing.plain');
   } else if (s === 'offline') text = status.last_sync ? t('sync.offline.since', { when: formatDate(status.last_sync) }) : t('sync.offline');
   else if (s === 'locked') text = t('sync.locked');
-  else if (s === 'error') text = status.message || t('sync.error');
+  else if (s === 'error') text = (lang() === 'en' && status.message_en) || status.message || t('sync.error');
   else if (status.pending > 0) text = status.pending === 1 ? t('sync.syncing.one') : t('sync.syncing', { n: status.pending });
   else text = t('sync.idle');
   if (status.conflicts > 0) text += ` · ${status.conflicts === 1 ? t('sync.conflicts.one') : t('sync.conflicts.many', { n: status.conflicts })}`;
