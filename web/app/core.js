@@ -101,8 +101,8 @@ export function initDialog() {
   });
 }
 
-/** A confirmation dialog; resolves true when the action button is pressed. */
-export function confirmDialog(title, text, actionLabel) {
+/** A dialog with several lines and one action button; resolves true when it is pressed. */
+export function askDialog(title, lines, actionLabel, { danger = false } = {}) {
   return new Promise((resolve) => {
     let done = false;
     const finish = (v) => {
@@ -114,17 +114,22 @@ export function confirmDialog(title, text, actionLabel) {
     const body = el(
       'div',
       {},
-      el('p', { text }),
+      ...lines.map((l) => (typeof l === 'string' ? el('p', { text: l }) : l)),
       el(
         'div',
         { class: 'actions' },
-        el('button', { type: 'button', class: 'danger', text: actionLabel, onclick: () => finish(true) }),
+        el('button', { type: 'button', class: danger ? 'danger' : 'primary', text: actionLabel, onclick: () => finish(true) }),
         el('button', { type: 'button', text: t('app.cancel'), onclick: () => finish(false) }),
       ),
     );
     const dlg = openDialog(title, body);
     dlg.addEventListener('close', () => finish(false), { once: true });
   });
+}
+
+/** A confirmation dialog; resolves true when the action button is pressed. */
+export function confirmDialog(title, text, actionLabel) {
+  return askDialog(title, [text], actionLabel, { danger: true });
 }
 
 // -- previews -----------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 import { el, clear, field, checkbox, newId } from './dom.js';
 import { t, formatDate, formatSize, typeLabel } from './i18n.js';
 import { get, post, del, upload } from './api.js';
-import { heading, toast, showAlert, clearAlert, busy, confirmDialog, openDialog, closeDialog, emptyNote } from './core.js';
+import { heading, toast, showAlert, clearAlert, busy, confirmDialog, askDialog, openDialog, closeDialog, emptyNote } from './core.js';
 import { loadDocuments } from './documents.js';
 import { docPicker, durationSelect } from './shares.js';
 
@@ -19,32 +19,6 @@ const DURATIONS = [
   ['1y', 'helpers.d1y'],
 ];
 const LOG_SHOWN = 20;
-
-/** A dialog with several lines and one action button; resolves true when it is pressed. */
-export function askDialog(title, lines, actionLabel, { danger = false } = {}) {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (v) => {
-      if (done) return;
-      done = true;
-      resolve(v);
-      closeDialog();
-    };
-    const body = el(
-      'div',
-      {},
-      ...lines.map((l) => (typeof l === 'string' ? el('p', { text: l }) : l)),
-      el(
-        'div',
-        { class: 'actions' },
-        el('button', { type: 'button', class: danger ? 'danger' : 'primary', text: actionLabel, onclick: () => finish(true) }),
-        el('button', { type: 'button', text: t('app.cancel'), onclick: () => finish(false) }),
-      ),
-    );
-    const dlg = openDialog(title, body);
-    dlg.addEventListener('close', () => finish(false), { once: true });
-  });
-}
 
 /** What one scope lets the helper do, in words. */
 export function scopeText(scope) {

@@ -8,8 +8,7 @@
 import { el, clear, field, newId } from './dom.js';
 import { t, formatDate } from './i18n.js';
 import { get, put, post } from './api.js';
-import { app, heading, toast, showAlert, clearAlert, busy, emptyNote } from './core.js';
-import { askDialog } from './helpers.js';
+import { app, heading, toast, showAlert, clearAlert, busy, emptyNote, askDialog } from './core.js';
 
 const DELAYS = [
   [86400, 'rec.delay.24h'],
