@@ -419,7 +419,8 @@ def test_one_daemon_per_profile_and_a_clean_stop(app_of, server):
     app.sign_in()
     _create(app, server)
     again = subprocess.run(
-        [sys.executable, "-m", "vault_client.cli", "--home", str(app.home), "app", "--no-browser"],
+        # the form, `vault app --home DIR`: the same profile, so the running daemon
+        [sys.executable, "-m", "vault_client.cli", "app", "--home", str(app.home), "--no-browser"],
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert again.returncode == 0
