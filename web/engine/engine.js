@@ -230,12 +230,7 @@ export class Engine {
     } catch (e) {
       // a log that does not verify (or a server gone mid-way): no half-open session stays,
       // the device made for it is ended on the server and every key forgotten
-      try {
-        await this.http('DELETE', `/v1/devices/${deviceId}`);
-        await this.http('POST', '/v1/logout');
-      } catch {
-        // the idle expiry ends it on the server
-      }
+      await this.endOnServer(deviceId);
       this.forget();
       throw e;
     }
@@ -251,14 +246,20 @@ export class Engine {
     } catch {
       // the server-side revocation below still ends the device; the log shows it later
     }
-    try {
-      await this.http('DELETE', `/v1/devices/${this.s.deviceId}`);
-      await this.http('POST', '/v1/logout');
-    } catch {
-      // unreachable server: the idle expiry ends the device on the server
-    }
+    await this.endOnServer(this.s.deviceId);
     this.forget();
     return { ok: true };
+  }
+
+  /** Revoke this session's device and token on the server (best effort: an unreachable server
+   *  ends them at the idle expiry). */
+  async endOnServer(deviceId) {
+    try {
+      await this.http('DELETE', `/v1/devices/${deviceId}`);
+      await this.http('POST', '/v1/logout');
+    } catch {
+      // the idle expiry ends them on the server
+    }
   }
 
   forget() {
